@@ -1,0 +1,59 @@
+//! One file per command: `run(ctx, args, printer) -> Result<ExitStatus>`.
+
+mod apply;
+mod completions;
+mod get;
+mod import;
+mod plan;
+mod prune;
+mod ref_;
+mod sync;
+mod tag;
+mod validate;
+mod watch;
+
+use anyhow::Result;
+
+use super::{Cli, Command, Context, ExitStatus, Printer};
+
+/// Run the command the user asked for.
+pub fn run(cli: Cli, printer: &Printer) -> Result<ExitStatus> {
+    // Commands that need no repository.
+    match &cli.command {
+        Command::Ref(args) => return ref_::run(args, printer),
+        Command::Completions(args) => return completions::run(args, printer),
+        _ => {}
+    }
+    let ctx = Context::resolve(&cli.global)?;
+    match &cli.command {
+        Command::Validate(args) => validate::run(&ctx, args, printer),
+        Command::Plan(args) => plan::run(&ctx, args, printer),
+        Command::Apply(args) => apply::run(&ctx, args, printer),
+        Command::Sync(args) => sync::run(&ctx, args, printer),
+        Command::Import(args) => import::run(&ctx, args, printer),
+        Command::Tag(args) => tag::run(&ctx, args, printer),
+        Command::Get(args) => get::run(&ctx, args, printer),
+        Command::Prune(args) => prune::run(&ctx, args, printer),
+        Command::Watch(args) => watch::run(&ctx, args, printer),
+        Command::Ref(_) | Command::Completions(_) => unreachable!("handled above"),
+    }
+}
+
+/// Load config, policies and definitions (working tree or `--rev`) with every diagnostic.
+pub fn load_definitions(ctx: &Context, rev: &super::RevArgs) -> Result<crate::definition::Loaded> {
+    let (config, policies, mut diags) = ctx.load_settings();
+    let source = match &rev.rev {
+        Some(rev) => crate::definition::Source::Rev {
+            root: ctx.root.clone(),
+            rev: rev.clone(),
+        },
+        None => crate::definition::Source::WorkTree {
+            root: ctx.root.clone(),
+        },
+    };
+    let mut loaded = crate::definition::load(&source, &config, &policies)?;
+    diags.append(&mut loaded.diagnostics);
+    crate::diagnostic::sort(&mut diags);
+    loaded.diagnostics = diags;
+    Ok(loaded)
+}

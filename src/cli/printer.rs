@@ -1,0 +1,135 @@
+//! The only writer to the terminal: data to stdout, people-talk to stderr, colour only when
+//! asked for or on a terminal without `NO_COLOR`.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::io::{IsTerminal, Write};
+
+use super::ColorChoice;
+use crate::error::Hinted;
+
+/// Where output goes and how it looks.
+#[derive(Debug, Clone)]
+pub struct Printer {
+    color_stdout: bool,
+    color_stderr: bool,
+    quiet: bool,
+    verbose: u8,
+}
+
+impl Printer {
+    /// A printer for these global options.
+    pub fn new(choice: ColorChoice, quiet: bool, verbose: u8) -> Self {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let (out, err) = match choice {
+            ColorChoice::Always => (true, true),
+            ColorChoice::Never => (false, false),
+            ColorChoice::Auto if no_color => (false, false),
+            ColorChoice::Auto => (
+                std::io::stdout().is_terminal(),
+                std::io::stderr().is_terminal(),
+            ),
+        };
+        Printer {
+            color_stdout: out,
+            color_stderr: err,
+            quiet,
+            verbose,
+        }
+    }
+
+    /// Whether stdout gets ANSI colour.
+    pub fn color_stdout(&self) -> bool {
+        self.color_stdout
+    }
+
+    /// Whether stderr gets ANSI colour.
+    pub fn color_stderr(&self) -> bool {
+        self.color_stderr
+    }
+
+    /// Whether `-q` was given.
+    pub fn is_quiet(&self) -> bool {
+        self.quiet
+    }
+
+    /// Verbosity level.
+    pub fn verbosity(&self) -> u8 {
+        self.verbose
+    }
+
+    /// Whether stderr is a terminal (progress bars).
+    pub fn stderr_is_terminal(&self) -> bool {
+        !self.quiet && std::io::stderr().is_terminal()
+    }
+
+    /// Data: written to stdout as is (a broken pipe is not an error worth a message).
+    pub fn out(&self, text: &str) {
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(text.as_bytes());
+        let _ = stdout.flush();
+    }
+
+    /// A status line on stderr, silenced by `-q`.
+    pub fn info(&self, text: &str) {
+        if !self.quiet {
+            eprintln!("{text}");
+        }
+    }
+
+    /// A warning on stderr (also shown with `-q`? no: quiet means errors only).
+    pub fn warn(&self, text: &str) {
+        if !self.quiet {
+            eprintln!("{}: {text}", self.paint_err("warning", "33"));
+        }
+    }
+
+    /// `error: …`, `caused by: …` lines, then `hint: …`.
+    pub fn error(&self, err: &anyhow::Error) {
+        let mut text = format!("{}: {err}\n", self.paint_err("error", "1;31"));
+        let mut hint = None;
+        for cause in err.chain() {
+            if let Some(h) = cause.downcast_ref::<Hinted>() {
+                hint = hint.or(h.hint.clone());
+            }
+        }
+        for cause in err.chain().skip(1) {
+            text.push_str(&format!("  caused by: {cause}\n"));
+        }
+        if let Some(h) = hint {
+            text.push_str(&format!("  {}: {h}\n", self.paint_err("hint", "36")));
+        }
+        eprint!("{text}");
+    }
+
+    fn paint_err(&self, text: &str, code: &str) -> String {
+        paint(self.color_stderr, text, code)
+    }
+}
+
+/// `text` in ANSI colour `code` when `on`.
+pub fn paint(on: bool, text: &str, code: &str) -> String {
+    if on {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_owned()
+    }
+}
+
+/// Logs go to stderr; `RUST_LOG` wins over `-v`.
+pub fn init_tracing(verbose: u8, quiet: bool) {
+    let default = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "streamsync=info",
+        (false, 2) => "streamsync=debug",
+        _ => "streamsync=trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}

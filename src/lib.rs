@@ -1,0 +1,22 @@
+//! streamsync: a GitOps reconciler for OpenShift ImageStream definitions.
+//!
+//! Definitions (YAML in Git) are read by [`definition`], compared with the live state
+//! ([`state`]) by the pure [`plan`] module, and applied by [`apply`], which imports tags through
+//! [`registry`]. [`reconcile`] is the one place where those modules meet; [`cli`] is the only
+//! module that talks to the terminal.
+
+pub mod apply;
+pub mod cli;
+pub mod definition;
+pub mod diagnostic;
+pub mod edit;
+pub mod error;
+pub mod model;
+pub mod plan;
+pub mod policy;
+pub mod prune;
+pub mod reconcile;
+pub mod registry;
+pub mod state;
+pub mod util;
+pub mod watch;

@@ -1,0 +1,487 @@
+//! The `image.openshift.io/v1` types streamsync reads and writes, and pull-spec parsing.
+//!
+//! These are plain serde types shaped like OpenShift's own (`api` image/v1/types.go), so that
+//! `oc get is -o yaml` output, the OpenShift sample library and the state files all share one
+//! schema. Nothing here does I/O or knows where a value came from: positions and diagnostics
+//! belong to `definition`.
+
+pub mod reference;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// `openshift.io/display-name`.
+pub const ANNOTATION_DISPLAY_NAME: &str = "openshift.io/display-name";
+/// `openshift.io/image.insecureRepository`: the stream allows insecure transport when `"true"`.
+pub const ANNOTATION_INSECURE_REPOSITORY: &str = "openshift.io/image.insecureRepository";
+/// `openshift.io/image.dockerRepositoryCheck`: written by the server on import; never diffed.
+pub const ANNOTATION_REPOSITORY_CHECK: &str = "openshift.io/image.dockerRepositoryCheck";
+/// Tag annotation choosing the architecture of a manifest list in Legacy import mode.
+pub const ANNOTATION_PREFER_ARCH: &str = "importer.image.openshift.io/prefer-arch";
+/// Tag annotation choosing the OS of a manifest list in Legacy import mode.
+pub const ANNOTATION_PREFER_OS: &str = "importer.image.openshift.io/prefer-os";
+
+/// A string map that may be written as `null`.
+pub type Annotations = BTreeMap<String, String>;
+
+/// An ImageStream as OpenShift holds it.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageStream {
+    /// `image.openshift.io/v1` (or the legacy `v1`).
+    #[serde(default = "default_api_version")]
+    pub api_version: String,
+    /// Always `ImageStream`.
+    #[serde(default = "default_kind")]
+    pub kind: String,
+    /// Name, namespace, annotations.
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    /// What the user asked for.
+    #[serde(default)]
+    pub spec: ImageStreamSpec,
+    /// What happened (history of every tag).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<ImageStreamStatus>,
+}
+
+fn default_api_version() -> String {
+    "image.openshift.io/v1".to_owned()
+}
+fn default_kind() -> String {
+    "ImageStream".to_owned()
+}
+
+impl ImageStream {
+    /// A new, empty stream.
+    pub fn new(namespace: &str, name: &str) -> Self {
+        ImageStream {
+            api_version: default_api_version(),
+            kind: default_kind(),
+            metadata: ObjectMeta {
+                name: name.to_owned(),
+                namespace: Some(namespace.to_owned()),
+                ..ObjectMeta::default()
+            },
+            spec: ImageStreamSpec::default(),
+            status: None,
+        }
+    }
+
+    /// The spec tag named `name`.
+    pub fn spec_tag(&self, name: &str) -> Option<&TagReference> {
+        self.spec.tags.iter().find(|t| t.name == name)
+    }
+
+    /// The status history of tag `name`.
+    pub fn status_tag(&self, name: &str) -> Option<&NamedTagEventList> {
+        self.status.as_ref()?.tags.iter().find(|t| t.tag == name)
+    }
+
+    /// The stream annotation `key`.
+    pub fn annotation(&self, key: &str) -> Option<&str> {
+        self.metadata
+            .annotations
+            .as_ref()?
+            .get(key)
+            .map(String::as_str)
+    }
+
+    /// Whether the stream allows insecure transport for all its tags (the value must be `"true"`).
+    pub fn insecure_repository(&self) -> bool {
+        self.annotation(ANNOTATION_INSECURE_REPOSITORY) == Some("true")
+    }
+
+    /// `namespace/name`.
+    pub fn key(&self) -> StreamKey {
+        StreamKey {
+            namespace: self.metadata.namespace.clone().unwrap_or_default(),
+            name: self.metadata.name.clone(),
+        }
+    }
+}
+
+/// `namespace/name` of a stream: the key every map of streams is sorted by.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct StreamKey {
+    /// Namespace.
+    pub namespace: String,
+    /// Stream name.
+    pub name: String,
+}
+
+impl StreamKey {
+    /// A key from its parts.
+    pub fn new(namespace: impl Into<String>, name: impl Into<String>) -> Self {
+        StreamKey {
+            namespace: namespace.into(),
+            name: name.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for StreamKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.namespace, self.name)
+    }
+}
+
+/// The parts of Kubernetes object metadata streamsync keeps. Server-owned fields
+/// (`uid`, `resourceVersion`, `managedFields`, ...) are accepted on input and dropped.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectMeta {
+    /// Stream name.
+    #[serde(default)]
+    pub name: String,
+    /// Namespace; a definition without one takes it from its folder or the config.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Labels.
+    #[serde(default, skip_serializing_if = "is_none_or_empty")]
+    pub labels: Option<Annotations>,
+    /// Annotations (display name, insecure repository, ...).
+    #[serde(default, skip_serializing_if = "is_none_or_empty")]
+    pub annotations: Option<Annotations>,
+    /// Set in the state store when the stream was first applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creation_timestamp: Option<String>,
+    /// Increments when the spec changes (state store only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<i64>,
+}
+
+fn is_none_or_empty(map: &Option<Annotations>) -> bool {
+    map.as_ref().is_none_or(BTreeMap::is_empty)
+}
+
+/// `spec` of an ImageStream.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageStreamSpec {
+    /// `{local: bool}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lookup_policy: Option<LookupPolicy>,
+    /// Deprecated whole-repository source (bulk import).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub docker_image_repository: Option<String>,
+    /// The tags, compared as a set keyed by name.
+    #[serde(default)]
+    pub tags: Vec<TagReference>,
+}
+
+/// `spec.lookupPolicy`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct LookupPolicy {
+    /// Resolve short names in this namespace to this stream.
+    #[serde(default)]
+    pub local: bool,
+}
+
+/// One spec tag.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TagReference {
+    /// Tag name.
+    pub name: String,
+    /// Display name, description, iconClass, supports, version, ...
+    #[serde(default, skip_serializing_if = "is_none_or_empty")]
+    pub annotations: Option<Annotations>,
+    /// Where the tag comes from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<ObjectReference>,
+    /// Record the pull spec without importing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reference: bool,
+    /// Server-owned counter; ignored in definitions, kept in state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<i64>,
+    /// insecure, scheduled, importMode.
+    #[serde(default, skip_serializing_if = "TagImportPolicy::is_default")]
+    pub import_policy: TagImportPolicy,
+    /// Source or Local.
+    #[serde(default, skip_serializing_if = "TagReferencePolicy::is_default")]
+    pub reference_policy: TagReferencePolicy,
+}
+
+impl TagReference {
+    /// The tag annotation `key`.
+    pub fn annotation(&self, key: &str) -> Option<&str> {
+        self.annotations.as_ref()?.get(key).map(String::as_str)
+    }
+
+    /// Whether OpenShift would import this tag from a registry: a `DockerImage` source that is
+    /// not `reference: true`.
+    pub fn is_importable(&self) -> bool {
+        !self.reference
+            && self
+                .from
+                .as_ref()
+                .is_some_and(|f| f.kind == KIND_DOCKER_IMAGE)
+    }
+}
+
+/// `DockerImage`.
+pub const KIND_DOCKER_IMAGE: &str = "DockerImage";
+/// `ImageStreamTag`.
+pub const KIND_IMAGE_STREAM_TAG: &str = "ImageStreamTag";
+/// `ImageStreamImage`.
+pub const KIND_IMAGE_STREAM_IMAGE: &str = "ImageStreamImage";
+
+/// `from` of a tag.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectReference {
+    /// DockerImage, ImageStreamTag or ImageStreamImage.
+    #[serde(default)]
+    pub kind: String,
+    /// The pull spec, `stream:tag` or `stream@id`.
+    #[serde(default)]
+    pub name: String,
+    /// Namespace of an ImageStreamTag/Image source; empty means the stream's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+}
+
+/// `importPolicy` of a tag.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TagImportPolicy {
+    /// Allow insecure transport for this tag.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub insecure: bool,
+    /// Re-import periodically.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub scheduled: bool,
+    /// `""`, `Legacy` or `PreserveOriginal`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub import_mode: String,
+}
+
+impl TagImportPolicy {
+    fn is_default(&self) -> bool {
+        *self == TagImportPolicy::default()
+    }
+
+    /// The import mode with the default applied (`Legacy`).
+    pub fn effective_import_mode(&self) -> &str {
+        if self.import_mode.is_empty() {
+            "Legacy"
+        } else {
+            &self.import_mode
+        }
+    }
+}
+
+/// `referencePolicy` of a tag.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TagReferencePolicy {
+    /// `Source` (default, also when empty) or `Local`.
+    #[serde(default, rename = "type", skip_serializing_if = "String::is_empty")]
+    pub kind: String,
+}
+
+impl TagReferencePolicy {
+    fn is_default(&self) -> bool {
+        self.kind.is_empty()
+    }
+
+    /// The policy with the server's default applied.
+    pub fn effective(&self) -> &str {
+        if self.kind.is_empty() {
+            "Source"
+        } else {
+            &self.kind
+        }
+    }
+}
+
+/// `status` of an ImageStream.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageStreamStatus {
+    /// Where the stream's images can be pulled (integrated registry, or the spec repository).
+    #[serde(default)]
+    pub docker_image_repository: String,
+    /// The history of every tag, sorted by tag.
+    #[serde(default)]
+    pub tags: Vec<NamedTagEventList>,
+}
+
+/// The history of one tag.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct NamedTagEventList {
+    /// Tag name.
+    pub tag: String,
+    /// Newest first; `items[0]` is the current image.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub items: Vec<TagEvent>,
+    /// `ImportSuccess` conditions (only failures are recorded).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<TagEventCondition>,
+}
+
+fn null_as_empty<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+}
+
+/// One event in a tag's history.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TagEvent {
+    /// RFC 3339 time of the event.
+    pub created: String,
+    /// The pull spec, by digest for imported tags.
+    pub docker_image_reference: String,
+    /// `sha256:…` of the image, empty for reference tags.
+    #[serde(default)]
+    pub image: String,
+    /// The stream generation that produced the event.
+    #[serde(default)]
+    pub generation: i64,
+}
+
+/// An `ImportSuccess` condition.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TagEventCondition {
+    /// Always `ImportSuccess`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `False` for a failure.
+    pub status: String,
+    /// When it last changed.
+    #[serde(default)]
+    pub last_transition_time: String,
+    /// NotFound, Unauthorized, RateLimited, Unreachable, InternalError.
+    #[serde(default)]
+    pub reason: String,
+    /// What went wrong.
+    #[serde(default)]
+    pub message: String,
+    /// The generation it applies to.
+    #[serde(default)]
+    pub generation: i64,
+}
+
+/// An Image object (`state/images/sha256/<hex>.yaml`): what a digest is.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Image {
+    /// `image.openshift.io/v1`.
+    #[serde(default = "default_api_version")]
+    pub api_version: String,
+    /// `Image`.
+    #[serde(default = "default_image_kind")]
+    pub kind: String,
+    /// `metadata.name` is the digest.
+    pub metadata: ImageMeta,
+    /// The pull spec by digest it was first imported from.
+    #[serde(default)]
+    pub docker_image_reference: String,
+    /// Manifest media type.
+    #[serde(default)]
+    pub docker_image_manifest_media_type: String,
+    /// Layers, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub docker_image_layers: Vec<ImageLayer>,
+    /// For an index imported with PreserveOriginal: the platforms it holds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub docker_image_manifests: Vec<ImageManifest>,
+    /// The image config (architecture, env, labels, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub docker_image_metadata: Option<ImageMetadata>,
+}
+
+fn default_image_kind() -> String {
+    "Image".to_owned()
+}
+
+/// `metadata` of an Image.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageMeta {
+    /// `sha256:<hex>`.
+    pub name: String,
+    /// When it was first recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creation_timestamp: Option<String>,
+}
+
+/// One layer of an image.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageLayer {
+    /// Layer digest.
+    pub name: String,
+    /// Compressed size in bytes.
+    pub size: i64,
+    /// Media type.
+    pub media_type: String,
+}
+
+/// One platform of an index.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageManifest {
+    /// Manifest digest.
+    pub digest: String,
+    /// Media type.
+    pub media_type: String,
+    /// Size in bytes.
+    pub manifest_size: i64,
+    /// `amd64`, `arm64`, ...
+    pub architecture: String,
+    /// `linux`, ...
+    pub os: String,
+    /// `v8`, ...
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub variant: String,
+}
+
+/// The parts of an image config streamsync records.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ImageMetadata {
+    /// CPU architecture.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub architecture: String,
+    /// Operating system.
+    #[serde(default, rename = "OS", skip_serializing_if = "String::is_empty")]
+    pub os: String,
+    /// Build time.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub created: String,
+    /// Author.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub author: String,
+    /// User.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub user: String,
+    /// Working directory.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub working_dir: String,
+    /// Environment.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<String>,
+    /// Command.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cmd: Vec<String>,
+    /// Entrypoint.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entrypoint: Vec<String>,
+    /// Exposed ports (`8080/tcp`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exposed_ports: Vec<String>,
+    /// Labels.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Total size of the layers.
+    #[serde(default)]
+    pub size: i64,
+}

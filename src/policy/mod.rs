@@ -1,0 +1,273 @@
+//! `streamsync.toml` (the config) and `policies/*.toml` (prune rules, lint): typed, with every
+//! unknown key an error located by line and column. Reads only the files it is given; knows
+//! nothing of definitions or live state.
+
+pub mod prune;
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::diagnostic::{Diagnostic, did_you_mean, line_col};
+
+pub use prune::PrunePolicy;
+
+/// `streamsync.toml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Namespace of a definition with none in its metadata and no folder under `definitions/`.
+    #[serde(default = "default_namespace")]
+    pub default_namespace: String,
+    /// Registry access.
+    #[serde(default)]
+    pub registry: RegistryConfig,
+    /// Apply behaviour.
+    #[serde(default)]
+    pub apply: ApplyConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            default_namespace: default_namespace(),
+            registry: RegistryConfig::default(),
+            apply: ApplyConfig::default(),
+        }
+    }
+}
+
+fn default_namespace() -> String {
+    "default".to_owned()
+}
+
+/// `[registry]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryConfig {
+    /// Hosts (`host` allows every port, `host:port` one) where insecure transport may be used.
+    #[serde(default)]
+    pub insecure_allowed: Vec<String>,
+    /// Extra CA certificates (PEM), relative to the repository root.
+    #[serde(default)]
+    pub ca_files: Vec<String>,
+    /// Requests in flight per registry.
+    #[serde(default = "default_max_concurrency")]
+    pub max_concurrency: usize,
+    /// Connect timeout, e.g. `10s`.
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout: String,
+    /// Whole-request timeout, e.g. `60s`.
+    #[serde(default = "default_request_timeout")]
+    pub request_timeout: String,
+}
+
+impl Default for RegistryConfig {
+    fn default() -> Self {
+        RegistryConfig {
+            insecure_allowed: Vec::new(),
+            ca_files: Vec::new(),
+            max_concurrency: default_max_concurrency(),
+            connect_timeout: default_connect_timeout(),
+            request_timeout: default_request_timeout(),
+        }
+    }
+}
+
+fn default_max_concurrency() -> usize {
+    8
+}
+fn default_connect_timeout() -> String {
+    "10s".to_owned()
+}
+fn default_request_timeout() -> String {
+    "60s".to_owned()
+}
+
+impl RegistryConfig {
+    /// Whether `registry` (`host` or `host:port`) is listed in `insecure_allowed`; a bare host
+    /// in the list allows every port of it.
+    pub fn insecure_allowed(&self, registry: &str) -> bool {
+        let host = split_host(registry);
+        self.insecure_allowed.iter().any(|allowed| {
+            let allowed = allowed.trim();
+            if allowed.eq_ignore_ascii_case(registry) {
+                return true;
+            }
+            // A bare host (no port) allows every port of it.
+            split_host(allowed) == allowed && allowed.eq_ignore_ascii_case(host)
+        })
+    }
+}
+
+/// The host part of `host[:port]` (keeps bracketed IPv6 addresses whole).
+fn split_host(registry: &str) -> &str {
+    if let Some(rest) = registry.strip_prefix('[') {
+        return rest
+            .split(']')
+            .next()
+            .map_or(registry, |h| &registry[..h.len() + 2]);
+    }
+    registry.rsplit_once(':').map_or(registry, |(h, _)| h)
+}
+
+/// `[apply]`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyConfig {
+    /// Delete streams that are in the state but not in the definitions.
+    #[serde(default)]
+    pub prune_streams: bool,
+}
+
+/// One `policies/*.toml` file; all files merge into [`Policies`].
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyFile {
+    /// `[prune]`.
+    #[serde(default)]
+    pub prune: Option<PrunePolicy>,
+    /// `[lint]`.
+    #[serde(default)]
+    pub lint: Option<LintPolicy>,
+}
+
+/// `[lint]`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LintPolicy {
+    /// Warning codes to silence, e.g. `["dated-tag", "catalog-tag-without-icon"]`.
+    #[serde(default)]
+    pub allow: Vec<String>,
+}
+
+/// All policies, merged in file-name order (a later file's section replaces an earlier one).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Policies {
+    /// Prune rules.
+    pub prune: PrunePolicy,
+    /// Lint rules.
+    pub lint: LintPolicy,
+    /// The files read, relative to the root.
+    pub files: Vec<String>,
+}
+
+/// Parse TOML text into `T`, turning any error into a located diagnostic (with "did you mean"
+/// for unknown keys).
+pub fn parse_toml<T: serde::de::DeserializeOwned>(
+    text: &str,
+    file: &str,
+) -> Result<T, Box<Diagnostic>> {
+    toml::from_str::<T>(text).map_err(|err| {
+        let (line, column) = err.span().map_or((1, 1), |span| line_col(text, span.start));
+        let message = err.message().trim().to_owned();
+        let mut diag = Diagnostic::error(file, line, column, "invalid-toml", message.clone());
+        if let Some(hint) = unknown_field_hint(&message) {
+            diag = diag.with_hint(hint);
+        }
+        Box::new(diag)
+    })
+}
+
+/// From serde's "unknown field `x`, expected one of `a`, `b`" make "did you mean `a`?".
+pub fn unknown_field_hint(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (field, expected) = rest.split_once('`')?;
+    let names: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    match did_you_mean(field, names.iter().copied()) {
+        Some(best) => Some(format!("did you mean `{best}`?")),
+        None if !names.is_empty() => Some(format!("valid keys here: {}", names.join(", "))),
+        None => None,
+    }
+}
+
+/// Load `config_path` (absent file: defaults).
+pub fn load_config(config_path: &Path, display: &str) -> Result<Config, Box<Diagnostic>> {
+    match fs_err::read_to_string(config_path) {
+        Ok(text) => parse_toml::<Config>(&text, display),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+        Err(e) => Err(Box::new(Diagnostic::error(
+            display,
+            0,
+            0,
+            "io",
+            e.to_string(),
+        ))),
+    }
+}
+
+/// Load every `policies/*.toml` under `root`; problems are returned, not fatal.
+pub fn load_policies(root: &Path) -> (Policies, Vec<Diagnostic>) {
+    let mut policies = Policies::default();
+    let mut diags = Vec::new();
+    let dir = root.join("policies");
+    let Ok(entries) = fs_err::read_dir(&dir) else {
+        return (policies, diags);
+    };
+    let mut files: Vec<_> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    for path in files {
+        let display = format!(
+            "policies/{}",
+            path.file_name().unwrap_or_default().to_string_lossy()
+        );
+        let text = match fs_err::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                diags.push(Diagnostic::error(&display, 0, 0, "io", e.to_string()));
+                continue;
+            }
+        };
+        match parse_toml::<PolicyFile>(&text, &display) {
+            Ok(file) => {
+                if let Some(p) = file.prune {
+                    diags.extend(p.check(&display, &text));
+                    policies.prune = p;
+                }
+                if let Some(l) = file.lint {
+                    policies.lint = l;
+                }
+                policies.files.push(display);
+            }
+            Err(d) => diags.push(*d),
+        }
+    }
+    (policies, diags)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insecure_allowed_matches_host_and_port() {
+        let cfg = RegistryConfig {
+            insecure_allowed: vec!["registry.local".into(), "127.0.0.1:5000".into()],
+            ..RegistryConfig::default()
+        };
+        assert!(cfg.insecure_allowed("registry.local"));
+        assert!(cfg.insecure_allowed("registry.local:8443"));
+        assert!(cfg.insecure_allowed("127.0.0.1:5000"));
+        assert!(!cfg.insecure_allowed("127.0.0.1:5001"));
+        assert!(!cfg.insecure_allowed("127.0.0.1"));
+        assert!(!cfg.insecure_allowed("quay.io"));
+    }
+
+    #[test]
+    fn unknown_config_key_is_located_with_hint() {
+        let err = parse_toml::<Config>(
+            "default_namespace = \"x\"\n[registry]\ninsecure_alowed = []\n",
+            "streamsync.toml",
+        )
+        .unwrap_err();
+        assert_eq!((err.line, err.column), (3, 1));
+        assert_eq!(
+            err.hint.as_deref(),
+            Some("did you mean `insecure_allowed`?")
+        );
+    }
+}

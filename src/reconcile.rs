@@ -1,0 +1,1 @@
+//! The pipeline: where definitions, policies, live state and registry observations meet.

@@ -1,0 +1,4 @@
+//! Integration tests through the built binary.
+
+mod common;
+mod validate;
