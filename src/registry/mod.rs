@@ -1,1 +1,153 @@
-//! `registry`.
+//! Talks to container registries: resolves tags to digests, records image metadata, lists
+//! repository tags; owns authentication, transport, retries, rate limits and concurrency.
+//! Knows nothing of definitions, plans or the state store: it answers [`ImportRequest`]s.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::model::Image;
+
+/// One tag to resolve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportRequest {
+    /// The pull spec as written in the definition (`from.name`).
+    pub pullspec: String,
+    /// Insecure transport requested (stream annotation or tag import policy) and allowed.
+    pub insecure: bool,
+    /// `Legacy` or `PreserveOriginal` (already defaulted).
+    pub import_mode: String,
+    /// `importer.image.openshift.io/prefer-arch`.
+    pub prefer_arch: Option<String>,
+    /// `importer.image.openshift.io/prefer-os`.
+    pub prefer_os: Option<String>,
+    /// Only resolve the digest (HEAD); never fetch manifests or configs (`plan --refresh`).
+    pub resolve_only: bool,
+}
+
+/// What a tag resolved to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resolved {
+    /// `sha256:…` of the manifest (or of the index, with PreserveOriginal).
+    pub digest: String,
+    /// The pull spec as written with the digest in place of the tag (semantics spec §3.3).
+    pub docker_image_reference: String,
+    /// The Image object, when it was fetched (a digest not known before).
+    pub image: Option<Image>,
+}
+
+/// Why a tag could not be imported; becomes an `ImportSuccess=False` condition.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ImportFailure {
+    /// The condition reason.
+    pub reason: FailureReason,
+    /// What happened (never carries a credential).
+    pub message: String,
+}
+
+impl ImportFailure {
+    /// A failure.
+    pub fn new(reason: FailureReason, message: impl Into<String>) -> Self {
+        ImportFailure {
+            reason,
+            message: message.into(),
+        }
+    }
+
+    /// Whether the registry simply could not be asked (exit code 3 rather than 1).
+    pub fn is_unreachable(&self) -> bool {
+        matches!(
+            self.reason,
+            FailureReason::RateLimited | FailureReason::Unreachable
+        )
+    }
+}
+
+/// `ImportSuccess=False` reasons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum FailureReason {
+    /// The repository or tag does not exist.
+    NotFound,
+    /// Credentials missing or refused.
+    Unauthorized,
+    /// The registry said stop (429, `RateLimit-Remaining: 0`).
+    RateLimited,
+    /// No answer (connection refused, timeout, TLS failure).
+    Unreachable,
+    /// Anything else (5xx after retries, bad digest, malformed manifest).
+    InternalError,
+}
+
+impl FailureReason {
+    /// The reason as written in a condition.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureReason::NotFound => "NotFound",
+            FailureReason::Unauthorized => "Unauthorized",
+            FailureReason::RateLimited => "RateLimited",
+            FailureReason::Unreachable => "Unreachable",
+            FailureReason::InternalError => "InternalError",
+        }
+    }
+}
+
+/// Requests made to one registry in a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RequestCounts {
+    /// HEAD requests.
+    pub head: u64,
+    /// GET requests.
+    pub get: u64,
+}
+
+/// Something that resolves tags: the real registry client, or [`Offline`].
+pub trait Resolver: Send + Sync {
+    /// Resolve every request (concurrently where the implementation can); one result per
+    /// request, in order. `known_digests` are digests whose Image is already recorded, so
+    /// their manifest and config need not be fetched again.
+    fn resolve_all(
+        &self,
+        requests: &[ImportRequest],
+        known_digests: &dyn Fn(&str) -> bool,
+    ) -> Vec<Result<Resolved, ImportFailure>>;
+
+    /// Every tag of a repository (`quay.io/org/app`), following pagination.
+    fn list_tags(&self, repository: &str, insecure: bool) -> Result<Vec<String>, ImportFailure>;
+
+    /// Requests made so far, per registry host.
+    fn request_counts(&self) -> BTreeMap<String, RequestCounts>;
+}
+
+/// A resolver that asks no registry: every request fails as unreachable.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Offline;
+
+impl Resolver for Offline {
+    fn resolve_all(
+        &self,
+        requests: &[ImportRequest],
+        _known_digests: &dyn Fn(&str) -> bool,
+    ) -> Vec<Result<Resolved, ImportFailure>> {
+        requests
+            .iter()
+            .map(|_| {
+                Err(ImportFailure::new(
+                    FailureReason::Unreachable,
+                    "registry access is not available",
+                ))
+            })
+            .collect()
+    }
+
+    fn list_tags(&self, _repository: &str, _insecure: bool) -> Result<Vec<String>, ImportFailure> {
+        Err(ImportFailure::new(
+            FailureReason::Unreachable,
+            "registry access is not available",
+        ))
+    }
+
+    fn request_counts(&self) -> BTreeMap<String, RequestCounts> {
+        BTreeMap::new()
+    }
+}
