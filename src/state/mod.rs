@@ -1,1 +1,2 @@
 //! `state`.
+pub mod commit;

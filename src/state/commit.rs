@@ -1,0 +1,289 @@
+//! Commits the state folder with git2 after a sync that changed it, so Git history is the audit
+//! log of every import. Touches nothing outside the state folder and never pushes.
+
+use std::path::Path;
+
+/// Why the commit failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    /// No Git repository around the state folder.
+    #[error("the state folder `{path}` is not inside a Git work tree, so --commit cannot be used")]
+    NotGit {
+        /// The state folder.
+        path: String,
+        /// Why.
+        #[source]
+        source: git2::Error,
+    },
+    /// `--author` is not `NAME <EMAIL>`.
+    #[error("invalid author `{0}`: expected `NAME <EMAIL>`")]
+    Author(String),
+    /// Any other git failure.
+    #[error("cannot commit the state folder")]
+    Git(#[from] git2::Error),
+}
+
+/// The default author when neither `--author` nor the Git config gives one.
+pub const DEFAULT_AUTHOR: (&str, &str) = ("streamsync", "streamsync@localhost");
+
+/// Parse `Name <email>`.
+pub fn parse_author(text: &str) -> Result<(String, String), CommitError> {
+    let text = text.trim();
+    let (name, rest) = text
+        .split_once('<')
+        .ok_or_else(|| CommitError::Author(text.to_owned()))?;
+    let email = rest
+        .strip_suffix('>')
+        .ok_or_else(|| CommitError::Author(text.to_owned()))?;
+    let name = name.trim();
+    if name.is_empty() || email.trim().is_empty() || email.contains(['<', '>']) {
+        return Err(CommitError::Author(text.to_owned()));
+    }
+    Ok((name.to_owned(), email.trim().to_owned()))
+}
+
+/// Stage everything under `state_dir` (additions, changes, deletions; never the lock file) and
+/// commit it on HEAD with `message`. Returns the new commit, or `None` when the state folder
+/// is unchanged since HEAD (no empty commits).
+pub fn commit_state(
+    state_dir: &Path,
+    author: Option<&str>,
+    message: &str,
+) -> Result<Option<git2::Oid>, CommitError> {
+    let repo = git2::Repository::discover(state_dir).map_err(|source| CommitError::NotGit {
+        path: state_dir.display().to_string(),
+        source,
+    })?;
+    let workdir = repo.workdir().ok_or_else(|| CommitError::NotGit {
+        path: state_dir.display().to_string(),
+        source: git2::Error::from_str("bare repository"),
+    })?;
+    let workdir = workdir
+        .canonicalize()
+        .unwrap_or_else(|_| workdir.to_path_buf());
+    let abs = state_dir
+        .canonicalize()
+        .unwrap_or_else(|_| state_dir.to_path_buf());
+    let rel = abs
+        .strip_prefix(&workdir)
+        .map_err(|_| CommitError::NotGit {
+            path: state_dir.display().to_string(),
+            source: git2::Error::from_str("outside the work tree"),
+        })?
+        .to_string_lossy()
+        .replace('\\', "/");
+    let pathspec = if rel.is_empty() {
+        ".".to_owned()
+    } else {
+        rel.clone()
+    };
+
+    let mut index = repo.index()?;
+    let mut skip_lock = |path: &Path, _: &[u8]| -> i32 {
+        let is_lock = path.file_name().is_some_and(|n| n == ".lock")
+            || path.to_string_lossy().contains(".tmp");
+        i32::from(is_lock)
+    };
+    index.add_all(
+        [pathspec.as_str()],
+        git2::IndexAddOption::DEFAULT,
+        Some(&mut skip_lock),
+    )?;
+    index.update_all([pathspec.as_str()], None)?;
+    index.write()?;
+    let tree_id = index.write_tree()?;
+
+    let parent = match repo.head() {
+        Ok(head) => Some(head.peel_to_commit()?),
+        Err(e)
+            if e.code() == git2::ErrorCode::UnbornBranch
+                || e.code() == git2::ErrorCode::NotFound =>
+        {
+            None
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if let Some(parent) = &parent
+        && parent.tree_id() == tree_id
+    {
+        return Ok(None);
+    }
+    let tree = repo.find_tree(tree_id)?;
+    let signature = match author {
+        Some(text) => {
+            let (name, email) = parse_author(text)?;
+            git2::Signature::now(&name, &email)?
+        }
+        None => repo
+            .signature()
+            .or_else(|_| git2::Signature::now(DEFAULT_AUTHOR.0, DEFAULT_AUTHOR.1))?,
+    };
+    let parents: Vec<&git2::Commit> = parent.iter().collect();
+    let oid = repo.commit(
+        Some("HEAD"),
+        &signature,
+        &signature,
+        message,
+        &tree,
+        &parents,
+    )?;
+    Ok(Some(oid))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn authors() {
+        assert_eq!(
+            parse_author("Sync Bot <bot@example.com>").unwrap(),
+            ("Sync Bot".to_owned(), "bot@example.com".to_owned())
+        );
+        assert!(parse_author("nobody").is_err());
+        assert!(parse_author("<a@b>").is_err());
+    }
+
+    #[test]
+    fn commits_only_state_changes_and_never_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = git2::Repository::init(dir.path()).unwrap();
+        std::fs::write(dir.path().join("README"), "x").unwrap();
+        let state = dir.path().join("state");
+        std::fs::create_dir_all(state.join("demo")).unwrap();
+        std::fs::write(state.join("demo/ruby.yaml"), "a: 1\n").unwrap();
+        std::fs::write(state.join(".lock"), "pid 1\n").unwrap();
+        let first = commit_state(&state, Some("Bot <bot@x>"), "streamsync: first").unwrap();
+        assert!(first.is_some());
+        let commit = repo.find_commit(first.unwrap()).unwrap();
+        let tree = commit.tree().unwrap();
+        assert!(tree.get_path(Path::new("state/demo/ruby.yaml")).is_ok());
+        assert!(tree.get_path(Path::new("state/.lock")).is_err());
+        assert!(
+            tree.get_path(Path::new("README")).is_err(),
+            "only the state folder"
+        );
+        assert_eq!(commit.author().name().ok(), Some("Bot"));
+        // Nothing changed: no commit.
+        assert_eq!(commit_state(&state, None, "again").unwrap(), None);
+        // A deletion is committed.
+        std::fs::remove_file(state.join("demo/ruby.yaml")).unwrap();
+        let third = commit_state(&state, None, "streamsync: delete")
+            .unwrap()
+            .unwrap();
+        let tree = repo.find_commit(third).unwrap().tree().unwrap();
+        assert!(tree.get_path(Path::new("state/demo/ruby.yaml")).is_err());
+    }
+}
+
+/// One import to name in a commit message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportLine {
+    /// `namespace/stream`.
+    pub stream: String,
+    /// Tag.
+    pub tag: String,
+    /// The new digest.
+    pub digest: String,
+    /// The digest before, if any.
+    pub previous: Option<String>,
+}
+
+/// One failure to name in a commit message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailureLine {
+    /// `namespace/stream`.
+    pub stream: String,
+    /// Tag.
+    pub tag: String,
+    /// Condition reason.
+    pub reason: String,
+    /// Message.
+    pub message: String,
+}
+
+fn short_digest(d: &str) -> String {
+    let hex = d.strip_prefix("sha256:").unwrap_or(d);
+    if hex.len() > 8 {
+        format!("sha256:{}…", &hex[..8])
+    } else {
+        d.to_owned()
+    }
+}
+
+fn short_stream(stream: &str) -> &str {
+    stream.rsplit_once('/').map_or(stream, |(_, n)| n)
+}
+
+/// `streamsync: import ruby:2.2 sha256:ab12cd34… (was sha256:99aa…), 3 more`, then a body
+/// listing every import and failure.
+pub fn commit_message(
+    imports: &[ImportLine],
+    failures: &[FailureLine],
+    other: &[String],
+) -> String {
+    let subject = match imports.first() {
+        Some(first) => {
+            let mut s = format!(
+                "streamsync: import {}:{} {}",
+                short_stream(&first.stream),
+                first.tag,
+                short_digest(&first.digest)
+            );
+            if let Some(prev) = &first.previous {
+                s.push_str(&format!(" (was {})", short_digest(prev)));
+            }
+            if imports.len() > 1 {
+                s.push_str(&format!(", {} more", imports.len() - 1));
+            }
+            s
+        }
+        None if !failures.is_empty() => format!(
+            "streamsync: {} failed {}",
+            failures.len(),
+            if failures.len() == 1 {
+                "import"
+            } else {
+                "imports"
+            }
+        ),
+        None => "streamsync: update live state".to_owned(),
+    };
+    let mut body = String::new();
+    if !imports.is_empty() {
+        body.push_str("Imported:\n");
+        for i in imports {
+            body.push_str(&format!("- {}:{} {}", i.stream, i.tag, i.digest));
+            if let Some(prev) = &i.previous {
+                body.push_str(&format!(" (was {prev})"));
+            }
+            body.push('\n');
+        }
+    }
+    if !failures.is_empty() {
+        if !body.is_empty() {
+            body.push('\n');
+        }
+        body.push_str("Failed:\n");
+        for f in failures {
+            body.push_str(&format!(
+                "- {}:{} {}: {}\n",
+                f.stream, f.tag, f.reason, f.message
+            ));
+        }
+    }
+    if !other.is_empty() {
+        if !body.is_empty() {
+            body.push('\n');
+        }
+        body.push_str("Changed:\n");
+        for o in other {
+            body.push_str(&format!("- {o}\n"));
+        }
+    }
+    if body.is_empty() {
+        format!("{subject}\n")
+    } else {
+        format!("{subject}\n\n{body}")
+    }
+}
