@@ -5,8 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use notify::RecursiveMode;
-use notify_debouncer_mini::{DebounceEventResult, new_debouncer};
+use notify::{EventKind, RecursiveMode, Watcher};
 
 /// What the watcher reports.
 #[derive(Debug)]
@@ -71,19 +70,21 @@ pub fn run(
     let root_c = root.to_path_buf();
     let config_c = config.to_path_buf();
     let tx_fs = tx.clone();
-    let mut debouncer = new_debouncer(debounce, move |res: DebounceEventResult| {
-        if let Ok(events) = res {
-            let mut paths: Vec<PathBuf> = events
-                .into_iter()
-                .map(|e| e.path)
-                .filter(|p| relevant(&root_c, &config_c, p))
-                .map(|p| p.strip_prefix(&root_c).map(Path::to_path_buf).unwrap_or(p))
-                .collect();
-            paths.sort();
-            paths.dedup();
-            if !paths.is_empty() {
-                let _ = tx_fs.send(Event::Changed(paths));
-            }
+    // Reads are not changes: without this filter, re-reading the files after a change would
+    // report them again, forever.
+    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        let Ok(event) = res else { return };
+        if matches!(event.kind, EventKind::Access(_) | EventKind::Other) {
+            return;
+        }
+        let paths: Vec<PathBuf> = event
+            .paths
+            .into_iter()
+            .filter(|p| relevant(&root_c, &config_c, p))
+            .map(|p| p.strip_prefix(&root_c).map(Path::to_path_buf).unwrap_or(p))
+            .collect();
+        if !paths.is_empty() {
+            let _ = tx_fs.send(Event::Changed(paths));
         }
     })
     .map_err(|source| Error::Watch {
@@ -92,7 +93,6 @@ pub fn run(
     })?;
     // The root itself, not recursively: sees definitions/ or policies/ being created and the
     // config file being written (editors replace files by rename, so watch its folder).
-    let watcher = debouncer.watcher();
     watcher
         .watch(root, RecursiveMode::NonRecursive)
         .map_err(|source| Error::Watch {
@@ -106,7 +106,7 @@ pub fn run(
         let _ = watcher.watch(dir, RecursiveMode::NonRecursive);
     }
     let mut watched: Vec<PathBuf> = Vec::new();
-    let add_dirs = |watcher: &mut dyn notify::Watcher, watched: &mut Vec<PathBuf>| {
+    let add_dirs = |watcher: &mut dyn Watcher, watched: &mut Vec<PathBuf>| {
         for d in WATCHED_DIRS {
             let p = root.join(d);
             if p.is_dir()
@@ -117,21 +117,36 @@ pub fn run(
             }
         }
     };
-    add_dirs(debouncer.watcher(), &mut watched);
+    add_dirs(&mut watcher, &mut watched);
     spawn_signal_thread(tx);
     ready();
-    while let Ok(event) = rx.recv() {
-        let stop = matches!(event, Event::Stop);
-        if let Event::Changed(paths) = &event {
-            // A watched folder created after start: watch it now.
-            if paths
-                .iter()
-                .any(|p| WATCHED_DIRS.iter().any(|d| p == Path::new(d)))
-            {
-                add_dirs(debouncer.watcher(), &mut watched);
+    while let Ok(first) = rx.recv() {
+        let Event::Changed(mut paths) = first else {
+            let _ = on_event(Event::Stop);
+            break;
+        };
+        // Debounce: an editor's save is several events; gather them until quiet.
+        let mut stop = false;
+        loop {
+            match rx.recv_timeout(debounce) {
+                Ok(Event::Changed(more)) => paths.extend(more),
+                Ok(Event::Stop) => {
+                    stop = true;
+                    break;
+                }
+                Err(_) => break,
             }
         }
-        if !on_event(event) || stop {
+        paths.sort();
+        paths.dedup();
+        // A watched folder created after start: watch it now.
+        if paths
+            .iter()
+            .any(|p| WATCHED_DIRS.iter().any(|d| p == Path::new(d)))
+        {
+            add_dirs(&mut watcher, &mut watched);
+        }
+        if !on_event(Event::Changed(paths)) || stop {
             break;
         }
     }

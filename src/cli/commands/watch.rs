@@ -1,10 +1,46 @@
-//! `watch`.
+//! `watch`: print the plan, then re-validate and re-plan (offline) whenever the definitions,
+//! the policies or the config change. An invalid edit shows its errors; the watcher goes on.
 
-use anyhow::{Result, bail};
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
 
 use crate::cli::{Context, ExitStatus, Printer, WatchArgs};
+use crate::watch::{self, Event};
 
-/// Run `watch`.
-pub fn run(_ctx: &Context, _args: &WatchArgs, _printer: &Printer) -> Result<ExitStatus> {
-    bail!("`watch` is not built yet")
+/// Run `watch` until Ctrl-C (exit 0).
+pub fn run(ctx: &Context, args: &WatchArgs, printer: &Printer) -> Result<ExitStatus> {
+    let show = |why: &str| {
+        let started = Instant::now();
+        let text = replan(ctx);
+        let stamp = chrono::Local::now().format("%H:%M:%S");
+        printer.out(&format!(
+            "── {stamp} {why} ({} ms) ──\n{text}",
+            started.elapsed().as_millis()
+        ));
+    };
+    watch::run(
+        &ctx.root,
+        &ctx.config_path,
+        Duration::from_millis(args.debounce_ms),
+        || show("plan"),
+        |event| match event {
+            Event::Changed(paths) => {
+                let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+                show(&format!("changed {}", names.join(", ")));
+                true
+            }
+            Event::Stop => false,
+        },
+    )?;
+    printer.info("watch stopped");
+    Ok(ExitStatus::Success)
+}
+
+/// The text shown after each change: the errors, or the plan.
+fn replan(ctx: &Context) -> String {
+    match super::plan::offline_text(ctx) {
+        Ok(text) => text,
+        Err(err) => format!("error: {err:#}\n"),
+    }
 }
