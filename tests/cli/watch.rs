@@ -1,0 +1,158 @@
+//! `watch` through the binary: it re-plans on every save, shows errors, and keeps running.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::common::TestRepo;
+
+const RUBY: &str = "apiVersion: image.openshift.io/v1
+kind: ImageStream
+metadata:
+  name: ruby
+spec:
+  tags:
+  - name: latest
+    from:
+      kind: DockerImage
+      name: quay.io/example/ruby:3.3
+    reference: true
+";
+
+/// Read stdout blocks (each starts with a `──` header line) from a running watch.
+struct Watch {
+    child: std::process::Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Watch {
+    fn start(repo: &TestRepo) -> Watch {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_streamsync"))
+            .arg("-C")
+            .arg(repo.path())
+            .arg("watch")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start watch");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Watch { child, lines: rx }
+    }
+
+    /// The next block after a header, waiting at most `limit` for it to start.
+    fn next_block(&self, limit: Duration) -> Option<(Duration, String)> {
+        let started = Instant::now();
+        let header = self.lines.recv_timeout(limit).ok()?;
+        assert!(
+            header.starts_with("──"),
+            "a block starts with its header: {header}"
+        );
+        let took = started.elapsed();
+        let mut body = String::new();
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(300)) {
+            if line.starts_with("──") {
+                panic!("two blocks for one change: {body}\n{line}");
+            }
+            body.push_str(&line);
+            body.push('\n');
+        }
+        Some((took, format!("{header}\n{body}")))
+    }
+
+    fn stop(mut self) -> i32 {
+        let pid = self.child.id();
+        // SIGINT, as Ctrl-C would send.
+        let _ = Command::new("kill")
+            .arg("-INT")
+            .arg(pid.to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code().unwrap_or(-1);
+            }
+            assert!(Instant::now() < deadline, "watch did not stop on SIGINT");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+#[test]
+fn replans_on_save_shows_errors_and_recovers() {
+    let repo = TestRepo::new();
+    repo.write("definitions/demo/ruby.yaml", RUBY);
+    let watch = Watch::start(&repo);
+    let (_, first) = watch
+        .next_block(Duration::from_secs(10))
+        .expect("a first plan");
+    assert!(!first.contains("error"), "{first}");
+
+    // A valid edit: a new stream shows up within a second.
+    repo.write(
+        "definitions/demo/python.yaml",
+        &RUBY.replace("ruby", "python"),
+    );
+    let (took, block) = watch
+        .next_block(Duration::from_secs(1))
+        .expect("re-planned within 1 s");
+    assert!(took < Duration::from_secs(1), "{took:?}");
+    assert!(block.contains("python"), "{block}");
+    assert!(!block.contains("error"), "{block}");
+
+    // A broken edit: the error is shown with its place, and the watcher keeps running.
+    repo.write(
+        "definitions/demo/python.yaml",
+        &RUBY
+            .replace("ruby", "python")
+            .replace("DockerImage", "DockerImag"),
+    );
+    let (_, block) = watch
+        .next_block(Duration::from_secs(1))
+        .expect("errors within 1 s");
+    assert!(block.contains("definitions/demo/python.yaml:9:"), "{block}");
+    assert!(block.contains("error"), "{block}");
+
+    // Fixed again: the plan is back.
+    repo.write(
+        "definitions/demo/python.yaml",
+        &RUBY.replace("ruby", "python"),
+    );
+    let (_, block) = watch
+        .next_block(Duration::from_secs(1))
+        .expect("plan within 1 s");
+    assert!(!block.contains("error"), "{block}");
+
+    assert_eq!(watch.stop(), 0, "Ctrl-C exits 0");
+}
+
+#[test]
+fn picks_up_a_policies_folder_created_later() {
+    let repo = TestRepo::new();
+    repo.write("definitions/demo/ruby.yaml", RUBY);
+    let watch = Watch::start(&repo);
+    watch
+        .next_block(Duration::from_secs(10))
+        .expect("a first plan");
+    repo.write("policies/lint.toml", "[lint]\nallow = []\n");
+    let (_, block) = watch
+        .next_block(Duration::from_secs(2))
+        .expect("policies seen");
+    assert!(block.contains("policies"), "{block}");
+    // And a broken policy inside the new folder is reported.
+    repo.write("policies/lint.toml", "[lint]\nalow = []\n");
+    let (_, block) = watch
+        .next_block(Duration::from_secs(2))
+        .expect("policy error seen");
+    assert!(block.contains("policies/lint.toml:2:1"), "{block}");
+    assert_eq!(watch.stop(), 0);
+}
