@@ -210,9 +210,55 @@ pub fn find_date(tag: &str) -> Option<DatedTag> {
 /// does, `2024.03.01` and `v2.0-20240301` do not.
 pub fn has_full_version(tag: &str) -> bool {
     let undated = find_date(tag).map_or_else(|| tag.to_owned(), |d| d.series);
-    undated
-        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .any(|part| FULL_VERSION.is_match(part))
+    full_version(&undated).is_some()
+}
+
+/// The first full version (`v2.0.1`, `1.2.3.4`) in `text`, with its `v` when it has one.
+pub fn full_version(text: &str) -> Option<&str> {
+    let mut start = 0;
+    for part in text.split(|c: char| !(c.is_ascii_digit() || c == '.')) {
+        let at = start;
+        start += part.len() + 1;
+        if FULL_VERSION.is_match(part) {
+            let from = if at > 0 && matches!(text.as_bytes()[at - 1], b'v' | b'V') {
+                at - 1
+            } else {
+                at
+            };
+            return Some(&text[from..at + part.len()]);
+        }
+    }
+    None
+}
+
+/// The moving tag a full version belongs under: `v2.0.1` → `v2.0`.
+pub fn moving_version(version: &str) -> String {
+    version.split('.').take(2).collect::<Vec<_>>().join(".")
+}
+
+/// The moving tag a dated series stands for: `nightly-*` → `nightly`, `*` → `latest`.
+pub fn moving_name(series: &str) -> String {
+    let name = series
+        .replace("-*", "")
+        .replace("*-", "")
+        .replace("_*", "")
+        .replace("*_", "")
+        .replace(".*", "")
+        .replace("*.", "")
+        .replace('*', "");
+    if name.is_empty() {
+        "latest".to_owned()
+    } else {
+        name
+    }
+}
+
+/// The date as a person reads it: `2024-03-01`, or `2016-05` for a month-only name.
+pub fn describe(d: &DatedTag) -> String {
+    match d.precision {
+        Precision::Day => d.date.format("%Y-%m-%d").to_string(),
+        Precision::Month => d.date.format("%Y-%m").to_string(),
+    }
 }
 
 /// The first acceptable match of `re` in `tag`, trying every start position so that a
@@ -532,6 +578,12 @@ mod tests {
         ] {
             assert_eq!(has_full_version(tag), want, "{tag}");
         }
+        assert_eq!(full_version("v2.0.1-*"), Some("v2.0.1"));
+        assert_eq!(full_version("build-1.2.3"), Some("1.2.3"));
+        assert_eq!(moving_version("v2.0.1"), "v2.0");
+        assert_eq!(moving_name("nightly-*"), "nightly");
+        assert_eq!(moving_name("*"), "latest");
+        assert_eq!(moving_name("RELEASE.*"), "RELEASE");
     }
 
     #[test]
