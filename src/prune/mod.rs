@@ -2,3 +2,4 @@
 //! its reason. Recommends only; never changes a file or the state.
 
 pub mod dates;
+pub mod triggers;
