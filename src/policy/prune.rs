@@ -151,15 +151,22 @@ pub struct StreamRules {
     /// `match` of the `[[prune.stream]]` that applied, if one did.
     pub matched_override: Option<String>,
     protect: Vec<(String, GlobMatcher)>,
+    /// How many of `protect` come from `[prune]` itself (the rest from the override).
+    base_protect: usize,
 }
 
 impl StreamRules {
     /// The first protect glob that matches `tag`.
     pub fn protected_by(&self, tag: &str) -> Option<&str> {
+        self.protection(tag).map(|(g, _)| g)
+    }
+
+    /// The first protect glob that matches `tag`, and whether the override added it.
+    pub fn protection(&self, tag: &str) -> Option<(&str, bool)> {
         self.protect
             .iter()
-            .find(|(_, m)| m.is_match(tag))
-            .map(|(g, _)| g.as_str())
+            .position(|(_, m)| m.is_match(tag))
+            .map(|i| (self.protect[i].0.as_str(), i >= self.base_protect))
     }
 }
 
@@ -276,6 +283,7 @@ impl PrunePolicy {
             keep_younger_than_text: self.keep_younger_than.clone(),
             matched_override: None,
             protect: globs("prune.protect", &self.protect)?,
+            base_protect: self.protect.len(),
         };
         let mut overrides = Vec::new();
         for o in &self.streams {
@@ -481,6 +489,15 @@ match = "team/*"
             d[2].message
         );
         assert!(d.iter().take(6).all(Diagnostic::is_error));
+    }
+
+    #[test]
+    fn documented_defaults_match_the_code() {
+        let text = include_str!("../../policies/default.toml");
+        let file: PolicyFile = parse_toml(text, "policies/default.toml").unwrap();
+        assert_eq!(file.prune, Some(PrunePolicy::default()));
+        assert_eq!(file.lint.map(|l| l.allow), Some(Vec::new()));
+        assert!(PrunePolicy::default().check("p", text).is_empty());
     }
 
     #[test]

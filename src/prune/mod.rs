@@ -1,5 +1,549 @@
 //! Prune recommendations: stale dated tags and history beyond the kept revisions, each with
-//! its reason. Recommends only; never changes a file or the state.
+//! its reason, and the tags kept with why. A pure function of values (definitions, live
+//! streams, the compiled policy, the tags manifests use, and "now"): it reads no file, asks no
+//! registry and never changes a file or the state. A person decides; this only recommends.
+//!
+//! A dated tag is judged by the date in its name (semantics spec §5.4: such a tag holds one
+//! revision forever, so `oc adm prune` never removes it); history items are judged like
+//! `oc adm prune images` judges them (§5.3: `keep-tag-revisions`, `keep-younger-than`).
 
 pub mod dates;
+pub mod render;
 pub mod triggers;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::definition::DefinitionSet;
+use crate::model::{ImageStream, KIND_IMAGE_STREAM_IMAGE, KIND_IMAGE_STREAM_TAG, StreamKey};
+use crate::policy::prune::{CompiledPrune, StreamRules};
+use dates::DatedTag;
+use triggers::{TagUse, UseKind};
+
+/// What an entry is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A spec tag of a definition.
+    Tag,
+    /// One item of a tag's history in the live state.
+    History,
+}
+
+/// One candidate, or one kept tag or history item, with its reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Entry {
+    /// Tag or history item.
+    pub kind: Kind,
+    /// Namespace of the stream.
+    pub namespace: String,
+    /// Stream name.
+    pub stream: String,
+    /// Tag name.
+    pub tag: String,
+    /// For a tag: the image it points at in the live state, else its source pull spec; for a
+    /// history item: its image digest.
+    pub image: String,
+    /// Age in days: by the date in the name for a tag, by `created` for a history item.
+    pub age_days: i64,
+    /// Stable machine code, e.g. `expired-dated-tag`.
+    pub reason_code: &'static str,
+    /// The reason as a sentence.
+    pub reason: String,
+    /// The definition file and line of a tag (not part of the JSON contract).
+    #[serde(skip)]
+    pub location: Option<(String, u32)>,
+    /// The history position (0 = current) of a history item.
+    #[serde(skip)]
+    pub revision: Option<usize>,
+}
+
+impl Entry {
+    /// `namespace/stream`.
+    pub fn stream_key(&self) -> String {
+        format!("{}/{}", self.namespace, self.stream)
+    }
+
+    fn sort_key(&self) -> (&str, &str, Kind, &str, Option<usize>) {
+        (
+            &self.namespace,
+            &self.stream,
+            self.kind,
+            &self.tag,
+            self.revision,
+        )
+    }
+}
+
+/// The recommendations.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// What a person may remove.
+    pub candidates: Vec<Entry>,
+    /// Dated tags (and history items past the kept revisions) that stay, with why.
+    pub kept: Vec<Entry>,
+    /// How many dated tags were judged.
+    #[serde(skip)]
+    pub dated_tags: usize,
+    /// How many streams were looked at (definitions and live state together).
+    #[serde(skip)]
+    pub streams: usize,
+}
+
+/// Everything a recommendation depends on.
+#[derive(Debug, Clone, Copy)]
+pub struct Inputs<'a> {
+    /// The definitions (desired state).
+    pub definitions: &'a DefinitionSet,
+    /// The live streams, with their history.
+    pub live: &'a BTreeMap<StreamKey, ImageStream>,
+    /// The compiled `[prune]` policy.
+    pub policy: &'a CompiledPrune,
+    /// Tags the repository's manifests use.
+    pub uses: &'a [TagUse],
+    /// The time ages are counted to.
+    pub now: DateTime<Utc>,
+}
+
+/// Another definition's tag that names a tag or an image of a stream.
+#[derive(Debug, Clone)]
+struct Referrer {
+    /// `ns/stream` or `stream` of the referring tag, for sentences.
+    by: String,
+    /// `ImageStreamTag` or `ImageStreamImage`.
+    kind: &'static str,
+    /// What was written in `from.name`.
+    name: String,
+}
+
+/// What names a given tag or image, across all definitions.
+#[derive(Debug, Default)]
+struct References {
+    /// `(namespace, stream, tag)` → referrers.
+    tags: BTreeMap<(String, String, String), Vec<Referrer>>,
+    /// `(namespace, stream)` → `(image id prefix, referrer)`.
+    images: BTreeMap<(String, String), Vec<(String, Referrer)>>,
+}
+
+impl References {
+    fn collect(set: &DefinitionSet) -> Self {
+        let mut refs = References::default();
+        for def in set.streams.values() {
+            let s = &def.stream;
+            let ns = s.metadata.namespace.clone().unwrap_or_default();
+            for tag in &s.spec.tags {
+                let Some(from) = &tag.from else { continue };
+                let src_ns = from
+                    .namespace
+                    .clone()
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or_else(|| ns.clone());
+                let by_ns = if src_ns == ns {
+                    String::new()
+                } else {
+                    format!("{ns}/")
+                };
+                let referrer = Referrer {
+                    by: format!("{by_ns}{}:{}", s.metadata.name, tag.name),
+                    kind: if from.kind == KIND_IMAGE_STREAM_TAG {
+                        KIND_IMAGE_STREAM_TAG
+                    } else {
+                        KIND_IMAGE_STREAM_IMAGE
+                    },
+                    name: from.name.clone(),
+                };
+                if from.kind == KIND_IMAGE_STREAM_TAG {
+                    let (stream, src_tag) = match from.name.split_once(':') {
+                        Some((st, t)) => (st.to_owned(), t.to_owned()),
+                        None => (s.metadata.name.clone(), from.name.clone()),
+                    };
+                    refs.tags
+                        .entry((src_ns, stream, src_tag))
+                        .or_default()
+                        .push(referrer);
+                } else if from.kind == KIND_IMAGE_STREAM_IMAGE {
+                    let (stream, id) = match from.name.split_once('@') {
+                        Some((st, id)) => (st.to_owned(), id.to_owned()),
+                        None => (s.metadata.name.clone(), from.name.clone()),
+                    };
+                    if !id.is_empty() {
+                        refs.images
+                            .entry((src_ns, stream))
+                            .or_default()
+                            .push((id, referrer));
+                    }
+                }
+            }
+        }
+        refs
+    }
+
+    fn tag(&self, ns: &str, stream: &str, tag: &str) -> &[Referrer] {
+        self.tags
+            .get(&(ns.to_owned(), stream.to_owned(), tag.to_owned()))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// Referrers whose image id matches `image` (OpenShift's prefix rule, §3.6).
+    fn image<'a>(&'a self, ns: &str, stream: &str, image: &str) -> Vec<&'a Referrer> {
+        if image.is_empty() {
+            return Vec::new();
+        }
+        self.images
+            .get(&(ns.to_owned(), stream.to_owned()))
+            .into_iter()
+            .flatten()
+            .filter(|(id, _)| {
+                image.starts_with(id.as_str())
+                    || image
+                        .strip_prefix("sha256:")
+                        .is_some_and(|hex| hex.starts_with(id.as_str()))
+            })
+            .map(|(_, r)| r)
+            .collect()
+    }
+}
+
+/// One reason a tag stays.
+struct Keep {
+    code: &'static str,
+    reason: String,
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn days(n: i64) -> String {
+    if n == 1 {
+        "1 day".to_owned()
+    } else {
+        format!("{n} days")
+    }
+}
+
+/// `" (from [[prune.stream]] `x`)"` when an override set the rules.
+fn override_note(rules: &StreamRules) -> String {
+    rules
+        .matched_override
+        .as_ref()
+        .map(|m| format!(" (set by [[prune.stream]] `{m}`)"))
+        .unwrap_or_default()
+}
+
+/// Compute the recommendations.
+pub fn recommend(inputs: &Inputs<'_>) -> Report {
+    let refs = References::collect(inputs.definitions);
+    let today = inputs.now.date_naive();
+    let mut report = Report::default();
+
+    // Dated tags of every definition, grouped into series per stream.
+    let mut series: BTreeMap<(StreamKey, String), Vec<(String, DatedTag)>> = BTreeMap::new();
+    for (key, def) in &inputs.definitions.streams {
+        for tag in &def.stream.spec.tags {
+            if let Some(dated) = inputs.policy.dates().find(&tag.name) {
+                series
+                    .entry((key.clone(), dated.series.clone()))
+                    .or_default()
+                    .push((tag.name.clone(), dated));
+            }
+        }
+    }
+
+    let mut tag_candidates: BTreeSet<(StreamKey, String)> = BTreeSet::new();
+    for ((key, series_name), members) in &mut series {
+        let rules = inputs.policy.rules(key);
+        // Newest first; equal dates by name, so the order never depends on the file.
+        members.sort_by(|a, b| b.1.sort_key().cmp(&a.1.sort_key()).then(a.0.cmp(&b.0)));
+        let size = members.len();
+        let Some(def) = inputs.definitions.streams.get(key) else {
+            continue;
+        };
+        let live = inputs.live.get(key);
+        for (rank, (tag_name, dated)) in members.iter().enumerate() {
+            report.dated_tags += 1;
+            let mut keeps = Vec::new();
+            if let Some((glob, from_override)) = rules.protection(tag_name) {
+                let note = if from_override {
+                    override_note(&rules)
+                } else {
+                    String::new()
+                };
+                keeps.push(Keep {
+                    code: "protected",
+                    reason: format!("protected by `{glob}`{note}"),
+                });
+            }
+            let referrers = refs.tag(&key.namespace, &key.name, tag_name);
+            if !referrers.is_empty() {
+                let names: Vec<String> = referrers.iter().map(|r| format!("`{}`", r.by)).collect();
+                keeps.push(Keep {
+                    code: "referenced",
+                    reason: format!("referenced by {}", names.join(", ")),
+                });
+            }
+            let live_tag = live.and_then(|s| s.status_tag(tag_name));
+            let image_referrers: Vec<&Referrer> = live_tag
+                .into_iter()
+                .flat_map(|t| t.items.iter())
+                .flat_map(|item| refs.image(&key.namespace, &key.name, &item.image))
+                .collect();
+            if !image_referrers.is_empty() {
+                let mut names: Vec<String> = image_referrers
+                    .iter()
+                    .map(|r| format!("`{}` ({} `{}`)", r.by, r.kind, r.name))
+                    .collect();
+                names.dedup();
+                keeps.push(Keep {
+                    code: "referenced",
+                    reason: format!("its image is referenced by {}", names.join(", ")),
+                });
+            }
+            let users: Vec<&TagUse> = inputs
+                .uses
+                .iter()
+                .filter(|u| u.names(&key.namespace, &key.name, tag_name))
+                .collect();
+            for kind in [UseKind::Annotation, UseKind::ImageStreamTag] {
+                let mut files: Vec<String> = users
+                    .iter()
+                    .filter(|u| u.kind == kind)
+                    .map(|u| format!("`{}`", u.file))
+                    .collect();
+                files.dedup();
+                if files.is_empty() {
+                    continue;
+                }
+                keeps.push(match kind {
+                    UseKind::Annotation => Keep {
+                        code: "trigger",
+                        reason: format!(
+                            "named by the `image.openshift.io/triggers` annotation in {}",
+                            files.join(", ")
+                        ),
+                    },
+                    UseKind::ImageStreamTag => Keep {
+                        code: "manifest",
+                        reason: format!("used as an ImageStreamTag in {}", files.join(", ")),
+                    },
+                });
+            }
+            let keep_n = rules.keep_per_series as usize;
+            if size >= 2 && rank < keep_n {
+                let place = if keep_n == 1 || rank == 0 {
+                    "the newest".to_owned()
+                } else {
+                    format!("number {} by date", rank + 1)
+                };
+                keeps.push(Keep {
+                    code: "newest-of-series",
+                    reason: format!(
+                        "{place} of series `{series_name}` ({}; keep_per_series = {}{})",
+                        plural(size, "tag", "tags"),
+                        keep_n,
+                        override_note(&rules)
+                    ),
+                });
+            }
+            let age = (today - dated.latest_day()).num_days();
+            let limit = i64::from(rules.max_age_days);
+            if age <= limit {
+                let when = if age < 0 {
+                    "dated in the future".to_owned()
+                } else {
+                    format!("{} old", days(age))
+                };
+                keeps.push(Keep {
+                    code: "too-young",
+                    reason: format!(
+                        "dated {}, {when}: within the {limit}-day limit{}",
+                        dates::describe(dated),
+                        override_note(&rules)
+                    ),
+                });
+            }
+
+            let image = live_tag
+                .and_then(|t| t.items.first())
+                .map(|i| {
+                    if i.image.is_empty() {
+                        i.docker_image_reference.clone()
+                    } else {
+                        i.image.clone()
+                    }
+                })
+                .or_else(|| {
+                    def.stream
+                        .spec_tag(tag_name)
+                        .and_then(|t| t.from.as_ref())
+                        .map(|f| f.name.clone())
+                })
+                .unwrap_or_default();
+            let location = def.tag_pos(tag_name).map(|p| {
+                let pos = p.or_entry(p.name);
+                (def.file.clone(), pos.line)
+            });
+            let mut entry = Entry {
+                kind: Kind::Tag,
+                namespace: key.namespace.clone(),
+                stream: key.name.clone(),
+                tag: tag_name.clone(),
+                image,
+                age_days: age,
+                reason_code: "",
+                reason: String::new(),
+                location,
+                revision: None,
+            };
+            if keeps.is_empty() {
+                entry.reason_code = "expired-dated-tag";
+                let company = if size == 1 {
+                    format!("; the only tag of series `{series_name}`")
+                } else {
+                    format!("; newer in series `{series_name}`: `{}`", members[0].0)
+                };
+                entry.reason = format!(
+                    "dated {}, {} old: past the {limit}-day limit{}{company}",
+                    dates::describe(dated),
+                    days(age),
+                    override_note(&rules)
+                );
+                tag_candidates.insert((key.clone(), tag_name.clone()));
+                report.candidates.push(entry);
+            } else {
+                entry.reason_code = keeps[0].code;
+                entry.reason = keeps
+                    .iter()
+                    .map(|k| k.reason.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                report.kept.push(entry);
+            }
+        }
+    }
+
+    // History beyond the kept revisions (§5.3), from the live state.
+    for (key, stream) in inputs.live {
+        let rules = inputs.policy.rules(key);
+        let Some(status) = &stream.status else {
+            continue;
+        };
+        let younger =
+            chrono::Duration::from_std(rules.keep_younger_than).unwrap_or(chrono::Duration::MAX);
+        let stream_young = stream
+            .metadata
+            .creation_timestamp
+            .as_deref()
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .is_some_and(|t| inputs.now - t.with_timezone(&Utc) < younger);
+        for list in &status.tags {
+            // A tag recommended for removal takes its whole history with it.
+            if tag_candidates.contains(&(key.clone(), list.tag.clone())) {
+                continue;
+            }
+            let kept_revisions = rules.keep_tag_revisions as usize;
+            let in_use = !refs.tag(&key.namespace, &key.name, &list.tag).is_empty()
+                || inputs
+                    .uses
+                    .iter()
+                    .any(|u| u.names(&key.namespace, &key.name, &list.tag));
+            let total = list.items.len();
+            for (rev, item) in list.items.iter().enumerate().skip(kept_revisions) {
+                let created = DateTime::parse_from_rfc3339(&item.created)
+                    .ok()
+                    .map(|t| t.with_timezone(&Utc));
+                let age = created.map_or(0, |c| (inputs.now - c).num_days());
+                let image = if item.image.is_empty() {
+                    item.docker_image_reference.clone()
+                } else {
+                    item.image.clone()
+                };
+                let what = format!("revision {} of {} of `{}`", rev + 1, total, list.tag);
+                let referrers = refs.image(&key.namespace, &key.name, &item.image);
+                let keep = if stream_young {
+                    Some((
+                        "stream-too-young",
+                        format!(
+                            "{what}: the stream was created less than {} ago",
+                            rules.keep_younger_than_text
+                        ),
+                    ))
+                } else if created.is_none() {
+                    Some((
+                        "unknown-age",
+                        format!(
+                            "{what}: its creation time `{}` cannot be read",
+                            item.created
+                        ),
+                    ))
+                } else if created.is_some_and(|c| inputs.now - c < younger) {
+                    Some((
+                        "history-too-young",
+                        format!(
+                            "{what}: younger than {}{}",
+                            rules.keep_younger_than_text,
+                            override_note(&rules)
+                        ),
+                    ))
+                } else if rev == 0 && in_use {
+                    Some((
+                        "in-use",
+                        format!("{what}: the tag's current image, and the tag is in use"),
+                    ))
+                } else {
+                    referrers.first().map(|r| {
+                        (
+                            "referenced",
+                            format!(
+                                "{what}: its image is referenced by `{}` ({} `{}`)",
+                                r.by, r.kind, r.name
+                            ),
+                        )
+                    })
+                };
+                let (code, reason) = keep.unwrap_or_else(|| {
+                    (
+                        "history-beyond-revisions",
+                        format!(
+                            "{what}, created {}: beyond the {} kept revisions and older than {}{}",
+                            created.map_or_else(String::new, |c| c.format("%Y-%m-%d").to_string()),
+                            kept_revisions,
+                            rules.keep_younger_than_text,
+                            override_note(&rules)
+                        ),
+                    )
+                });
+                let entry = Entry {
+                    kind: Kind::History,
+                    namespace: key.namespace.clone(),
+                    stream: key.name.clone(),
+                    tag: list.tag.clone(),
+                    image,
+                    age_days: age,
+                    reason_code: code,
+                    reason,
+                    location: None,
+                    revision: Some(rev),
+                };
+                if code == "history-beyond-revisions" {
+                    report.candidates.push(entry);
+                } else {
+                    report.kept.push(entry);
+                }
+            }
+        }
+    }
+
+    let mut keys: Vec<&StreamKey> = inputs.definitions.streams.keys().collect();
+    keys.extend(inputs.live.keys());
+    keys.sort();
+    keys.dedup();
+    report.streams = keys.len();
+    report
+        .candidates
+        .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    report.kept.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    report
+}

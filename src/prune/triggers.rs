@@ -189,7 +189,9 @@ fn annotation_uses(file: &str, annotation: &Value, namespace: Option<&str>, scan
         Err(e) => {
             note(
                 scan,
-                format!("the `{TRIGGERS_ANNOTATION}` annotation is not valid JSON ({e}); it was ignored"),
+                format!(
+                    "the `{TRIGGERS_ANNOTATION}` annotation is not valid JSON ({e}); it was ignored"
+                ),
             );
             return;
         }
@@ -240,7 +242,9 @@ fn annotation_uses(file: &str, annotation: &Value, namespace: Option<&str>, scan
     if let Some(why) = rejected {
         note(
             scan,
-            format!("OpenShift rejects this `{TRIGGERS_ANNOTATION}` annotation ({why}); the tags it names are still treated as in use"),
+            format!(
+                "OpenShift rejects this `{TRIGGERS_ANNOTATION}` annotation ({why}); the tags it names are still treated as in use"
+            ),
         );
     }
 }
@@ -341,7 +345,11 @@ metadata:
         let scan = scan_manifest("deploy/x.yaml", text);
         assert_eq!(scan.uses.len(), 2);
         assert_eq!(scan.notes.len(), 1);
-        assert!(scan.notes[0].message.contains("`paused` is not true or false"));
+        assert!(
+            scan.notes[0]
+                .message
+                .contains("`paused` is not true or false")
+        );
     }
 
     #[test]
@@ -350,7 +358,8 @@ metadata:
         let scan = scan_manifest("deploy/x.yaml", bad_json);
         assert!(scan.uses.is_empty());
         assert!(scan.notes[0].message.contains("not valid JSON"));
-        let template = "metadata:\n  annotations: {{ .Values.x }}\n  # image.openshift.io/triggers\n: : :\n";
+        let template =
+            "metadata:\n  annotations: {{ .Values.x }}\n  # image.openshift.io/triggers\n: : :\n";
         let scan = scan_manifest("chart/t.yaml", template);
         assert_eq!(scan.notes.len(), 1, "{:?}", scan.notes);
         assert!(scan_manifest("chart/u.yaml", "a: [\n").notes.is_empty());
