@@ -391,7 +391,10 @@ impl Validator<'_> {
                 )),
             );
         }
+        // A generic name carries neither a date nor a full version (`latest`, `stable`, `v2.0`):
+        // it promises to move, which a dated source tag never does.
         if own_date.is_none()
+            && dates::full_version(tname).is_none()
             && let Some(from) = &tag.from
             && from.kind == KIND_DOCKER_IMAGE
             && let Ok(r) = reference::parse(&from.name)

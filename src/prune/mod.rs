@@ -206,6 +206,11 @@ impl References {
     }
 }
 
+/// The code of a dated tag past its age limit.
+pub const EXPIRED: &str = "expired-dated-tag";
+/// The code of a history item beyond the kept revisions.
+pub const HISTORY: &str = "history-beyond-revisions";
+
 /// One reason a tag stays.
 struct Keep {
     code: &'static str,
@@ -233,308 +238,35 @@ fn override_note(rules: &StreamRules) -> String {
         .unwrap_or_default()
 }
 
+/// A dated tag with its place in its series.
+struct Member<'a> {
+    key: &'a StreamKey,
+    tag: &'a str,
+    dated: &'a DatedTag,
+    series: &'a str,
+    /// 0 for the newest.
+    rank: usize,
+    /// Tags in the series.
+    size: usize,
+    /// The newest tag of the series.
+    newest: &'a str,
+}
+
+/// The inputs, plus what is derived from them once.
+struct Judge<'a> {
+    inputs: &'a Inputs<'a>,
+    refs: References,
+}
+
 /// Compute the recommendations.
 pub fn recommend(inputs: &Inputs<'_>) -> Report {
-    let refs = References::collect(inputs.definitions);
-    let today = inputs.now.date_naive();
+    let judge = Judge {
+        inputs,
+        refs: References::collect(inputs.definitions),
+    };
     let mut report = Report::default();
-
-    // Dated tags of every definition, grouped into series per stream.
-    let mut series: BTreeMap<(StreamKey, String), Vec<(String, DatedTag)>> = BTreeMap::new();
-    for (key, def) in &inputs.definitions.streams {
-        for tag in &def.stream.spec.tags {
-            if let Some(dated) = inputs.policy.dates().find(&tag.name) {
-                series
-                    .entry((key.clone(), dated.series.clone()))
-                    .or_default()
-                    .push((tag.name.clone(), dated));
-            }
-        }
-    }
-
-    let mut tag_candidates: BTreeSet<(StreamKey, String)> = BTreeSet::new();
-    for ((key, series_name), members) in &mut series {
-        let rules = inputs.policy.rules(key);
-        // Newest first; equal dates by name, so the order never depends on the file.
-        members.sort_by(|a, b| b.1.sort_key().cmp(&a.1.sort_key()).then(a.0.cmp(&b.0)));
-        let size = members.len();
-        let Some(def) = inputs.definitions.streams.get(key) else {
-            continue;
-        };
-        let live = inputs.live.get(key);
-        for (rank, (tag_name, dated)) in members.iter().enumerate() {
-            report.dated_tags += 1;
-            let mut keeps = Vec::new();
-            if let Some((glob, from_override)) = rules.protection(tag_name) {
-                let note = if from_override {
-                    override_note(&rules)
-                } else {
-                    String::new()
-                };
-                keeps.push(Keep {
-                    code: "protected",
-                    reason: format!("protected by `{glob}`{note}"),
-                });
-            }
-            let referrers = refs.tag(&key.namespace, &key.name, tag_name);
-            if !referrers.is_empty() {
-                let names: Vec<String> = referrers.iter().map(|r| format!("`{}`", r.by)).collect();
-                keeps.push(Keep {
-                    code: "referenced",
-                    reason: format!("referenced by {}", names.join(", ")),
-                });
-            }
-            let live_tag = live.and_then(|s| s.status_tag(tag_name));
-            let image_referrers: Vec<&Referrer> = live_tag
-                .into_iter()
-                .flat_map(|t| t.items.iter())
-                .flat_map(|item| refs.image(&key.namespace, &key.name, &item.image))
-                .collect();
-            if !image_referrers.is_empty() {
-                let mut names: Vec<String> = image_referrers
-                    .iter()
-                    .map(|r| format!("`{}` ({} `{}`)", r.by, r.kind, r.name))
-                    .collect();
-                names.dedup();
-                keeps.push(Keep {
-                    code: "referenced",
-                    reason: format!("its image is referenced by {}", names.join(", ")),
-                });
-            }
-            let users: Vec<&TagUse> = inputs
-                .uses
-                .iter()
-                .filter(|u| u.names(&key.namespace, &key.name, tag_name))
-                .collect();
-            for kind in [UseKind::Annotation, UseKind::ImageStreamTag] {
-                let mut files: Vec<String> = users
-                    .iter()
-                    .filter(|u| u.kind == kind)
-                    .map(|u| format!("`{}`", u.file))
-                    .collect();
-                files.dedup();
-                if files.is_empty() {
-                    continue;
-                }
-                keeps.push(match kind {
-                    UseKind::Annotation => Keep {
-                        code: "trigger",
-                        reason: format!(
-                            "named by the `image.openshift.io/triggers` annotation in {}",
-                            files.join(", ")
-                        ),
-                    },
-                    UseKind::ImageStreamTag => Keep {
-                        code: "manifest",
-                        reason: format!("used as an ImageStreamTag in {}", files.join(", ")),
-                    },
-                });
-            }
-            let keep_n = rules.keep_per_series as usize;
-            if size >= 2 && rank < keep_n {
-                let place = if keep_n == 1 || rank == 0 {
-                    "the newest".to_owned()
-                } else {
-                    format!("number {} by date", rank + 1)
-                };
-                keeps.push(Keep {
-                    code: "newest-of-series",
-                    reason: format!(
-                        "{place} of series `{series_name}` ({}; keep_per_series = {}{})",
-                        plural(size, "tag", "tags"),
-                        keep_n,
-                        override_note(&rules)
-                    ),
-                });
-            }
-            let age = (today - dated.latest_day()).num_days();
-            let limit = i64::from(rules.max_age_days);
-            if age <= limit {
-                let when = if age < 0 {
-                    "dated in the future".to_owned()
-                } else {
-                    format!("{} old", days(age))
-                };
-                keeps.push(Keep {
-                    code: "too-young",
-                    reason: format!(
-                        "dated {}, {when}: within the {limit}-day limit{}",
-                        dates::describe(dated),
-                        override_note(&rules)
-                    ),
-                });
-            }
-
-            let image = live_tag
-                .and_then(|t| t.items.first())
-                .map(|i| {
-                    if i.image.is_empty() {
-                        i.docker_image_reference.clone()
-                    } else {
-                        i.image.clone()
-                    }
-                })
-                .or_else(|| {
-                    def.stream
-                        .spec_tag(tag_name)
-                        .and_then(|t| t.from.as_ref())
-                        .map(|f| f.name.clone())
-                })
-                .unwrap_or_default();
-            let location = def.tag_pos(tag_name).map(|p| {
-                let pos = p.or_entry(p.name);
-                (def.file.clone(), pos.line)
-            });
-            let mut entry = Entry {
-                kind: Kind::Tag,
-                namespace: key.namespace.clone(),
-                stream: key.name.clone(),
-                tag: tag_name.clone(),
-                image,
-                age_days: age,
-                reason_code: "",
-                reason: String::new(),
-                location,
-                revision: None,
-            };
-            if keeps.is_empty() {
-                entry.reason_code = "expired-dated-tag";
-                let company = if size == 1 {
-                    format!("; the only tag of series `{series_name}`")
-                } else {
-                    format!("; newer in series `{series_name}`: `{}`", members[0].0)
-                };
-                entry.reason = format!(
-                    "dated {}, {} old: past the {limit}-day limit{}{company}",
-                    dates::describe(dated),
-                    days(age),
-                    override_note(&rules)
-                );
-                tag_candidates.insert((key.clone(), tag_name.clone()));
-                report.candidates.push(entry);
-            } else {
-                entry.reason_code = keeps[0].code;
-                entry.reason = keeps
-                    .iter()
-                    .map(|k| k.reason.as_str())
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                report.kept.push(entry);
-            }
-        }
-    }
-
-    // History beyond the kept revisions (§5.3), from the live state.
-    for (key, stream) in inputs.live {
-        let rules = inputs.policy.rules(key);
-        let Some(status) = &stream.status else {
-            continue;
-        };
-        let younger =
-            chrono::Duration::from_std(rules.keep_younger_than).unwrap_or(chrono::Duration::MAX);
-        let stream_young = stream
-            .metadata
-            .creation_timestamp
-            .as_deref()
-            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-            .is_some_and(|t| inputs.now - t.with_timezone(&Utc) < younger);
-        for list in &status.tags {
-            // A tag recommended for removal takes its whole history with it.
-            if tag_candidates.contains(&(key.clone(), list.tag.clone())) {
-                continue;
-            }
-            let kept_revisions = rules.keep_tag_revisions as usize;
-            let in_use = !refs.tag(&key.namespace, &key.name, &list.tag).is_empty()
-                || inputs
-                    .uses
-                    .iter()
-                    .any(|u| u.names(&key.namespace, &key.name, &list.tag));
-            let total = list.items.len();
-            for (rev, item) in list.items.iter().enumerate().skip(kept_revisions) {
-                let created = DateTime::parse_from_rfc3339(&item.created)
-                    .ok()
-                    .map(|t| t.with_timezone(&Utc));
-                let age = created.map_or(0, |c| (inputs.now - c).num_days());
-                let image = if item.image.is_empty() {
-                    item.docker_image_reference.clone()
-                } else {
-                    item.image.clone()
-                };
-                let what = format!("revision {} of {} of `{}`", rev + 1, total, list.tag);
-                let referrers = refs.image(&key.namespace, &key.name, &item.image);
-                let keep = if stream_young {
-                    Some((
-                        "stream-too-young",
-                        format!(
-                            "{what}: the stream was created less than {} ago",
-                            rules.keep_younger_than_text
-                        ),
-                    ))
-                } else if created.is_none() {
-                    Some((
-                        "unknown-age",
-                        format!(
-                            "{what}: its creation time `{}` cannot be read",
-                            item.created
-                        ),
-                    ))
-                } else if created.is_some_and(|c| inputs.now - c < younger) {
-                    Some((
-                        "history-too-young",
-                        format!(
-                            "{what}: younger than {}{}",
-                            rules.keep_younger_than_text,
-                            override_note(&rules)
-                        ),
-                    ))
-                } else if rev == 0 && in_use {
-                    Some((
-                        "in-use",
-                        format!("{what}: the tag's current image, and the tag is in use"),
-                    ))
-                } else {
-                    referrers.first().map(|r| {
-                        (
-                            "referenced",
-                            format!(
-                                "{what}: its image is referenced by `{}` ({} `{}`)",
-                                r.by, r.kind, r.name
-                            ),
-                        )
-                    })
-                };
-                let (code, reason) = keep.unwrap_or_else(|| {
-                    (
-                        "history-beyond-revisions",
-                        format!(
-                            "{what}, created {}: beyond the {} kept revisions and older than {}{}",
-                            created.map_or_else(String::new, |c| c.format("%Y-%m-%d").to_string()),
-                            kept_revisions,
-                            rules.keep_younger_than_text,
-                            override_note(&rules)
-                        ),
-                    )
-                });
-                let entry = Entry {
-                    kind: Kind::History,
-                    namespace: key.namespace.clone(),
-                    stream: key.name.clone(),
-                    tag: list.tag.clone(),
-                    image,
-                    age_days: age,
-                    reason_code: code,
-                    reason,
-                    location: None,
-                    revision: Some(rev),
-                };
-                if code == "history-beyond-revisions" {
-                    report.candidates.push(entry);
-                } else {
-                    report.kept.push(entry);
-                }
-            }
-        }
-    }
+    let removed = judge.tags(&mut report);
+    judge.history(&removed, &mut report);
 
     let mut keys: Vec<&StreamKey> = inputs.definitions.streams.keys().collect();
     keys.extend(inputs.live.keys());
@@ -546,4 +278,342 @@ pub fn recommend(inputs: &Inputs<'_>) -> Report {
         .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     report.kept.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     report
+}
+
+impl Judge<'_> {
+    /// Judge every dated tag of the definitions; returns the tags recommended for removal.
+    fn tags(&self, report: &mut Report) -> BTreeSet<(StreamKey, String)> {
+        let inputs = self.inputs;
+        // Dated tags of every definition, grouped into series per stream.
+        let mut series: BTreeMap<(&StreamKey, String), Vec<(&str, DatedTag)>> = BTreeMap::new();
+        for (key, def) in &inputs.definitions.streams {
+            for tag in &def.stream.spec.tags {
+                if let Some(dated) = inputs.policy.dates().find(&tag.name) {
+                    series
+                        .entry((key, dated.series.clone()))
+                        .or_default()
+                        .push((tag.name.as_str(), dated));
+                }
+            }
+        }
+        let mut removed = BTreeSet::new();
+        for ((key, series_name), members) in &mut series {
+            // Newest first; equal dates by name, so the order never depends on the file.
+            members.sort_by(|a, b| b.1.sort_key().cmp(&a.1.sort_key()).then(a.0.cmp(b.0)));
+            let rules = inputs.policy.rules(key);
+            for (rank, (tag, dated)) in members.iter().enumerate() {
+                let member = Member {
+                    key,
+                    tag,
+                    dated,
+                    series: series_name,
+                    rank,
+                    size: members.len(),
+                    newest: members[0].0,
+                };
+                report.dated_tags += 1;
+                let entry = self.tag(&member, &rules);
+                if entry.reason_code == EXPIRED {
+                    removed.insert(((*key).clone(), (*tag).to_owned()));
+                    report.candidates.push(entry);
+                } else {
+                    report.kept.push(entry);
+                }
+            }
+        }
+        removed
+    }
+
+    /// The entry of one dated tag: a candidate (code [`EXPIRED`]) or kept with every reason.
+    fn tag(&self, m: &Member<'_>, rules: &StreamRules) -> Entry {
+        let today = self.inputs.now.date_naive();
+        let age = (today - m.dated.latest_day()).num_days();
+        let limit = i64::from(rules.max_age_days);
+        let keeps = self.keeps(m, rules, age);
+        let def = &self.inputs.definitions.streams[m.key];
+        let live_tag = self
+            .inputs
+            .live
+            .get(m.key)
+            .and_then(|s| s.status_tag(m.tag));
+        // What the tag points at: its current image if it was applied, else its source.
+        let image = live_tag
+            .and_then(|t| t.items.first())
+            .map(|i| {
+                if i.image.is_empty() {
+                    i.docker_image_reference.clone()
+                } else {
+                    i.image.clone()
+                }
+            })
+            .or_else(|| {
+                def.stream
+                    .spec_tag(m.tag)
+                    .and_then(|t| t.from.as_ref())
+                    .map(|f| f.name.clone())
+            })
+            .unwrap_or_default();
+        let location = def
+            .tag_pos(m.tag)
+            .map(|p| (def.file.clone(), p.or_entry(p.name).line));
+        let (reason_code, reason) = if keeps.is_empty() {
+            let company = if m.size == 1 {
+                format!("; the only tag of series `{}`", m.series)
+            } else {
+                format!("; newer in series `{}`: `{}`", m.series, m.newest)
+            };
+            (
+                EXPIRED,
+                format!(
+                    "dated {}, {} old: past the {limit}-day limit{}{company}",
+                    dates::describe(m.dated),
+                    days(age),
+                    override_note(rules)
+                ),
+            )
+        } else {
+            (
+                keeps[0].code,
+                keeps
+                    .iter()
+                    .map(|k| k.reason.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+        };
+        Entry {
+            kind: Kind::Tag,
+            namespace: m.key.namespace.clone(),
+            stream: m.key.name.clone(),
+            tag: m.tag.to_owned(),
+            image,
+            age_days: age,
+            reason_code,
+            reason,
+            location,
+            revision: None,
+        }
+    }
+
+    /// Every reason a dated tag stays, most decisive first.
+    fn keeps(&self, m: &Member<'_>, rules: &StreamRules, age: i64) -> Vec<Keep> {
+        let (key, tag) = (m.key, m.tag);
+        let mut keeps = Vec::new();
+        if let Some((glob, from_override)) = rules.protection(tag) {
+            let note = if from_override {
+                override_note(rules)
+            } else {
+                String::new()
+            };
+            keeps.push(Keep {
+                code: "protected",
+                reason: format!("protected by `{glob}`{note}"),
+            });
+        }
+        let referrers = self.refs.tag(&key.namespace, &key.name, tag);
+        if !referrers.is_empty() {
+            let names: Vec<String> = referrers.iter().map(|r| format!("`{}`", r.by)).collect();
+            keeps.push(Keep {
+                code: "referenced",
+                reason: format!("referenced by {}", names.join(", ")),
+            });
+        }
+        let mut image_referrers: Vec<String> = self
+            .inputs
+            .live
+            .get(key)
+            .and_then(|s| s.status_tag(tag))
+            .into_iter()
+            .flat_map(|t| t.items.iter())
+            .flat_map(|item| self.refs.image(&key.namespace, &key.name, &item.image))
+            .map(|r| format!("`{}` ({} `{}`)", r.by, r.kind, r.name))
+            .collect();
+        image_referrers.dedup();
+        if !image_referrers.is_empty() {
+            keeps.push(Keep {
+                code: "referenced",
+                reason: format!("its image is referenced by {}", image_referrers.join(", ")),
+            });
+        }
+        for (kind, code, what) in [
+            (
+                UseKind::Annotation,
+                "trigger",
+                "named by the `image.openshift.io/triggers` annotation in",
+            ),
+            (
+                UseKind::ImageStreamTag,
+                "manifest",
+                "used as an ImageStreamTag in",
+            ),
+        ] {
+            let mut files: Vec<String> = self
+                .inputs
+                .uses
+                .iter()
+                .filter(|u| u.kind == kind && u.names(&key.namespace, &key.name, tag))
+                .map(|u| format!("`{}`", u.file))
+                .collect();
+            files.dedup();
+            if !files.is_empty() {
+                keeps.push(Keep {
+                    code,
+                    reason: format!("{what} {}", files.join(", ")),
+                });
+            }
+        }
+        let keep_n = rules.keep_per_series as usize;
+        // A series of one protects nothing: a lone dated tag is the stale tag itself.
+        if m.size >= 2 && m.rank < keep_n {
+            let place = if m.rank == 0 {
+                "the newest".to_owned()
+            } else {
+                format!("number {} by date", m.rank + 1)
+            };
+            keeps.push(Keep {
+                code: "newest-of-series",
+                reason: format!(
+                    "{place} of series `{}` ({}; keep_per_series = {keep_n}{})",
+                    m.series,
+                    plural(m.size, "tag", "tags"),
+                    override_note(rules)
+                ),
+            });
+        }
+        let limit = i64::from(rules.max_age_days);
+        if age <= limit {
+            let when = if age < 0 {
+                "dated in the future".to_owned()
+            } else {
+                format!("{} old", days(age))
+            };
+            keeps.push(Keep {
+                code: "too-young",
+                reason: format!(
+                    "dated {}, {when}: within the {limit}-day limit{}",
+                    dates::describe(m.dated),
+                    override_note(rules)
+                ),
+            });
+        }
+        keeps
+    }
+
+    /// History beyond the kept revisions (semantics spec §5.3), from the live state. Tags in
+    /// `removed` are skipped: their whole history goes with them.
+    fn history(&self, removed: &BTreeSet<(StreamKey, String)>, report: &mut Report) {
+        let inputs = self.inputs;
+        for (key, stream) in inputs.live {
+            let Some(status) = &stream.status else {
+                continue;
+            };
+            let rules = inputs.policy.rules(key);
+            let younger = chrono::Duration::from_std(rules.keep_younger_than)
+                .unwrap_or(chrono::Duration::MAX);
+            // `oc adm prune` leaves a stream younger than keep-younger-than alone entirely.
+            let stream_young = stream
+                .metadata
+                .creation_timestamp
+                .as_deref()
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .is_some_and(|t| inputs.now - t.with_timezone(&Utc) < younger);
+            for list in &status.tags {
+                if removed.contains(&(key.clone(), list.tag.clone())) {
+                    continue;
+                }
+                let kept_revisions = rules.keep_tag_revisions as usize;
+                let in_use = !self
+                    .refs
+                    .tag(&key.namespace, &key.name, &list.tag)
+                    .is_empty()
+                    || inputs
+                        .uses
+                        .iter()
+                        .any(|u| u.names(&key.namespace, &key.name, &list.tag));
+                let total = list.items.len();
+                for (rev, item) in list.items.iter().enumerate().skip(kept_revisions) {
+                    let created = DateTime::parse_from_rfc3339(&item.created)
+                        .ok()
+                        .map(|t| t.with_timezone(&Utc));
+                    let what = format!("revision {} of {total} of `{}`", rev + 1, list.tag);
+                    let keep = if stream_young {
+                        Some((
+                            "stream-too-young",
+                            format!(
+                                "{what}: the stream was created less than {} ago",
+                                rules.keep_younger_than_text
+                            ),
+                        ))
+                    } else if created.is_none() {
+                        Some((
+                            "unknown-age",
+                            format!(
+                                "{what}: its creation time `{}` cannot be read",
+                                item.created
+                            ),
+                        ))
+                    } else if created.is_some_and(|c| inputs.now - c < younger) {
+                        Some((
+                            "history-too-young",
+                            format!(
+                                "{what}: younger than {}{}",
+                                rules.keep_younger_than_text,
+                                override_note(&rules)
+                            ),
+                        ))
+                    } else if rev == 0 && in_use {
+                        Some((
+                            "in-use",
+                            format!("{what}: the tag's current image, and the tag is in use"),
+                        ))
+                    } else {
+                        self.refs
+                            .image(&key.namespace, &key.name, &item.image)
+                            .first()
+                            .map(|r| {
+                                (
+                                    "referenced",
+                                    format!(
+                                        "{what}: its image is referenced by `{}` ({} `{}`)",
+                                        r.by, r.kind, r.name
+                                    ),
+                                )
+                            })
+                    };
+                    let (reason_code, reason) = keep.unwrap_or_else(|| {
+                        (
+                            HISTORY,
+                            format!(
+                                "{what}, created {}: beyond the {kept_revisions} kept revisions and older than {}{}",
+                                created.map_or_else(String::new, |c| c.format("%Y-%m-%d").to_string()),
+                                rules.keep_younger_than_text,
+                                override_note(&rules)
+                            ),
+                        )
+                    });
+                    let entry = Entry {
+                        kind: Kind::History,
+                        namespace: key.namespace.clone(),
+                        stream: key.name.clone(),
+                        tag: list.tag.clone(),
+                        image: if item.image.is_empty() {
+                            item.docker_image_reference.clone()
+                        } else {
+                            item.image.clone()
+                        },
+                        age_days: created.map_or(0, |c| (inputs.now - c).num_days()),
+                        reason_code,
+                        reason,
+                        location: None,
+                        revision: Some(rev),
+                    };
+                    if reason_code == HISTORY {
+                        report.candidates.push(entry);
+                    } else {
+                        report.kept.push(entry);
+                    }
+                }
+            }
+        }
+    }
 }
