@@ -617,3 +617,213 @@ impl Judge<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::definition::{SourceFile, load_files};
+    use crate::model::{ImageStreamStatus, NamedTagEventList, TagEvent};
+    use crate::policy::{Config, Policies, PrunePolicy};
+
+    fn definitions(yaml: &str) -> DefinitionSet {
+        let loaded = load_files(
+            &[SourceFile {
+                path: "definitions/team/app.yaml".into(),
+                bytes: yaml.as_bytes().to_vec(),
+            }],
+            &Config::default(),
+            &Policies::default(),
+        );
+        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+        loaded.set
+    }
+
+    fn stream(tags: &[&str]) -> String {
+        let mut s = "kind: ImageStream\nmetadata:\n  name: app\nspec:\n  tags:\n".to_owned();
+        for t in tags {
+            s.push_str(&format!(
+                "  - name: \"{t}\"\n    from: {{kind: DockerImage, name: \"quay.io/a/app:{t}\"}}\n"
+            ));
+        }
+        s
+    }
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn run(
+        set: &DefinitionSet,
+        live: &BTreeMap<StreamKey, ImageStream>,
+        policy: &PrunePolicy,
+        uses: &[TagUse],
+    ) -> Report {
+        let compiled = policy.compile().unwrap();
+        recommend(&Inputs {
+            definitions: set,
+            live,
+            policy: &compiled,
+            uses,
+            now: now(),
+        })
+    }
+
+    fn codes(entries: &[Entry]) -> Vec<(&str, &str)> {
+        entries
+            .iter()
+            .map(|e| (e.tag.as_str(), e.reason_code))
+            .collect()
+    }
+
+    #[test]
+    fn future_dates_and_month_names_are_kept_until_the_month_ends() {
+        let set = definitions(&stream(&[
+            "2027-01-01",
+            "v1.0.0-oct-2025",
+            "v1.0.0-sep-2025",
+        ]));
+        let r = run(&set, &BTreeMap::new(), &PrunePolicy::default(), &[]);
+        // Sep 2025 ends on the 30th: 93 days before now; October ends 62 days before.
+        assert_eq!(codes(&r.candidates), [("v1.0.0-sep-2025", EXPIRED)]);
+        assert_eq!(
+            codes(&r.kept),
+            [
+                ("2027-01-01", "too-young"),
+                ("v1.0.0-oct-2025", "newest-of-series")
+            ]
+        );
+        assert!(r.kept[0].reason.contains("dated in the future"));
+        assert!(r.kept[1].reason.contains("within the 90-day limit"));
+        assert_eq!(r.dated_tags, 3);
+    }
+
+    #[test]
+    fn all_reasons_are_listed_most_decisive_first() {
+        let set = definitions(&stream(&["latest-20200101", "nightly-20200101"]));
+        let policy = PrunePolicy {
+            protect: vec!["latest*".into()],
+            ..PrunePolicy::default()
+        };
+        let uses = [TagUse {
+            file: "deploy/a.yaml".into(),
+            namespace: None,
+            stream: "app".into(),
+            tag: "latest-20200101".into(),
+            kind: UseKind::Annotation,
+        }];
+        let r = run(&set, &BTreeMap::new(), &policy, &uses);
+        assert_eq!(codes(&r.kept), [("latest-20200101", "protected")]);
+        assert_eq!(
+            r.kept[0].reason,
+            "protected by `latest*`; named by the `image.openshift.io/triggers` annotation in `deploy/a.yaml`"
+        );
+        assert_eq!(codes(&r.candidates), [("nightly-20200101", EXPIRED)]);
+        // A use in another namespace does not count.
+        let other = [TagUse {
+            namespace: Some("elsewhere".into()),
+            tag: "nightly-20200101".into(),
+            ..uses[0].clone()
+        }];
+        let r = run(&set, &BTreeMap::new(), &policy, &other);
+        assert_eq!(codes(&r.candidates), [("nightly-20200101", EXPIRED)]);
+    }
+
+    fn live_with_history(
+        created: &[&str],
+        creation: Option<&str>,
+    ) -> BTreeMap<StreamKey, ImageStream> {
+        let mut s = ImageStream::new("team", "app");
+        s.metadata.creation_timestamp = creation.map(str::to_owned);
+        s.status = Some(ImageStreamStatus {
+            docker_image_repository: String::new(),
+            tags: vec![NamedTagEventList {
+                tag: "latest".into(),
+                items: created
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| TagEvent {
+                        created: (*c).to_owned(),
+                        docker_image_reference: format!("quay.io/a/app@sha256:{i:x}{:063x}", 0),
+                        image: format!("sha256:{i:x}{:063x}", 0),
+                        generation: 1,
+                    })
+                    .collect(),
+                conditions: Vec::new(),
+            }],
+        });
+        BTreeMap::from([(s.key(), s)])
+    }
+
+    #[test]
+    fn history_rules() {
+        let set = definitions(&stream(&["latest"]));
+        let old = "2025-01-01T00:00:00Z";
+        let live = live_with_history(&[old, old, "not a time", old], None);
+        let policy = PrunePolicy {
+            keep_tag_revisions: 1,
+            ..PrunePolicy::default()
+        };
+        let r = run(&set, &live, &policy, &[]);
+        let revs: Vec<(Option<usize>, &str)> = r
+            .candidates
+            .iter()
+            .chain(&r.kept)
+            .map(|e| (e.revision, e.reason_code))
+            .collect();
+        assert_eq!(
+            revs,
+            [
+                (Some(1), HISTORY),
+                (Some(3), HISTORY),
+                (Some(2), "unknown-age")
+            ]
+        );
+        assert_eq!(r.candidates[0].age_days, 365);
+
+        // With no revisions kept, the current image of a tag in use stays.
+        let policy = PrunePolicy {
+            keep_tag_revisions: 0,
+            ..PrunePolicy::default()
+        };
+        let uses = [TagUse {
+            file: "deploy/a.yaml".into(),
+            namespace: Some("team".into()),
+            stream: "app".into(),
+            tag: "latest".into(),
+            kind: UseKind::ImageStreamTag,
+        }];
+        let live = live_with_history(&[old, old], None);
+        let r = run(&set, &live, &policy, &uses);
+        assert_eq!(codes(&r.kept), [("latest", "in-use")]);
+        assert_eq!(r.candidates.len(), 1);
+
+        // A stream younger than keep_younger_than is left alone.
+        let live = live_with_history(&[old, old, old, old], Some("2025-12-31T23:30:00Z"));
+        let r = run(&set, &live, &PrunePolicy::default(), &[]);
+        assert!(r.candidates.is_empty());
+        assert_eq!(codes(&r.kept), [("latest", "stream-too-young")]);
+    }
+
+    #[test]
+    fn short_image_ids_reference_history_like_openshift() {
+        let yaml = format!(
+            "{}  - name: pinned\n    from: {{kind: ImageStreamImage, name: \"app@{}\"}}\n",
+            stream(&["latest"]),
+            &format!("3{:063x}", 0)[..10]
+        );
+        let set = definitions(&yaml);
+        let old = "2025-01-01T00:00:00Z";
+        let live = live_with_history(&[old, old, old, old, old], None);
+        let r = run(&set, &live, &PrunePolicy::default(), &[]);
+        assert_eq!(
+            r.kept
+                .iter()
+                .map(|e| (e.revision, e.reason_code))
+                .collect::<Vec<_>>(),
+            [(Some(3), "referenced")]
+        );
+        assert_eq!(r.candidates.len(), 1);
+    }
+}
