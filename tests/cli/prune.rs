@@ -436,3 +436,18 @@ fn lint_warns_on_tagging_conventions() {
         .collect();
     assert_eq!(found, ["dated-versioned-tag"]);
 }
+
+#[test]
+fn unreadable_live_stream_is_a_located_error() {
+    let repo = fixture("history");
+    repo.write("state/team/broken.yaml", "metadata: [unclosed\n");
+    let out = repo.run(&["prune"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.starts_with(
+            "error: cannot read the live stream `state/team/broken.yaml`\n  caused by: "
+        ),
+        "{}",
+        out.stderr
+    );
+}

@@ -46,7 +46,7 @@ pub fn run(ctx: &Context, args: &PruneArgs, printer: &Printer) -> Result<ExitSta
         .prune
         .compile()
         .context("the [prune] policy cannot be used")?;
-    let live = load_live(&ctx.state_dir)?;
+    let live = load_live(ctx)?;
     let manifests = match &args.rev.rev {
         Some(rev) => manifests_at_rev(&ctx.root, rev)?,
         None => manifests_in_worktree(ctx)?,
@@ -88,7 +88,8 @@ pub fn run(ctx: &Context, args: &PruneArgs, printer: &Printer) -> Result<ExitSta
 
 /// The live streams: `<state>/<namespace>/<name>.yaml`. A missing state folder is an empty
 /// live state. (`images/` holds Image objects, dotfiles are the store's own.)
-fn load_live(state_dir: &Path) -> Result<BTreeMap<StreamKey, ImageStream>> {
+fn load_live(ctx: &Context) -> Result<BTreeMap<StreamKey, ImageStream>> {
+    let state_dir = ctx.state_dir.as_path();
     let mut live = BTreeMap::new();
     if !state_dir.is_dir() {
         return Ok(live);
@@ -121,8 +122,9 @@ fn load_live(state_dir: &Path) -> Result<BTreeMap<StreamKey, ImageStream>> {
         files.sort();
         for path in files {
             let text = fs_err::read_to_string(&path)?;
-            let mut stream: ImageStream = serde_saphyr::from_str(&text)
-                .with_context(|| format!("cannot read the live stream `{}`", path.display()))?;
+            let mut stream: ImageStream = serde_saphyr::from_str(&text).with_context(|| {
+                format!("cannot read the live stream `{}`", ctx.display_path(&path))
+            })?;
             if stream
                 .metadata
                 .namespace
