@@ -330,6 +330,7 @@ impl Judge<'_> {
         let age = (today - m.dated.latest_day()).num_days();
         let limit = i64::from(rules.max_age_days);
         let keeps = self.keeps(m, rules, age);
+        // Members are collected from the definitions, so the stream is there.
         let def = &self.inputs.definitions.streams[m.key];
         let live_tag = self
             .inputs
