@@ -12,6 +12,7 @@ use crate::model::{
     reference,
 };
 use crate::policy::{Config, Policies};
+use crate::prune::dates::{self, Recognizer};
 
 static STREAM_NAME: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$").expect("valid regex"));
@@ -21,10 +22,13 @@ static TAG_NAME: LazyLock<Regex> =
 /// Check every stream of the set.
 pub fn validate(set: &DefinitionSet, config: &Config, policies: &Policies) -> Vec<Diagnostic> {
     let mut out = Vec::new();
+    // A broken date pattern is reported by the policy check; the built-in forms still apply.
+    let recognizer = Recognizer::with_patterns(&policies.prune.date_patterns).unwrap_or_default();
     for def in set.streams.values() {
         let mut v = Validator {
             def,
             config,
+            dates: &recognizer,
             out: Vec::new(),
         };
         v.stream();
@@ -40,6 +44,7 @@ pub fn validate(set: &DefinitionSet, config: &Config, policies: &Policies) -> Ve
 struct Validator<'a> {
     def: &'a Definition,
     config: &'a Config,
+    dates: &'a Recognizer,
     out: Vec<Diagnostic>,
 }
 
@@ -157,8 +162,8 @@ impl Validator<'_> {
             }
         }
 
-        for i in 0..tags.len() {
-            self.tag(i, positions[i], stream_insecure);
+        for (i, pos) in positions.iter().enumerate().take(tags.len()) {
+            self.tag(i, pos, stream_insecure);
         }
     }
 
@@ -364,14 +369,58 @@ impl Validator<'_> {
         self.conventions(tag, pos);
     }
 
-    /// Warnings from the seed guide's tagging conventions.
+    /// Warnings from the seed guide's tagging conventions (semantics spec §5.4): a tag that
+    /// names one revision forever keeps its image from default pruning.
     fn conventions(&mut self, tag: &crate::model::TagReference, pos: &TagPositions) {
         let tname = &tag.name;
         let name_pos = pos.or_entry(pos.name);
-        if let Some(date) = crate::prune::dates::find_date(tname) {
-            if crate::prune::dates::has_full_version(tname) {
-                self.warn(name_pos, "dated-versioned-tag", format!("tag `{tname}` carries both a full version and a date ({}): it points to one revision and is never updated, so default pruning never removes it", date.date), Some("prefer a moving tag like `v2.0`; if dated tags are required, review them with `streamsync prune`".into()));
-            }
+        let own_date = self.dates.find(tname);
+        if let Some(date) = &own_date
+            && let Some(version) = dates::full_version(&date.series)
+        {
+            self.warn(
+                name_pos,
+                "dated-versioned-tag",
+                format!(
+                    "tag `{tname}` carries both a full version ({version}) and a date ({}): it names one revision and is never updated, so default pruning never removes it",
+                    dates::describe(date)
+                ),
+                Some(format!(
+                    "prefer a moving tag such as `{}` whose history keeps the revisions; if dated tags are required, review them with `streamsync prune`",
+                    dates::moving_version(version)
+                )),
+            );
+        }
+        // A generic name carries neither a date nor a full version (`latest`, `stable`, `v2.0`):
+        // it promises to move, which a dated source tag never does.
+        if own_date.is_none()
+            && dates::full_version(tname).is_none()
+            && let Some(from) = &tag.from
+            && from.kind == KIND_DOCKER_IMAGE
+            && let Ok(r) = reference::parse(&from.name)
+            && r.digest.is_empty()
+            && let Some(source_date) = self.dates.find(&r.tag)
+        {
+            let at = pos.or_entry(if pos.from_name.line == 0 {
+                pos.from
+            } else {
+                pos.from_name
+            });
+            self.warn(
+                at,
+                "dated-source-generic-tag",
+                format!(
+                    "tag `{tname}` follows `{}`, a dated tag that is never updated: the generic name `{tname}` suggests it moves with new builds, but it stays at {}",
+                    from.name,
+                    dates::describe(&source_date)
+                ),
+                Some(format!(
+                    "point `from.name` at a moving tag (such as `{}:{}`), or name this tag `{}` after its date",
+                    from.name.strip_suffix(&format!(":{}", r.tag)).unwrap_or(&from.name),
+                    dates::moving_name(&source_date.series),
+                    r.tag
+                )),
+            );
         }
         let tags_annotation = tag.annotation("tags").unwrap_or_default();
         if tags_annotation.split(',').any(|t| t.trim() == "builder") {

@@ -1,5 +1,6 @@
 //! Integration tests through the built binary.
 
 mod common;
+mod prune;
 mod validate;
 mod watch;

@@ -1,10 +1,237 @@
-//! `prune`.
+//! `prune`: recommend stale dated tags and history to remove, each with its reason. Reads the
+//! definitions, the policies, the live state and the repository's Kubernetes manifests; writes
+//! nothing.
 
-use anyhow::{Result, bail};
+use std::collections::BTreeMap;
+use std::path::Path;
 
-use crate::cli::{Context, ExitStatus, Printer, PruneArgs};
+use anyhow::{Context as _, Result};
+
+use crate::cli::{Context, ExitStatus, Printer, PruneArgs, ReportFormat};
+use crate::definition::source::{self, DEFINITIONS_DIR, SourceFile};
+use crate::diagnostic;
+use crate::error::Hinted;
+use crate::model::{ImageStream, StreamKey};
+use crate::prune::{self, render, triggers};
 
 /// Run `prune`.
-pub fn run(_ctx: &Context, _args: &PruneArgs, _printer: &Printer) -> Result<ExitStatus> {
-    bail!("`prune` is not built yet")
+pub fn run(ctx: &Context, args: &PruneArgs, printer: &Printer) -> Result<ExitStatus> {
+    if args.write {
+        return Err(Hinted::new(
+            "prune --write is not available yet",
+            "remove the recommended tags from the definitions by hand for now",
+        )
+        .into());
+    }
+    let loaded = crate::cli::commands::load_definitions(ctx, &args.rev)?;
+    if loaded.has_errors() {
+        let errors: Vec<_> = loaded
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .cloned()
+            .collect();
+        eprint!("{}", diagnostic::render_text(&errors));
+        return Err(Hinted::new(
+            format!(
+                "cannot recommend pruning: {} in the definitions or policies",
+                diagnostic::plural(errors.len(), "1 error", &format!("{} errors", errors.len()))
+            ),
+            "fix the definitions and policies first; `streamsync validate` lists every problem",
+        )
+        .into());
+    }
+    let (_, policies, _) = ctx.load_settings();
+    let policy = policies
+        .prune
+        .compile()
+        .context("the [prune] policy cannot be used")?;
+    let live = load_live(ctx)?;
+    let manifests = match &args.rev.rev {
+        Some(rev) => manifests_at_rev(&ctx.root, rev)?,
+        None => manifests_in_worktree(ctx)?,
+    };
+    let mut uses = Vec::new();
+    for file in &manifests {
+        let Ok(text) = std::str::from_utf8(&file.bytes) else {
+            continue;
+        };
+        let scan = triggers::scan_manifest(&file.path, text);
+        for note in &scan.notes {
+            printer.warn(&format!("{}: {}", note.file, note.message));
+        }
+        uses.extend(scan.uses);
+    }
+    let report = prune::recommend(&prune::Inputs {
+        definitions: &loaded.set,
+        live: &live,
+        policy: &policy,
+        uses: &uses,
+        now: ctx.now,
+    });
+    let options = render::Options {
+        explain: args.explain,
+        keep_tag_revisions: policies.prune.keep_tag_revisions,
+        keep_younger_than: policies.prune.keep_younger_than.clone(),
+    };
+    printer.out(&match args.format {
+        ReportFormat::Text => render::text(&report, &options),
+        ReportFormat::Markdown => render::markdown(&report, &options),
+        ReportFormat::Json => render::json(&report),
+    });
+    Ok(if args.detailed_exitcode && !report.candidates.is_empty() {
+        ExitStatus::Changes
+    } else {
+        ExitStatus::Success
+    })
+}
+
+/// The live streams: `<state>/<namespace>/<name>.yaml`. A missing state folder is an empty
+/// live state. (`images/` holds Image objects, dotfiles are the store's own.)
+fn load_live(ctx: &Context) -> Result<BTreeMap<StreamKey, ImageStream>> {
+    let state_dir = ctx.state_dir.as_path();
+    let mut live = BTreeMap::new();
+    if !state_dir.is_dir() {
+        return Ok(live);
+    }
+    let mut namespaces: Vec<_> = fs_err::read_dir(state_dir)?
+        .collect::<std::io::Result<Vec<_>>>()?
+        .into_iter()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    namespaces.sort();
+    for dir in namespaces {
+        let ns = dir
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        if ns == "images" || ns.starts_with('.') {
+            continue;
+        }
+        let mut files: Vec<_> = fs_err::read_dir(&dir)?
+            .collect::<std::io::Result<Vec<_>>>()?
+            .into_iter()
+            .map(|e| e.path())
+            .filter(|p| {
+                let name = p.file_name().unwrap_or_default().to_string_lossy();
+                !name.starts_with('.') && name.ends_with(".yaml") && p.is_file()
+            })
+            .collect();
+        files.sort();
+        for path in files {
+            let text = fs_err::read_to_string(&path)?;
+            let mut stream: ImageStream = serde_saphyr::from_str(&text).with_context(|| {
+                format!("cannot read the live stream `{}`", ctx.display_path(&path))
+            })?;
+            if stream
+                .metadata
+                .namespace
+                .as_deref()
+                .is_none_or(str::is_empty)
+            {
+                stream.metadata.namespace = Some(ns.clone());
+            }
+            if stream.metadata.name.is_empty() {
+                stream.metadata.name = path
+                    .file_stem()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned();
+            }
+            live.insert(stream.key(), stream);
+        }
+    }
+    Ok(live)
+}
+
+fn is_yaml(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.ends_with(".yaml") || lower.ends_with(".yml")
+}
+
+/// Folders at the root that hold no Kubernetes manifests of the user's.
+fn skipped_top(name: &str) -> bool {
+    name == DEFINITIONS_DIR || name == "state" || name == "policies" || name == "target"
+}
+
+/// Every YAML file of the working tree outside `definitions/`, the state and hidden folders
+/// (semantics spec §6: any manifest may carry a trigger).
+fn manifests_in_worktree(ctx: &Context) -> Result<Vec<SourceFile>> {
+    let mut out = Vec::new();
+    let mut stack = vec![ctx.root.clone()];
+    while let Some(dir) = stack.pop() {
+        let entries = fs_err::read_dir(&dir)?.collect::<std::io::Result<Vec<_>>>()?;
+        for entry in entries {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') || path == ctx.state_dir {
+                continue;
+            }
+            let file_type = entry.file_type()?;
+            if file_type.is_dir() {
+                if !(dir == ctx.root && skipped_top(&name)) {
+                    stack.push(path);
+                }
+            } else if file_type.is_file() && is_yaml(&name) {
+                let bytes = fs_err::read(&path)?;
+                if bytes.len() > source::MAX_FILE_BYTES {
+                    continue;
+                }
+                out.push(SourceFile {
+                    path: ctx.display_path(&path),
+                    bytes,
+                });
+            }
+        }
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
+/// The same files as they are at `rev` (read through git2, no checkout).
+fn manifests_at_rev(root: &Path, rev: &str) -> Result<Vec<SourceFile>> {
+    let (repo, prefix) = source::open_repo(root)?;
+    let tree = repo
+        .revparse_single(rev)
+        .and_then(|o| o.peel_to_tree())
+        .with_context(|| format!("cannot resolve revision `{rev}`"))?;
+    let tree = if prefix.is_empty() {
+        tree
+    } else {
+        let entry = tree
+            .get_path(Path::new(&prefix))
+            .with_context(|| format!("`{prefix}` does not exist at `{rev}`"))?;
+        repo.find_tree(entry.id())?
+    };
+    let mut out = Vec::new();
+    let mut failure = None;
+    tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+        let name = entry.name().unwrap_or_default();
+        if name.starts_with('.') || (dir.is_empty() && skipped_top(name)) {
+            return git2::TreeWalkResult::Skip;
+        }
+        if entry.kind() == Some(git2::ObjectType::Blob) && is_yaml(name) {
+            match repo.find_blob(entry.id()) {
+                Ok(blob) if blob.content().len() <= source::MAX_FILE_BYTES => {
+                    out.push(SourceFile {
+                        path: format!("{dir}{name}"),
+                        bytes: blob.content().to_vec(),
+                    });
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    failure = Some(e);
+                    return git2::TreeWalkResult::Abort;
+                }
+            }
+        }
+        git2::TreeWalkResult::Ok
+    })?;
+    if let Some(e) = failure {
+        return Err(e.into());
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
 }

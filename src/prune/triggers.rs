@@ -1,0 +1,367 @@
+//! Which image stream tags the repository's Kubernetes manifests use: the
+//! `image.openshift.io/triggers` annotation (semantics spec §6) and `ImageStreamTag` sources
+//! such as DeploymentConfig and BuildConfig triggers. Parses text it is given; finding the
+//! files is the caller's work, and it never judges whether a tag is stale.
+//!
+//! Parsing is lenient, like Go's `encoding/json` that OpenShift uses: keys match
+//! case-insensitively and unknown keys are ignored. Where OpenShift would reject a whole
+//! annotation (a wrong type, duplicate field paths) the tags it names still count as used, with
+//! a note, because recommending the removal of a tag a manifest names is the worse mistake.
+
+use serde_json::{Map, Value};
+
+/// The annotation holding image triggers.
+pub const TRIGGERS_ANNOTATION: &str = "image.openshift.io/triggers";
+
+/// How a manifest names a tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum UseKind {
+    /// An entry of the `image.openshift.io/triggers` annotation.
+    Annotation,
+    /// Any other `{kind: ImageStreamTag, name: stream:tag}` (DeploymentConfig or BuildConfig
+    /// triggers, build strategies).
+    ImageStreamTag,
+}
+
+/// One tag a manifest uses.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TagUse {
+    /// The manifest, relative to the repository root.
+    pub file: String,
+    /// Namespace of the stream; `None` when neither the reference nor its object names one
+    /// (then it matches the stream in every namespace).
+    pub namespace: Option<String>,
+    /// Stream name.
+    pub stream: String,
+    /// Tag name.
+    pub tag: String,
+    /// How it is named.
+    pub kind: UseKind,
+}
+
+impl TagUse {
+    /// Whether this use names tag `tag` of stream `namespace/stream`.
+    pub fn names(&self, namespace: &str, stream: &str, tag: &str) -> bool {
+        self.stream == stream
+            && self.tag == tag
+            && self.namespace.as_deref().is_none_or(|n| n == namespace)
+    }
+}
+
+/// Something worth telling the user about a manifest.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Note {
+    /// The manifest.
+    pub file: String,
+    /// What is odd.
+    pub message: String,
+}
+
+/// Uses and notes found in manifests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scan {
+    /// Tags the manifests use.
+    pub uses: Vec<TagUse>,
+    /// Notes for the user.
+    pub notes: Vec<Note>,
+}
+
+/// Scan one YAML (or JSON) file. A file that does not parse is skipped, with a note only when
+/// it mentions the trigger annotation (a template, say), since then a use may be missed.
+pub fn scan_manifest(file: &str, text: &str) -> Scan {
+    let mut scan = Scan::default();
+    let docs: Vec<Value> = match serde_saphyr::from_multiple(text) {
+        Ok(docs) => docs,
+        Err(_) => {
+            if text.contains(TRIGGERS_ANNOTATION) {
+                scan.notes.push(Note {
+                    file: file.to_owned(),
+                    message: format!(
+                        "the file is not plain YAML, so its `{TRIGGERS_ANNOTATION}` annotation was not read; tags it names are not protected"
+                    ),
+                });
+            }
+            return scan;
+        }
+    };
+    for doc in &docs {
+        visit(file, doc, None, &mut scan);
+    }
+    scan.uses.sort();
+    scan.uses.dedup();
+    scan
+}
+
+/// Case-insensitive key lookup, as Go's `encoding/json` matches struct fields.
+fn get<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    map.get(key).or_else(|| {
+        map.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
+    })
+}
+
+fn get_str<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
+    get(map, key).and_then(Value::as_str)
+}
+
+/// Walk every object; `namespace` is that of the nearest enclosing Kubernetes object.
+fn visit(file: &str, value: &Value, namespace: Option<&str>, scan: &mut Scan) {
+    match value {
+        Value::Array(items) => {
+            for item in items {
+                visit(file, item, namespace, scan);
+            }
+        }
+        Value::Object(map) => {
+            let metadata = map.get("metadata").and_then(Value::as_object);
+            let own_ns = metadata
+                .and_then(|m| m.get("namespace"))
+                .and_then(Value::as_str)
+                .filter(|n| !n.is_empty());
+            let namespace = own_ns.or(namespace);
+            if let Some(annotation) = metadata
+                .and_then(|m| m.get("annotations"))
+                .and_then(Value::as_object)
+                .and_then(|a| a.get(TRIGGERS_ANNOTATION))
+            {
+                annotation_uses(file, annotation, namespace, scan);
+            }
+            if map.get("kind").and_then(Value::as_str) == Some("ImageStreamTag")
+                && let Some(name) = map.get("name").and_then(Value::as_str)
+                && let Some((stream, tag)) = split_stream_tag(name)
+            {
+                let ns = map
+                    .get("namespace")
+                    .and_then(Value::as_str)
+                    .filter(|n| !n.is_empty())
+                    .or(namespace);
+                scan.uses.push(TagUse {
+                    file: file.to_owned(),
+                    namespace: ns.map(str::to_owned),
+                    stream: stream.to_owned(),
+                    tag: tag.to_owned(),
+                    kind: UseKind::ImageStreamTag,
+                });
+            }
+            for (key, child) in map {
+                // The annotation was read above; its text is not walked again.
+                if key != "metadata" {
+                    visit(file, child, namespace, scan);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `stream:tag`, both parts non-empty (OpenShift's `SplitImageStreamTag`).
+fn split_stream_tag(name: &str) -> Option<(&str, &str)> {
+    let (stream, tag) = name.split_once(':')?;
+    (!stream.is_empty() && !tag.is_empty()).then_some((stream, tag))
+}
+
+fn annotation_uses(file: &str, annotation: &Value, namespace: Option<&str>, scan: &mut Scan) {
+    let note = |scan: &mut Scan, message: String| {
+        scan.notes.push(Note {
+            file: file.to_owned(),
+            message,
+        });
+    };
+    let Some(text) = annotation.as_str() else {
+        note(
+            scan,
+            format!("the `{TRIGGERS_ANNOTATION}` annotation is not a string; it was ignored"),
+        );
+        return;
+    };
+    let entries = match serde_json::from_str::<Value>(text) {
+        Ok(Value::Array(entries)) => entries,
+        Ok(_) => {
+            note(
+                scan,
+                format!(
+                    "the `{TRIGGERS_ANNOTATION}` annotation is not a JSON array; it was ignored"
+                ),
+            );
+            return;
+        }
+        Err(e) => {
+            note(
+                scan,
+                format!(
+                    "the `{TRIGGERS_ANNOTATION}` annotation is not valid JSON ({e}); it was ignored"
+                ),
+            );
+            return;
+        }
+    };
+    let mut field_paths = Vec::new();
+    let mut rejected = None;
+    for entry in &entries {
+        let Some(entry) = entry.as_object() else {
+            rejected.get_or_insert("an entry is not an object");
+            continue;
+        };
+        match get(entry, "paused") {
+            // Paused triggers are neither indexed nor applied by OpenShift.
+            Some(Value::Bool(true)) => continue,
+            Some(Value::Bool(false) | Value::Null) | None => {}
+            Some(_) => {
+                rejected.get_or_insert("`paused` is not true or false");
+            }
+        }
+        if let Some(path) = get_str(entry, "fieldPath") {
+            if field_paths.contains(&path) {
+                rejected.get_or_insert("duplicate triggers are not allowed");
+            }
+            field_paths.push(path);
+        }
+        let Some(from) = get(entry, "from").and_then(Value::as_object) else {
+            continue;
+        };
+        if get_str(from, "kind") != Some("ImageStreamTag")
+            || get_str(from, "apiVersion").is_some_and(|v| !v.is_empty())
+        {
+            continue;
+        }
+        let Some((stream, tag)) = get_str(from, "name").and_then(split_stream_tag) else {
+            continue;
+        };
+        let ns = get_str(from, "namespace")
+            .filter(|n| !n.is_empty())
+            .or(namespace);
+        scan.uses.push(TagUse {
+            file: file.to_owned(),
+            namespace: ns.map(str::to_owned),
+            stream: stream.to_owned(),
+            tag: tag.to_owned(),
+            kind: UseKind::Annotation,
+        });
+    }
+    if let Some(why) = rejected {
+        note(
+            scan,
+            format!(
+                "OpenShift rejects this `{TRIGGERS_ANNOTATION}` annotation ({why}); the tags it names are still treated as in use"
+            ),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uses(text: &str) -> Vec<(Option<String>, String, String, UseKind)> {
+        scan_manifest("deploy/web.yaml", text)
+            .uses
+            .into_iter()
+            .map(|u| (u.namespace, u.stream, u.tag, u.kind))
+            .collect()
+    }
+
+    #[test]
+    fn annotation_with_lenient_keys_and_paused_entries() {
+        let text = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+  annotations:
+    image.openshift.io/triggers: >-
+      [{"FROM":{"Kind":"ImageStreamTag","NAME":"ruby:nightly-20240301"},"fieldPath":"spec.template.spec.containers[?(@.name==\"web\")].image","pause":"false"},
+       {"from":{"kind":"ImageStreamTag","name":"ruby:old","namespace":"other"},"fieldPath":"a","paused":true},
+       {"from":{"kind":"ImageStreamTag","name":"ruby:v1","namespace":"lib"},"fieldPath":"b"},
+       {"from":{"kind":"DockerImage","name":"ruby:x"},"fieldPath":"c"},
+       {"from":{"kind":"ImageStreamTag","name":"no-colon"},"fieldPath":"d"},
+       {"from":{"kind":"ImageStreamTag","name":"ruby:api","apiVersion":"v1"},"fieldPath":"e"}]
+spec: {}
+"#;
+        let scan = scan_manifest("deploy/web.yaml", text);
+        assert!(scan.notes.is_empty(), "{:?}", scan.notes);
+        assert_eq!(
+            uses(text),
+            vec![
+                (
+                    Some("lib".into()),
+                    "ruby".into(),
+                    "v1".into(),
+                    UseKind::Annotation
+                ),
+                (
+                    Some("shop".into()),
+                    "ruby".into(),
+                    "nightly-20240301".into(),
+                    UseKind::Annotation
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn lists_multiple_documents_and_build_configs() {
+        let text = r#"
+kind: List
+items:
+- kind: BuildConfig
+  metadata: {name: b}
+  spec:
+    strategy:
+      sourceStrategy:
+        from: {kind: ImageStreamTag, name: "python:3.11-20240101"}
+---
+kind: CronJob
+metadata:
+  name: c
+  annotations:
+    image.openshift.io/triggers: '[{"from":{"kind":"ImageStreamTag","name":"tools:2024-01-01"},"fieldPath":"x"}]'
+"#;
+        let scan = scan_manifest("deploy/all.yaml", text);
+        let got: Vec<(&str, &str, UseKind)> = scan
+            .uses
+            .iter()
+            .map(|u| (u.stream.as_str(), u.tag.as_str(), u.kind))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("python", "3.11-20240101", UseKind::ImageStreamTag),
+                ("tools", "2024-01-01", UseKind::Annotation),
+            ]
+        );
+        assert!(scan.uses[1].names("any", "tools", "2024-01-01"));
+        assert!(!scan.uses[1].names("any", "tools", "2024-01-02"));
+    }
+
+    #[test]
+    fn rejected_annotations_still_count_with_a_note() {
+        let text = r#"
+metadata:
+  annotations:
+    image.openshift.io/triggers: '[{"from":{"kind":"ImageStreamTag","name":"a:1"},"fieldPath":"x"},{"from":{"kind":"ImageStreamTag","name":"a:2"},"fieldPath":"x","paused":"true"}]'
+"#;
+        let scan = scan_manifest("deploy/x.yaml", text);
+        assert_eq!(scan.uses.len(), 2);
+        assert_eq!(scan.notes.len(), 1);
+        assert!(
+            scan.notes[0]
+                .message
+                .contains("`paused` is not true or false")
+        );
+    }
+
+    #[test]
+    fn broken_files() {
+        let bad_json = "metadata:\n  annotations:\n    image.openshift.io/triggers: '{not json'\n";
+        let scan = scan_manifest("deploy/x.yaml", bad_json);
+        assert!(scan.uses.is_empty());
+        assert!(scan.notes[0].message.contains("not valid JSON"));
+        let template =
+            "metadata:\n  annotations: {{ .Values.x }}\n  # image.openshift.io/triggers\n: : :\n";
+        let scan = scan_manifest("chart/t.yaml", template);
+        assert_eq!(scan.notes.len(), 1, "{:?}", scan.notes);
+        assert!(scan_manifest("chart/u.yaml", "a: [\n").notes.is_empty());
+    }
+}
