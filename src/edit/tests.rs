@@ -157,3 +157,192 @@ fn golden_cases() {
         "golden cases differ (see actual.*): {failures:#?}"
     );
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// How a generated file is written.
+    #[derive(Debug, Clone)]
+    struct Shape {
+        json: bool,
+        crlf: bool,
+        dash_offset: usize,
+        gap: usize,
+        step: usize,
+        quote: u8,
+        flow_from: bool,
+        comments: bool,
+        tabs: bool,
+    }
+
+    fn shape() -> impl Strategy<Value = Shape> {
+        (
+            any::<bool>(),
+            any::<bool>(),
+            prop_oneof![Just(0usize), Just(2)],
+            1usize..4,
+            prop_oneof![Just(2usize), Just(4)],
+            0u8..3,
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+        )
+            .prop_map(
+                |(json, crlf, dash_offset, gap, step, quote, flow_from, comments, tabs)| Shape {
+                    json,
+                    crlf,
+                    dash_offset,
+                    gap,
+                    step,
+                    quote,
+                    flow_from,
+                    comments,
+                    tabs,
+                },
+            )
+    }
+
+    fn q(shape: &Shape, s: &str) -> String {
+        match shape.quote {
+            0 => format!("'{s}'"),
+            1 => format!("\"{s}\""),
+            _ => s.to_owned(),
+        }
+    }
+
+    /// A definition file with tags `names`.
+    fn file(shape: &Shape, names: &[String]) -> String {
+        let text = if shape.json {
+            let unit = if shape.tabs { "\t" } else { "  " };
+            let entries: Vec<String> = names
+                .iter()
+                .map(|n| {
+                    format!(
+                        "{u}{u}{u}{{\n{u}{u}{u}{u}\"name\": \"{n}\",\n{u}{u}{u}{u}\"from\": {{\n{u}{u}{u}{u}{u}\"kind\": \"DockerImage\",\n{u}{u}{u}{u}{u}\"name\": \"quay.io/x/y:{n}\"\n{u}{u}{u}{u}}}\n{u}{u}{u}}}",
+                        u = unit
+                    )
+                })
+                .collect();
+            format!(
+                "{{\n{u}\"kind\": \"ImageStream\",\n{u}\"metadata\": {{\n{u}{u}\"name\": \"s\"\n{u}}},\n{u}\"spec\": {{\n{u}{u}\"tags\": [\n{}\n{u}{u}]\n{u}}}\n}}\n",
+                entries.join(",\n"),
+                u = unit
+            )
+        } else {
+            let st = " ".repeat(shape.step);
+            let dash = format!(
+                "{st}{}-{}",
+                " ".repeat(shape.dash_offset),
+                " ".repeat(shape.gap)
+            );
+            let col = " ".repeat(shape.step + shape.dash_offset + 1 + shape.gap);
+            let mut out = String::from("# generated\nkind: ImageStream\nmetadata:\n");
+            out.push_str(&format!("{st}name: s\nspec:\n{st}tags:\n"));
+            for (i, n) in names.iter().enumerate() {
+                if shape.comments {
+                    out.push_str(&format!("{st}# entry {i}\n"));
+                }
+                out.push_str(&format!("{dash}name: {}\n", q(shape, n)));
+                if shape.flow_from {
+                    out.push_str(&format!(
+                        "{col}from: {{kind: DockerImage, name: \"quay.io/x/y:{n}\"}}\n"
+                    ));
+                } else {
+                    out.push_str(&format!(
+                        "{col}from:\n{col}{st}kind: DockerImage\n{col}{st}name: quay.io/x/y:{n}\n"
+                    ));
+                }
+                if shape.comments {
+                    out.push('\n');
+                }
+            }
+            out.push_str("# trailer\n");
+            out
+        };
+        if shape.crlf && !shape.json {
+            text.replace('\n', "\r\n")
+        } else {
+            text
+        }
+    }
+
+    fn tag_names(text: &str, json: bool) -> Vec<String> {
+        let file = crate::definition::SourceFile {
+            path: format!("definitions/ns/s.{}", if json { "json" } else { "yaml" }),
+            bytes: text.as_bytes().to_vec(),
+        };
+        let (defs, diags) = crate::definition::parse_file(&file, &crate::policy::Config::default());
+        let errors: Vec<_> = diags.iter().filter(|d| d.is_error()).collect();
+        assert!(errors.is_empty(), "{errors:?}\n{text}");
+        defs[0]
+            .stream
+            .spec
+            .tags
+            .iter()
+            .map(|t| t.name.clone())
+            .collect()
+    }
+
+    /// Common prefix and suffix lengths of two texts (not overlapping the shorter one).
+    fn common(a: &str, b: &str) -> (usize, usize) {
+        let (a, b) = (a.as_bytes(), b.as_bytes());
+        let p = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+        let max = a.len().min(b.len()) - p;
+        let s = a
+            .iter()
+            .rev()
+            .zip(b.iter().rev())
+            .take(max)
+            .take_while(|(x, y)| x == y)
+            .count();
+        (p, s)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn edits_touch_only_their_entries(
+            shape in shape(),
+            initial in 1usize..5,
+            ops in proptest::collection::vec((any::<bool>(), 0usize..8), 1..10),
+        ) {
+            let format = if shape.json { Format::Json } else { Format::Yaml };
+            let t = Target { namespace: "ns".into(), name: "s".into(), file_namespace: "ns".into() };
+            let mut names: Vec<String> = (0..initial).map(|i| format!("v{i}")).collect();
+            let mut text = file(&shape, &names);
+            let mut next = initial;
+            for (add, pick) in ops {
+                if add || names.is_empty() {
+                    let name = format!("v{next}");
+                    next += 1;
+                    let tag = docker(&name, &format!("quay.io/x/y:{name}"));
+                    let out = add_tag(&text, format, &t, &tag).unwrap();
+                    if !names.is_empty() {
+                        // One contiguous insertion, nothing else touched.
+                        let (p, s) = common(&text, &out);
+                        prop_assert_eq!(p + s, text.len(), "add changed bytes outside:\n{}\n---\n{}", text, out);
+                    }
+                    // Removing it again gives back the same bytes.
+                    let back = remove_tag(&out, format, &t, &name).unwrap();
+                    prop_assert_eq!(&back, &text);
+                    names.push(name);
+                    text = out;
+                } else {
+                    let name = names.remove(pick % names.len());
+                    let out = remove_tag(&text, format, &t, &name).unwrap();
+                    if !names.is_empty() {
+                        let (p, s) = common(&text, &out);
+                        prop_assert_eq!(p + s, out.len(), "remove changed bytes outside:\n{}\n---\n{}", text, out);
+                    }
+                    text = out;
+                }
+                prop_assert_eq!(tag_names(&text, shape.json), names.clone());
+                if shape.crlf && !shape.json {
+                    prop_assert!(!text.replace("\r\n", "").contains('\n'), "a bare LF in a CRLF file");
+                }
+            }
+        }
+    }
+}
