@@ -21,21 +21,28 @@ pub(crate) struct Style {
     pub unit: String,
     /// What separates a JSON key from its value (`": "` or `":"`).
     pub colon: String,
+    /// The quotes this file uses most, for a new scalar that needs quoting.
+    pub quote: ScalarStyle,
 }
 
 /// A scalar as YAML text: plain when it reads back as the same string, else quoted in
 /// `prefer` style (single quotes when no preference is given).
-pub(crate) fn yaml_scalar(val: &Val, prefer: Option<ScalarStyle>, flow: bool) -> String {
+pub(crate) fn yaml_scalar(
+    val: &Val,
+    prefer: Option<ScalarStyle>,
+    flow: bool,
+    fallback: ScalarStyle,
+) -> String {
     match val {
         Val::Bool(b) => b.to_string(),
         Val::Str(s) => match prefer {
             Some(ScalarStyle::DoubleQuoted) => double_quoted(s),
             Some(ScalarStyle::SingleQuoted) if !has_control(s) => single_quoted(s),
             _ if plain_ok(s, flow) => s.clone(),
-            _ if has_control(s) => double_quoted(s),
+            _ if has_control(s) || fallback == ScalarStyle::DoubleQuoted => double_quoted(s),
             _ => single_quoted(s),
         },
-        Val::Map(_) | Val::Seq(_) => flow_yaml(val, prefer),
+        Val::Map(_) | Val::Seq(_) => flow_yaml(val, prefer, fallback),
     }
 }
 
@@ -92,7 +99,7 @@ pub(crate) fn plain_ok(s: &str, flow: bool) -> bool {
 }
 
 /// A value in YAML flow notation: `{kind: DockerImage, name: x}`.
-pub(crate) fn flow_yaml(val: &Val, prefer: Option<ScalarStyle>) -> String {
+pub(crate) fn flow_yaml(val: &Val, prefer: Option<ScalarStyle>, fallback: ScalarStyle) -> String {
     match val {
         Val::Map(entries) => {
             let inner: Vec<String> = entries
@@ -100,25 +107,28 @@ pub(crate) fn flow_yaml(val: &Val, prefer: Option<ScalarStyle>) -> String {
                 .map(|(k, v)| {
                     format!(
                         "{}: {}",
-                        yaml_scalar(&Val::Str(k.clone()), None, true),
-                        flow_value(v, prefer)
+                        yaml_scalar(&Val::Str(k.clone()), None, true, fallback),
+                        flow_value(v, prefer, fallback)
                     )
                 })
                 .collect();
             format!("{{{}}}", inner.join(", "))
         }
         Val::Seq(items) => {
-            let inner: Vec<String> = items.iter().map(|v| flow_value(v, prefer)).collect();
+            let inner: Vec<String> = items
+                .iter()
+                .map(|v| flow_value(v, prefer, fallback))
+                .collect();
             format!("[{}]", inner.join(", "))
         }
-        scalar => yaml_scalar(scalar, prefer, true),
+        scalar => yaml_scalar(scalar, prefer, true, fallback),
     }
 }
 
-fn flow_value(v: &Val, prefer: Option<ScalarStyle>) -> String {
+fn flow_value(v: &Val, prefer: Option<ScalarStyle>, fallback: ScalarStyle) -> String {
     match v {
-        Val::Map(_) | Val::Seq(_) => flow_yaml(v, prefer),
-        s => yaml_scalar(s, prefer, true),
+        Val::Map(_) | Val::Seq(_) => flow_yaml(v, prefer, fallback),
+        s => yaml_scalar(s, prefer, true, fallback),
     }
 }
 
@@ -195,7 +205,12 @@ pub(crate) fn block_map(
         };
         let sibling = hint.and_then(|h| h.value(key));
         out.push_str(&prefix);
-        out.push_str(&yaml_scalar(&Val::Str(key.clone()), None, false));
+        out.push_str(&yaml_scalar(
+            &Val::Str(key.clone()),
+            None,
+            false,
+            style.quote,
+        ));
         out.push(':');
         out.push_str(&block_value(value, col, style, sibling));
     }
@@ -210,13 +225,13 @@ pub(crate) fn block_value(value: &Val, col: usize, style: &Style, hint: Option<&
         Val::Str(_) | Val::Bool(_) => {
             format!(
                 " {}{nl}",
-                yaml_scalar(value, hint.and_then(Node::style), false)
+                yaml_scalar(value, hint.and_then(chosen_style), false, style.quote)
             )
         }
         Val::Map(entries) if entries.is_empty() => format!(" {{}}{nl}"),
         Val::Seq(items) if items.is_empty() => format!(" []{nl}"),
         Val::Map(_) | Val::Seq(_) if hint.is_some_and(|h| h.flow) => {
-            format!(" {}{nl}", flow_yaml(value, inner_style(hint)))
+            format!(" {}{nl}", flow_yaml(value, inner_style(hint), style.quote))
         }
         Val::Map(entries) => {
             // A sibling's nested mapping shows how deep this file nests.
@@ -253,12 +268,31 @@ pub(crate) fn seq_entry(
     match item {
         Val::Map(entries) if !entries.is_empty() => {
             if hint.is_some_and(|h| h.flow) {
-                format!("{prefix}{}{}", flow_yaml(item, inner_style(hint)), style.nl)
+                format!(
+                    "{prefix}{}{}",
+                    flow_yaml(item, inner_style(hint), style.quote),
+                    style.nl
+                )
             } else {
                 block_map(entries, dash + 1 + gap, &prefix, style, hint)
             }
         }
-        other => format!("{prefix}{}{}", yaml_scalar(other, None, false), style.nl),
+        other => format!(
+            "{prefix}{}{}",
+            yaml_scalar(other, None, false, style.quote),
+            style.nl
+        ),
+    }
+}
+
+/// A sibling scalar's quoting when it was a choice (the value would read the same plain);
+/// quotes that the value needs say nothing about the file's taste.
+pub(crate) fn chosen_style(node: &Node) -> Option<ScalarStyle> {
+    match node.style()? {
+        s @ (ScalarStyle::DoubleQuoted | ScalarStyle::SingleQuoted) => {
+            node.str().filter(|v| plain_ok(v, false)).map(|_| s)
+        }
+        _ => None,
     }
 }
 
@@ -267,8 +301,7 @@ fn inner_style(hint: Option<&Node>) -> Option<ScalarStyle> {
     let h = hint?;
     h.value("name")
         .or_else(|| h.entries().and_then(|e| e.first()).map(|(_, v)| v))
-        .and_then(Node::style)
-        .filter(|s| matches!(s, ScalarStyle::DoubleQuoted | ScalarStyle::SingleQuoted))
+        .and_then(chosen_style)
 }
 
 #[cfg(test)]
@@ -297,18 +330,36 @@ mod tests {
     #[test]
     fn quoting_styles() {
         let v = Val::Str("2.0".into());
-        assert_eq!(yaml_scalar(&v, None, false), "'2.0'");
         assert_eq!(
-            yaml_scalar(&v, Some(ScalarStyle::DoubleQuoted), false),
+            yaml_scalar(&v, None, false, ScalarStyle::SingleQuoted),
+            "'2.0'"
+        );
+        assert_eq!(
+            yaml_scalar(
+                &v,
+                Some(ScalarStyle::DoubleQuoted),
+                false,
+                ScalarStyle::SingleQuoted
+            ),
             "\"2.0\""
         );
         assert_eq!(
             yaml_scalar(
                 &Val::Str("it's".into()),
                 Some(ScalarStyle::SingleQuoted),
-                false
+                false,
+                ScalarStyle::DoubleQuoted
             ),
             "'it''s'"
+        );
+        assert_eq!(
+            yaml_scalar(
+                &v,
+                Some(ScalarStyle::Plain),
+                false,
+                ScalarStyle::DoubleQuoted
+            ),
+            "\"2.0\""
         );
     }
 }

@@ -126,13 +126,37 @@ pub(crate) fn style_of(text: &str, json: bool, docs: &[Option<Node>]) -> Style {
         visit_block(text, root, &mut step, &mut seq_offset);
     }
     let (unit, colon) = json_facts(text, docs);
+    let (mut single, mut double) = (0, 0);
+    for root in docs.iter().flatten() {
+        count_quotes(root, &mut single, &mut double);
+    }
     Style {
+        quote: if single > double {
+            ScalarStyle::SingleQuoted
+        } else {
+            ScalarStyle::DoubleQuoted
+        },
         nl,
         json,
         step: step.unwrap_or(2),
         seq_offset: seq_offset.unwrap_or(0),
         unit,
         colon,
+    }
+}
+
+fn count_quotes(node: &Node, single: &mut usize, double: &mut usize) {
+    match &node.kind {
+        Kind::Scalar { style, .. } => match style {
+            ScalarStyle::SingleQuoted => *single += 1,
+            ScalarStyle::DoubleQuoted => *double += 1,
+            _ => {}
+        },
+        Kind::Seq(items) => items.iter().for_each(|i| count_quotes(i, single, double)),
+        Kind::Map(entries) => entries
+            .iter()
+            .for_each(|(_, v)| count_quotes(v, single, double)),
+        Kind::Alias => {}
     }
 }
 
@@ -254,8 +278,13 @@ pub(crate) fn insert_key(
         } else {
             format!(
                 "{}: {}",
-                render::yaml_scalar(&Val::Str(key.to_owned()), None, true),
-                render::yaml_scalar(val, sibling_value.and_then(Node::style), true)
+                render::yaml_scalar(&Val::Str(key.to_owned()), None, true, style.quote),
+                render::yaml_scalar(
+                    val,
+                    sibling_value.and_then(render::chosen_style),
+                    true,
+                    style.quote
+                )
             )
         };
         return Ok(vec![flow_insert(text, docs, style, map, &items, &new)]);
@@ -375,8 +404,10 @@ pub(crate) fn append_item(
             let indent = item_indent(text, seq, &spans, style);
             render::json(val, style, &indent, pretty, &flow_sep(text, &spans))
         } else {
-            let prefer = sibling.and_then(|s| s.value("name")).and_then(Node::style);
-            render::flow_yaml(val, prefer)
+            let prefer = sibling
+                .and_then(|s| s.value("name"))
+                .and_then(render::chosen_style);
+            render::flow_yaml(val, prefer, style.quote)
         };
         return Ok(vec![flow_insert(text, docs, style, seq, &spans, &new)]);
     }
@@ -522,7 +553,7 @@ pub(crate) fn replace_value(
             } else {
                 Some(*s)
             };
-            let mut rendered = render::yaml_scalar(val, prefer, map.flow);
+            let mut rendered = render::yaml_scalar(val, prefer, map.flow, style.quote);
             if value.start == value.end {
                 // An empty value right after the colon.
                 let colon = colon_after(text, key)?;
@@ -532,7 +563,7 @@ pub(crate) fn replace_value(
             Ok(vec![Splice::new(value.start, value.end, rendered)])
         }
         _ if map.flow || value.flow && !is_scalar_val => {
-            let rendered = render::flow_yaml(val, None);
+            let rendered = render::flow_yaml(val, None, style.quote);
             let start = if value.start == value.end {
                 colon_after(text, key)? + 1
             } else {

@@ -1,4 +1,5 @@
 //! Integration tests through the built binary.
 
 mod common;
+mod tag;
 mod validate;
