@@ -18,7 +18,9 @@ use crate::model::TagReference;
 use splice::Splice;
 use tree::{Kind, Node};
 
-pub use session::{FileChange, Session, SessionError, changed_lines, unified_diff, write_atomic};
+pub use session::{
+    FileChange, LineChange, Session, SessionError, changed_lines, unified_diff, write_atomic,
+};
 
 /// How a definition file is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

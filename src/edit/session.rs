@@ -11,7 +11,8 @@ use crate::definition::{self, Loaded, Source, SourceError, SourceFile};
 use crate::diagnostic::Diagnostic;
 use crate::policy::{Config, Policies};
 
-use super::EditError;
+use super::{EditError, Format, Target};
+use crate::model::StreamKey;
 
 /// Why a run of edits cannot go on.
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +23,9 @@ pub enum SessionError {
     /// The file to edit is not among the definitions.
     #[error("`{0}` is not a definition file of this repository")]
     NoSuchFile(String),
+    /// No definition file defines the stream.
+    #[error("image stream `{0}` is not defined in definitions/")]
+    NoSuchStream(String),
     /// The file to create already exists.
     #[error("`{0}` already exists")]
     Exists(String),
@@ -131,6 +135,38 @@ impl Session {
         })?;
         file.bytes = new.into_bytes();
         Ok(())
+    }
+
+    /// The editor's target for stream `key` written in `file`: documents without
+    /// `metadata.namespace` take the file's folder under `definitions/`, else the default.
+    pub fn target(&self, key: &StreamKey, file: &str) -> Target {
+        let folder = file
+            .strip_prefix("definitions/")
+            .and_then(|r| r.split_once('/'))
+            .map(|(ns, _)| ns.to_owned());
+        Target {
+            namespace: key.namespace.clone(),
+            name: key.name.clone(),
+            file_namespace: folder.unwrap_or_else(|| self.config.default_namespace.clone()),
+        }
+    }
+
+    /// The file that defines stream `key` now, and the editor's target for it.
+    pub fn locate(&self, key: &StreamKey) -> Option<(String, Target)> {
+        let loaded = self.load();
+        let file = loaded.set.streams.get(key)?.file.clone();
+        let target = self.target(key, &file);
+        Some((file, target))
+    }
+
+    /// Remove tag `tag` from the definition of stream `key` (as `tag -d` and
+    /// `prune --write` do).
+    pub fn remove_tag(&mut self, key: &StreamKey, tag: &str) -> Result<(), SessionError> {
+        let (file, target) = self
+            .locate(key)
+            .ok_or_else(|| SessionError::NoSuchStream(key.to_string()))?;
+        let format = Format::of_path(&file);
+        self.edit(&file, |text| super::remove_tag(text, format, &target, tag))
     }
 
     /// Add a new file (refused when it exists on disk or in the session).
@@ -255,21 +291,103 @@ pub fn unified_diff(change: &FileChange) -> String {
         .to_string()
 }
 
-/// The 1-based inclusive line ranges a change touched: lines of the new file that were
-/// added or rewritten, and for pure removals, the lines of the old file that went away
-/// (`removed` is true).
-pub fn changed_lines(change: &FileChange) -> Vec<(usize, usize, bool)> {
-    let before = change.before.as_deref().unwrap_or("");
-    let diff = similar::TextDiff::from_lines(before, &change.after);
-    let mut out = Vec::new();
-    for op in diff.ops() {
-        let new = op.new_range();
-        let old = op.old_range();
-        match op.tag() {
-            similar::DiffTag::Equal => {}
-            similar::DiffTag::Delete => out.push((old.start + 1, old.end, true)),
-            _ => out.push((new.start + 1, new.end, false)),
+/// One changed region of a file: 1-based line ranges, `start > end` when empty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineChange {
+    /// Lines of the old file that went away or were rewritten (first, last).
+    pub old: (usize, usize),
+    /// Lines of the new file that were added or rewritten (first, last).
+    pub new: (usize, usize),
+}
+
+impl std::fmt::Display for LineChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let span = |(s, e): (usize, usize)| {
+            if s == e {
+                format!("line {s}")
+            } else {
+                format!("lines {s}-{e}")
+            }
+        };
+        match (self.old.0 <= self.old.1, self.new.0 <= self.new.1) {
+            (true, false) => write!(f, "removed {}", span(self.old)),
+            (false, true) => write!(f, "added {}", span(self.new)),
+            _ => write!(f, "{} replacing {}", span(self.new), span(self.old)),
         }
     }
-    out
+}
+
+/// The regions a change touched, in file order.
+pub fn changed_lines(change: &FileChange) -> Vec<LineChange> {
+    let before = change.before.as_deref().unwrap_or("");
+    let diff = similar::TextDiff::from_lines(before, &change.after);
+    diff.ops()
+        .iter()
+        .filter(|op| op.tag() != similar::DiffTag::Equal)
+        .map(|op| {
+            let (o, n) = (op.old_range(), op.new_range());
+            LineChange {
+                old: (o.start + 1, o.end),
+                new: (n.start + 1, n.end),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RUBY: &str = "kind: ImageStream\nmetadata:\n  name: ruby\nspec:\n  tags:\n  - name: a\n    from:\n      kind: DockerImage\n      name: quay.io/x/a:1\n  - name: b\n    from:\n      kind: ImageStreamTag\n      name: a\n";
+
+    fn session(dir: &Path) -> Session {
+        std::fs::create_dir_all(dir.join("definitions/web")).unwrap();
+        std::fs::write(dir.join("definitions/web/ruby.yaml"), RUBY).unwrap();
+        Session::open(dir, Config::default(), Policies::default()).unwrap()
+    }
+
+    #[test]
+    fn edits_stack_and_commit_writes_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = session(dir.path());
+        let key = StreamKey::new("web", "ruby");
+        s.remove_tag(&key, "b").unwrap();
+        s.remove_tag(&key, "a").unwrap();
+        let changes = s.commit().unwrap();
+        assert_eq!(changes.len(), 1);
+        let text = std::fs::read_to_string(dir.path().join("definitions/web/ruby.yaml")).unwrap();
+        assert_eq!(
+            text,
+            "kind: ImageStream\nmetadata:\n  name: ruby\nspec:\n  tags: []\n"
+        );
+        let lines: Vec<String> = changed_lines(&changes[0])
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(lines, ["line 5 replacing lines 5-13"]);
+        assert!(
+            unified_diff(&changes[0])
+                .starts_with("--- a/definitions/web/ruby.yaml\n+++ b/definitions/web/ruby.yaml\n")
+        );
+    }
+
+    #[test]
+    fn an_invalid_result_is_refused_and_nothing_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = session(dir.path());
+        // `b` tracks `a`: removing `a` leaves `b` pointing at nothing.
+        s.remove_tag(&StreamKey::new("web", "ruby"), "a").unwrap();
+        let err = s.commit().unwrap_err();
+        assert!(
+            matches!(err, SessionError::Invalid(ref d) if d.len() == 1),
+            "{err}"
+        );
+        let text = std::fs::read_to_string(dir.path().join("definitions/web/ruby.yaml")).unwrap();
+        assert_eq!(text, RUBY);
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("definitions/web"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(leftovers.len(), 1, "{leftovers:?}");
+    }
 }

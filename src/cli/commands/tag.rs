@@ -48,11 +48,7 @@ pub fn run(ctx: &Context, args: &TagArgs, printer: &Printer) -> Result<ExitStatu
                     dest.tag
                 );
             }
-            let file = def.file.clone();
-            let target = target_for(&key, &file, &session);
-            session.edit(&file, |text| {
-                edit::remove_tag(text, Format::of_path(&file), &target, &dest.tag)
-            })?;
+            session.remove_tag(&key, &dest.tag)?;
             messages.push(format!(
                 "Deleted tag {}/{}:{}.",
                 key.namespace, key.name, dest.tag
@@ -250,15 +246,7 @@ pub(crate) fn new_stream_text(key: &StreamKey) -> String {
 
 /// The editor's target for stream `key` in `file`.
 pub(crate) fn target_for(key: &StreamKey, file: &str, session: &Session) -> Target {
-    let folder = file
-        .strip_prefix("definitions/")
-        .and_then(|r| r.split_once('/'))
-        .map(|(ns, _)| ns.to_owned());
-    Target {
-        namespace: key.namespace.clone(),
-        name: key.name.clone(),
-        file_namespace: folder.unwrap_or_else(|| default_ns(session).to_owned()),
-    }
+    session.target(key, file)
 }
 
 /// What SOURCE resolved to.
@@ -524,22 +512,11 @@ pub(crate) fn finish(session: &Session, dry_run: bool, printer: &Printer) -> Res
             (false, true) => "would create",
         };
         let ranges: Vec<String> = edit::changed_lines(change)
-            .into_iter()
-            .map(|(s, e, removed)| {
-                let span = if s == e {
-                    format!("line {s}")
-                } else {
-                    format!("lines {s}-{e}")
-                };
-                if removed {
-                    format!("removed {span}")
-                } else {
-                    span
-                }
-            })
+            .iter()
+            .map(ToString::to_string)
             .collect();
         if change.before.is_some() {
-            printer.info(&format!("{verb} {} ({})", change.path, ranges.join(", ")));
+            printer.info(&format!("{verb} {}: {}", change.path, ranges.join("; ")));
         } else {
             printer.info(&format!("{verb} {}", change.path));
         }
