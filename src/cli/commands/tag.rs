@@ -23,6 +23,8 @@ pub fn run(ctx: &Context, args: &TagArgs, printer: &Printer) -> Result<ExitStatu
     let mut session = Session::open(&ctx.root, config, policies)?;
     let mut messages = Vec::new();
     let mut touched = Vec::new();
+    // What each edited tag must read back as: `None` for a deleted tag.
+    let mut expected: Vec<(StreamKey, String, Option<TagReference>)> = Vec::new();
     if args.delete {
         for arg in &args.args {
             let dest = parse_dest(arg)?;
@@ -49,6 +51,7 @@ pub fn run(ctx: &Context, args: &TagArgs, printer: &Printer) -> Result<ExitStatu
                 );
             }
             session.remove_tag(&key, &dest.tag)?;
+            expected.push((key.clone(), dest.tag.clone(), None));
             messages.push(format!(
                 "Deleted tag {}/{}:{}.",
                 key.namespace, key.name, dest.tag
@@ -113,11 +116,12 @@ pub fn run(ctx: &Context, args: &TagArgs, printer: &Printer) -> Result<ExitStatu
                 }
             }
             messages.push(success_message(&source, args, dest, &key, &tag));
+            expected.push((key.clone(), dest.tag.clone(), Some(tag)));
             touched.push(key);
         }
     }
     let loaded = session.check()?;
-    verify_tags(&loaded.set, &session, args, &touched)?;
+    verify_tags(&loaded.set, &expected)?;
     finish(&session, args.dry_run, printer)?;
     if !args.dry_run {
         for m in &messages {
@@ -462,30 +466,40 @@ fn success_message(
     }
 }
 
-/// After the edit, each touched tag must read back as what was meant; else the editor went
-/// wrong and nothing is written.
+/// After the edits, each touched tag must read back as what was meant (the fields `oc tag`
+/// sets, or its absence); otherwise the editor went wrong and nothing is written.
 fn verify_tags(
     set: &DefinitionSet,
-    _session: &Session,
-    args: &TagArgs,
-    touched: &[StreamKey],
+    expected: &[(StreamKey, String, Option<TagReference>)],
 ) -> Result<()> {
-    for (arg, key) in args
-        .args
-        .iter()
-        .skip(usize::from(!args.delete))
-        .zip(touched)
-    {
-        let Ok(dest) = parse_dest(arg) else { continue };
-        let present = set
-            .streams
-            .get(key)
-            .and_then(|d| d.stream.spec_tag(&dest.tag))
-            .is_some();
-        if present == args.delete {
+    // Later edits of the same tag win.
+    let mut last: std::collections::BTreeMap<(&StreamKey, &str), Option<&TagReference>> =
+        std::collections::BTreeMap::new();
+    for (key, name, tag) in expected {
+        last.insert((key, name.as_str()), tag.as_ref());
+    }
+    for ((key, name), want) in last {
+        let got = set.streams.get(key).and_then(|d| d.stream.spec_tag(name));
+        let same = match (got, want) {
+            (None, None) => true,
+            (Some(got), Some(want)) => {
+                let norm = |f: &Option<ObjectReference>| {
+                    f.as_ref().map(|f| {
+                        let ns = f.namespace.clone().filter(|n| !n.is_empty());
+                        (f.kind.clone(), f.name.clone(), ns)
+                    })
+                };
+                norm(&got.from) == norm(&want.from)
+                    && got.reference == want.reference
+                    && got.import_policy.insecure == want.import_policy.insecure
+                    && got.import_policy.scheduled == want.import_policy.scheduled
+                    && got.reference_policy.effective() == want.reference_policy.effective()
+            }
+            _ => false,
+        };
+        if !same {
             bail!(
-                "internal error: the edit of `{key}:{}` did not read back as intended; nothing was written",
-                dest.tag
+                "internal error: the edit of `{key}:{name}` did not read back as intended, so nothing was written"
             );
         }
     }
