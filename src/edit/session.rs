@@ -76,6 +76,8 @@ pub struct Session {
     files: Vec<SourceFile>,
     original: BTreeMap<String, Vec<u8>>,
     created: BTreeSet<String>,
+    /// Errors the definitions had before any edit (file, code, message), computed once.
+    known_errors: std::sync::OnceLock<BTreeSet<(String, &'static str, String)>>,
 }
 
 impl Session {
@@ -95,6 +97,7 @@ impl Session {
             files,
             original,
             created: BTreeSet::new(),
+            known_errors: std::sync::OnceLock::new(),
         })
     }
 
@@ -209,21 +212,22 @@ impl Session {
     /// Validate the edited definitions: every error that was not there before the edits
     /// refuses the whole run (errors that were already there do not block an unrelated edit).
     pub fn check(&self) -> Result<Loaded, SessionError> {
-        let before_files: Vec<SourceFile> = self
-            .original
-            .iter()
-            .map(|(path, bytes)| SourceFile {
-                path: path.clone(),
-                bytes: bytes.clone(),
-            })
-            .collect();
-        let before = definition::load_files(&before_files, &self.config, &self.policies);
-        let known: BTreeSet<(String, &str, String)> = before
-            .diagnostics
-            .iter()
-            .filter(|d| d.is_error())
-            .map(|d| (d.file.clone(), d.code, d.message.clone()))
-            .collect();
+        let known = self.known_errors.get_or_init(|| {
+            let before_files: Vec<SourceFile> = self
+                .original
+                .iter()
+                .map(|(path, bytes)| SourceFile {
+                    path: path.clone(),
+                    bytes: bytes.clone(),
+                })
+                .collect();
+            definition::load_files(&before_files, &self.config, &self.policies)
+                .diagnostics
+                .iter()
+                .filter(|d| d.is_error())
+                .map(|d| (d.file.clone(), d.code, d.message.clone()))
+                .collect()
+        });
         let after = self.load();
         let new: Vec<Diagnostic> = after
             .diagnostics
@@ -243,6 +247,12 @@ impl Session {
     /// Validate, then write every changed file atomically. Returns what changed.
     pub fn commit(&self) -> Result<Vec<FileChange>, SessionError> {
         self.check()?;
+        self.write_checked()
+    }
+
+    /// Write every changed file atomically, for a caller that has just run [`Session::check`]
+    /// on the same edits.
+    pub fn write_checked(&self) -> Result<Vec<FileChange>, SessionError> {
         let changes = self.changes();
         for c in &changes {
             let path = self.root.join(&c.path);

@@ -100,7 +100,7 @@ pub fn confirm_create(ctx: &Context, args: &ImportArgs, printer: &Printer) -> Re
     };
     session.create(&file, text)?;
     let dry_run = !args.confirm || args.dry_run;
-    finish(&session, dry_run, printer)?;
+    finish(&session, dry_run, false, printer)?;
     if dry_run {
         printer.info(&format!(
             "image stream `{key}` does not exist; pass --confirm to create it in `{file}`"

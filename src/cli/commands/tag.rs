@@ -122,7 +122,7 @@ pub fn run(ctx: &Context, args: &TagArgs, printer: &Printer) -> Result<ExitStatu
     }
     let loaded = session.check()?;
     verify_tags(&loaded.set, &expected)?;
-    finish(&session, args.dry_run, printer)?;
+    finish(&session, args.dry_run, true, printer)?;
     if !args.dry_run {
         for m in &messages {
             printer.info(m);
@@ -508,12 +508,20 @@ fn verify_tags(
 
 /// Print every change as a unified diff (stdout) with the lines it touched (stderr), and
 /// write the files unless this is a dry run.
-pub(crate) fn finish(session: &Session, dry_run: bool, printer: &Printer) -> Result<()> {
-    let changes = if dry_run {
+/// `checked`: the caller has just validated these edits with `Session::check`.
+pub(crate) fn finish(
+    session: &Session,
+    dry_run: bool,
+    checked: bool,
+    printer: &Printer,
+) -> Result<()> {
+    if !checked {
         session.check()?;
+    }
+    let changes = if dry_run {
         session.changes()
     } else {
-        session.commit()?
+        session.write_checked()?
     };
     for change in &changes {
         printer.out(&edit::unified_diff(change));
