@@ -140,7 +140,16 @@ struct Doc<'t> {
 impl<'t> Doc<'t> {
     fn parse(text: &'t str, format: Format) -> Result<Self, EditError> {
         let docs = tree::parse(text)?;
-        let style = splice::style_of(text, format == Format::Json, &docs);
+        // A `.yaml` file written as JSON (a flow root with quoted keys) gets JSON too.
+        let json_like = docs.first().and_then(Option::as_ref).is_some_and(|root| {
+            root.flow
+                && root
+                    .entries()
+                    .and_then(|e| e.first())
+                    .and_then(|(k, _)| k.style())
+                    == Some(serde_saphyr::granit_parser::ScalarStyle::DoubleQuoted)
+        });
+        let style = splice::style_of(text, format == Format::Json || json_like, &docs);
         Ok(Doc { text, docs, style })
     }
 
@@ -428,7 +437,7 @@ pub fn add_tag(
         });
     }
     let empty = tags.is_null() || tags.items().is_some_and(<[Node]>::is_empty);
-    if empty && !spec.flow && format == Format::Yaml {
+    if empty && !spec.flow && !doc.style.json {
         return Ok(doc.apply(splice::seq_from_empty(t, s, tags_key, tags, &entry)?));
     }
     if tags.is_null() {

@@ -327,6 +327,30 @@ fn existing_tag_is_updated_in_place() {
         "      name: quay.io/ruby/ruby:3.3.1\n    importPolicy:\n      scheduled: true\n",
     );
     assert_eq!(after, want);
+    // --reference-policy=source turns an explicit Local back into Source, in place.
+    repo.write(
+        "definitions/web/ruby.yaml",
+        &RUBY.replace(
+            "    reference: true\n",
+            "    reference: true\n    referencePolicy:\n      type: Local\n",
+        ),
+    );
+    let out = repo.run(&[
+        "tag",
+        "--reference",
+        "--reference-policy=source",
+        "quay.io/ruby/ruby:ref2",
+        "ruby:ref",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        read(&repo, "definitions/web/ruby.yaml"),
+        RUBY.replace(
+            "    reference: true\n",
+            "    reference: true\n    referencePolicy:\n      type: Source\n"
+        )
+        .replace("quay.io/ruby/ruby:ref\n", "quay.io/ruby/ruby:ref2\n")
+    );
 }
 
 #[test]
@@ -540,6 +564,21 @@ fn import_confirm_creates_a_stream() {
         read(&repo, "definitions/tools/node.yaml"),
         "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: node\n  namespace: tools\nspec:\n  dockerImageRepository: quay.io/node/node\n"
     );
+    let out = repo.run(&[
+        "import",
+        "tools/go",
+        "--from",
+        "quay.io/go/go:1.23",
+        "--confirm",
+        "--dry-run",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("+++ b/definitions/tools/go.yaml"),
+        "{}",
+        out.stdout
+    );
+    assert!(!repo.path().join("definitions/tools/go.yaml").exists());
     let out = repo.run(&["import", "x", "--confirm"]);
     assert_eq!(out.code, 1);
     assert!(out.stderr.contains("needs --from PULLSPEC"));
