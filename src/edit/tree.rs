@@ -149,10 +149,15 @@ fn node(text: &str, events: &mut Events<'_>) -> Result<Node, EditError> {
         Event::Scalar(value, style, ..) => {
             let end = if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
                 // The span runs on to the next token's indentation; keep the content only.
-                range.start
-                    + text[range.clone()]
-                        .trim_end_matches([' ', '\t', '\r', '\n'])
-                        .len()
+                // With `+` (keep) the trailing blank lines are content too: end at the last
+                // line break, so nothing is ever inserted between them and the text.
+                let span = &text[range.clone()];
+                let header_start = text[..range.start].rfind(['|', '>']).unwrap_or(range.start);
+                let header = text[header_start..range.start].lines().next().unwrap_or("");
+                match span.rfind('\n') {
+                    Some(i) if header.contains('+') => range.start + i,
+                    _ => range.start + span.trim_end_matches([' ', '\t', '\r', '\n']).len(),
+                }
             } else {
                 range.end
             };
@@ -247,5 +252,9 @@ mod tests {
         assert_eq!(&text[a.start..a.end], "b: |\n    x\n\n  c: [1, 2]");
         let b = a.value("b").unwrap();
         assert_eq!(&text[b.start..b.end], "x");
+        let keep = "a: |+\n  x\n\n\nb: 1\n";
+        let docs = parse(keep).unwrap();
+        let a = docs[0].as_ref().unwrap().value("a").unwrap();
+        assert_eq!(&keep[a.start..a.end], "x\n\n");
     }
 }
