@@ -1,7 +1,13 @@
 //! `tag`: `oc tag` done the GitOps way. It decides what `oc tag` would set (source kind,
 //! permanent pin from live state, tracking alias, reference, scheduled, insecure, reference
 //! policy) and has the editor write exactly that into the definition files, then prints the
-//! diff. It never touches live state or a registry.
+//! diff. It reads live state only for a permanent tag's current image, never writes it, and
+//! never asks a registry.
+//!
+//! An existing destination tag is updated in place to what `oc tag` leaves behind: `from`,
+//! `reference`, `importPolicy.insecure`/`scheduled` and `referencePolicy` take the values of
+//! this command's flags (so re-tagging without `--scheduled` turns scheduling off, as in
+//! `oc`), while its annotations, `importMode` and everything else keep their bytes.
 
 use std::path::Path;
 
