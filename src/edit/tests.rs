@@ -174,6 +174,8 @@ mod properties {
         flow_from: bool,
         comments: bool,
         tabs: bool,
+        /// YAML `tags:` as a flow list: 0 block, 1 one line, 2 one entry per line.
+        flow_list: u8,
     }
 
     fn shape() -> impl Strategy<Value = Shape> {
@@ -186,10 +188,20 @@ mod properties {
             0u8..3,
             any::<bool>(),
             any::<bool>(),
-            any::<bool>(),
+            (any::<bool>(), 0u8..3),
         )
             .prop_map(
-                |(json, crlf, dash_offset, gap, step, quote, flow_from, comments, tabs)| Shape {
+                |(
+                    json,
+                    crlf,
+                    dash_offset,
+                    gap,
+                    step,
+                    quote,
+                    flow_from,
+                    comments,
+                    (tabs, flow_list),
+                )| Shape {
                     json,
                     crlf,
                     dash_offset,
@@ -199,6 +211,7 @@ mod properties {
                     flow_from,
                     comments,
                     tabs,
+                    flow_list,
                 },
             )
     }
@@ -238,6 +251,31 @@ mod properties {
             );
             let col = " ".repeat(shape.step + shape.dash_offset + 1 + shape.gap);
             let mut out = String::from("# generated\nkind: ImageStream\nmetadata:\n");
+            if shape.flow_list > 0 {
+                let items: Vec<String> = names
+                    .iter()
+                    .map(|n| {
+                        format!(
+                            "{{name: {}, from: {{kind: DockerImage, name: quay.io/x/y:{n}}}}}",
+                            q(shape, n)
+                        )
+                    })
+                    .collect();
+                let body = if shape.flow_list == 1 {
+                    format!("[{}]", items.join(", "))
+                } else {
+                    let inner = format!("{st}{st}");
+                    format!("[\n{inner}{}\n{st}]", items.join(&format!(",\n{inner}")))
+                };
+                out.push_str(&format!(
+                    "{st}name: s\nspec:\n{st}tags: {body}\n# trailer\n"
+                ));
+                return if shape.crlf {
+                    out.replace('\n', "\r\n")
+                } else {
+                    out
+                };
+            }
             out.push_str(&format!("{st}name: s\nspec:\n{st}tags:\n"));
             for (i, n) in names.iter().enumerate() {
                 if shape.comments {
@@ -300,7 +338,7 @@ mod properties {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(128))]
+        #![proptest_config(ProptestConfig::with_cases(256))]
 
         #[test]
         fn edits_touch_only_their_entries(
