@@ -384,3 +384,23 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn unusual_layouts_round_trip() {
+    let t = target("ruby");
+    let cases = [
+        "kind: ImageStream\nmetadata:\n  name: ruby\n  namespace: ns\nspec:\n  tags:\n  - &x\n    name: a\n    from: {kind: DockerImage, name: q/a}\n  - from:\n      kind: DockerImage\n      name: q/b\n    name: b\n",
+        "kind: ImageStreamList\nitems:\n- kind: ImageStream\n  metadata: {name: ruby, namespace: ns}\n  spec:\n    tags:\n        - name: b\n# col0 comment\n          from: {kind: DockerImage, name: q/b}\n",
+        "kind: ImageStream\nmetadata:\n  name: ruby\n  namespace: ns\nspec:\n  tags: [ {name: b,\tfrom: {kind: DockerImage, name: q/b}} ]\n",
+    ];
+    for text in cases {
+        let added = add_tag(text, Format::Yaml, &t, &docker("c", "q/c")).unwrap();
+        let removed = remove_tag(&added, Format::Yaml, &t, "b").unwrap();
+        let back = remove_tag(&added, Format::Yaml, &t, "c").unwrap();
+        assert!(
+            added.contains("name: c") && !removed.contains("name: b"),
+            "{removed}"
+        );
+        assert_eq!(back, text);
+    }
+}
