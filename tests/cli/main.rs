@@ -2,5 +2,6 @@
 
 mod common;
 mod prune;
+mod tag;
 mod validate;
 mod watch;
