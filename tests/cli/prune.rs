@@ -339,17 +339,51 @@ fn prune_changes_no_file_and_no_state() {
 }
 
 #[test]
-fn write_is_refused_for_now() {
+fn write_removes_candidate_tags_and_nothing_else() {
     let repo = fixture("expired");
+    let file = "definitions/team/app.yaml";
+    let path = repo.path().join(file);
+    let original = std::fs::read_to_string(&path).unwrap();
+
+    // --dry-run shows the diff and writes nothing.
+    let dry = repo.run(&["prune", "--write", "--dry-run"]);
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), original);
+    assert!(
+        dry.stdout.contains("-  - name: \"v2.0.1-may-2016\""),
+        "{}",
+        dry.stdout
+    );
+
+    let out = repo.run(&["prune", "--write"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    snap!("prune_write", out.snapshot());
+    let edited = std::fs::read_to_string(&path).unwrap();
+    for gone in [
+        "v2.0.1-may-2016",
+        "build-2024-03-01",
+        "RELEASE.2024-06-30T12-00-00Z",
+    ] {
+        assert!(!edited.contains(gone), "{gone} removed:\n{edited}");
+    }
+    // Every line that stays keeps its bytes and order.
+    let kept: Vec<&str> = original
+        .lines()
+        .filter(|l| edited.lines().any(|e| e == *l))
+        .collect();
+    assert_eq!(kept, edited.lines().collect::<Vec<_>>());
+    // Nothing is left to recommend, and the definitions still validate.
+    let again = repo.run(&["prune", "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}", again.stdout);
+    assert_eq!(repo.run(&["validate"]).code, 0);
+}
+
+#[test]
+fn write_with_nothing_to_prune_changes_nothing() {
+    let repo = fixture("nothing");
     let before = tree(repo.path());
     let out = repo.run(&["prune", "--write"]);
-    assert_eq!(out.code, 1);
-    assert!(
-        out.stderr
-            .contains("error: prune --write is not available yet"),
-        "{}",
-        out.stderr
-    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(tree(repo.path()), before);
 }
 

@@ -16,10 +16,10 @@ use crate::prune::{self, render, triggers};
 
 /// Run `prune`.
 pub fn run(ctx: &Context, args: &PruneArgs, printer: &Printer) -> Result<ExitStatus> {
-    if args.write {
+    if args.write && args.rev.rev.is_some() {
         return Err(Hinted::new(
-            "prune --write is not available yet",
-            "remove the recommended tags from the definitions by hand for now",
+            "prune --write edits the working tree and cannot be combined with --rev",
+            "check out the revision first, or drop --rev",
         )
         .into());
     }
@@ -74,6 +74,9 @@ pub fn run(ctx: &Context, args: &PruneArgs, printer: &Printer) -> Result<ExitSta
         keep_tag_revisions: policies.prune.keep_tag_revisions,
         keep_younger_than: policies.prune.keep_younger_than.clone(),
     };
+    if args.write {
+        return write(ctx, &report, args.dry_run, printer);
+    }
     printer.out(&match args.format {
         ReportFormat::Text => render::text(&report, &options),
         ReportFormat::Markdown => render::markdown(&report, &options),
@@ -84,6 +87,49 @@ pub fn run(ctx: &Context, args: &PruneArgs, printer: &Printer) -> Result<ExitSta
     } else {
         ExitStatus::Success
     })
+}
+
+/// `prune --write`: remove the candidate tags from the definitions with the surgical editor,
+/// print the diff and the plan it implies. History candidates are left to the state.
+fn write(
+    ctx: &Context,
+    report: &prune::Report,
+    dry_run: bool,
+    printer: &Printer,
+) -> Result<ExitStatus> {
+    let tags: Vec<&prune::Entry> = report
+        .candidates
+        .iter()
+        .filter(|c| c.kind == prune::Kind::Tag)
+        .collect();
+    if tags.is_empty() {
+        printer.info("no tag to remove: the definitions stay as they are");
+        return Ok(ExitStatus::Success);
+    }
+    let (config, policies, _) = ctx.load_settings();
+    let mut session = crate::edit::Session::open(&ctx.root, config, policies)?;
+    for c in &tags {
+        let key = StreamKey::new(&c.namespace, &c.stream);
+        session
+            .remove_tag(&key, &c.tag)
+            .with_context(|| format!("cannot remove tag `{}:{}`", key, c.tag))?;
+    }
+    super::tag::finish(&session, dry_run, false, printer)?;
+    printer.info(&format!(
+        "{} {} {} from the definitions; review the diff and commit it",
+        if dry_run { "would remove" } else { "removed" },
+        tags.len(),
+        diagnostic::plural(tags.len(), "tag", "tags"),
+    ));
+    if !dry_run {
+        let mut streams: Vec<StreamKey> = tags
+            .iter()
+            .map(|c| StreamKey::new(&c.namespace, &c.stream))
+            .collect();
+        streams.dedup();
+        super::tag::print_implied_plan(ctx, &streams, printer);
+    }
+    Ok(ExitStatus::Success)
 }
 
 /// The live streams: `<state>/<namespace>/<name>.yaml`. A missing state folder is an empty
