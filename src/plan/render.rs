@@ -107,14 +107,26 @@ pub fn field_changes(before: Option<&Value>, after: Option<&Value>) -> Vec<Strin
         match (b.get(k), a.get(k)) {
             (Some(x), Some(y)) if x == y => {}
             (Some(x), Some(y)) => out.push(format!("{k}: {x} → {y}")),
+            // A new value shows only what differs from the server defaults.
+            (None, Some(y)) if before.is_none() && is_default(k, y) => {}
             (None, Some(y)) if before.is_none() => out.push(format!("{k}: {y}")),
             (None, Some(y)) => out.push(format!("{k}: (none) → {y}")),
+            (Some(x), None) if after.is_none() && is_default(k, x) => {}
             (Some(x), None) if after.is_none() => out.push(format!("{k}: {x}")),
             (Some(x), None) => out.push(format!("{k}: {x} → (none)")),
             (None, None) => {}
         }
     }
     out
+}
+
+fn is_default(key: &str, value: &str) -> bool {
+    matches!(
+        (key, value),
+        ("importPolicy.importMode", "\"Legacy\"")
+            | ("referencePolicy.type", "\"Source\"")
+            | ("lookupPolicy.local", "false")
+    )
 }
 
 /// The detail lines shown under a change.

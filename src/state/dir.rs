@@ -245,6 +245,9 @@ fn sync_dir(dir: &Path) {
     }
 }
 
+/// One stream file as read: key, value, bytes (for the digest).
+type LoadedFile = (StreamKey, ImageStream, Vec<u8>);
+
 /// The lock file, locked; unlocked (and emptied) on drop.
 struct HeldLock {
     file: File,
@@ -284,7 +287,7 @@ impl LiveState for DirState {
     fn load(&self) -> Result<Snapshot, Error> {
         let (meta, meta_bytes) = self.read_meta()?;
         let files = self.stream_files()?;
-        let loaded: Vec<Result<(StreamKey, ImageStream, Vec<u8>), Error>> = files
+        let loaded: Vec<Result<LoadedFile, Error>> = files
             .into_par_iter()
             .map(|(key, path)| {
                 let bytes = std::fs::read(&path).map_err(io("read", &path))?;
