@@ -580,7 +580,7 @@ impl Ctx<'_> {
                         Some(to_value(&StreamFields::of(norm))),
                         None,
                         format!(
-                            "not in the definitions; its {} {} and their history go",
+                            "not in the definitions; deleted with its {} {} and all history",
                             l.spec.tags.len(),
                             crate::diagnostic::plural(l.spec.tags.len(), "tag", "tags")
                         ),
@@ -629,11 +629,28 @@ impl Ctx<'_> {
             (None, None) => {}
         }
         if self.plan.changes.len() > start {
+            // Tags kept out by an error stay as they are live, so the diff shows only what
+            // apply would do.
+            let mut after = desired.cloned();
+            if let Some(after) = &mut after {
+                for e in self
+                    .plan
+                    .errors
+                    .iter()
+                    .filter(|e| e.namespace == key.namespace && e.stream == key.name)
+                {
+                    let Some(tag) = &e.tag else { continue };
+                    let live_tag = live_norm.as_ref().and_then(|l| l.spec_tag(tag)).cloned();
+                    after.spec.tags.retain(|t| t.name != *tag);
+                    after.spec.tags.extend(live_tag);
+                }
+                after.spec.tags.sort_by(|a, b| a.name.cmp(&b.name));
+            }
             self.plan.diffs.insert(
                 key.clone(),
                 StreamDiff {
                     before: live_norm,
-                    after: desired.cloned(),
+                    after,
                 },
             );
         }
@@ -649,7 +666,12 @@ impl Ctx<'_> {
                 format!("new tag; records `{}` without importing", f.name)
             }
             (Some(f), None) if f.kind == KIND_IMAGE_STREAM_TAG => {
-                format!("new tag; follows `{}`", f.name)
+                let ns = f
+                    .namespace
+                    .as_deref()
+                    .map(|n| format!("{n}/"))
+                    .unwrap_or_default();
+                format!("new tag; follows `{ns}{}`", f.name)
             }
             _ => "new tag".to_owned(),
         };

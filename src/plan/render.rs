@@ -266,8 +266,11 @@ pub fn text(plan: &Plan, color: bool) -> String {
         }
     }
     if !plan.unmanaged.is_empty() {
+        if !out.is_empty() {
+            out.push('\n');
+        }
         out.push_str(
-            "\nUnmanaged streams (in the live state, not in the definitions; kept, --prune deletes them):\n",
+            "Unmanaged streams (in the live state, not in the definitions; kept, --prune deletes them):\n",
         );
         for k in &plan.unmanaged {
             let _ = writeln!(out, "  {k}");
@@ -391,11 +394,23 @@ pub fn markdown(plan: &Plan) -> String {
         .filter(|c| c.action == Action::RemoveTag)
         .count();
     if deleted + removed > 0 {
+        let mut parts = Vec::new();
+        if deleted > 0 {
+            parts.push(format!(
+                "deletes {deleted} {}",
+                crate::diagnostic::plural(deleted, "stream", "streams")
+            ));
+        }
+        if removed > 0 {
+            parts.push(format!(
+                "removes {removed} {}",
+                crate::diagnostic::plural(removed, "tag", "tags")
+            ));
+        }
         let _ = writeln!(
             head,
-            "\n> [!WARNING]\n> This plan deletes {deleted} {} and removes {removed} {} with their history.",
-            crate::diagnostic::plural(deleted, "stream", "streams"),
-            crate::diagnostic::plural(removed, "tag", "tags")
+            "\n> [!WARNING]\n> This plan {}, history included.",
+            parts.join(" and ")
         );
     }
     if !plan.errors.is_empty() {

@@ -231,11 +231,14 @@ fn source_text(t: &TagReference) -> String {
     let what = match f.kind.as_str() {
         "DockerImage" if t.reference => format!("references {}", f.name),
         "DockerImage" => format!("tagged from {}", f.name),
-        "ImageStreamTag" => format!("tagged from {ns}{} (tracking)", f.name),
+        "ImageStreamTag" => format!("tagged from {ns}{}", f.name),
         "ImageStreamImage" => format!("tagged from {ns}{}", f.name),
         other => format!("{other} {}", f.name),
     };
     let mut extras = Vec::new();
+    if f.kind == "ImageStreamTag" {
+        extras.push("tracking".to_owned());
+    }
     if t.import_policy.scheduled {
         extras.push("scheduled".to_owned());
     }
@@ -254,7 +257,7 @@ fn source_text(t: &TagReference) -> String {
     if extras.is_empty() {
         what
     } else {
-        format!("{what} ({})", extras.join(", "))
+        format!("{what} ({})", extras.join("; "))
     }
 }
 
