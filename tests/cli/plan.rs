@@ -15,7 +15,11 @@ fn invalid_definitions_are_refused_and_nothing_is_written() {
         let out = repo.run(&[cmd]);
         assert_eq!(out.code, 1, "{}", out.snapshot());
         assert!(out.stdout.is_empty(), "{}", out.stdout);
-        assert!(out.stderr.contains("definitions/demo/app.yaml:9:"), "{}", out.stderr);
+        assert!(
+            out.stderr.contains("definitions/demo/app.yaml:9:"),
+            "{}",
+            out.stderr
+        );
         assert!(out.stderr.contains("defined twice"), "{}", out.stderr);
     }
     snap!("plan_invalid_definitions", repo.run(&["plan"]).snapshot());
@@ -27,13 +31,20 @@ fn detailed_exitcode_and_empty_state() {
     let repo = scenario_repo("fresh");
     assert_eq!(repo.run(&["plan"]).code, 0);
     assert_eq!(repo.run(&["plan", "--detailed-exitcode"]).code, 2);
-    assert_eq!(repo.run(&["plan", "--no-refresh", "--detailed-exitcode"]).code, 2);
+    assert_eq!(
+        repo.run(&["plan", "--no-refresh", "--detailed-exitcode"])
+            .code,
+        2
+    );
     // Nothing defined, nothing live.
     let empty = TestRepo::new();
     empty.write("definitions/.keep", "");
     let out = empty.run(&["plan", "--detailed-exitcode"]);
     assert_eq!(out.code, 0, "{}", out.snapshot());
-    assert_eq!(out.stdout, "No changes. Live state matches the definitions.\n");
+    assert_eq!(
+        out.stdout,
+        "No changes. Live state matches the definitions.\n"
+    );
 }
 
 #[test]
@@ -44,7 +55,9 @@ fn refresh_says_it_is_offline_and_plans_as_without_it() {
     assert_eq!(refreshed.code, plain.code);
     assert_eq!(refreshed.stdout, plain.stdout);
     assert!(
-        refreshed.stderr.contains("registry refresh is not available yet"),
+        refreshed
+            .stderr
+            .contains("registry refresh is not available yet"),
         "{}",
         refreshed.stderr
     );
@@ -91,7 +104,11 @@ fn base_marks_introduced_changes_and_drift() {
         .iter()
         .map(|c| {
             (
-                format!("{} {}", c["action"].as_str().unwrap(), c["tag"].as_str().unwrap_or("-")),
+                format!(
+                    "{} {}",
+                    c["action"].as_str().unwrap(),
+                    c["tag"].as_str().unwrap_or("-")
+                ),
                 c["introduced"].as_bool().unwrap(),
             )
         })
@@ -107,9 +124,18 @@ fn base_marks_introduced_changes_and_drift() {
             ("add_tag pinned".to_owned(), false),
         ]
     );
-    snap!("plan_base_text", repo.run(&["plan", "--base", "HEAD"]).snapshot());
+    snap!(
+        "plan_base_text",
+        repo.run(&["plan", "--base", "HEAD"]).snapshot()
+    );
     let md = repo.run(&["plan", "--base", "HEAD", "--format", "markdown"]);
-    assert!(md.stdout.contains("1 change introduced by this pull request; 5 already pending on the base (drift)."), "{}", md.stdout);
+    assert!(
+        md.stdout.contains(
+            "1 change introduced by this pull request; 5 already pending on the base (drift)."
+        ),
+        "{}",
+        md.stdout
+    );
     // A base that does not exist is an error.
     let bad = repo.run(&["plan", "--base", "no-such-branch"]);
     assert_eq!(bad.code, 1);
