@@ -293,3 +293,118 @@ impl SavedPlan {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{
+        ImageStreamStatus, NamedTagEventList, ObjectReference, TagEvent, TagReference,
+    };
+    use crate::registry::{FailureReason, ImportFailure, RequestCounts, Resolved};
+    use crate::state::dir::DirState;
+
+    /// Answers every HEAD with a fixed digest, except for `down.example`, which is unreachable.
+    struct Moved;
+
+    impl Resolver for Moved {
+        fn resolve_all(
+            &self,
+            requests: &[ImportRequest],
+            _known: &dyn Fn(&str) -> bool,
+        ) -> Vec<Result<Resolved, ImportFailure>> {
+            requests
+                .iter()
+                .map(|r| {
+                    assert!(r.resolve_only, "refresh must only resolve");
+                    if r.pullspec.starts_with("down.example") {
+                        return Err(ImportFailure::new(
+                            FailureReason::Unreachable,
+                            "connection refused",
+                        ));
+                    }
+                    Ok(Resolved {
+                        digest: "sha256:new".into(),
+                        docker_image_reference: "quay.io/x/app@sha256:new".into(),
+                        image: None,
+                    })
+                })
+                .collect()
+        }
+        fn list_tags(&self, _: &str, _: bool) -> Result<Vec<String>, ImportFailure> {
+            Ok(Vec::new())
+        }
+        fn request_counts(&self) -> BTreeMap<String, RequestCounts> {
+            BTreeMap::new()
+        }
+    }
+
+    fn scheduled(name: &str, from: &str) -> TagReference {
+        let mut t = TagReference {
+            name: name.into(),
+            from: Some(ObjectReference {
+                kind: "DockerImage".into(),
+                name: from.into(),
+                namespace: None,
+            }),
+            ..TagReference::default()
+        };
+        t.import_policy.scheduled = true;
+        t
+    }
+
+    #[test]
+    fn refresh_shows_upstream_moves_of_scheduled_tags_and_unreachable_registries() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = DirState::open(dir.path()).unwrap();
+        let mut desired = ImageStream::new("demo", "app");
+        desired.spec.tags = vec![
+            scheduled("a", "quay.io/x/app:1"),
+            scheduled("b", "down.example/x/app:1"),
+        ];
+        let mut live = plan::normalize(&desired);
+        live.metadata.generation = Some(1);
+        for t in &mut live.spec.tags {
+            t.generation = Some(1);
+        }
+        let event = |tag: &str| NamedTagEventList {
+            tag: tag.into(),
+            items: vec![TagEvent {
+                created: "t".into(),
+                docker_image_reference: "quay.io/x/app@sha256:old".into(),
+                image: "sha256:old".into(),
+                generation: 1,
+            }],
+            conditions: vec![],
+        };
+        live.status = Some(ImageStreamStatus {
+            docker_image_repository: String::new(),
+            tags: vec![event("a"), event("b")],
+        });
+        let commit = Commit {
+            streams: [(live.key(), Some(live))].into(),
+            images: vec![],
+            meta: Some(Meta {
+                lineage: "l".into(),
+                serial: 1,
+            }),
+        };
+        state.commit(&commit).unwrap();
+        let options = Options::default();
+        // Offline, scheduled tags never make a plan non-empty.
+        let offline = plan(&[&desired], &state, &options, None).unwrap();
+        assert!(offline.plan.is_empty());
+        let refreshed = plan(&[&desired], &state, &options, Some(&Moved)).unwrap();
+        assert_eq!(refreshed.plan.changes.len(), 1);
+        let c = &refreshed.plan.changes[0];
+        assert_eq!(
+            (c.action, c.tag.as_deref()),
+            (plan::Action::Import, Some("a"))
+        );
+        assert_eq!(
+            c.reason,
+            "scheduled: upstream moved from sha256:old to sha256:new"
+        );
+        assert_eq!(refreshed.plan.unobserved.len(), 1);
+        assert_eq!(refreshed.plan.unobserved[0].tag, "b");
+    }
+}
