@@ -117,6 +117,12 @@ pub trait Resolver: Send + Sync {
 
     /// Requests made so far, per registry host.
     fn request_counts(&self) -> BTreeMap<String, RequestCounts>;
+
+    /// Whether this resolver never asks a registry ([`Offline`]); `plan --refresh` then says
+    /// so and plans offline instead of reporting every tag as unreachable.
+    fn is_offline(&self) -> bool {
+        false
+    }
 }
 
 /// A resolver that asks no registry: every request fails as unreachable.
@@ -149,5 +155,9 @@ impl Resolver for Offline {
 
     fn request_counts(&self) -> BTreeMap<String, RequestCounts> {
         BTreeMap::new()
+    }
+
+    fn is_offline(&self) -> bool {
+        true
     }
 }

@@ -1,10 +1,450 @@
-//! `get`.
+//! `get`: read the live state like `oc get is`, `oc describe is`, `oc get istag` and
+//! `oc get isimage`, as a table or description, YAML or JSON.
 
-use anyhow::{Result, bail};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
-use crate::cli::{Context, ExitStatus, GetArgs, Printer};
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::cli::{Context, ExitStatus, GetArgs, GetFormat, GetWhat, Printer};
+use crate::error::Hinted;
+use crate::model::{Image, ImageStream, StreamKey, TagEvent, TagEventCondition, TagReference};
+use crate::state::dir::DirState;
+use crate::state::dir::to_yaml;
 
 /// Run `get`.
-pub fn run(_ctx: &Context, _args: &GetArgs, _printer: &Printer) -> Result<ExitStatus> {
-    bail!("`get` is not built yet")
+pub fn run(ctx: &Context, args: &GetArgs, printer: &Printer) -> Result<ExitStatus> {
+    let state = DirState::open(&ctx.state_dir)?;
+    let streams = state.load_streams()?;
+    let default_ns = ctx
+        .load_config()
+        .map(|c| c.default_namespace)
+        .unwrap_or_else(|_| "default".to_owned());
+    let text = match &args.what {
+        GetWhat::Streams => streams_out(&streams, args.output)?,
+        GetWhat::Stream { name } => {
+            let key = find_stream(&streams, name, &default_ns)?;
+            let s = &streams[&key];
+            match args.output {
+                GetFormat::Table => describe(s),
+                other => encode(s, other)?,
+            }
+        }
+        GetWhat::Tag { name } => {
+            let (stream, tag) = name.rsplit_once(':').ok_or_else(|| {
+                Hinted::new(
+                    format!("`{name}` is not of the form [namespace/]stream:tag"),
+                    "name a tag, e.g. `get tag demo/app:latest`",
+                )
+            })?;
+            let key = find_stream(&streams, stream, &default_ns)?;
+            let s = &streams[&key];
+            let obj = tag_object(s, tag).ok_or_else(|| {
+                Hinted::new(
+                    format!("stream `{key}` has no tag `{tag}`"),
+                    format!("its tags: {}", tag_names(s).join(", ")),
+                )
+            })?;
+            match args.output {
+                GetFormat::Table => describe_tag(s, tag),
+                other => encode(&obj, other)?,
+            }
+        }
+        GetWhat::Image { name } => {
+            let (stream, id) = name.split_once('@').ok_or_else(|| {
+                Hinted::new(
+                    format!("`{name}` is not of the form [namespace/]stream@id"),
+                    "ImageStreamImages must be retrieved with <name>@<id>",
+                )
+            })?;
+            let key = find_stream(&streams, stream, &default_ns)?;
+            let s = &streams[&key];
+            let event = crate::plan::resolve_image_id(s, id).map_err(anyhow::Error::msg)?;
+            let image = state.load_image(&event.image)?.unwrap_or_else(|| Image {
+                metadata: crate::model::ImageMeta {
+                    name: event.image.clone(),
+                    creation_timestamp: None,
+                },
+                docker_image_reference: event.docker_image_reference.clone(),
+                ..Image::default()
+            });
+            let obj = ImageStreamImage {
+                api_version: "image.openshift.io/v1",
+                kind: "ImageStreamImage",
+                metadata: Meta {
+                    name: format!("{}@{}", key.name, event.image),
+                    namespace: key.namespace.clone(),
+                },
+                image,
+            };
+            match args.output {
+                GetFormat::Table => describe_image(&obj, &event),
+                other => encode(&obj, other)?,
+            }
+        }
+    };
+    printer.out(&text);
+    Ok(ExitStatus::Success)
+}
+
+/// `[namespace/]name` → the stream: a bare name matches any namespace, and must match one.
+fn find_stream(
+    streams: &BTreeMap<StreamKey, ImageStream>,
+    arg: &str,
+    default_ns: &str,
+) -> Result<StreamKey> {
+    if let Some((ns, name)) = arg.split_once('/') {
+        let key = StreamKey::new(ns, name);
+        if streams.contains_key(&key) {
+            return Ok(key);
+        }
+        return Err(not_found(&key, streams));
+    }
+    let matches: Vec<&StreamKey> = streams.keys().filter(|k| k.name == arg).collect();
+    match matches.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(not_found(&StreamKey::new(default_ns, arg), streams)),
+        many => Err(Hinted::new(
+            format!(
+                "stream `{arg}` exists in several namespaces: {}",
+                many.iter()
+                    .map(|k| k.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            "name it with its namespace, e.g. `namespace/name`",
+        )
+        .into()),
+    }
+}
+
+fn not_found(key: &StreamKey, streams: &BTreeMap<StreamKey, ImageStream>) -> anyhow::Error {
+    let names: Vec<String> = streams.keys().map(ToString::to_string).collect();
+    let hint =
+        match crate::diagnostic::did_you_mean(&key.to_string(), names.iter().map(String::as_str)) {
+            Some(best) => format!("did you mean `{best}`?"),
+            None if streams.is_empty() => {
+                "the live state is empty; run `streamsync apply` first".into()
+            }
+            None => "`streamsync get streams` lists them".into(),
+        };
+    Hinted::new(format!("stream `{key}` is not in the live state"), hint).into()
+}
+
+fn tag_names(s: &ImageStream) -> Vec<String> {
+    let mut names: Vec<String> = s.spec.tags.iter().map(|t| t.name.clone()).collect();
+    if let Some(st) = &s.status {
+        names.extend(st.tags.iter().map(|t| t.tag.clone()));
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+fn encode<T: Serialize>(value: &T, format: GetFormat) -> Result<String> {
+    Ok(match format {
+        GetFormat::Json => {
+            let mut s = serde_json::to_string_pretty(value)?;
+            s.push('\n');
+            s
+        }
+        GetFormat::Yaml | GetFormat::Table => to_yaml(value)?,
+    })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct List<'a> {
+    api_version: &'static str,
+    kind: &'static str,
+    items: Vec<&'a ImageStream>,
+}
+
+fn updated(s: &ImageStream) -> String {
+    s.status
+        .iter()
+        .flat_map(|st| st.tags.iter())
+        .filter_map(|t| t.items.first().map(|i| i.created.clone()))
+        .max()
+        .or_else(|| s.metadata.creation_timestamp.clone())
+        .unwrap_or_default()
+}
+
+fn streams_out(streams: &BTreeMap<StreamKey, ImageStream>, format: GetFormat) -> Result<String> {
+    if format != GetFormat::Table {
+        return encode(
+            &List {
+                api_version: "v1",
+                kind: "List",
+                items: streams.values().collect(),
+            },
+            format,
+        );
+    }
+    let rows: Vec<[String; 4]> = streams
+        .iter()
+        .map(|(k, s)| {
+            let tags = tag_names(s).join(",");
+            [k.namespace.clone(), k.name.clone(), tags, updated(s)]
+        })
+        .collect();
+    Ok(table(&["NAMESPACE", "NAME", "TAGS", "UPDATED"], &rows))
+}
+
+fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for r in rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: Vec<&str>| {
+        let mut l = String::new();
+        for (i, (c, w)) in cells.iter().zip(&widths).enumerate() {
+            if i + 1 == N {
+                l.push_str(c);
+            } else {
+                let _ = write!(l, "{c:<w$}   ");
+            }
+        }
+        out.push_str(l.trim_end());
+        out.push('\n');
+    };
+    line(header.to_vec());
+    for r in rows {
+        line(r.iter().map(String::as_str).collect());
+    }
+    out
+}
+
+fn source_text(t: &TagReference) -> String {
+    let Some(f) = &t.from else {
+        return "(no source)".into();
+    };
+    let ns = f
+        .namespace
+        .as_deref()
+        .map(|n| format!("{n}/"))
+        .unwrap_or_default();
+    let what = match f.kind.as_str() {
+        "DockerImage" if t.reference => format!("references {}", f.name),
+        "DockerImage" => format!("tagged from {}", f.name),
+        "ImageStreamTag" => format!("tagged from {ns}{}", f.name),
+        "ImageStreamImage" => format!("tagged from {ns}{}", f.name),
+        other => format!("{other} {}", f.name),
+    };
+    let mut extras = Vec::new();
+    if f.kind == "ImageStreamTag" {
+        extras.push("tracking".to_owned());
+    }
+    if t.import_policy.scheduled {
+        extras.push("scheduled".to_owned());
+    }
+    if t.import_policy.insecure {
+        extras.push("insecure".to_owned());
+    }
+    if t.reference_policy.effective() == "Local" {
+        extras.push("reference policy Local".to_owned());
+    }
+    if t.import_policy.effective_import_mode() != "Legacy" {
+        extras.push(format!(
+            "import mode {}",
+            t.import_policy.effective_import_mode()
+        ));
+    }
+    if extras.is_empty() {
+        what
+    } else {
+        format!("{what} ({})", extras.join("; "))
+    }
+}
+
+fn describe_tag_into(out: &mut String, s: &ImageStream, tag: &str) {
+    let _ = writeln!(out, "{tag}");
+    match s.spec_tag(tag) {
+        Some(t) => {
+            let _ = writeln!(out, "  {}", source_text(t));
+            if let Some(a) = &t.annotations {
+                for (k, v) in a {
+                    let _ = writeln!(out, "  {k}: {v}");
+                }
+            }
+        }
+        None => {
+            let _ = writeln!(out, "  (history only: not in the spec)");
+        }
+    }
+    let history = s.status_tag(tag);
+    let items = history.map(|h| h.items.as_slice()).unwrap_or_default();
+    if items.is_empty() {
+        let _ = writeln!(out, "  no image yet");
+    }
+    for (i, e) in items.iter().enumerate() {
+        let mark = if i == 0 { "*" } else { " " };
+        let image = if e.image.is_empty() {
+            String::new()
+        } else {
+            format!("  ({})", e.image)
+        };
+        let _ = writeln!(out, "  {mark} {}{image}", e.docker_image_reference);
+        let _ = writeln!(out, "      {} (generation {})", e.created, e.generation);
+    }
+    for c in history.map(|h| h.conditions.as_slice()).unwrap_or_default() {
+        let _ = writeln!(out, "  ! {}", condition_text(c));
+    }
+}
+
+fn condition_text(c: &TagEventCondition) -> String {
+    format!(
+        "{}={} {}: {} ({}, generation {})",
+        c.kind, c.status, c.reason, c.message, c.last_transition_time, c.generation
+    )
+}
+
+fn describe(s: &ImageStream) -> String {
+    let key = s.key();
+    let mut out = String::new();
+    let _ = writeln!(out, "Name:         {}", key.name);
+    let _ = writeln!(out, "Namespace:    {}", key.namespace);
+    let _ = writeln!(
+        out,
+        "Created:      {}",
+        s.metadata.creation_timestamp.as_deref().unwrap_or("")
+    );
+    let map = |m: &Option<crate::model::Annotations>| {
+        m.as_ref()
+            .filter(|m| !m.is_empty())
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join("\n              ")
+            })
+            .unwrap_or_else(|| "<none>".into())
+    };
+    let _ = writeln!(out, "Labels:       {}", map(&s.metadata.labels));
+    let _ = writeln!(out, "Annotations:  {}", map(&s.metadata.annotations));
+    if let Some(r) = &s.spec.docker_image_repository {
+        let _ = writeln!(out, "Repository:   {r}");
+    }
+    let _ = writeln!(
+        out,
+        "Lookup:       {}",
+        if s.spec.lookup_policy.as_ref().is_some_and(|l| l.local) {
+            "local"
+        } else {
+            "not local"
+        }
+    );
+    let names = tag_names(s);
+    let _ = writeln!(out, "Tags:         {}", names.len());
+    for name in names {
+        out.push('\n');
+        describe_tag_into(&mut out, s, &name);
+    }
+    out
+}
+
+fn describe_tag(s: &ImageStream, tag: &str) -> String {
+    let mut out = format!("Stream:       {}\n\n", s.key());
+    describe_tag_into(&mut out, s, tag);
+    out
+}
+
+#[derive(Serialize)]
+struct Meta {
+    name: String,
+    namespace: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ImageStreamTag<'a> {
+    api_version: &'static str,
+    kind: &'static str,
+    metadata: Meta,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tag: Option<&'a TagReference>,
+    generation: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image: Option<&'a TagEvent>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    history: &'a [TagEvent],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    conditions: &'a [TagEventCondition],
+}
+
+fn tag_object<'a>(s: &'a ImageStream, tag: &str) -> Option<ImageStreamTag<'a>> {
+    let spec = s.spec_tag(tag);
+    let status = s.status_tag(tag);
+    if spec.is_none() && status.is_none() {
+        return None;
+    }
+    let items = status.map(|h| h.items.as_slice()).unwrap_or_default();
+    Some(ImageStreamTag {
+        api_version: "image.openshift.io/v1",
+        kind: "ImageStreamTag",
+        metadata: Meta {
+            name: format!("{}:{tag}", s.metadata.name),
+            namespace: s.key().namespace,
+        },
+        tag: spec,
+        generation: items.first().map_or(0, |i| i.generation),
+        image: items.first(),
+        history: items,
+        conditions: status.map(|h| h.conditions.as_slice()).unwrap_or_default(),
+    })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ImageStreamImage {
+    api_version: &'static str,
+    kind: &'static str,
+    metadata: Meta,
+    image: Image,
+}
+
+fn describe_image(obj: &ImageStreamImage, event: &TagEvent) -> String {
+    let img = &obj.image;
+    let mut out = String::new();
+    let _ = writeln!(out, "Name:         {}", obj.metadata.name);
+    let _ = writeln!(out, "Namespace:    {}", obj.metadata.namespace);
+    let _ = writeln!(out, "Digest:       {}", img.metadata.name);
+    let _ = writeln!(out, "Pull spec:    {}", event.docker_image_reference);
+    if !img.docker_image_manifest_media_type.is_empty() {
+        let _ = writeln!(
+            out,
+            "Media type:   {}",
+            img.docker_image_manifest_media_type
+        );
+    }
+    if let Some(m) = &img.docker_image_metadata {
+        let _ = writeln!(out, "Platform:     {}/{}", m.os, m.architecture);
+        if !m.created.is_empty() {
+            let _ = writeln!(out, "Built:        {}", m.created);
+        }
+        if !m.author.is_empty() {
+            let _ = writeln!(out, "Author:       {}", m.author);
+        }
+        let _ = writeln!(out, "Size:         {} bytes", m.size);
+        for (k, v) in &m.labels {
+            let _ = writeln!(out, "Label:        {k}={v}");
+        }
+    }
+    if !img.docker_image_layers.is_empty() {
+        let _ = writeln!(out, "Layers:       {}", img.docker_image_layers.len());
+        for l in &img.docker_image_layers {
+            let _ = writeln!(out, "  {} {} bytes", l.name, l.size);
+        }
+    }
+    if img.docker_image_layers.is_empty() && img.docker_image_metadata.is_none() {
+        let _ = writeln!(
+            out,
+            "Metadata:     not recorded (a reference tag, or the import did not fetch it)"
+        );
+    }
+    out
 }

@@ -12,6 +12,8 @@ mod tag;
 mod validate;
 mod watch;
 
+use std::path::Path;
+
 use anyhow::Result;
 
 use super::{Cli, Command, Context, ExitStatus, Printer};
@@ -56,4 +58,33 @@ pub fn load_definitions(ctx: &Context, rev: &super::RevArgs) -> Result<crate::de
     crate::diagnostic::sort(&mut diags);
     loaded.diagnostics = diags;
     Ok(loaded)
+}
+
+/// The registry client every command uses. The one place that chooses it: offline until the
+/// registry client is wired in here.
+pub fn resolver(
+    _ctx: &Context,
+    _config: &crate::policy::Config,
+    _registry_config: Option<&Path>,
+) -> Box<dyn crate::registry::Resolver> {
+    Box::new(crate::registry::Offline)
+}
+
+/// Print the diagnostics of definitions that do not validate (like `validate`) and say that
+/// nothing was done; `Some(Failure)` when the command must stop.
+pub fn refuse_invalid(
+    loaded: &crate::definition::Loaded,
+    printer: &Printer,
+    what: &str,
+) -> Option<ExitStatus> {
+    if !loaded.has_errors() {
+        return None;
+    }
+    // Problems are people-talk on stderr, exactly as `validate` prints them.
+    eprint!("{}", crate::diagnostic::render_text(&loaded.diagnostics));
+    printer.info(&format!(
+        "error: {}; {what}",
+        crate::diagnostic::summary(&loaded.diagnostics, loaded.files)
+    ));
+    Some(ExitStatus::Failure)
 }

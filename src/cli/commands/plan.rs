@@ -1,19 +1,135 @@
-//! `plan`.
+//! `plan`: desired vs live, offline unless `--refresh`; text, Markdown or JSON; `--base` marks
+//! what a pull request introduces; `--out` saves the plan for `apply FILE`.
 
-use anyhow::{Result, bail};
+use anyhow::{Context as _, Result};
 
-use crate::cli::{Context, ExitStatus, PlanArgs, Printer};
+use crate::cli::commands::{load_definitions, refuse_invalid, resolver};
+use crate::cli::{Context, ExitStatus, PlanArgs, Printer, ReportFormat, RevArgs};
+use crate::error::Hinted;
+use crate::model::ImageStream;
+use crate::plan::{self, Options, Plan, render};
+use crate::reconcile::{self, SavedPlan};
+use crate::state::dir::DirState;
 
 /// Run `plan`.
-pub fn run(_ctx: &Context, _args: &PlanArgs, _printer: &Printer) -> Result<ExitStatus> {
-    bail!("`plan` is not built yet")
+pub fn run(ctx: &Context, args: &PlanArgs, printer: &Printer) -> Result<ExitStatus> {
+    let loaded = load_definitions(ctx, &args.rev)?;
+    if let Some(status) = refuse_invalid(&loaded, printer, "no plan was made") {
+        return Ok(status);
+    }
+    let config = ctx.load_config().unwrap_or_default();
+    let options = Options {
+        prune: args.prune || config.apply.prune_streams,
+    };
+    let state = DirState::open(&ctx.state_dir)?;
+    let registry = resolver(ctx, &config, args.registry_config.as_deref());
+    let refresh = if args.refresh {
+        if registry.is_offline() {
+            printer.warn(
+                "registry refresh is not available yet; planning offline, as with --no-refresh",
+            );
+            None
+        } else {
+            Some(registry.as_ref())
+        }
+    } else {
+        None
+    };
+    let desired: Vec<&ImageStream> = loaded.set.streams().collect();
+    let mut planned = reconcile::plan(&desired, &state, &options, refresh)?;
+    if let Some(base) = &args.base {
+        let base_plan = plan_base(ctx, base, &planned, &options)?;
+        planned.plan.mark_introduced(&base_plan);
+    }
+    let plan = &planned.plan;
+    match args.format {
+        ReportFormat::Text => printer.out(&render::text(plan, printer.color_stdout())),
+        ReportFormat::Markdown => printer.out(&render::markdown(plan)),
+        ReportFormat::Json => printer.out(&render::json(plan)),
+    }
+    if let Some(out) = &args.out {
+        let saved = SavedPlan::new(&planned, &options);
+        let mut text = serde_json::to_string_pretty(&saved)?;
+        text.push('\n');
+        fs_err::write(out, text).context("cannot save the plan")?;
+        printer.info(&format!(
+            "Saved the plan to {}; apply exactly this plan with `streamsync apply {}`.",
+            out.display(),
+            out.display()
+        ));
+    }
+    Ok(status(plan, args.detailed_exitcode))
 }
 
-/// The offline plan as text, or the validation errors (used by `watch`).
-pub fn offline_text(ctx: &Context) -> Result<String> {
-    let loaded = super::load_definitions(ctx, &crate::cli::RevArgs::default())?;
+/// Exit status of a plan: errors 1, unreachable registries 3, changes 2 with
+/// `--detailed-exitcode`, else 0.
+pub fn status(plan: &Plan, detailed: bool) -> ExitStatus {
+    if !plan.errors.is_empty() {
+        ExitStatus::Failure
+    } else if !plan.unobserved.is_empty() {
+        ExitStatus::Incomplete
+    } else if detailed && !plan.is_empty() {
+        ExitStatus::Changes
+    } else {
+        ExitStatus::Success
+    }
+}
+
+/// The plan the base revision's definitions would give against the same live state.
+fn plan_base(
+    ctx: &Context,
+    base: &str,
+    head: &reconcile::Planned,
+    options: &Options,
+) -> Result<Plan> {
+    let loaded = load_definitions(
+        ctx,
+        &RevArgs {
+            rev: Some(base.to_owned()),
+        },
+    )
+    .with_context(|| format!("cannot read the definitions at base `{base}`"))?;
+    if loaded.has_errors() {
+        return Err(Hinted::new(
+            format!(
+                "the definitions at base `{base}` do not validate ({})",
+                crate::diagnostic::summary(&loaded.diagnostics, loaded.files)
+            ),
+            format!("run `streamsync validate --rev {base}` to see the problems"),
+        )
+        .into());
+    }
+    Ok(plan::compute(
+        loaded.set.streams(),
+        &head.snapshot.streams,
+        &plan::Observations::default(),
+        options,
+    ))
+}
+
+/// The offline plan as text (optionally only for some streams), or the validation errors
+/// (used by `watch`, `tag` and `prune --write`).
+pub fn offline_text(ctx: &Context, only: Option<&[crate::model::StreamKey]>) -> Result<String> {
+    let loaded = load_definitions(ctx, &RevArgs::default())?;
     if loaded.has_errors() {
         return Ok(crate::diagnostic::render_text(&loaded.diagnostics));
     }
-    Ok(format!("{} streams valid\n", loaded.set.streams.len()))
+    let config = ctx.load_config().unwrap_or_default();
+    let options = Options {
+        prune: config.apply.prune_streams,
+    };
+    let state = DirState::open(&ctx.state_dir)?;
+    let desired: Vec<&ImageStream> = loaded
+        .set
+        .streams()
+        .filter(|s| only.is_none_or(|keys| keys.contains(&s.key())))
+        .collect();
+    let mut planned = reconcile::plan(&desired, &state, &options, None)?;
+    if let Some(keys) = only {
+        let plan = &mut planned.plan;
+        plan.changes.retain(|c| keys.contains(&c.key()));
+        plan.diffs.retain(|k, _| keys.contains(k));
+        plan.unmanaged.clear();
+    }
+    Ok(render::text(&planned.plan, false))
 }

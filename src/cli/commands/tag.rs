@@ -141,7 +141,12 @@ pub fn run(ctx: &Context, args: &TagArgs, printer: &Printer) -> Result<ExitStatu
 
 /// The plan that the edit implies for the touched streams. The plan module prints it once it
 /// lands; until then there is nothing to print.
-pub fn print_implied_plan(_ctx: &Context, _streams: &[StreamKey], _printer: &Printer) {}
+pub fn print_implied_plan(ctx: &Context, streams: &[StreamKey], printer: &Printer) {
+    match super::plan::offline_text(ctx, Some(streams)) {
+        Ok(text) => printer.out(&format!("\n{text}")),
+        Err(err) => printer.warn(&format!("cannot show the plan this edit implies: {err:#}")),
+    }
+}
 
 /// oc's flag conflicts that need no source.
 fn validate_flags(args: &TagArgs) -> Result<()> {

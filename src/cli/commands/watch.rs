@@ -39,7 +39,7 @@ pub fn run(ctx: &Context, args: &WatchArgs, printer: &Printer) -> Result<ExitSta
 
 /// The text shown after each change: the errors, or the plan.
 fn replan(ctx: &Context) -> String {
-    match super::plan::offline_text(ctx) {
+    match super::plan::offline_text(ctx, None) {
         Ok(text) => text,
         Err(err) => format!("error: {err:#}\n"),
     }

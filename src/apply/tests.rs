@@ -1,0 +1,302 @@
+use super::*;
+use crate::model::{ImageMeta, ObjectReference};
+use crate::plan::{Observations, Options, compute};
+use crate::registry::{FailureReason, ImportFailure, RequestCounts, Resolved};
+
+/// Resolves `host/repo:tag` to a digest derived from the pull spec; `down.example` is
+/// unreachable and `missing.example` answers NotFound.
+struct TestResolver {
+    salt: &'static str,
+}
+
+impl Resolver for TestResolver {
+    fn resolve_all(
+        &self,
+        requests: &[ImportRequest],
+        _known: &dyn Fn(&str) -> bool,
+    ) -> Vec<Result<Resolved, ImportFailure>> {
+        requests
+            .iter()
+            .map(|r| {
+                if r.pullspec.starts_with("down.example") {
+                    return Err(ImportFailure::new(
+                        FailureReason::Unreachable,
+                        "connection refused",
+                    ));
+                }
+                if r.pullspec.starts_with("missing.example") {
+                    return Err(ImportFailure::new(
+                        FailureReason::NotFound,
+                        "manifest unknown",
+                    ));
+                }
+                let digest = format!(
+                    "sha256:{}",
+                    hex::encode(sha2::Sha256::digest(format!("{}{}", self.salt, r.pullspec)))
+                );
+                let repo = r
+                    .pullspec
+                    .rsplit_once(':')
+                    .map_or(r.pullspec.as_str(), |(a, _)| a);
+                Ok(Resolved {
+                    docker_image_reference: format!("{repo}@{digest}"),
+                    image: Some(Image {
+                        metadata: ImageMeta {
+                            name: digest.clone(),
+                            creation_timestamp: None,
+                        },
+                        ..Image::default()
+                    }),
+                    digest,
+                })
+            })
+            .collect()
+    }
+    fn list_tags(&self, _: &str, _: bool) -> Result<Vec<String>, ImportFailure> {
+        Ok(Vec::new())
+    }
+    fn request_counts(&self) -> BTreeMap<String, RequestCounts> {
+        BTreeMap::new()
+    }
+}
+
+use sha2::Digest as _;
+
+fn tag(name: &str, kind: &str, from: &str) -> TagReference {
+    TagReference {
+        name: name.into(),
+        from: Some(ObjectReference {
+            kind: kind.into(),
+            name: from.into(),
+            namespace: None,
+        }),
+        ..TagReference::default()
+    }
+}
+
+fn run(
+    desired: &[ImageStream],
+    live: &BTreeMap<StreamKey, ImageStream>,
+    salt: &'static str,
+) -> (BTreeMap<StreamKey, ImageStream>, Applied) {
+    let p = compute(
+        desired.iter(),
+        live,
+        &Observations::default(),
+        &Options::default(),
+    );
+    assert!(p.errors.is_empty(), "{:?}", p.errors);
+    let resolver = TestResolver { salt };
+    let env = Env {
+        resolver: &resolver,
+        image_known: &|_| false,
+        now: "2026-01-01T00:00:00Z".into(),
+    };
+    let applied = execute(live, &p.changes, &env);
+    let mut next = live.clone();
+    for (k, s) in &applied.streams {
+        match s {
+            Some(s) => next.insert(k.clone(), s.clone()),
+            None => next.remove(k),
+        };
+    }
+    let again = compute(
+        desired.iter(),
+        &next,
+        &Observations::default(),
+        &Options::default(),
+    );
+    assert!(again.is_empty(), "plan after apply: {:?}", again.changes);
+    (next, applied)
+}
+
+fn app(tags: Vec<TagReference>) -> ImageStream {
+    let mut s = ImageStream::new("demo", "app");
+    s.spec.tags = tags;
+    s
+}
+
+#[test]
+fn history_rule_follows_openshift() {
+    let mut st = ImageStreamStatus::default();
+    let ev = |r: &str, i: &str, g: i64| TagEvent {
+        created: "t".into(),
+        docker_image_reference: r.into(),
+        image: i.into(),
+        generation: g,
+    };
+    assert!(add_tag_event(&mut st, "x", ev("r1", "i1", 1)));
+    assert!(!add_tag_event(&mut st, "x", ev("r1", "i1", 1)));
+    assert!(add_tag_event(&mut st, "x", ev("r1", "i1", 2)));
+    assert_eq!(st.tags[0].items.len(), 1);
+    assert_eq!(st.tags[0].items[0].generation, 2);
+    assert!(add_tag_event(&mut st, "x", ev("r1", "i2", 2)));
+    assert_eq!(
+        (st.tags[0].items.len(), st.tags[0].items[0].image.as_str()),
+        (1, "i2")
+    );
+    assert!(add_tag_event(&mut st, "x", ev("r2", "i2", 2)));
+    assert_eq!(
+        (
+            st.tags[0].items.len(),
+            st.tags[0].items[0].docker_image_reference.as_str()
+        ),
+        (1, "r2")
+    );
+    assert!(add_tag_event(&mut st, "x", ev("r3", "i3", 3)));
+    assert_eq!(st.tags[0].items.len(), 2);
+    assert_eq!(st.tags[0].items[0].image, "i3");
+}
+
+#[test]
+fn imports_reference_copies_and_tracking_then_empty_plan() {
+    let desired = vec![app(vec![
+        tag("1.0", "DockerImage", "quay.io/x/app:1.0"),
+        tag("latest", "ImageStreamTag", "app:1.0"),
+        {
+            let mut t = tag("ref", "DockerImage", "quay.io/x/app:ref");
+            t.reference = true;
+            t
+        },
+    ])];
+    let (live, applied) = run(&desired, &BTreeMap::new(), "a");
+    assert!(!applied.has_errors() && !applied.is_incomplete());
+    assert_eq!(applied.images.len(), 1);
+    let s = &live[&StreamKey::new("demo", "app")];
+    let h10 = s.status_tag("1.0").unwrap().items[0].clone();
+    assert!(
+        h10.docker_image_reference
+            .starts_with("quay.io/x/app@sha256:")
+    );
+    assert_eq!(s.status_tag("latest").unwrap().items[0].image, h10.image);
+    let r = &s.status_tag("ref").unwrap().items[0];
+    assert_eq!(
+        (r.docker_image_reference.as_str(), r.image.as_str()),
+        ("quay.io/x/app:ref", "")
+    );
+    assert_eq!(s.metadata.generation, Some(1));
+
+    // Upstream moves and the source changes: a new event is prepended and `latest` follows.
+    let desired2 = vec![app(vec![
+        tag("1.0", "DockerImage", "quay.io/x/app:1.0.1"),
+        tag("latest", "ImageStreamTag", "app:1.0"),
+        {
+            let mut t = tag("ref", "DockerImage", "quay.io/x/app:ref");
+            t.reference = true;
+            t
+        },
+    ])];
+    let (live2, _) = run(&desired2, &live, "b");
+    let s2 = &live2[&StreamKey::new("demo", "app")];
+    assert_eq!(s2.status_tag("1.0").unwrap().items.len(), 2);
+    assert_eq!(
+        s2.status_tag("latest").unwrap().items[0].image,
+        s2.status_tag("1.0").unwrap().items[0].image
+    );
+    assert_eq!(s2.status_tag("latest").unwrap().items.len(), 2);
+    assert_eq!(s2.metadata.generation, Some(2));
+    assert_eq!(s2.spec_tag("1.0").unwrap().generation, Some(2));
+    assert_eq!(s2.spec_tag("latest").unwrap().generation, Some(1));
+}
+
+#[test]
+fn failed_import_records_condition_and_keeps_history() {
+    let (live, _) = run(
+        &[app(vec![tag("1.0", "DockerImage", "quay.io/x/app:1.0")])],
+        &BTreeMap::new(),
+        "a",
+    );
+    let (live2, applied) = run(
+        &[app(vec![tag(
+            "1.0",
+            "DockerImage",
+            "down.example/x/app:1.0",
+        )])],
+        &live,
+        "a",
+    );
+    assert!(applied.is_incomplete() && !applied.has_errors());
+    let h = live2[&StreamKey::new("demo", "app")]
+        .status_tag("1.0")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        h.items,
+        live[&StreamKey::new("demo", "app")]
+            .status_tag("1.0")
+            .unwrap()
+            .items
+    );
+    assert_eq!(h.conditions[0].reason, "Unreachable");
+    assert_eq!(h.conditions[0].status, "False");
+    let (_, applied) = run(
+        &[app(vec![tag(
+            "1.0",
+            "DockerImage",
+            "missing.example/x/app:1.0",
+        )])],
+        &live,
+        "a",
+    );
+    assert!(applied.has_errors());
+}
+
+#[test]
+fn image_stream_image_pins_by_prefix_and_removal_drops_history() {
+    let (live, _) = run(
+        &[app(vec![tag("1.0", "DockerImage", "quay.io/x/app:1.0")])],
+        &BTreeMap::new(),
+        "a",
+    );
+    let digest = live[&StreamKey::new("demo", "app")]
+        .status_tag("1.0")
+        .unwrap()
+        .items[0]
+        .image
+        .clone();
+    let prefix = &digest["sha256:".len().."sha256:".len() + 7];
+    let desired = vec![app(vec![
+        tag("1.0", "DockerImage", "quay.io/x/app:1.0"),
+        tag("pinned", "ImageStreamImage", &format!("app@{prefix}")),
+    ])];
+    let (live2, _) = run(&desired, &live, "a");
+    let s = &live2[&StreamKey::new("demo", "app")];
+    assert_eq!(s.status_tag("pinned").unwrap().items[0].image, digest);
+    let (live3, _) = run(
+        &[app(vec![tag("1.0", "DockerImage", "quay.io/x/app:1.0")])],
+        &live2,
+        "a",
+    );
+    assert!(
+        live3[&StreamKey::new("demo", "app")]
+            .status_tag("pinned")
+            .is_none()
+    );
+    assert!(
+        live3[&StreamKey::new("demo", "app")]
+            .spec_tag("pinned")
+            .is_none()
+    );
+}
+
+#[test]
+fn stale_changes_fail_without_stopping_the_rest() {
+    let desired = vec![app(vec![tag("1.0", "DockerImage", "quay.io/x/app:1.0")])];
+    let p = compute(
+        desired.iter(),
+        &BTreeMap::new(),
+        &Observations::default(),
+        &Options::default(),
+    );
+    let (live, _) = run(&desired, &BTreeMap::new(), "a");
+    let resolver = TestResolver { salt: "a" };
+    let env = Env {
+        resolver: &resolver,
+        image_known: &|_| false,
+        now: "2026-01-01T00:00:00Z".into(),
+    };
+    // Applying the same plan again: the stream exists, so its changes fail; nothing is written.
+    let applied = execute(&live, &p.changes, &env);
+    assert!(applied.has_errors());
+    assert!(applied.streams.is_empty());
+}

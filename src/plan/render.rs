@@ -1,0 +1,540 @@
+//! Plans for people and machines: Terraform-like text with a unified diff per stream,
+//! Markdown for a pull-request comment (summary first, `<details>` per stream, a hard size
+//! budget) and JSON with a stable field order. Pure formatting: no I/O, no decisions.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{Action, Bucket, Change, FORMAT_VERSION, Plan, PlanError, Summary, Unobserved};
+use crate::model::{ImageStream, StreamKey};
+
+/// GitHub refuses comments above 65,536 characters; this leaves room for a workflow's own text.
+pub const MARKDOWN_BUDGET: usize = 60_000;
+
+/// The marker a workflow looks for to update its comment in place.
+pub const MARKDOWN_MARKER: &str = "<!-- streamsync-plan -->";
+
+/// The last line of a plan with changes, or the no-changes line.
+pub fn summary_line(s: &Summary) -> String {
+    if s.is_empty() {
+        "No changes. Live state matches the definitions.".to_owned()
+    } else {
+        format!(
+            "Plan: {} to add, {} to change, {} to remove, {} to import.",
+            s.add, s.change, s.remove, s.import
+        )
+    }
+}
+
+fn marker(action: Action) -> &'static str {
+    match action.bucket() {
+        Bucket::Add => "+",
+        Bucket::Change => "~",
+        Bucket::Remove => "-",
+        Bucket::Import => "<=",
+    }
+}
+
+fn color_code(action: Action) -> &'static str {
+    match action.bucket() {
+        Bucket::Add => "32",
+        Bucket::Change => "33",
+        Bucket::Remove => "31",
+        Bucket::Import => "36",
+    }
+}
+
+fn verb(action: Action) -> &'static str {
+    match action {
+        Action::CreateStream => "create stream",
+        Action::UpdateStream => "update stream",
+        Action::DeleteStream => "delete stream",
+        Action::AddTag => "add tag",
+        Action::UpdateTag => "update tag",
+        Action::RemoveTag => "remove tag",
+        Action::Import => "import",
+    }
+}
+
+fn paint(on: bool, text: &str, code: &str) -> String {
+    if on {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_owned()
+    }
+}
+
+/// Flatten a JSON value into `a.b.c → scalar` pairs.
+fn flatten(prefix: &str, v: &Value, out: &mut BTreeMap<String, String>) {
+    match v {
+        Value::Object(map) => {
+            for (k, v) in map {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(&key, v, out);
+            }
+        }
+        Value::Null => {}
+        other => {
+            out.insert(prefix.to_owned(), other.to_string());
+        }
+    }
+}
+
+/// `field: before → after` lines for what differs between two values.
+pub fn field_changes(before: Option<&Value>, after: Option<&Value>) -> Vec<String> {
+    let (mut b, mut a) = (BTreeMap::new(), BTreeMap::new());
+    if let Some(v) = before {
+        flatten("", v, &mut b);
+    }
+    if let Some(v) = after {
+        flatten("", v, &mut a);
+    }
+    let mut keys: Vec<&String> = b.keys().chain(a.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let mut out = Vec::new();
+    for k in keys {
+        if k == "name" {
+            continue;
+        }
+        match (b.get(k), a.get(k)) {
+            (Some(x), Some(y)) if x == y => {}
+            (Some(x), Some(y)) => out.push(format!("{k}: {x} → {y}")),
+            // A new value shows only what differs from the server defaults.
+            (None, Some(y)) if before.is_none() && is_default(k, y) => {}
+            (None, Some(y)) if before.is_none() => out.push(format!("{k}: {y}")),
+            (None, Some(y)) => out.push(format!("{k}: (none) → {y}")),
+            (Some(x), None) if after.is_none() && is_default(k, x) => {}
+            (Some(x), None) if after.is_none() => out.push(format!("{k}: {x}")),
+            (Some(x), None) => out.push(format!("{k}: {x} → (none)")),
+            (None, None) => {}
+        }
+    }
+    out
+}
+
+fn is_default(key: &str, value: &str) -> bool {
+    matches!(
+        (key, value),
+        ("importPolicy.importMode", "\"Legacy\"")
+            | ("referencePolicy.type", "\"Source\"")
+            | ("lookupPolicy.local", "false")
+    )
+}
+
+/// The detail lines shown under a change.
+fn details(c: &Change) -> Vec<String> {
+    match c.action {
+        Action::Import => {
+            let from = c
+                .after
+                .as_ref()
+                .and_then(|a| a.get("from"))
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let now = c
+                .before
+                .as_ref()
+                .and_then(|b| b.get("image"))
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty());
+            let next = c
+                .after
+                .as_ref()
+                .and_then(|a| a.get("image"))
+                .and_then(Value::as_str);
+            let mut lines = vec![format!("from: {from}")];
+            match (now, next) {
+                (Some(n), Some(x)) => lines.push(format!("image: {n} → {x}")),
+                (Some(n), None) => lines.push(format!("image: {n} → (resolved at apply)")),
+                (None, Some(x)) => lines.push(format!("image: {x}")),
+                (None, None) => lines.push("image: (resolved at apply)".into()),
+            }
+            lines
+        }
+        Action::DeleteStream | Action::RemoveTag => Vec::new(),
+        _ => field_changes(c.before.as_ref(), c.after.as_ref()),
+    }
+}
+
+fn change_line(c: &Change, color: bool) -> String {
+    let mark = marker(c.action);
+    let head = format!("{mark} {} {}", verb(c.action), c.target());
+    let mut line = format!(
+        "  {}  ({})\n",
+        paint(color, &head, color_code(c.action)),
+        c.reason
+    );
+    for d in details(c) {
+        let _ = writeln!(line, "      {d}");
+    }
+    line
+}
+
+/// The YAML of a stream spec for the diff.
+fn stream_yaml(s: Option<&ImageStream>) -> String {
+    s.map(|s| crate::state::dir::to_yaml(s).unwrap_or_default())
+        .unwrap_or_default()
+}
+
+/// The unified diff of one stream's spec, live → planned.
+pub fn stream_diff(plan: &Plan, key: &StreamKey) -> String {
+    let Some(d) = plan.diffs.get(key) else {
+        return String::new();
+    };
+    let before = stream_yaml(d.before.as_ref());
+    let after = stream_yaml(d.after.as_ref());
+    similar::TextDiff::from_lines(&before, &after)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("{key} (live)"), &format!("{key} (planned)"))
+        .to_string()
+}
+
+fn groups(plan: &Plan) -> Vec<(Option<&'static str>, Vec<&Change>)> {
+    if plan.has_base {
+        let (new, old): (Vec<&Change>, Vec<&Change>) = plan
+            .changes
+            .iter()
+            .partition(|c| c.introduced.unwrap_or(true));
+        vec![
+            (Some("Introduced by this revision"), new),
+            (Some("Drift already pending on the base"), old),
+        ]
+    } else {
+        vec![(None, plan.changes.iter().collect())]
+    }
+}
+
+fn paint_diff(diff: &str, color: bool) -> String {
+    if !color {
+        return diff.to_owned();
+    }
+    diff.lines()
+        .map(|l| {
+            let code = if l.starts_with("+++") || l.starts_with("---") {
+                "1"
+            } else if l.starts_with('+') {
+                "32"
+            } else if l.starts_with('-') {
+                "31"
+            } else if l.starts_with("@@") {
+                "36"
+            } else {
+                return format!("{l}\n");
+            };
+            format!("\x1b[{code}m{l}\x1b[0m\n")
+        })
+        .collect()
+}
+
+fn error_line(e: &PlanError) -> String {
+    match &e.tag {
+        Some(t) => format!("{}/{}:{t}: {}", e.namespace, e.stream, e.message),
+        None => format!("{}/{}: {}", e.namespace, e.stream, e.message),
+    }
+}
+
+fn unobserved_line(u: &Unobserved) -> String {
+    format!("{}/{}:{}: {}", u.namespace, u.stream, u.tag, u.message)
+}
+
+/// Terraform-like text.
+pub fn text(plan: &Plan, color: bool) -> String {
+    let mut out = String::new();
+    if !plan.changes.is_empty() {
+        out.push_str("streamsync will make these changes:\n");
+        for (title, changes) in groups(plan) {
+            if let Some(title) = title {
+                let _ = writeln!(out, "\n{title} ({}):", changes.len());
+                if changes.is_empty() {
+                    out.push_str("  (none)\n");
+                }
+            } else {
+                out.push('\n');
+            }
+            for c in changes {
+                out.push_str(&change_line(c, color));
+            }
+        }
+    }
+    if !plan.unmanaged.is_empty() {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(
+            "Unmanaged streams (in the live state, not in the definitions; kept, --prune deletes them):\n",
+        );
+        for k in &plan.unmanaged {
+            let _ = writeln!(out, "  {k}");
+        }
+    }
+    if !plan.errors.is_empty() {
+        out.push_str("\nErrors (these changes are left out of the plan):\n");
+        for e in &plan.errors {
+            let _ = writeln!(out, "  {}", error_line(e));
+        }
+    }
+    if !plan.unobserved.is_empty() {
+        out.push_str("\nNot refreshed (the registry could not be asked):\n");
+        for u in &plan.unobserved {
+            let _ = writeln!(out, "  {}", unobserved_line(u));
+        }
+    }
+    for key in plan.diffs.keys() {
+        out.push('\n');
+        out.push_str(&paint_diff(&stream_diff(plan, key), color));
+    }
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    out.push_str(&summary_line(&plan.summary()));
+    out.push('\n');
+    out
+}
+
+fn counts_phrase(s: &Summary) -> String {
+    let mut parts = Vec::new();
+    for (n, word) in [
+        (s.add, "to add"),
+        (s.change, "to change"),
+        (s.remove, "to remove"),
+        (s.import, "to import"),
+    ] {
+        if n > 0 {
+            parts.push(format!("{n} {word}"));
+        }
+    }
+    parts.join(", ")
+}
+
+fn md_change(c: &Change) -> String {
+    let mut line = format!(
+        "- `{}` {} `{}` — {}",
+        marker(c.action),
+        verb(c.action),
+        c.tag.as_deref().unwrap_or(&c.stream),
+        escape_md(&c.reason)
+    );
+    if c.introduced == Some(false) {
+        line.push_str(" _(drift already pending on the base)_");
+    }
+    line.push('\n');
+    for d in details(c) {
+        let _ = writeln!(line, "  - `{}`", d.replace('`', "'"));
+    }
+    line
+}
+
+fn escape_md(s: &str) -> String {
+    s.replace('<', "&lt;").replace('>', "&gt;")
+}
+
+fn md_section(plan: &Plan, key: &StreamKey, changes: &[&Change], with_diff: bool) -> String {
+    let s = Summary::of(changes.iter().copied());
+    let mut out = format!(
+        "<details><summary><code>{key}</code>: {}</summary>\n\n",
+        counts_phrase(&s)
+    );
+    for c in changes {
+        out.push_str(&md_change(c));
+    }
+    let diff = stream_diff(plan, key);
+    if !diff.is_empty() {
+        if with_diff {
+            let fence = if diff.contains("```") { "~~~~" } else { "```" };
+            let _ = write!(out, "\n{fence}diff\n{diff}{fence}\n");
+        } else {
+            let _ = writeln!(
+                out,
+                "\n_The diff ({} lines) is left out to keep this comment under {MARKDOWN_BUDGET} characters; run `streamsync plan` to see it._",
+                diff.lines().count()
+            );
+        }
+    }
+    out.push_str("\n</details>\n");
+    out
+}
+
+/// Markdown for a pull-request comment, at most [`MARKDOWN_BUDGET`] characters.
+pub fn markdown(plan: &Plan) -> String {
+    let summary = plan.summary();
+    let mut head = format!(
+        "{MARKDOWN_MARKER}\n### streamsync plan\n\n**{}**\n",
+        summary_line(&summary)
+    );
+    if plan.has_base {
+        let introduced = plan
+            .changes
+            .iter()
+            .filter(|c| c.introduced != Some(false))
+            .count();
+        let _ = writeln!(
+            head,
+            "\n{introduced} {} introduced by this pull request; {} already pending on the base (drift).",
+            crate::diagnostic::plural(introduced, "change", "changes"),
+            plan.changes.len() - introduced
+        );
+    }
+    let deleted = plan
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::DeleteStream)
+        .count();
+    let removed = plan
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::RemoveTag)
+        .count();
+    if deleted + removed > 0 {
+        let mut parts = Vec::new();
+        if deleted > 0 {
+            parts.push(format!(
+                "deletes {deleted} {}",
+                crate::diagnostic::plural(deleted, "stream", "streams")
+            ));
+        }
+        if removed > 0 {
+            parts.push(format!(
+                "removes {removed} {}",
+                crate::diagnostic::plural(removed, "tag", "tags")
+            ));
+        }
+        let _ = writeln!(
+            head,
+            "\n> [!WARNING]\n> This plan {}, history included.",
+            parts.join(" and ")
+        );
+    }
+    if !plan.errors.is_empty() {
+        head.push_str("\n> [!CAUTION]\n> Some changes are left out because of errors:\n");
+        for e in &plan.errors {
+            let _ = writeln!(head, "> - `{}`", error_line(e).replace('`', "'"));
+        }
+    }
+    if !plan.unobserved.is_empty() {
+        let _ = writeln!(
+            head,
+            "\n_{} tags could not be refreshed (registry unreachable); the plan covers only part of the work._",
+            plan.unobserved.len()
+        );
+    }
+    let mut tail = String::new();
+    if !plan.unmanaged.is_empty() {
+        let shown: Vec<String> = plan
+            .unmanaged
+            .iter()
+            .take(50)
+            .map(|k| format!("`{k}`"))
+            .collect();
+        let more = plan.unmanaged.len().saturating_sub(shown.len());
+        let _ = writeln!(
+            tail,
+            "\nUnmanaged streams (kept; `--prune` deletes them): {}{}",
+            shown.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        );
+    }
+    let mut by_stream: BTreeMap<StreamKey, Vec<&Change>> = BTreeMap::new();
+    for c in &plan.changes {
+        by_stream.entry(c.key()).or_default().push(c);
+    }
+    // Room for the truncation note.
+    const RESERVE: usize = 400;
+    let mut out = head;
+    out.push('\n');
+    let total = by_stream.len();
+    let mut shown = 0;
+    let mut trimmed = 0;
+    for (key, changes) in &by_stream {
+        let room = MARKDOWN_BUDGET.saturating_sub(out.len() + tail.len() + RESERVE);
+        let full = md_section(plan, key, changes, true);
+        let section = if full.len() <= room {
+            full
+        } else {
+            let short = md_section(plan, key, changes, false);
+            if short.len() > room {
+                break;
+            }
+            trimmed += 1;
+            short
+        };
+        out.push_str(&section);
+        shown += 1;
+    }
+    if shown < total {
+        let _ = writeln!(
+            out,
+            "\n_Truncated: {} of {total} streams are not shown to keep this comment under {MARKDOWN_BUDGET} characters; run `streamsync plan` for the full plan._",
+            total - shown
+        );
+    } else if trimmed > 0 {
+        let _ = writeln!(
+            out,
+            "\n_The diffs of {trimmed} streams are left out to fit the comment._"
+        );
+    }
+    out.push_str(&tail);
+    if out.len() > MARKDOWN_BUDGET {
+        // The tail alone (a huge unmanaged list) could still overflow: cut on a char boundary.
+        let mut cut = MARKDOWN_BUDGET - 80;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+        out.push_str("\n\n_Truncated to fit the comment._\n");
+    }
+    out
+}
+
+/// The JSON document.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct JsonPlan {
+    /// `1.0`.
+    pub format_version: String,
+    /// Counts.
+    pub summary: Summary,
+    /// Changes.
+    pub changes: Vec<Change>,
+    /// Streams kept because pruning is off.
+    #[serde(default)]
+    pub unmanaged: Vec<String>,
+    /// Problems that kept changes out.
+    #[serde(default)]
+    pub errors: Vec<PlanError>,
+    /// Tags the registry could not be asked about.
+    #[serde(default)]
+    pub unobserved: Vec<Unobserved>,
+}
+
+impl JsonPlan {
+    /// From a plan.
+    pub fn of(plan: &Plan) -> Self {
+        JsonPlan {
+            format_version: FORMAT_VERSION.to_owned(),
+            summary: plan.summary(),
+            changes: plan.changes.clone(),
+            unmanaged: plan.unmanaged.iter().map(ToString::to_string).collect(),
+            errors: plan.errors.clone(),
+            unobserved: plan.unobserved.clone(),
+        }
+    }
+}
+
+/// Pretty JSON with a trailing newline.
+pub fn json(plan: &Plan) -> String {
+    let mut s = serde_json::to_string_pretty(&JsonPlan::of(plan)).unwrap_or_default();
+    s.push('\n');
+    s
+}

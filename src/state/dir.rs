@@ -1,0 +1,526 @@
+//! The embedded live-state store: plain YAML under one folder.
+//!
+//! ```text
+//! <dir>/streamsync.toml           lineage and serial, written last
+//! <dir>/<namespace>/<name>.yaml   one ImageStream (spec as applied, status)
+//! <dir>/images/sha256/<hex>.yaml  one Image, shared by every stream that holds the digest
+//! <dir>/.lock                     OS lock held while an apply runs (holder pid and time inside)
+//! ```
+//!
+//! Every file is written to a temporary file in the same folder, flushed to disk and renamed, so
+//! a crash leaves each file old or new and every file loadable. Files whose bytes would not
+//! change are not touched (bytes and mtimes stay). Owns only the layout; it decides nothing
+//! about what the streams should contain.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+
+use super::{Commit, Error, LiveState, LockGuard, Meta, Snapshot, Written};
+use crate::model::{Image, ImageStream, StreamKey};
+
+/// The meta file.
+pub const META_FILE: &str = "streamsync.toml";
+/// The lock file.
+pub const LOCK_FILE: &str = ".lock";
+/// The folder of Image objects.
+pub const IMAGES_DIR: &str = "images";
+/// Prefix of temporary files; a crash may leave some behind, and they are never loaded.
+const TMP_PREFIX: &str = ".tmp-";
+
+/// The directory store.
+#[derive(Debug, Clone)]
+pub struct DirState {
+    root: PathBuf,
+}
+
+fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Error + use<> {
+    let path = path.display().to_string();
+    move |source| Error::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+/// A Kubernetes-style name that is safe as one path component.
+fn check_component(name: &str) -> Result<(), Error> {
+    let ok = !name.is_empty()
+        && !name.starts_with('.')
+        && name.len() <= 253
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidName(name.to_owned()))
+    }
+}
+
+/// `sha256:<hex>` → `<hex>`, checked.
+fn digest_hex(digest: &str) -> Result<&str, Error> {
+    match digest.strip_prefix("sha256:") {
+        Some(hex) if !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit()) => Ok(hex),
+        _ => Err(Error::InvalidName(digest.to_owned())),
+    }
+}
+
+/// Serialize a value the way every state file is written.
+pub fn to_yaml<T: serde::Serialize>(value: &T) -> Result<String, Error> {
+    serde_saphyr::to_string(value).map_err(|e| Error::Damaged {
+        path: "<serialize>".into(),
+        message: e.to_string(),
+    })
+}
+
+fn is_hidden(name: &str) -> bool {
+    name.starts_with('.')
+}
+
+impl DirState {
+    /// A store at `path` (it need not exist yet: the first commit creates it).
+    pub fn open(path: impl Into<PathBuf>) -> Result<Self, Error> {
+        let root = path.into();
+        if root.exists() && !root.is_dir() {
+            return Err(Error::Damaged {
+                path: root.display().to_string(),
+                message: "it is a file, not a folder".into(),
+            });
+        }
+        Ok(DirState { root })
+    }
+
+    /// The folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The file of a stream.
+    pub fn stream_path(&self, key: &StreamKey) -> Result<PathBuf, Error> {
+        check_component(&key.namespace)?;
+        check_component(&key.name)?;
+        Ok(self
+            .root
+            .join(&key.namespace)
+            .join(format!("{}.yaml", key.name)))
+    }
+
+    /// The file of an image.
+    pub fn image_path(&self, digest: &str) -> Result<PathBuf, Error> {
+        let hex = digest_hex(digest)?;
+        Ok(self
+            .root
+            .join(IMAGES_DIR)
+            .join("sha256")
+            .join(format!("{hex}.yaml")))
+    }
+
+    fn read_meta(&self) -> Result<(Option<Meta>, Vec<u8>), Error> {
+        let path = self.root.join(META_FILE);
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                let text = String::from_utf8_lossy(&bytes);
+                let meta: Meta = toml::from_str(&text).map_err(|e| Error::Damaged {
+                    path: path.display().to_string(),
+                    message: e.message().to_owned(),
+                })?;
+                Ok((Some(meta), bytes))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((None, Vec::new())),
+            Err(e) => Err(io("read", &path)(e)),
+        }
+    }
+
+    /// Every stream file, as (key, path), sorted.
+    fn stream_files(&self) -> Result<Vec<(StreamKey, PathBuf)>, Error> {
+        let mut out = Vec::new();
+        let entries = match std::fs::read_dir(&self.root) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(io("read", &self.root)(e)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(io("read", &self.root))?;
+            let ns = entry.file_name().to_string_lossy().into_owned();
+            if is_hidden(&ns) || !entry.path().is_dir() {
+                continue;
+            }
+            let dir = entry.path();
+            for file in std::fs::read_dir(&dir).map_err(io("read", &dir))? {
+                let file = file.map_err(io("read", &dir))?;
+                let fname = file.file_name().to_string_lossy().into_owned();
+                // `images/sha256/` is a folder, so it never looks like a stream file.
+                let Some(name) = fname.strip_suffix(".yaml") else {
+                    continue;
+                };
+                if is_hidden(&fname) || !file.path().is_file() {
+                    continue;
+                }
+                out.push((StreamKey::new(ns.clone(), name), file.path()));
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Every stream.
+    pub fn load_streams(&self) -> Result<BTreeMap<StreamKey, ImageStream>, Error> {
+        Ok(self.load()?.streams)
+    }
+
+    /// The Image recorded for `digest`.
+    pub fn load_image(&self, digest: &str) -> Result<Option<Image>, Error> {
+        let path = self.image_path(digest)?;
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io("read", &path)(e)),
+        };
+        serde_saphyr::from_str(&text)
+            .map(Some)
+            .map_err(|e| Error::Damaged {
+                path: path.display().to_string(),
+                message: first_line(&e.to_string()),
+            })
+    }
+
+    /// Write `bytes` to `path` atomically unless it already holds exactly them.
+    fn write_atomic(&self, path: &Path, bytes: &[u8]) -> Result<bool, Error> {
+        if let Ok(existing) = std::fs::read(path)
+            && existing == bytes
+        {
+            return Ok(false);
+        }
+        let dir = path.parent().unwrap_or(&self.root);
+        std::fs::create_dir_all(dir).map_err(io("create", dir))?;
+        let mut tmp = tempfile::Builder::new()
+            .prefix(TMP_PREFIX)
+            .tempfile_in(dir)
+            .map_err(io("create a temporary file in", dir))?;
+        tmp.write_all(bytes).map_err(io("write", tmp.path()))?;
+        tmp.as_file().sync_all().map_err(io("flush", path))?;
+        tmp.persist(path)
+            .map_err(|e| io("rename onto", path)(e.error))?;
+        Ok(true)
+    }
+
+    /// Remove temporary files a killed apply left behind (called with the lock held).
+    fn remove_leftovers(&self) {
+        let mut dirs = vec![self.root.clone(), self.root.join(IMAGES_DIR).join("sha256")];
+        if let Ok(entries) = std::fs::read_dir(&self.root) {
+            dirs.extend(
+                entries
+                    .filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| p.is_dir()),
+            );
+        }
+        for dir in dirs {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.filter_map(Result::ok) {
+                if entry.file_name().to_string_lossy().starts_with(TMP_PREFIX) {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
+    }
+}
+
+fn first_line(text: &str) -> String {
+    text.lines().next().unwrap_or(text).to_owned()
+}
+
+fn sync_dir(dir: &Path) {
+    // Makes the renames durable; a failure here only weakens durability, never correctness.
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// One stream file as read: key, value, bytes (for the digest).
+type LoadedFile = (StreamKey, ImageStream, Vec<u8>);
+
+/// The lock file, locked; unlocked (and emptied) on drop.
+struct HeldLock {
+    file: File,
+}
+
+impl Drop for HeldLock {
+    fn drop(&mut self) {
+        let _ = self.file.set_len(0);
+        let _ = self.file.unlock();
+    }
+}
+
+fn holder_text(file: &mut File) -> String {
+    let mut text = String::new();
+    let _ = file.seek(SeekFrom::Start(0));
+    let _ = file.read_to_string(&mut text);
+    let mut pid = None;
+    let mut started = None;
+    for line in text.lines() {
+        if let Some((k, v)) = line.split_once('=') {
+            let v = v.trim().trim_matches('"').to_owned();
+            match k.trim() {
+                "pid" => pid = Some(v),
+                "started" => started = Some(v),
+                _ => {}
+            }
+        }
+    }
+    match (pid, started) {
+        (Some(p), Some(s)) => format!("pid {p}, started {s}"),
+        (Some(p), None) => format!("pid {p}"),
+        _ => "holder unknown".to_owned(),
+    }
+}
+
+impl LiveState for DirState {
+    fn load(&self) -> Result<Snapshot, Error> {
+        let (meta, meta_bytes) = self.read_meta()?;
+        let files = self.stream_files()?;
+        let loaded: Vec<Result<LoadedFile, Error>> = files
+            .into_par_iter()
+            .map(|(key, path)| {
+                let bytes = std::fs::read(&path).map_err(io("read", &path))?;
+                let damaged = |message: String| Error::Damaged {
+                    path: path.display().to_string(),
+                    message,
+                };
+                let text = std::str::from_utf8(&bytes).map_err(|e| damaged(e.to_string()))?;
+                let stream: ImageStream = serde_saphyr::from_str(text)
+                    .map_err(|e| damaged(first_line(&e.to_string())))?;
+                if stream.metadata.name != key.name
+                    || stream.metadata.namespace.as_deref() != Some(key.namespace.as_str())
+                {
+                    return Err(damaged(format!(
+                        "it holds stream `{}/{}`, not `{key}`",
+                        stream.metadata.namespace.as_deref().unwrap_or(""),
+                        stream.metadata.name
+                    )));
+                }
+                Ok((key, stream, bytes))
+            })
+            .collect();
+        let mut hasher = Sha256::new();
+        hasher.update(META_FILE.as_bytes());
+        hasher.update([0]);
+        hasher.update(&meta_bytes);
+        hasher.update([0]);
+        let mut streams = BTreeMap::new();
+        for item in loaded {
+            let (key, stream, bytes) = item?;
+            hasher.update(key.to_string().as_bytes());
+            hasher.update([0]);
+            hasher.update(&bytes);
+            hasher.update([0]);
+            streams.insert(key, stream);
+        }
+        Ok(Snapshot {
+            meta,
+            streams,
+            digest: format!("sha256:{}", hex::encode(hasher.finalize())),
+        })
+    }
+
+    fn load_image(&self, digest: &str) -> Result<Option<Image>, Error> {
+        DirState::load_image(self, digest)
+    }
+
+    fn has_image(&self, digest: &str) -> bool {
+        self.image_path(digest).is_ok_and(|p| p.is_file())
+    }
+
+    fn lock(&self, timeout: Duration) -> Result<LockGuard, Error> {
+        std::fs::create_dir_all(&self.root).map_err(io("create", &self.root))?;
+        let path = self.root.join(LOCK_FILE);
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io("open", &path))?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(TryLockError::WouldBlock) => {
+                    if Instant::now() >= deadline {
+                        return Err(Error::Locked {
+                            holder: holder_text(&mut file),
+                        });
+                    }
+                    std::thread::sleep(Duration::from_millis(25));
+                }
+                Err(TryLockError::Error(e)) => return Err(io("lock", &path)(e)),
+            }
+        }
+        let started = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let info = format!("pid = {}\nstarted = \"{started}\"\n", std::process::id());
+        file.set_len(0).map_err(io("write", &path))?;
+        file.seek(SeekFrom::Start(0)).map_err(io("write", &path))?;
+        file.write_all(info.as_bytes())
+            .map_err(io("write", &path))?;
+        let _ = file.flush();
+        self.remove_leftovers();
+        Ok(LockGuard::new(Box::new(HeldLock { file })))
+    }
+
+    fn commit(&self, commit: &Commit) -> Result<Written, Error> {
+        let mut written = Written::default();
+        let mut dirs = std::collections::BTreeSet::new();
+        // Images first: a stream written later may point at them.
+        for image in &commit.images {
+            let path = self.image_path(&image.metadata.name)?;
+            if path.is_file() {
+                continue;
+            }
+            if self.write_atomic(&path, to_yaml(image)?.as_bytes())? {
+                written.images += 1;
+                dirs.insert(path.parent().map(Path::to_path_buf));
+            }
+        }
+        for (key, stream) in &commit.streams {
+            let path = self.stream_path(key)?;
+            match stream {
+                Some(stream) => {
+                    if self.write_atomic(&path, to_yaml(stream)?.as_bytes())? {
+                        written.streams += 1;
+                        dirs.insert(path.parent().map(Path::to_path_buf));
+                    }
+                }
+                None => match std::fs::remove_file(&path) {
+                    Ok(()) => {
+                        written.streams += 1;
+                        if let Some(dir) = path.parent() {
+                            // Only succeeds when the namespace folder is now empty.
+                            let _ = std::fs::remove_dir(dir);
+                            dirs.insert(Some(self.root.clone()));
+                        }
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(io("remove", &path)(e)),
+                },
+            }
+        }
+        for dir in dirs.into_iter().flatten() {
+            sync_dir(&dir);
+        }
+        // The meta goes last, and only when something changed: unchanged inputs write nothing.
+        if let Some(meta) = &commit.meta
+            && written.any()
+        {
+            let text = format!(
+                "# streamsync live state: written by `streamsync apply`, do not edit\n{}",
+                toml::to_string(meta).map_err(|e| Error::Damaged {
+                    path: META_FILE.into(),
+                    message: e.to_string(),
+                })?
+            );
+            written.meta = self.write_atomic(&self.root.join(META_FILE), text.as_bytes())?;
+            sync_dir(&self.root);
+        }
+        Ok(written)
+    }
+
+    fn describe(&self) -> String {
+        self.root.display().to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stream(ns: &str, name: &str) -> ImageStream {
+        ImageStream::new(ns, name)
+    }
+
+    #[test]
+    fn commit_then_load_round_trips_and_skips_unchanged_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = DirState::open(dir.path().join("state")).unwrap();
+        let empty = state.load().unwrap();
+        assert!(empty.meta.is_none() && empty.streams.is_empty());
+        let key = StreamKey::new("demo", "app");
+        let mut commit = Commit::default();
+        commit
+            .streams
+            .insert(key.clone(), Some(stream("demo", "app")));
+        commit.meta = Some(Meta {
+            lineage: "l".into(),
+            serial: 1,
+        });
+        let w = state.commit(&commit).unwrap();
+        assert_eq!((w.streams, w.meta), (1, true));
+        let snap = state.load().unwrap();
+        assert_eq!(snap.serial(), 1);
+        assert_eq!(snap.streams[&key], stream("demo", "app"));
+        // Same content again: nothing is written, not even the meta.
+        commit.meta = Some(Meta {
+            lineage: "l".into(),
+            serial: 2,
+        });
+        assert!(!state.commit(&commit).unwrap().any());
+        let again = state.load().unwrap();
+        assert_eq!(again.serial(), 1);
+        assert_eq!(again.digest, snap.digest);
+        // Delete.
+        commit.streams.insert(key.clone(), None);
+        assert_eq!(state.commit(&commit).unwrap().streams, 1);
+        let after = state.load().unwrap();
+        assert!(after.streams.is_empty());
+        assert_ne!(after.digest, snap.digest);
+    }
+
+    #[test]
+    fn leftover_temporary_files_are_ignored_and_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = DirState::open(dir.path()).unwrap();
+        std::fs::create_dir_all(dir.path().join("demo")).unwrap();
+        std::fs::write(dir.path().join("demo/.tmp-abc"), "garbage: [").unwrap();
+        assert!(state.load().unwrap().streams.is_empty());
+        let guard = state.lock(Duration::ZERO).unwrap();
+        assert!(!dir.path().join("demo/.tmp-abc").exists());
+        drop(guard);
+    }
+
+    #[test]
+    fn second_lock_fails_naming_the_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = DirState::open(dir.path()).unwrap();
+        let guard = state.lock(Duration::ZERO).unwrap();
+        let err = state.lock(Duration::from_millis(60)).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains(&format!("pid {}", std::process::id())),
+            "{text}"
+        );
+        drop(guard);
+        assert!(state.lock(Duration::ZERO).is_ok());
+    }
+
+    #[test]
+    fn mismatched_file_is_damaged_and_bad_names_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = DirState::open(dir.path()).unwrap();
+        std::fs::create_dir_all(dir.path().join("demo")).unwrap();
+        std::fs::write(
+            dir.path().join("demo/app.yaml"),
+            to_yaml(&stream("demo", "other")).unwrap(),
+        )
+        .unwrap();
+        assert!(matches!(state.load(), Err(Error::Damaged { .. })));
+        assert!(state.stream_path(&StreamKey::new("..", "x")).is_err());
+        assert!(state.image_path("sha256:../x").is_err());
+    }
+}

@@ -1,0 +1,334 @@
+//! `apply` through the binary: saved plans and staleness, the state lock, unchanged inputs
+//! writing nothing, and killing applies at random moments.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::common::TestRepo;
+use crate::scenarios::scenario_repo;
+
+/// Every file under `dir` with its bytes and mtime.
+fn files(dir: &Path) -> BTreeMap<PathBuf, (Vec<u8>, SystemTime)> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let meta = std::fs::metadata(&p).unwrap();
+                out.insert(
+                    p.clone(),
+                    (std::fs::read(&p).unwrap(), meta.modified().unwrap()),
+                );
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn saved_plan_applies_once_and_then_is_stale() {
+    let repo = scenario_repo("fresh");
+    let plan_file = repo.path().join("plan.json");
+    let plan_file = plan_file.to_str().unwrap();
+    let out = repo.run(&["plan", "--out", plan_file]);
+    assert_eq!(out.code, 0, "{}", out.snapshot());
+    assert!(out.stderr.contains("Saved the plan to "), "{}", out.stderr);
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo.path().join("plan.json")).unwrap())
+            .unwrap();
+    assert_eq!(saved["format_version"], "1.0");
+    assert_eq!(saved["serial"], 0);
+    assert!(saved["lineage"].is_null());
+    assert!(
+        saved["state_digest"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
+    assert!(
+        saved["inputs_digest"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
+
+    // Definitions changed after the plan was made: the saved plan applies exactly what it holds.
+    repo.write(
+        "definitions/web/extra.yaml",
+        "kind: ImageStream\napiVersion: image.openshift.io/v1\nmetadata:\n  name: extra\nspec:\n  tags: []\n",
+    );
+    let applied = repo.run(&["apply", plan_file]);
+    assert_eq!(applied.code, 0, "{}", applied.snapshot());
+    assert!(!applied.stdout.contains("extra"), "{}", applied.stdout);
+    assert!(!repo.path().join("state/web/extra.yaml").exists());
+
+    // The first-apply case: a plan made against an empty state cannot be applied twice.
+    let again = repo.run(&["apply", plan_file]);
+    assert_eq!(again.code, 1);
+    assert!(
+        again.stderr.contains(
+            "error: saved plan is stale: the live state changed since the plan was made (serial 0 → 1)"
+        ),
+        "{}",
+        again.stderr
+    );
+    assert!(
+        again
+            .stderr
+            .contains("hint: run `streamsync plan --out FILE` again"),
+        "{}",
+        again.stderr
+    );
+
+    // A fresh plan applies and leaves an empty plan behind.
+    let second = repo.path().join("plan2.json");
+    let second = second.to_str().unwrap();
+    assert_eq!(repo.run(&["plan", "--out", second]).code, 0);
+    assert_eq!(repo.run(&["apply", second]).code, 0);
+    assert_eq!(repo.run(&["plan", "--detailed-exitcode"]).code, 0);
+}
+
+#[test]
+fn saved_plan_is_stale_after_a_half_written_state() {
+    let repo = scenario_repo("update");
+    let plan_file = repo.path().join("p.json");
+    let plan_file = plan_file.to_str().unwrap();
+    assert_eq!(repo.run(&["plan", "--out", plan_file]).code, 0);
+    // A crash after a stream file was written but before the meta: the serial did not move.
+    let path = repo.path().join("state/web/ruby.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace("display-name: Ruby", "display-name: Ruby (half)"),
+    )
+    .unwrap();
+    let out = repo.run(&["apply", plan_file]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("saved plan is stale: the live state changed since the plan was made (serial 4 unchanged, but the state files differ"),
+        "{}",
+        out.stderr
+    );
+    // Nothing was written by the refused apply.
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        text.replace("display-name: Ruby", "display-name: Ruby (half)")
+    );
+}
+
+#[test]
+fn saved_plans_that_are_not_plans_are_refused() {
+    let repo = scenario_repo("update");
+    let plan_file = repo.path().join("p.json");
+    let plan_file = plan_file.to_str().unwrap();
+    repo.write("p.json", "{\"format_version\": \"1.0\"}");
+    let out = repo.run(&["apply", plan_file]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("cannot use saved plan: it is not a plan saved by `streamsync plan --out`"),
+        "{}",
+        out.stderr
+    );
+    repo.write(
+        "p.json",
+        "{\"kind\": \"streamsync-plan\", \"format_version\": \"2.0\"}",
+    );
+    let out = repo.run(&["apply", plan_file]);
+    assert!(
+        out.stderr.contains("format version `2.0` is not supported"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn unchanged_inputs_write_nothing() {
+    let repo = scenario_repo("update");
+    assert_eq!(repo.run(&["apply"]).code, 0);
+    let before = files(&repo.path().join("state"));
+    std::thread::sleep(Duration::from_millis(20));
+    let out = repo.run(&["apply"]);
+    assert_eq!(out.code, 0, "{}", out.snapshot());
+    assert_eq!(
+        out.stdout,
+        "No changes. Live state matches the definitions.\n"
+    );
+    assert_eq!(files(&repo.path().join("state")), before);
+    // --dry-run never writes either, even with changes pending.
+    let fresh = scenario_repo("fresh");
+    let out = fresh.run(&["apply", "--dry-run"]);
+    assert_eq!(out.code, 0);
+    assert!(
+        out.stdout
+            .ends_with("Plan: 6 to add, 0 to change, 0 to remove, 0 to import.\n")
+    );
+    assert!(!fresh.path().join("state").exists());
+}
+
+#[test]
+fn lock_contention_names_the_holder_and_waits_when_asked() {
+    let repo = scenario_repo("fresh");
+    std::fs::create_dir_all(repo.path().join("state")).unwrap();
+    let mut lock = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(repo.path().join("state/.lock"))
+        .unwrap();
+    lock.try_lock().unwrap();
+    lock.write_all(b"pid = 4242\nstarted = \"2026-01-01T00:00:00Z\"\n")
+        .unwrap();
+    let out = repo.run(&["apply"]);
+    assert_eq!(out.code, 1, "{}", out.snapshot());
+    assert!(
+        out.stderr.contains(
+            "the live state is locked by another apply (pid 4242, started 2026-01-01T00:00:00Z)"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("--lock-timeout"), "{}", out.stderr);
+    assert!(!repo.path().join("state/streamsync.toml").exists());
+    // With a timeout, apply waits for the holder to finish.
+    let releaser = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(400));
+        lock.unlock().unwrap();
+    });
+    let started = Instant::now();
+    let out = repo.run(&["apply", "--lock-timeout", "20s"]);
+    releaser.join().unwrap();
+    assert_eq!(out.code, 0, "{}", out.snapshot());
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    let bad = repo.run(&["apply", "--lock-timeout", "soon"]);
+    assert_eq!(bad.code, 1);
+    assert!(
+        bad.stderr.contains("invalid duration `soon`"),
+        "{}",
+        bad.stderr
+    );
+}
+
+/// Definitions for `n` streams of 6 reference tags plus tracking tags; `round` changes every
+/// source so each apply rewrites every stream.
+fn big_definitions(repo: &TestRepo, n: usize, round: usize) {
+    for i in 0..n {
+        let mut text = format!(
+            "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: app{i:04}\n  annotations:\n    openshift.io/display-name: App {i} round {round}\nspec:\n  tags:\n"
+        );
+        for t in 0..6 {
+            text.push_str(&format!(
+                "  - name: v{t}\n    reference: true\n    from:\n      kind: DockerImage\n      name: registry.example.com/app{i}:{t}.{round}\n"
+            ));
+        }
+        text.push_str("  - name: latest\n    from:\n      kind: ImageStreamTag\n      name: app");
+        text.push_str(&format!("{i:04}:v5\n"));
+        repo.write(&format!("definitions/crash/app{i:04}.yaml"), &text);
+    }
+}
+
+/// A small deterministic generator (xorshift) seeded from the clock; the seed is printed so a
+/// failure can be replayed.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+#[test]
+fn killed_applies_leave_a_loadable_state_that_the_next_apply_repairs() {
+    let repo = TestRepo::new();
+    let n = 150;
+    big_definitions(&repo, n, 0);
+    // Measure one full apply to spread the kills over its whole duration.
+    let started = Instant::now();
+    assert_eq!(repo.run(&["apply"]).code, 0);
+    let full = started.elapsed().as_millis().max(20) as u64;
+    let seed = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
+    eprintln!("crash test seed {seed}, full apply {full} ms");
+    let mut rng = Rng(seed);
+    let mut killed_mid_write = 0;
+    for round in 1..=24 {
+        big_definitions(&repo, n, round);
+        let serial_before =
+            std::fs::read_to_string(repo.path().join("state/streamsync.toml")).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_streamsync"))
+            .arg("-C")
+            .arg(repo.path())
+            .arg("apply")
+            .env("NO_COLOR", "1")
+            .env("STREAMSYNC_NOW", "2026-01-01T00:00:00Z")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let delay = rng.next() % (full + full / 2);
+        std::thread::sleep(Duration::from_millis(delay));
+        // SIGKILL: no destructor, no flush, no unlock (the OS drops the lock).
+        let _ = child.kill();
+        let _ = child.wait();
+        // Every file loads.
+        let got = repo.run(&["get", "streams", "-o", "json"]);
+        assert_eq!(
+            got.code,
+            0,
+            "round {round} (seed {seed}): state does not load:\n{}",
+            got.snapshot()
+        );
+        let v: serde_json::Value = serde_json::from_str(&got.stdout).unwrap();
+        let streams = v["items"].as_array().unwrap();
+        assert_eq!(streams.len(), n);
+        let moved = streams
+            .iter()
+            .filter(|s| {
+                s["metadata"]["annotations"]["openshift.io/display-name"]
+                    .as_str()
+                    .is_some_and(|d| d.ends_with(&format!("round {round}")))
+            })
+            .count();
+        let serial_after =
+            std::fs::read_to_string(repo.path().join("state/streamsync.toml")).unwrap();
+        if moved > 0 && moved < n && serial_after == serial_before {
+            killed_mid_write += 1;
+        }
+        // The next apply converges, and the plan after it is empty.
+        let repair = repo.run(&["apply"]);
+        assert_eq!(
+            repair.code,
+            0,
+            "round {round} (seed {seed}): {}",
+            repair.snapshot()
+        );
+        let plan = repo.run(&["plan", "--detailed-exitcode"]);
+        assert_eq!(
+            plan.code,
+            0,
+            "round {round} (seed {seed}): {}",
+            plan.snapshot()
+        );
+        // Tracking tags agree with their source after the repair.
+        let tag = repo.run(&["get", "tag", "crash/app0007:latest", "-o", "json"]);
+        let v: serde_json::Value = serde_json::from_str(&tag.stdout).unwrap();
+        assert_eq!(
+            v["image"]["dockerImageReference"],
+            format!("registry.example.com/app7:5.{round}"),
+            "round {round} (seed {seed})"
+        );
+    }
+    eprintln!("{killed_mid_write} of 24 kills landed while stream files were being written");
+}

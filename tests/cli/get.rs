@@ -1,0 +1,97 @@
+//! `get` through the binary.
+
+use crate::scenarios::scenario_repo;
+use crate::snap;
+
+#[test]
+fn get_streams_tags_and_images() {
+    let repo = scenario_repo("update");
+    snap!(
+        "get_streams_table",
+        repo.run(&["get", "streams"]).snapshot()
+    );
+    let json = repo.run(&["get", "streams", "-o", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(v["kind"], "List");
+    assert_eq!(v["items"][0]["metadata"]["name"], "ruby");
+    let yaml = repo.run(&["get", "stream", "web/ruby", "-o", "yaml"]);
+    assert!(
+        yaml.stdout
+            .starts_with("apiVersion: image.openshift.io/v1\nkind: ImageStream\n"),
+        "{}",
+        yaml.stdout
+    );
+    snap!(
+        "get_tag_describe",
+        repo.run(&["get", "tag", "ruby:3.3"]).snapshot()
+    );
+    // Short ids match by prefix, with or without `sha256:`.
+    snap!(
+        "get_image_describe",
+        repo.run(&["get", "image", "ruby@3a335d7"]).snapshot()
+    );
+    let full = repo.run(&["get", "image", "web/ruby@sha256:3a335", "-o", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&full.stdout).unwrap();
+    assert_eq!(v["kind"], "ImageStreamImage");
+    assert_eq!(v["image"]["dockerImageMetadata"]["Architecture"], "amd64");
+    let ambiguous = repo.run(&["get", "image", "ruby@3a33"]);
+    assert_eq!(ambiguous.code, 1);
+    assert!(
+        ambiguous
+            .stderr
+            .contains("multiple images match the prefix `3a33`"),
+        "{}",
+        ambiguous.stderr
+    );
+    let missing = repo.run(&["get", "tag", "ruby:nope"]);
+    assert_eq!(missing.code, 1);
+    assert!(
+        missing
+            .stderr
+            .contains("stream `web/ruby` has no tag `nope`"),
+        "{}",
+        missing.stderr
+    );
+}
+
+#[test]
+fn bare_names_must_be_unambiguous() {
+    let repo = scenario_repo("update");
+    let text = std::fs::read_to_string(repo.path().join("state/web/ruby.yaml")).unwrap();
+    repo.write(
+        "state/other/ruby.yaml",
+        &text.replace("namespace: web", "namespace: other"),
+    );
+    let out = repo.run(&["get", "stream", "ruby"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("stream `ruby` exists in several namespaces: other/ruby, web/ruby"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(repo.run(&["get", "stream", "other/ruby"]).code, 0);
+    let unknown = repo.run(&["get", "stream", "rubby"]);
+    assert!(
+        unknown
+            .stderr
+            .contains("stream `default/rubby` is not in the live state"),
+        "{}",
+        unknown.stderr
+    );
+}
+
+#[test]
+fn a_damaged_state_file_is_a_clear_error() {
+    let repo = scenario_repo("update");
+    repo.write("state/web/ruby.yaml", "spec: [unclosed\n");
+    let out = repo.run(&["get", "streams"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("state file")
+            && out.stderr.contains("ruby.yaml")
+            && out.stderr.contains("damaged"),
+        "{}",
+        out.stderr
+    );
+}

@@ -1,0 +1,143 @@
+//! `plan` through the binary: refusing invalid definitions, exit codes, `--refresh`, `--base`.
+
+use crate::common::TestRepo;
+use crate::scenarios::scenario_repo;
+use crate::snap;
+
+#[test]
+fn invalid_definitions_are_refused_and_nothing_is_written() {
+    let repo = TestRepo::new();
+    repo.write(
+        "definitions/demo/app.yaml",
+        "kind: ImageStream\napiVersion: image.openshift.io/v1\nmetadata:\n  name: app\nspec:\n  tags:\n  - name: a\n    from: {kind: DockerImage, name: quay.io/x/app:1}\n  - name: a\n    from: {kind: DockerImage, name: quay.io/x/app:2}\n",
+    );
+    for cmd in ["plan", "apply"] {
+        let out = repo.run(&[cmd]);
+        assert_eq!(out.code, 1, "{}", out.snapshot());
+        assert!(out.stdout.is_empty(), "{}", out.stdout);
+        assert!(
+            out.stderr.contains("definitions/demo/app.yaml:9:"),
+            "{}",
+            out.stderr
+        );
+        assert!(out.stderr.contains("defined twice"), "{}", out.stderr);
+    }
+    snap!("plan_invalid_definitions", repo.run(&["plan"]).snapshot());
+    assert!(!repo.path().join("state").exists());
+}
+
+#[test]
+fn detailed_exitcode_and_empty_state() {
+    let repo = scenario_repo("fresh");
+    assert_eq!(repo.run(&["plan"]).code, 0);
+    assert_eq!(repo.run(&["plan", "--detailed-exitcode"]).code, 2);
+    assert_eq!(
+        repo.run(&["plan", "--no-refresh", "--detailed-exitcode"])
+            .code,
+        2
+    );
+    // Nothing defined, nothing live.
+    let empty = TestRepo::new();
+    empty.write("definitions/.keep", "");
+    let out = empty.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(out.code, 0, "{}", out.snapshot());
+    assert_eq!(
+        out.stdout,
+        "No changes. Live state matches the definitions.\n"
+    );
+}
+
+#[test]
+fn refresh_says_it_is_offline_and_plans_as_without_it() {
+    let repo = scenario_repo("import-offline");
+    let plain = repo.run(&["plan", "--format", "json"]);
+    let refreshed = repo.run(&["plan", "--refresh", "--format", "json"]);
+    assert_eq!(refreshed.code, plain.code);
+    assert_eq!(refreshed.stdout, plain.stdout);
+    assert!(
+        refreshed
+            .stderr
+            .contains("registry refresh is not available yet"),
+        "{}",
+        refreshed.stderr
+    );
+    assert!(plain.stderr.is_empty(), "{}", plain.stderr);
+}
+
+fn commit_all(repo: &git2::Repository, message: &str) {
+    let mut index = repo.index().unwrap();
+    index
+        .add_all(["definitions"], git2::IndexAddOption::DEFAULT, None)
+        .unwrap();
+    index.write().unwrap();
+    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+    let sig = git2::Signature::now("Test", "test@example.com").unwrap();
+    let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+    let parents: Vec<&git2::Commit> = parent.iter().collect();
+    repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
+        .unwrap();
+}
+
+#[test]
+fn base_marks_introduced_changes_and_drift() {
+    let repo = scenario_repo("update");
+    let git = git2::Repository::init(repo.path()).unwrap();
+    // The base has every change of the scenario except the new `edge` tag: those are drift
+    // already pending; `edge` is what this revision introduces.
+    let path = repo.path().join("definitions/web/ruby.yaml");
+    let head = std::fs::read_to_string(&path).unwrap();
+    let base = head.replace(
+        "  - name: edge\n    reference: true\n    from:\n      kind: DockerImage\n      name: registry.example.com/ruby:3.4-rc\n",
+        "",
+    );
+    assert_ne!(base, head);
+    std::fs::write(&path, &base).unwrap();
+    commit_all(&git, "base");
+    std::fs::write(&path, &head).unwrap();
+
+    let out = repo.run(&["plan", "--base", "HEAD", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.snapshot());
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let marks: Vec<(String, bool)> = v["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                format!(
+                    "{} {}",
+                    c["action"].as_str().unwrap(),
+                    c["tag"].as_str().unwrap_or("-")
+                ),
+                c["introduced"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        marks,
+        vec![
+            ("update_stream -".to_owned(), false),
+            ("update_tag 3.1".to_owned(), false),
+            ("update_tag docs".to_owned(), false),
+            ("add_tag edge".to_owned(), true),
+            ("remove_tag old".to_owned(), false),
+            ("add_tag pinned".to_owned(), false),
+        ]
+    );
+    snap!(
+        "plan_base_text",
+        repo.run(&["plan", "--base", "HEAD"]).snapshot()
+    );
+    let md = repo.run(&["plan", "--base", "HEAD", "--format", "markdown"]);
+    assert!(
+        md.stdout.contains(
+            "1 change introduced by this pull request; 5 already pending on the base (drift)."
+        ),
+        "{}",
+        md.stdout
+    );
+    // A base that does not exist is an error.
+    let bad = repo.run(&["plan", "--base", "no-such-branch"]);
+    assert_eq!(bad.code, 1);
+    assert!(bad.stderr.contains("no-such-branch"), "{}", bad.stderr);
+}
