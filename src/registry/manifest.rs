@@ -126,7 +126,7 @@ pub fn parse(bytes: &[u8], header_type: &str) -> Result<(String, Parsed), String
                 OCI_MANIFEST.to_owned()
             }
         });
-    if raw.schema_version == 1 || media_type.contains("manifest.v1+") {
+    if raw.schema_version == 1 || media_type.contains("distribution.manifest.v1") {
         return Err("schema 1 manifests are not supported".to_owned());
     }
     if let Some(manifests) = raw.manifests {

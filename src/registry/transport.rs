@@ -253,17 +253,20 @@ impl Transport {
                 ImportFailure::new(FailureReason::InternalError, "the client is shutting down")
             })?;
             host.health.note_sent();
-            self.count(&target.host, &method);
             tracing::debug!(host = %target.host, method = %method, path = %path_and_query, attempt, "registry request");
             let result = rb.send().await;
             drop(permit);
+            let probing = target.insecure
+                && scheme == "https"
+                && !scheme_switched
+                && !host_scheme_known(&host);
+            if !(probing && result.is_err()) {
+                // A failed TLS probe of an insecure host is no HTTP exchange: not counted.
+                self.count(&target.host, &method);
+            }
             let resp = match result {
                 Err(e) => {
-                    if target.insecure
-                        && scheme == "https"
-                        && !scheme_switched
-                        && !host_scheme_known(&host)
-                    {
+                    if probing {
                         // An insecure host that does not speak TLS: try plain HTTP once.
                         set_scheme(&host, "http");
                         scheme_switched = true;
