@@ -6,10 +6,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
+use futures_util::stream::{FuturesUnordered, StreamExt};
+
 use reqwest::Method;
-use tokio::sync::OnceCell;
+use tokio::sync::{OnceCell, Semaphore};
 
 use super::auth::AuthStore;
 use super::manifest::{self, Parsed};
@@ -38,16 +41,39 @@ struct Inner {
     images: Mutex<HashMap<String, Arc<OnceCell<Image>>>>,
     /// `n` for tag-list pages; `None` lets the registry choose.
     tag_page_size: Option<usize>,
+    /// Per host: how many resolutions in a row found a new digest.
+    streaks: Mutex<HashMap<String, Arc<Streak>>>,
+    /// Per host: resolutions in progress, at most `max_concurrency` (each makes its requests
+    /// one after the other, so this also bounds requests in flight, and a resolution decides
+    /// HEAD or GET only when it starts, knowing how the ones before it went).
+    slots: Mutex<HashMap<String, Arc<Semaphore>>>,
+    max_concurrency: usize,
 }
 
-/// What the first phase of a resolution learned.
-struct Head {
-    target: Target,
-    parsed: Reference,
-    /// The digest the tag resolves to (the platform's for a Legacy index).
-    digest: String,
-    /// The manifest bytes, when they were downloaded already.
-    body: Option<(String, Vec<u8>)>,
+/// New digests in a row after which a host's tags are fetched with GET directly: a HEAD only
+/// pays off when the digest turns out to be known, and a run that keeps finding new digests
+/// (an import into an empty state) would otherwise spend three requests per tag instead of two.
+pub const GET_FIRST_AFTER: u32 = 16;
+
+/// The run's record of whether HEADs pay off on one host. The first known digest switches
+/// back to HEAD-first, so a run with nothing moved makes HEADs only.
+#[derive(Debug, Default)]
+struct Streak {
+    new_in_a_row: AtomicU32,
+}
+
+impl Streak {
+    fn get_first(&self) -> bool {
+        self.new_in_a_row.load(Ordering::SeqCst) >= GET_FIRST_AFTER
+    }
+
+    fn note(&self, known: bool) {
+        if known {
+            self.new_in_a_row.store(0, Ordering::SeqCst);
+        } else {
+            self.new_in_a_row.fetch_add(1, Ordering::SeqCst);
+        }
+    }
 }
 
 impl RegistryClient {
@@ -85,6 +111,9 @@ impl RegistryClient {
                 transport,
                 images: Mutex::new(HashMap::new()),
                 tag_page_size: None,
+                streaks: Mutex::new(HashMap::new()),
+                slots: Mutex::new(HashMap::new()),
+                max_concurrency: config.max_concurrency.max(1),
             }),
         })
     }
@@ -97,22 +126,6 @@ impl RegistryClient {
         }
         self
     }
-
-    /// Run a future on the client's runtime, also when called from inside another runtime.
-    fn block_on<F: std::future::Future + Send>(&self, f: F) -> F::Output
-    where
-        F::Output: Send,
-    {
-        if tokio::runtime::Handle::try_current().is_ok() {
-            std::thread::scope(|s| {
-                s.spawn(|| self.runtime.block_on(f))
-                    .join()
-                    .unwrap_or_else(|p| std::panic::resume_unwind(p))
-            })
-        } else {
-            self.runtime.block_on(f)
-        }
-    }
 }
 
 impl Resolver for RegistryClient {
@@ -121,90 +134,52 @@ impl Resolver for RegistryClient {
         requests: &[ImportRequest],
         known_digests: &dyn Fn(&str) -> bool,
     ) -> Vec<Result<Resolved, ImportFailure>> {
-        // Phase 1: digests (HEADs; a Legacy index also needs its body to pick a platform).
-        let heads: Vec<Option<Result<Head, ImportFailure>>> = self.block_on(async {
-            let mut set = tokio::task::JoinSet::new();
-            for (i, req) in requests.iter().enumerate() {
-                let inner = Arc::clone(&self.inner);
-                let req = req.clone();
-                set.spawn(async move { (i, inner.head(&req).await) });
-            }
-            collect(set, requests.len()).await
-        });
-        // Phase 2: which digests are new (asked on the caller's thread: the closure need not
-        // be `Send`).
-        let mut out: Vec<Option<Result<Resolved, ImportFailure>>> = Vec::new();
-        let mut fetch = Vec::new();
-        for (i, (req, head)) in requests.iter().zip(heads).enumerate() {
-            match head.unwrap_or_else(|| Err(lost())) {
-                Err(e) => out.push(Some(Err(e))),
-                Ok(h) => {
-                    let reference = docker_image_reference(&h.parsed, &h.digest);
-                    if req.resolve_only || known_digests(&h.digest) {
-                        out.push(Some(Ok(Resolved {
-                            digest: h.digest,
-                            docker_image_reference: reference,
-                            image: None,
-                        })));
-                    } else {
-                        out.push(None);
-                        fetch.push((i, h, reference));
-                    }
-                }
-            }
+        if tokio::runtime::Handle::try_current().is_ok() {
+            // The trait is synchronous; blocking inside an async context would stall it.
+            return requests
+                .iter()
+                .map(|_| {
+                    Err(ImportFailure::new(
+                        FailureReason::InternalError,
+                        "registry resolution was called from inside an async runtime",
+                    ))
+                })
+                .collect();
         }
-        // Phase 3: manifests and configs of new digests.
-        let fetched = self.block_on(async {
-            let mut set = tokio::task::JoinSet::new();
-            for (i, h, reference) in fetch {
-                let inner = Arc::clone(&self.inner);
-                set.spawn(async move {
-                    let r = inner.image(&h, &reference).await.map(|image| Resolved {
-                        digest: h.digest.clone(),
-                        docker_image_reference: reference.clone(),
-                        image: Some(image),
-                    });
-                    (i, r)
-                });
+        // Every request is one future, polled together on this thread (so `known_digests` need
+        // not be `Send`); the per-host semaphore bounds what is in flight.
+        let inner = &self.inner;
+        self.runtime.block_on(async {
+            let mut pending: FuturesUnordered<_> = requests
+                .iter()
+                .enumerate()
+                .map(|(i, req)| async move { (i, inner.resolve(req, known_digests).await) })
+                .collect();
+            let mut out: Vec<Option<Result<Resolved, ImportFailure>>> =
+                (0..requests.len()).map(|_| None).collect();
+            while let Some((i, r)) = pending.next().await {
+                out[i] = Some(r);
             }
-            collect(set, requests.len()).await
-        });
-        for (slot, r) in out.iter_mut().zip(fetched) {
-            if slot.is_none() {
-                *slot = r;
-            }
-        }
-        out.into_iter()
-            .map(|r| r.unwrap_or_else(|| Err(lost())))
-            .collect()
+            out.into_iter()
+                .map(|r| r.unwrap_or_else(|| Err(lost())))
+                .collect()
+        })
     }
 
     fn list_tags(&self, repository: &str, insecure: bool) -> Result<Vec<String>, ImportFailure> {
-        let inner = Arc::clone(&self.inner);
-        let repository = repository.to_owned();
-        self.block_on(async move { inner.list_tags(&repository, insecure).await })
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Err(ImportFailure::new(
+                FailureReason::InternalError,
+                "registry tag listing was called from inside an async runtime",
+            ));
+        }
+        self.runtime
+            .block_on(self.inner.list_tags(repository, insecure))
     }
 
     fn request_counts(&self) -> BTreeMap<String, RequestCounts> {
         self.inner.transport.counts()
     }
-}
-
-/// Gather a JoinSet's `(index, value)` answers into slots; a task that panicked leaves its
-/// slot empty (the caller turns that into an internal error rather than ending the run).
-async fn collect<T: 'static>(
-    mut set: tokio::task::JoinSet<(usize, T)>,
-    n: usize,
-) -> Vec<Option<T>> {
-    let mut slots: Vec<Option<T>> = (0..n).map(|_| None).collect();
-    while let Some(joined) = set.join_next().await {
-        if let Ok((i, v)) = joined
-            && let Some(slot) = slots.get_mut(i)
-        {
-            *slot = Some(v);
-        }
-    }
-    slots
 }
 
 fn lost() -> ImportFailure {
@@ -242,7 +217,13 @@ impl Inner {
         }
     }
 
-    async fn head(&self, req: &ImportRequest) -> Result<Head, ImportFailure> {
+    /// Resolve one request: the digest (HEAD, or GET when HEADs stopped paying off), the
+    /// platform of a Legacy index, and the Image of a digest not known before.
+    async fn resolve(
+        &self,
+        req: &ImportRequest,
+        known: &dyn Fn(&str) -> bool,
+    ) -> Result<Resolved, ImportFailure> {
         let parsed = reference::parse(&req.pullspec).map_err(|e| {
             ImportFailure::new(
                 FailureReason::InternalError,
@@ -264,27 +245,51 @@ impl Inner {
         };
         let path = format!("/v2/{}/manifests/{wanted}", target.repository);
         let accept = manifest::accept_header();
-        let resp = self
-            .transport
-            .send(&target, Method::HEAD, &path, Some(&accept))
-            .await?;
-        let header_digest = header(&resp, "docker-content-digest");
-        let media_type = header(&resp, "content-type").unwrap_or_default();
-        drop(resp);
-        let (digest, mut body) = match header_digest {
-            Some(d) => (d, None),
-            None => {
-                // No digest header: download the manifest and hash it ourselves.
-                let (headers, bytes) = self
-                    .transport
-                    .get_bytes(&target, &path, Some(&accept))
-                    .await?;
-                let ct = headers
-                    .get("content-type")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("")
-                    .to_owned();
-                (manifest::sha256_digest(&bytes), Some((ct, bytes)))
+        let slot = self.slot(&target.host);
+        let _slot = slot.acquire().await.map_err(|_| lost())?;
+        let get_first = !req.resolve_only && self.streak(&target.host).get_first();
+        let (digest, media_type, mut body) = if get_first {
+            let (headers, bytes) = self
+                .transport
+                .get_bytes(&target, &path, Some(&accept))
+                .await?;
+            let computed = manifest::sha256_digest(&bytes);
+            if let Some(h) = header_value(&headers, "docker-content-digest")
+                && h != computed
+            {
+                return Err(ImportFailure::new(
+                    FailureReason::InternalError,
+                    format!(
+                        "{}: manifest content does not match its digest: expected {h}, got {computed}",
+                        req.pullspec
+                    ),
+                ));
+            }
+            let ct = header_value(&headers, "content-type").unwrap_or_default();
+            (computed, ct.clone(), Some((ct, bytes)))
+        } else {
+            let resp = self
+                .transport
+                .send(&target, Method::HEAD, &path, Some(&accept))
+                .await?;
+            let header_digest = header_value(resp.headers(), "docker-content-digest");
+            let media_type = header_value(resp.headers(), "content-type").unwrap_or_default();
+            drop(resp);
+            match header_digest {
+                Some(d) => (d, media_type, None),
+                None => {
+                    // No digest header: download the manifest and hash it ourselves.
+                    let (headers, bytes) = self
+                        .transport
+                        .get_bytes(&target, &path, Some(&accept))
+                        .await?;
+                    let ct = header_value(&headers, "content-type").unwrap_or_default();
+                    (
+                        manifest::sha256_digest(&bytes),
+                        ct.clone(),
+                        Some((ct, bytes)),
+                    )
+                }
             }
         };
         if !parsed.digest.is_empty() && digest != parsed.digest {
@@ -301,57 +306,73 @@ impl Inner {
             || body
                 .as_ref()
                 .is_some_and(|(_, b)| matches!(manifest::parse(b, ""), Ok((_, Parsed::Index(_)))));
-        if !(legacy && maybe_index) {
-            return Ok(Head {
-                target,
-                parsed,
-                digest,
-                body,
-            });
-        }
-        // Legacy mode records one platform of an index: read the index to choose it.
-        if body.is_none() {
-            body = Some(self.manifest(&target, &digest).await?);
-        }
-        let Some((ct, bytes)) = body else {
-            return Err(ImportFailure::new(
-                FailureReason::InternalError,
-                "the manifest was lost",
-            ));
-        };
-        let (_, parsed_manifest) = manifest::parse(&bytes, &ct).map_err(|m| {
-            ImportFailure::new(
-                FailureReason::InternalError,
-                format!("{}: {m}", req.pullspec),
-            )
-        })?;
-        match parsed_manifest {
-            Parsed::Index(list) => {
-                let pick = manifest::pick_platform(
-                    &list,
-                    req.prefer_arch.as_deref(),
-                    req.prefer_os.as_deref(),
-                )
-                .ok_or_else(|| {
+        let mut digest = digest;
+        if legacy && maybe_index {
+            // Legacy mode records one platform of an index: read the index to choose it.
+            if body.is_none() {
+                body = Some(self.manifest(&target, &digest).await?);
+            }
+            if let Some((ct, bytes)) = &body {
+                let (_, parsed_manifest) = manifest::parse(bytes, ct).map_err(|m| {
                     ImportFailure::new(
                         FailureReason::InternalError,
-                        format!("{}: the image index lists no manifests", req.pullspec),
+                        format!("{}: {m}", req.pullspec),
                     )
                 })?;
-                Ok(Head {
-                    target,
-                    parsed,
-                    digest: pick.digest.clone(),
-                    body: None,
-                })
+                if let Parsed::Index(list) = parsed_manifest {
+                    let pick = manifest::pick_platform(
+                        &list,
+                        req.prefer_arch.as_deref(),
+                        req.prefer_os.as_deref(),
+                    )
+                    .ok_or_else(|| {
+                        ImportFailure::new(
+                            FailureReason::InternalError,
+                            format!("{}: the image index lists no manifests", req.pullspec),
+                        )
+                    })?;
+                    digest = pick.digest.clone();
+                    body = None;
+                }
             }
-            Parsed::Image(_) => Ok(Head {
-                target,
-                parsed,
-                digest,
-                body: Some((ct, bytes)),
-            }),
         }
+        let reference = docker_image_reference(&parsed, &digest);
+        let is_known = known(&digest);
+        if !req.resolve_only {
+            self.streak(&target.host).note(is_known);
+        }
+        if req.resolve_only || is_known {
+            return Ok(Resolved {
+                digest,
+                docker_image_reference: reference,
+                image: None,
+            });
+        }
+        let image = self.image(&target, &digest, body, &reference).await?;
+        Ok(Resolved {
+            digest,
+            docker_image_reference: reference,
+            image: Some(image),
+        })
+    }
+
+    fn slot(&self, host: &str) -> Arc<Semaphore> {
+        let mut s = match self.slots.lock() {
+            Ok(s) => s,
+            Err(p) => p.into_inner(),
+        };
+        Arc::clone(
+            s.entry(host.to_owned())
+                .or_insert_with(|| Arc::new(Semaphore::new(self.max_concurrency))),
+        )
+    }
+
+    fn streak(&self, host: &str) -> Arc<Streak> {
+        let mut s = match self.streaks.lock() {
+            Ok(s) => s,
+            Err(p) => p.into_inner(),
+        };
+        Arc::clone(s.entry(host.to_owned()).or_default())
     }
 
     /// GET a manifest by digest and verify it.
@@ -380,35 +401,46 @@ impl Inner {
     }
 
     /// The Image of a new digest, built once per run.
-    async fn image(&self, head: &Head, reference: &str) -> Result<Image, ImportFailure> {
+    async fn image(
+        &self,
+        target: &Target,
+        digest: &str,
+        body: Option<(String, Vec<u8>)>,
+        reference: &str,
+    ) -> Result<Image, ImportFailure> {
         let cell = {
             let mut images = match self.images.lock() {
                 Ok(i) => i,
                 Err(p) => p.into_inner(),
             };
-            Arc::clone(images.entry(head.digest.clone()).or_default())
+            Arc::clone(images.entry(digest.to_owned()).or_default())
         };
-        cell.get_or_try_init(|| self.build_image(head, reference))
+        cell.get_or_try_init(|| self.build_image(target, digest, body, reference))
             .await
             .cloned()
     }
 
-    async fn build_image(&self, head: &Head, reference: &str) -> Result<Image, ImportFailure> {
-        let target = &head.target;
-        let (ct, bytes) = match &head.body {
-            Some(b) => b.clone(),
-            None => self.manifest(target, &head.digest).await?,
+    async fn build_image(
+        &self,
+        target: &Target,
+        digest: &str,
+        body: Option<(String, Vec<u8>)>,
+        reference: &str,
+    ) -> Result<Image, ImportFailure> {
+        let (ct, bytes) = match body {
+            Some(b) => b,
+            None => self.manifest(target, digest).await?,
         };
         let bad = |m: String| {
             ImportFailure::new(
                 FailureReason::InternalError,
-                format!("{}/{}@{}: {m}", target.host, target.repository, head.digest),
+                format!("{}/{}@{digest}: {m}", target.host, target.repository),
             )
         };
         let (media_type, parsed) = manifest::parse(&bytes, &ct).map_err(bad)?;
         match parsed {
             Parsed::Index(list) => Ok(manifest::image_from_index(
-                &head.digest,
+                digest,
                 reference,
                 &media_type,
                 &list,
@@ -418,7 +450,7 @@ impl Inner {
                 let (_, config) = self.transport.get_bytes(target, &path, None).await?;
                 manifest::verify(&parts.config_digest, &config)
                     .map_err(|m| bad(format!("config {m}")))?;
-                manifest::image_from_parts(&head.digest, reference, &parts, &config).map_err(bad)
+                manifest::image_from_parts(digest, reference, &parts, &config).map_err(bad)
             }
         }
     }
@@ -489,8 +521,8 @@ impl Inner {
     }
 }
 
-fn header(resp: &reqwest::Response, name: &str) -> Option<String> {
-    resp.headers()
+fn header_value(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
+    headers
         .get(name)
         .and_then(|v| v.to_str().ok())
         .map(|s| s.trim().to_owned())
@@ -584,6 +616,9 @@ mod tests {
             .unwrap(),
             images: Mutex::new(HashMap::new()),
             tag_page_size: None,
+            streaks: Mutex::new(HashMap::new()),
+            slots: Mutex::new(HashMap::new()),
+            max_concurrency: 8,
         };
         let t = inner.target(&reference::parse("mysql:8").unwrap(), true);
         assert_eq!(t.host, "registry-1.docker.io");

@@ -243,6 +243,20 @@ pub struct Pusher {
 }
 
 impl Pusher {
+    /// A pusher for an open plain-HTTP registry at `base` (`http://host:port`).
+    pub fn plain(base: &str) -> Pusher {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        Pusher {
+            base: base.to_owned(),
+            client: reqwest::Client::builder().build().expect("client"),
+            auth: None,
+            rt: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime"),
+        }
+    }
+
     fn req(&self, m: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
         let mut r = self.client.request(m, url);
         if let Some(a) = &self.auth {

@@ -190,3 +190,51 @@ fn plain_http_registry_needs_insecure() {
         FailureReason::Unreachable
     );
 }
+
+#[test]
+fn a_run_finding_only_new_digests_stops_spending_heads() {
+    let reg = Registry::start(Variant::Plain);
+    let p = reg.pusher();
+    for i in 0..40 {
+        p.image("many/app", &format!("t{i}"), "amd64", &format!("l{i}"));
+    }
+    let root = crate::harness::root();
+    let c = client(&insecure_config(), root.path(), None);
+    let reqs: Vec<_> = (0..40)
+        .map(|i| req(&format!("{}/many/app:t{i}", reg.host())))
+        .collect();
+    let out = c.resolve_all(&reqs, &none_known);
+    assert!(
+        out.iter()
+            .all(|r| r.as_ref().is_ok_and(|r| r.image.is_some()))
+    );
+    // HEADs until 16 new digests in a row (plus the ones already started), then a GET of
+    // each manifest by tag; always one manifest and one config GET per tag.
+    let n = c.request_counts()[&reg.host()];
+    assert!(n.head >= 16 && n.head <= 24, "{n:?}");
+    assert_eq!(n.get, 80, "{n:?}");
+
+    // A known digest switches back to HEADs: a second pass with everything known makes
+    // HEADs, except the first one (a GET, the streak is still on).
+    let known: std::collections::BTreeSet<String> = out
+        .iter()
+        .map(|r| r.as_ref().unwrap().digest.clone())
+        .collect();
+    let c2 = client(&insecure_config(), root.path(), None);
+    let out = c2.resolve_all(&reqs[..20], &none_known);
+    assert!(out.iter().all(Result::is_ok));
+    let before = c2.request_counts()[&reg.host()];
+    let is_known = |d: &str| known.contains(d);
+    let out = c2.resolve_all(&reqs, &is_known);
+    assert!(
+        out.iter()
+            .all(|r| r.as_ref().is_ok_and(|r| r.image.is_none()))
+    );
+    let after = c2.request_counts()[&reg.host()];
+    let (heads, gets) = (after.head - before.head, after.get - before.get);
+    assert!(
+        gets <= 8,
+        "at most the resolutions already started by GET: {gets}"
+    );
+    assert_eq!(heads + gets, 40, "one request per tag");
+}
