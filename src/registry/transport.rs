@@ -66,8 +66,8 @@ struct HostState {
     /// For insecure hosts: `https` or `http`, once known.
     scheme: Mutex<Option<&'static str>>,
     challenge: Mutex<Option<Challenge>>,
-    /// Bearer tokens by scope.
-    tokens: Mutex<HashMap<String, Secret>>,
+    /// Bearer tokens by scope; one fetch per scope even when many requests need it at once.
+    tokens: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Secret>>>>,
     /// Credentials by repository (path-prefix matching makes them per repository).
     creds: Mutex<HashMap<String, Option<Credential>>>,
 }
@@ -416,15 +416,15 @@ impl Transport {
                 scope: _,
             }) => {
                 let scope = target.scope();
-                if let Some(t) = host.tokens.lock().ok().and_then(|t| t.get(&scope).cloned()) {
-                    return Ok(Some(Secret::new(format!("Bearer {}", t.expose()))));
-                }
-                let token = self
-                    .fetch_token(target, host, &realm, service.as_deref(), &scope)
+                let cell = match host.tokens.lock() {
+                    Ok(mut t) => Arc::clone(t.entry(scope.clone()).or_default()),
+                    Err(p) => Arc::clone(p.into_inner().entry(scope.clone()).or_default()),
+                };
+                let token = cell
+                    .get_or_try_init(|| {
+                        self.fetch_token(target, host, &realm, service.as_deref(), &scope)
+                    })
                     .await?;
-                if let Ok(mut t) = host.tokens.lock() {
-                    t.insert(scope, token.clone());
-                }
                 Ok(Some(Secret::new(format!("Bearer {}", token.expose()))))
             }
         }

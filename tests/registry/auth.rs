@@ -128,3 +128,33 @@ fn no_credentials_over_plain_http_to_a_realm_not_allowed() {
     // The token service was asked anonymously (and refused).
     assert_eq!(tokens.seen.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
+
+#[test]
+fn explicit_auth_file_is_read_by_the_constructor() {
+    let reg = Registry::start(Variant::Htpasswd);
+    let pushed = reg.pusher().image("private/app", "1.0", "amd64", "p");
+    let root = crate::harness::root();
+    let file = root.path().join("auth.json");
+    // `http://` and a `/v2/` path in the key normalise to the host.
+    std::fs::write(
+        &file,
+        auth_json(&format!("http://{}/v2/", reg.host()), USER, PASSWORD),
+    )
+    .unwrap();
+    let c = streamsync::registry::RegistryClient::new(&insecure_config(), root.path(), Some(&file))
+        .expect("client");
+    let out = c.resolve_all(
+        &[req(&format!("{}/private/app:1.0", reg.host()))],
+        &none_known,
+    );
+    assert_eq!(out[0].as_ref().expect("authorised").digest, pushed.digest);
+
+    std::fs::write(&file, "{\"auths\": {\"x\": {\"auth\": \"%%%\"}}}").unwrap();
+    let e = streamsync::registry::RegistryClient::new(&insecure_config(), root.path(), Some(&file))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("auth.json") && e.contains("base64(username:password)"),
+        "{e}"
+    );
+}
