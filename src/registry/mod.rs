@@ -6,6 +6,15 @@
 //! lists), `transport` (HTTP, TLS, auth dance, retries, counting), `auth` (credentials and
 //! their matching), `retry` (backoff and rate-limit rules) and `manifest` (parsing into
 //! [`Image`]).
+//!
+//! Callers (apply, sync, `plan --refresh`, import) build one [`RegistryClient`] per run with
+//! [`RegistryClient::new`]`(&config.registry, root, registry_config_flag)`, then pass all the
+//! tags of a pass to one [`Resolver::resolve_all`] call (that is what lets it share digests,
+//! tokens and rate-limit memory, and bound concurrency per host), with `known_digests`
+//! answering whether `state/images/sha256/<hex>` already exists. [`Resolver::request_counts`]
+//! is keyed by the host contacted (`registry-1.docker.io` for Docker Hub; a token service on
+//! another host gets its own entry). The client must not be called from inside an async
+//! runtime.
 
 pub mod auth;
 pub mod client;

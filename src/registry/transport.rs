@@ -355,8 +355,14 @@ impl Transport {
                 if let Some(ch) = challenge {
                     let had_token =
                         matches!(authorization, Some(ref a) if a.expose().starts_with("Bearer "));
+                    let basic_without_credentials =
+                        ch == Challenge::Basic && self.credential(target, &host)?.is_none();
                     if let Ok(mut c) = host.challenge.lock() {
                         *c = Some(ch);
+                    }
+                    if basic_without_credentials {
+                        // Asking again without anything to send would only repeat the 401.
+                        return Err(status_failure(target, status, false));
                     }
                     if had_token && let Ok(mut t) = host.tokens.lock() {
                         // The token may have expired: fetch a fresh one.

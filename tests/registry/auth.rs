@@ -48,10 +48,14 @@ fn htpasswd_accepts_right_password_and_refuses_wrong() {
     assert!(!e.message.contains("wrong-password"));
 
     let none = client(&insecure_config(), root.path(), None);
-    let out = none.resolve_all(&[req(&spec)], &none_known);
-    let e = out[0].as_ref().unwrap_err();
-    assert_eq!(e.reason, FailureReason::Unauthorized);
-    assert!(e.message.contains("no credentials"), "{}", e.message);
+    let out = none.resolve_all(&[req(&spec), req(&spec)], &none_known);
+    for r in &out {
+        let e = r.as_ref().unwrap_err();
+        assert_eq!(e.reason, FailureReason::Unauthorized);
+        assert!(e.message.contains("no credentials"), "{}", e.message);
+    }
+    // Without credentials a Basic challenge is not asked twice.
+    assert_eq!(none.request_counts()[&reg.host()].head, 2);
 
     // A key for another port does not match (§8.3: the port must be identical).
     let other_port = client(
