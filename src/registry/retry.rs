@@ -58,6 +58,8 @@ pub struct HostHealth {
     exhausted_why: Mutex<String>,
     /// The host could not be reached at all (never answered, retries spent).
     unreachable: AtomicBool,
+    /// The failure that made it so (no credential: built from connection errors).
+    unreachable_why: Mutex<String>,
     /// Some answer other than 429 was seen.
     answered: AtomicBool,
     /// 429s in a row.
@@ -86,7 +88,12 @@ impl HostHealth {
             ));
         }
         if self.unreachable.load(Ordering::SeqCst) && !self.answered.load(Ordering::SeqCst) {
-            return Some(Refusal::Unreachable);
+            let why = self
+                .unreachable_why
+                .lock()
+                .map(|s| s.clone())
+                .unwrap_or_default();
+            return Some(Refusal::Unreachable(why));
         }
         None
     }
@@ -123,7 +130,12 @@ impl HostHealth {
     }
 
     /// Connection attempts failed with every retry spent.
-    pub fn note_unreachable(&self) {
+    pub fn note_unreachable(&self, why: &str) {
+        if let Ok(mut w) = self.unreachable_why.lock()
+            && w.is_empty()
+        {
+            *w = why.to_owned();
+        }
         self.unreachable.store(true, Ordering::SeqCst);
     }
 }
@@ -133,8 +145,8 @@ impl HostHealth {
 pub enum Refusal {
     /// Exhausted or only 429s.
     RateLimited(String),
-    /// Never reachable this run.
-    Unreachable,
+    /// Never reachable this run (and why).
+    Unreachable(String),
 }
 
 #[cfg(test)]

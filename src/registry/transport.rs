@@ -285,12 +285,12 @@ impl Transport {
                         tokio::time::sleep(wait).await;
                         continue;
                     }
-                    if !host.health.answered() {
-                        host.health.note_unreachable();
-                    }
                     let mut text = format!("cannot reach {}: {message}", target.host);
                     if tls {
                         text.push_str(" (hint: add the registry's CA to [registry] ca_files, or allow insecure transport for it)");
+                    }
+                    if !host.health.answered() {
+                        host.health.note_unreachable(&text);
                     }
                     return Err(ImportFailure::new(FailureReason::Unreachable, text));
                 }
@@ -639,9 +639,9 @@ fn refusal_failure(host: &str, r: Refusal) -> ImportFailure {
                 format!("{host}: {why}; not asked again in this run"),
             )
         }
-        Refusal::Unreachable => ImportFailure::new(
+        Refusal::Unreachable(why) => ImportFailure::new(
             FailureReason::Unreachable,
-            format!("{host} could not be reached earlier in this run"),
+            format!("not asked: earlier in this run, {why}"),
         ),
     }
 }
