@@ -81,7 +81,7 @@ while read -r ref; do
     echo "output = \"/dev/null\""
 done <"$refs" >"$work/curl.cfg"
 t0=$(now)
-curl -s -I --parallel --parallel-max 8 -H "Accept: $accept" -K "$work/curl.cfg" -w '%{http_code}\n' >"$work/curl.out"
+curl -s --no-progress-meter -I --parallel --parallel-max 8 -H "Accept: $accept" -K "$work/curl.cfg" -w '%{http_code}\n' >"$work/curl.out"
 t1=$(now)
 curl_s=$(python3 -c "print(f'{$t1-$t0:.3f}')")
 curl_ok=$(grep -c '^200$' "$work/curl.out" || true)

@@ -1,5 +1,6 @@
 //! [`RegistryClient`], the real [`Resolver`]: turns import requests into HEADs (and, for
-//! digests not seen before, one manifest and one config download each), builds
+//! digests not seen before, one manifest and one config download each; after a streak of new
+//! digests on a host, the manifest GET replaces the HEAD), builds
 //! `dockerImageReference` as OpenShift does (semantics spec §3.3), chooses a platform for Legacy
 //! index imports, and lists repository tags following `Link` pagination. It owns a small tokio
 //! runtime because the [`Resolver`] trait is synchronous; it never touches state or definitions.
@@ -10,7 +11,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
-
 use reqwest::Method;
 use tokio::sync::{OnceCell, Semaphore};
 
@@ -206,9 +206,6 @@ impl Inner {
         let insecure = insecure
             && (self.transport.insecure_allowed(&host)
                 || self.transport.insecure_allowed(&defaults.registry));
-        if !insecure {
-            tracing::trace!(host = %host, "secure transport");
-        }
         Target {
             registry: defaults.registry.clone(),
             host,
