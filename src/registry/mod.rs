@@ -1,12 +1,80 @@
 //! Talks to container registries: resolves tags to digests, records image metadata, lists
 //! repository tags; owns authentication, transport, retries, rate limits and concurrency.
 //! Knows nothing of definitions, plans or the state store: it answers [`ImportRequest`]s.
+//!
+//! [`RegistryClient`] is the real [`Resolver`]; its parts live in `client` (resolution, tag
+//! lists), `transport` (HTTP, TLS, auth dance, retries, counting), `auth` (credentials and
+//! their matching), `retry` (backoff and rate-limit rules) and `manifest` (parsing into
+//! [`Image`]).
+//!
+//! Callers (apply, sync, `plan --refresh`, import) build one [`RegistryClient`] per run with
+//! [`RegistryClient::new`]`(&config.registry, root, registry_config_flag)`, then pass all the
+//! tags of a pass to one [`Resolver::resolve_all`] call (that is what lets it share digests,
+//! tokens and rate-limit memory, and bound concurrency per host), with `known_digests`
+//! answering whether `state/images/sha256/<hex>` already exists. [`Resolver::request_counts`]
+//! is keyed by the host contacted (`registry-1.docker.io` for Docker Hub; a token service on
+//! another host gets its own entry). The client must not be called from inside an async
+//! runtime.
+
+pub mod auth;
+pub mod client;
+pub mod manifest;
+pub mod retry;
+pub mod transport;
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use crate::model::Image;
+
+pub use auth::{AuthStore, Credential, Secret};
+pub use client::{RegistryClient, docker_image_reference};
+pub use transport::Timing;
+
+/// Why a [`RegistryClient`] cannot be built (bad configuration, unreadable files). Messages
+/// name files and keys, never credential values.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A `[registry]` value is not usable.
+    #[error("[registry] {key}: {message}")]
+    Config {
+        /// The key.
+        key: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A `ca_files` entry cannot be read or holds no certificate.
+    #[error("[registry] ca_files: `{path}`: {message}")]
+    CaFile {
+        /// The file as configured.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The auth file cannot be read or parsed.
+    #[error("registry auth file `{path}`: {message}")]
+    AuthFile {
+        /// The file.
+        path: String,
+        /// What went wrong (no value from the file).
+        message: String,
+    },
+    /// A `docker-credential-*` program failed.
+    #[error("credential helper `{helper}`: {message}")]
+    CredentialHelper {
+        /// The program.
+        helper: String,
+        /// What went wrong (never its output).
+        message: String,
+    },
+    /// The HTTP client or runtime could not be set up.
+    #[error("registry client: {message}")]
+    Client {
+        /// What went wrong.
+        message: String,
+    },
+}
 
 /// One tag to resolve.
 #[derive(Debug, Clone, PartialEq, Eq)]

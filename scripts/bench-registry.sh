@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Benchmark: resolve 1,000 tags (10 repositories x 100 tags, each a distinct image) on one
+# local docker-registry through streamsync's registry client, against `skopeo inspect` of the
+# same tags 8 at a time and a curl HEAD floor (one curl process, keep-alive, 8 in parallel).
+#
+#   scripts/bench-registry.sh [REPOS] [TAGS]
+#
+# Needs /usr/bin/docker-registry, skopeo and curl. Prints a table and the ratios the project
+# targets (>= 10x skopeo, >= 1/2 of the curl floor).
+set -euo pipefail
+
+REPOS=${1:-10}
+TAGS=${2:-100}
+N=$((REPOS * TAGS))
+cd "$(dirname "$0")/.."
+
+for bin in /usr/bin/docker-registry skopeo curl; do
+    command -v "$bin" >/dev/null || { echo "error: $bin is missing" >&2; exit 1; }
+done
+
+work=$(mktemp -d)
+pid=""
+cleanup() {
+    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+host="127.0.0.1:$port"
+cat >"$work/config.yml" <<YAML
+version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $work/storage
+http:
+  addr: $host
+YAML
+/usr/bin/docker-registry serve "$work/config.yml" >"$work/registry.log" 2>&1 &
+pid=$!
+for _ in $(seq 100); do
+    curl -fs "http://$host/v2/" >/dev/null && break
+    sleep 0.1
+done
+
+cargo build -q --examples
+ex=target/debug/examples
+"$ex/bench_push" "$host" "$REPOS" "$TAGS"
+
+refs="$work/refs"
+for r in $(seq 0 $((REPOS - 1))); do
+    for t in $(seq 0 $((TAGS - 1))); do
+        echo "$host/bench/app$r:t$t"
+    done
+done >"$refs"
+
+now() { date +%s.%N; }
+rate() { python3 -c "print(f'{$1/$2:8.0f}')"; }
+
+# streamsync: import into an empty state (manifest + config per new digest; HEADs until they
+# stop paying off) ...
+read -r full_s full_ok full_head full_get < <("$ex/bench_resolve" "$host" "$REPOS" "$TAGS" full)
+# ... and a refresh with nothing moved (one HEAD per tag).
+read -r head_s head_ok head_head head_get < <("$ex/bench_resolve" "$host" "$REPOS" "$TAGS" head)
+
+# skopeo inspect, 8 at a time (manifest + config per tag, one process each).
+t0=$(now)
+xargs -P 8 -I{} skopeo inspect --tls-verify=false "docker://{}" >/dev/null <"$refs"
+t1=$(now)
+skopeo_s=$(python3 -c "print(f'{$t1-$t0:.3f}')")
+
+# curl HEAD floor: one process, keep-alive, 8 transfers in parallel.
+accept="application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json"
+while read -r ref; do
+    repo_tag=${ref#"$host"/}
+    echo "url = \"http://$host/v2/${repo_tag%%:*}/manifests/${repo_tag##*:}\""
+    echo "output = \"/dev/null\""
+done <"$refs" >"$work/curl.cfg"
+t0=$(now)
+curl -s --no-progress-meter -I --parallel --parallel-max 8 -H "Accept: $accept" -K "$work/curl.cfg" -w '%{http_code}\n' >"$work/curl.out"
+t1=$(now)
+curl_s=$(python3 -c "print(f'{$t1-$t0:.3f}')")
+curl_ok=$(grep -c '^200$' "$work/curl.out" || true)
+
+printf '\n%-44s %8s %8s %8s %10s\n' "1,000 tags on one local registry" seconds ok tags/s requests
+printf '%-44s %8s %8s %8s %10s\n' "streamsync, empty state (manifest+config)" "$full_s" "$full_ok" "$(rate "$N" "$full_s")" "$((full_head + full_get))"
+printf '%-44s %8s %8s %8s %10s\n' "streamsync, nothing moved (HEAD only)" "$head_s" "$head_ok" "$(rate "$N" "$head_s")" "$((head_head + head_get))"
+printf '%-44s %8s %8s %8s %10s\n' "skopeo inspect, 8 at a time" "$skopeo_s" "$N" "$(rate "$N" "$skopeo_s")" "-"
+printf '%-44s %8s %8s %8s %10s\n' "curl HEAD floor (1 process, keep-alive, 8)" "$curl_s" "$curl_ok" "$(rate "$N" "$curl_s")" "$N"
+python3 - "$full_s" "$head_s" "$skopeo_s" "$curl_s" <<'PY'
+import sys
+full, head, skopeo, curl = map(float, sys.argv[1:])
+print(f"\nempty state vs skopeo:   {skopeo/full:5.1f}x faster (target >= 10x)")
+print(f"HEAD only vs skopeo:     {skopeo/head:5.1f}x faster")
+print(f"HEAD only vs curl floor: {curl/head:5.2f} of its speed (target >= 0.5)")
+print(f"empty state vs curl:     {curl/full:5.2f} of its speed (2-3 requests per tag against 1)")
+PY
+[ "$full_ok" = "$N" ] && [ "$head_ok" = "$N" ] && [ "$curl_ok" = "$N" ]

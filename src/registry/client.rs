@@ -1,0 +1,629 @@
+//! [`RegistryClient`], the real [`Resolver`]: turns import requests into HEADs (and, for
+//! digests not seen before, one manifest and one config download each; after a streak of new
+//! digests on a host, the manifest GET replaces the HEAD), builds
+//! `dockerImageReference` as OpenShift does (semantics spec §3.3), chooses a platform for Legacy
+//! index imports, and lists repository tags following `Link` pagination. It owns a small tokio
+//! runtime because the [`Resolver`] trait is synchronous; it never touches state or definitions.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use reqwest::Method;
+use tokio::sync::{OnceCell, Semaphore};
+
+use super::auth::AuthStore;
+use super::manifest::{self, Parsed};
+use super::transport::{Target, Timing, Transport};
+use super::{
+    Error, FailureReason, ImportFailure, ImportRequest, RequestCounts, Resolved, Resolver,
+};
+use crate::model::Image;
+use crate::model::reference::{self, Reference};
+use crate::policy::RegistryConfig;
+
+/// `PreserveOriginal` import mode.
+pub const IMPORT_MODE_PRESERVE_ORIGINAL: &str = "PreserveOriginal";
+
+/// The registry client: one per run (its request counts and rate-limit memory are per run).
+#[derive(Debug)]
+pub struct RegistryClient {
+    runtime: tokio::runtime::Runtime,
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    transport: Transport,
+    /// Images built in this run, by digest: a digest shared by many tags is fetched once.
+    images: Mutex<HashMap<String, Arc<OnceCell<Image>>>>,
+    /// `n` for tag-list pages; `None` lets the registry choose.
+    tag_page_size: Option<usize>,
+    /// Per host: how many resolutions in a row found a new digest.
+    streaks: Mutex<HashMap<String, Arc<Streak>>>,
+    /// Per host: resolutions in progress, at most `max_concurrency` (each makes its requests
+    /// one after the other, so this also bounds requests in flight, and a resolution decides
+    /// HEAD or GET only when it starts, knowing how the ones before it went).
+    slots: Mutex<HashMap<String, Arc<Semaphore>>>,
+    max_concurrency: usize,
+}
+
+/// New digests in a row after which a host's tags are fetched with GET directly: a HEAD only
+/// pays off when the digest turns out to be known, and a run that keeps finding new digests
+/// (an import into an empty state) would otherwise spend three requests per tag instead of two.
+pub const GET_FIRST_AFTER: u32 = 16;
+
+/// The run's record of whether HEADs pay off on one host. The first known digest switches
+/// back to HEAD-first, so a run with nothing moved makes HEADs only.
+#[derive(Debug, Default)]
+struct Streak {
+    new_in_a_row: AtomicU32,
+}
+
+impl Streak {
+    fn get_first(&self) -> bool {
+        self.new_in_a_row.load(Ordering::SeqCst) >= GET_FIRST_AFTER
+    }
+
+    fn note(&self, known: bool) {
+        if known {
+            self.new_in_a_row.store(0, Ordering::SeqCst);
+        } else {
+            self.new_in_a_row.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+impl RegistryClient {
+    /// A client for this run. `root` is the repository root (relative `ca_files` are resolved
+    /// against it); `auth_file` is `--registry-config`, falling back to `REGISTRY_AUTH_FILE`,
+    /// `$DOCKER_CONFIG/config.json`, `~/.docker/config.json`.
+    pub fn new(
+        config: &RegistryConfig,
+        root: &Path,
+        auth_file: Option<&Path>,
+    ) -> Result<Self, Error> {
+        let auth = AuthStore::discover(auth_file)?;
+        Self::with_auth(config, root, auth, Timing::default())
+    }
+
+    /// A client with an already loaded auth store and explicit retry timing.
+    pub fn with_auth(
+        config: &RegistryConfig,
+        root: &Path,
+        auth: AuthStore,
+        timing: Timing,
+    ) -> Result<Self, Error> {
+        let transport = Transport::new(config, root, auth, timing)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("streamsync-registry")
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Client {
+                message: format!("cannot start the network runtime: {e}"),
+            })?;
+        Ok(RegistryClient {
+            runtime,
+            inner: Arc::new(Inner {
+                transport,
+                images: Mutex::new(HashMap::new()),
+                tag_page_size: None,
+                streaks: Mutex::new(HashMap::new()),
+                slots: Mutex::new(HashMap::new()),
+                max_concurrency: config.max_concurrency.max(1),
+            }),
+        })
+    }
+
+    /// Ask for tag lists in pages of `n` (the registry may still choose smaller pages).
+    #[must_use]
+    pub fn with_tag_page_size(mut self, n: usize) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.tag_page_size = Some(n.max(1));
+        }
+        self
+    }
+}
+
+impl Resolver for RegistryClient {
+    fn resolve_all(
+        &self,
+        requests: &[ImportRequest],
+        known_digests: &dyn Fn(&str) -> bool,
+    ) -> Vec<Result<Resolved, ImportFailure>> {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            // The trait is synchronous; blocking inside an async context would stall it.
+            return requests
+                .iter()
+                .map(|_| {
+                    Err(ImportFailure::new(
+                        FailureReason::InternalError,
+                        "registry resolution was called from inside an async runtime",
+                    ))
+                })
+                .collect();
+        }
+        // Every request is one future, polled together on this thread (so `known_digests` need
+        // not be `Send`); the per-host semaphore bounds what is in flight.
+        let inner = &self.inner;
+        self.runtime.block_on(async {
+            let mut pending: FuturesUnordered<_> = requests
+                .iter()
+                .enumerate()
+                .map(|(i, req)| async move { (i, inner.resolve(req, known_digests).await) })
+                .collect();
+            let mut out: Vec<Option<Result<Resolved, ImportFailure>>> =
+                (0..requests.len()).map(|_| None).collect();
+            while let Some((i, r)) = pending.next().await {
+                out[i] = Some(r);
+            }
+            out.into_iter()
+                .map(|r| r.unwrap_or_else(|| Err(lost())))
+                .collect()
+        })
+    }
+
+    fn list_tags(&self, repository: &str, insecure: bool) -> Result<Vec<String>, ImportFailure> {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Err(ImportFailure::new(
+                FailureReason::InternalError,
+                "registry tag listing was called from inside an async runtime",
+            ));
+        }
+        self.runtime
+            .block_on(self.inner.list_tags(repository, insecure))
+    }
+
+    fn request_counts(&self) -> BTreeMap<String, RequestCounts> {
+        self.inner.transport.counts()
+    }
+}
+
+fn lost() -> ImportFailure {
+    ImportFailure::new(
+        FailureReason::InternalError,
+        "resolving this tag failed unexpectedly",
+    )
+}
+
+/// `dockerImageReference` (semantics spec §3.3): the pull spec as parsed, without defaults,
+/// with the digest in place of the tag.
+pub fn docker_image_reference(parsed: &Reference, digest: &str) -> String {
+    let mut r = parsed.clone();
+    r.digest = digest.to_owned();
+    r.tag.clear();
+    r.exact()
+}
+
+impl Inner {
+    fn target(&self, parsed: &Reference, insecure: bool) -> Target {
+        let defaults = parsed.docker_client_defaults();
+        let host = parsed.registry_api_host();
+        // The caller checked `insecure_allowed`; check again so no path can skip it.
+        let insecure = insecure
+            && (self.transport.insecure_allowed(&host)
+                || self.transport.insecure_allowed(&defaults.registry));
+        Target {
+            registry: defaults.registry.clone(),
+            host,
+            repository: defaults.repository_name(),
+            insecure,
+        }
+    }
+
+    /// Resolve one request: the digest (HEAD, or GET when HEADs stopped paying off), the
+    /// platform of a Legacy index, and the Image of a digest not known before.
+    async fn resolve(
+        &self,
+        req: &ImportRequest,
+        known: &dyn Fn(&str) -> bool,
+    ) -> Result<Resolved, ImportFailure> {
+        let parsed = reference::parse(&req.pullspec).map_err(|e| {
+            ImportFailure::new(
+                FailureReason::InternalError,
+                format!("invalid pull spec `{}`: {e}", req.pullspec),
+            )
+        })?;
+        if parsed.name.is_empty() {
+            return Err(ImportFailure::new(
+                FailureReason::InternalError,
+                format!("pull spec `{}` names no repository", req.pullspec),
+            ));
+        }
+        let target = self.target(&parsed, req.insecure);
+        let defaults = parsed.docker_client_defaults();
+        let wanted = if parsed.digest.is_empty() {
+            defaults.tag.clone()
+        } else {
+            parsed.digest.clone()
+        };
+        let path = format!("/v2/{}/manifests/{wanted}", target.repository);
+        let accept = manifest::accept_header();
+        let slot = self.slot(&target.host);
+        let _slot = slot.acquire().await.map_err(|_| lost())?;
+        let get_first = !req.resolve_only && self.streak(&target.host).get_first();
+        let (digest, media_type, mut body) = if get_first {
+            let (headers, bytes) = self
+                .transport
+                .get_bytes(&target, &path, Some(&accept))
+                .await?;
+            let computed = manifest::sha256_digest(&bytes);
+            if let Some(h) = header_value(&headers, "docker-content-digest")
+                && h != computed
+            {
+                return Err(ImportFailure::new(
+                    FailureReason::InternalError,
+                    format!(
+                        "{}: manifest content does not match its digest: expected {h}, got {computed}",
+                        req.pullspec
+                    ),
+                ));
+            }
+            let ct = header_value(&headers, "content-type").unwrap_or_default();
+            (computed, ct.clone(), Some((ct, bytes)))
+        } else {
+            let resp = self
+                .transport
+                .send(&target, Method::HEAD, &path, Some(&accept))
+                .await?;
+            let header_digest = header_value(resp.headers(), "docker-content-digest");
+            let media_type = header_value(resp.headers(), "content-type").unwrap_or_default();
+            drop(resp);
+            match header_digest {
+                Some(d) => (d, media_type, None),
+                None => {
+                    // No digest header: download the manifest and hash it ourselves.
+                    let (headers, bytes) = self
+                        .transport
+                        .get_bytes(&target, &path, Some(&accept))
+                        .await?;
+                    let ct = header_value(&headers, "content-type").unwrap_or_default();
+                    (
+                        manifest::sha256_digest(&bytes),
+                        ct.clone(),
+                        Some((ct, bytes)),
+                    )
+                }
+            }
+        };
+        if !parsed.digest.is_empty() && digest != parsed.digest {
+            return Err(ImportFailure::new(
+                FailureReason::InternalError,
+                format!(
+                    "{}: asked for {} but the registry answered {digest}",
+                    req.pullspec, parsed.digest
+                ),
+            ));
+        }
+        let legacy = req.import_mode != IMPORT_MODE_PRESERVE_ORIGINAL;
+        let maybe_index = manifest::is_index(&media_type)
+            || body
+                .as_ref()
+                .is_some_and(|(_, b)| matches!(manifest::parse(b, ""), Ok((_, Parsed::Index(_)))));
+        let mut digest = digest;
+        if legacy && maybe_index {
+            // Legacy mode records one platform of an index: read the index to choose it.
+            if body.is_none() {
+                body = Some(self.manifest(&target, &digest).await?);
+            }
+            if let Some((ct, bytes)) = &body {
+                let (_, parsed_manifest) = manifest::parse(bytes, ct).map_err(|m| {
+                    ImportFailure::new(
+                        FailureReason::InternalError,
+                        format!("{}: {m}", req.pullspec),
+                    )
+                })?;
+                if let Parsed::Index(list) = parsed_manifest {
+                    let pick = manifest::pick_platform(
+                        &list,
+                        req.prefer_arch.as_deref(),
+                        req.prefer_os.as_deref(),
+                    )
+                    .ok_or_else(|| {
+                        ImportFailure::new(
+                            FailureReason::InternalError,
+                            format!("{}: the image index lists no manifests", req.pullspec),
+                        )
+                    })?;
+                    digest = pick.digest.clone();
+                    body = None;
+                }
+            }
+        }
+        let reference = docker_image_reference(&parsed, &digest);
+        let is_known = known(&digest);
+        if !req.resolve_only {
+            self.streak(&target.host).note(is_known);
+        }
+        if req.resolve_only || is_known {
+            return Ok(Resolved {
+                digest,
+                docker_image_reference: reference,
+                image: None,
+            });
+        }
+        let image = self.image(&target, &digest, body, &reference).await?;
+        Ok(Resolved {
+            digest,
+            docker_image_reference: reference,
+            image: Some(image),
+        })
+    }
+
+    fn slot(&self, host: &str) -> Arc<Semaphore> {
+        let mut s = match self.slots.lock() {
+            Ok(s) => s,
+            Err(p) => p.into_inner(),
+        };
+        Arc::clone(
+            s.entry(host.to_owned())
+                .or_insert_with(|| Arc::new(Semaphore::new(self.max_concurrency))),
+        )
+    }
+
+    fn streak(&self, host: &str) -> Arc<Streak> {
+        let mut s = match self.streaks.lock() {
+            Ok(s) => s,
+            Err(p) => p.into_inner(),
+        };
+        Arc::clone(s.entry(host.to_owned()).or_default())
+    }
+
+    /// GET a manifest by digest and verify it.
+    async fn manifest(
+        &self,
+        target: &Target,
+        digest: &str,
+    ) -> Result<(String, Vec<u8>), ImportFailure> {
+        let path = format!("/v2/{}/manifests/{digest}", target.repository);
+        let (headers, bytes) = self
+            .transport
+            .get_bytes(target, &path, Some(&manifest::accept_header()))
+            .await?;
+        manifest::verify(digest, &bytes).map_err(|m| {
+            ImportFailure::new(
+                FailureReason::InternalError,
+                format!("{}/{} manifest {m}", target.host, target.repository),
+            )
+        })?;
+        let ct = headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        Ok((ct, bytes))
+    }
+
+    /// The Image of a new digest, built once per run.
+    async fn image(
+        &self,
+        target: &Target,
+        digest: &str,
+        body: Option<(String, Vec<u8>)>,
+        reference: &str,
+    ) -> Result<Image, ImportFailure> {
+        let cell = {
+            let mut images = match self.images.lock() {
+                Ok(i) => i,
+                Err(p) => p.into_inner(),
+            };
+            Arc::clone(images.entry(digest.to_owned()).or_default())
+        };
+        cell.get_or_try_init(|| self.build_image(target, digest, body, reference))
+            .await
+            .cloned()
+    }
+
+    async fn build_image(
+        &self,
+        target: &Target,
+        digest: &str,
+        body: Option<(String, Vec<u8>)>,
+        reference: &str,
+    ) -> Result<Image, ImportFailure> {
+        let (ct, bytes) = match body {
+            Some(b) => b,
+            None => self.manifest(target, digest).await?,
+        };
+        let bad = |m: String| {
+            ImportFailure::new(
+                FailureReason::InternalError,
+                format!("{}/{}@{digest}: {m}", target.host, target.repository),
+            )
+        };
+        let (media_type, parsed) = manifest::parse(&bytes, &ct).map_err(bad)?;
+        match parsed {
+            Parsed::Index(list) => Ok(manifest::image_from_index(
+                digest,
+                reference,
+                &media_type,
+                &list,
+            )),
+            Parsed::Image(parts) => {
+                let path = format!("/v2/{}/blobs/{}", target.repository, parts.config_digest);
+                let (_, config) = self.transport.get_bytes(target, &path, None).await?;
+                manifest::verify(&parts.config_digest, &config)
+                    .map_err(|m| bad(format!("config {m}")))?;
+                manifest::image_from_parts(digest, reference, &parts, &config).map_err(bad)
+            }
+        }
+    }
+
+    async fn list_tags(
+        &self,
+        repository: &str,
+        insecure: bool,
+    ) -> Result<Vec<String>, ImportFailure> {
+        let parsed = reference::parse(repository).map_err(|e| {
+            ImportFailure::new(
+                FailureReason::InternalError,
+                format!("invalid repository `{repository}`: {e}"),
+            )
+        })?;
+        if !parsed.tag.is_empty() || !parsed.digest.is_empty() || parsed.name.is_empty() {
+            return Err(ImportFailure::new(
+                FailureReason::InternalError,
+                format!("`{repository}` must name a repository without a tag or digest"),
+            ));
+        }
+        let target = self.target(&parsed, insecure);
+        let mut path = format!("/v2/{}/tags/list", target.repository);
+        if let Some(n) = self.tag_page_size {
+            path.push_str(&format!("?n={n}"));
+        }
+        let mut tags = Vec::new();
+        let mut seen_pages = std::collections::HashSet::new();
+        #[derive(serde::Deserialize)]
+        struct Page {
+            #[serde(default)]
+            tags: Option<Vec<String>>,
+        }
+        loop {
+            if !seen_pages.insert(path.clone()) {
+                // A `Link` pointing back at a page already read would loop for ever.
+                break;
+            }
+            let (headers, body) = self.transport.get_bytes(&target, &path, None).await?;
+            let page: Page = serde_json::from_slice(&body).map_err(|_| {
+                ImportFailure::new(
+                    FailureReason::InternalError,
+                    format!("{}: the tag list is not valid JSON", repository),
+                )
+            })?;
+            tags.extend(page.tags.unwrap_or_default());
+            let next = headers
+                .get_all("link")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .find_map(next_link);
+            match next {
+                Some(link) => match same_host_path(&link, &target.host) {
+                    Some(p) => path = p,
+                    None => {
+                        return Err(ImportFailure::new(
+                            FailureReason::InternalError,
+                            format!("{}: the next tag page is on another host", repository),
+                        ));
+                    }
+                },
+                None => break,
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        tags.retain(|t| seen.insert(t.clone()));
+        Ok(tags)
+    }
+}
+
+fn header_value(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+}
+
+/// The `rel="next"` target of a `Link` header value (`</v2/x/tags/list?last=a&n=5>; rel="next"`).
+pub fn next_link(value: &str) -> Option<String> {
+    for part in value.split(',') {
+        let part = part.trim();
+        let (url, params) = part.split_once(';').unwrap_or((part, ""));
+        let url = url.trim();
+        let is_next = params.split(';').any(|p| {
+            let p = p.trim().to_ascii_lowercase().replace(' ', "");
+            p == "rel=\"next\"" || p == "rel=next"
+        });
+        if is_next && url.starts_with('<') && url.ends_with('>') {
+            return Some(url[1..url.len() - 1].to_owned());
+        }
+    }
+    None
+}
+
+/// A `Link` target as a path on `host`: relative links as they are, absolute ones only when
+/// they point at the same host (never follow a page onto another host with our credentials).
+fn same_host_path(link: &str, host: &str) -> Option<String> {
+    if link.starts_with('/') {
+        return Some(link.to_owned());
+    }
+    let url = reqwest::Url::parse(link).ok()?;
+    if super::auth::host_port(&url) != host {
+        return None;
+    }
+    let mut p = url.path().to_owned();
+    if let Some(q) = url.query() {
+        p.push('?');
+        p.push_str(q);
+    }
+    Some(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_reference_as_written() {
+        let d = "sha256:9586aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+        let cases = [
+            ("test:tag", format!("test@{d}")),
+            ("mysql", format!("mysql@{d}")),
+            (
+                "quay.io/openshift/test:1.2",
+                format!("quay.io/openshift/test@{d}"),
+            ),
+            (
+                "docker.io/openshift/ruby-20-centos7",
+                format!("docker.io/openshift/ruby-20-centos7@{d}"),
+            ),
+            ("127.0.0.1:5000/a/b:v1", format!("127.0.0.1:5000/a/b@{d}")),
+        ];
+        for (spec, want) in cases {
+            let r = reference::parse(spec).unwrap();
+            assert_eq!(docker_image_reference(&r, d), want, "{spec}");
+        }
+    }
+
+    #[test]
+    fn link_headers() {
+        assert_eq!(
+            next_link(r#"</v2/a/tags/list?last=x&n=5>; rel="next""#).as_deref(),
+            Some("/v2/a/tags/list?last=x&n=5")
+        );
+        assert_eq!(next_link(r#"</x>; rel="prev""#), None);
+        assert_eq!(
+            same_host_path("https://r.io/v2/a/tags/list?last=x", "r.io").as_deref(),
+            Some("/v2/a/tags/list?last=x")
+        );
+        assert_eq!(same_host_path("https://evil.io/v2/a", "r.io"), None);
+    }
+
+    #[test]
+    fn hub_targets_use_the_v2_host_and_library() {
+        let inner = Inner {
+            transport: Transport::new(
+                &RegistryConfig::default(),
+                Path::new("."),
+                AuthStore::default(),
+                Timing::default(),
+            )
+            .unwrap(),
+            images: Mutex::new(HashMap::new()),
+            tag_page_size: None,
+            streaks: Mutex::new(HashMap::new()),
+            slots: Mutex::new(HashMap::new()),
+            max_concurrency: 8,
+        };
+        let t = inner.target(&reference::parse("mysql:8").unwrap(), true);
+        assert_eq!(t.host, "registry-1.docker.io");
+        assert_eq!(t.repository, "library/mysql");
+        assert_eq!(t.registry, "docker.io");
+        // Not in insecure_allowed: the request's insecure flag is not trusted.
+        assert!(!t.insecure);
+        let t = inner.target(&reference::parse("docker.io/user/app").unwrap(), false);
+        assert_eq!(t.repository, "user/app");
+    }
+}

@@ -1,0 +1,701 @@
+//! HTTP to registries: the two reqwest clients (verified TLS with system roots plus
+//! `ca_files`; unverified for hosts allowed insecure transport), the scheme choice for insecure
+//! hosts, per-host bounded concurrency, the authentication dance (Basic, Bearer with a realm on
+//! another host), retries, 429 and `RateLimit-Remaining` handling, and request counting. Every
+//! failure leaves here as an [`ImportFailure`] whose message holds no credential. It does not
+//! parse manifests or know about images.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue, WWW_AUTHENTICATE};
+use reqwest::{Method, StatusCode, Url};
+use tokio::sync::Semaphore;
+
+use super::auth::{self, AuthStore, Challenge, Credential, Secret};
+use super::retry::{self, HostHealth, Refusal};
+use super::{Error, FailureReason, ImportFailure, RequestCounts};
+use crate::policy::RegistryConfig;
+
+/// Where a request goes: one repository on one registry.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The registry as the user wrote it, defaulted (`docker.io`): used for credential lookup.
+    pub registry: String,
+    /// The host actually contacted (`registry-1.docker.io`).
+    pub host: String,
+    /// `[namespace/]name` on the wire (`library/mysql`).
+    pub repository: String,
+    /// Insecure transport (plain HTTP or unverified TLS), already checked against the config.
+    pub insecure: bool,
+}
+
+impl Target {
+    fn scope(&self) -> String {
+        format!("repository:{}:pull", self.repository)
+    }
+}
+
+/// Timing knobs; tests shorten the backoff.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// First retry delay.
+    pub backoff_base: Duration,
+    /// Longest retry delay.
+    pub backoff_cap: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            backoff_base: Duration::from_millis(250),
+            backoff_cap: Duration::from_secs(8),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct HostState {
+    health: HostHealth,
+    permits: Semaphore,
+    /// Held by the first request to a host until it has its answer, so that a run learns the
+    /// auth challenge (or the rate limit) once instead of eight times in parallel.
+    warmup: tokio::sync::Mutex<()>,
+    /// For insecure hosts: `https` or `http`, once known.
+    scheme: Mutex<Option<&'static str>>,
+    challenge: Mutex<Option<Challenge>>,
+    /// Bearer tokens by scope; one fetch per scope even when many requests need it at once.
+    tokens: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Secret>>>>,
+    /// Credentials by repository (path-prefix matching makes them per repository).
+    creds: Mutex<HashMap<String, Option<Credential>>>,
+}
+
+/// The HTTP layer shared by every request of a client.
+#[derive(Debug)]
+pub struct Transport {
+    secure: reqwest::Client,
+    insecure: reqwest::Client,
+    config: RegistryConfig,
+    auth: AuthStore,
+    max_concurrency: usize,
+    timing: Timing,
+    hosts: Mutex<HashMap<String, Arc<HostState>>>,
+    counts: Mutex<BTreeMap<String, RequestCounts>>,
+}
+
+/// Largest manifest or config accepted (real ones are a few KiB).
+const MAX_DOCUMENT: usize = 16 * 1024 * 1024;
+
+impl Transport {
+    /// Build the clients. `root` resolves relative `ca_files`.
+    pub fn new(
+        config: &RegistryConfig,
+        root: &Path,
+        auth: AuthStore,
+        timing: Timing,
+    ) -> Result<Transport, Error> {
+        // reqwest is built without a default rustls provider; ring is the one compiled in.
+        // Installing fails only when one is installed already, which is just as good.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let connect = parse_timeout("connect_timeout", &config.connect_timeout)?;
+        let request = parse_timeout("request_timeout", &config.request_timeout)?;
+        if config.max_concurrency == 0 {
+            return Err(Error::Config {
+                key: "max_concurrency".to_owned(),
+                message: "must be at least 1".to_owned(),
+            });
+        }
+        let mut certs = Vec::new();
+        for file in &config.ca_files {
+            let path = root.join(file);
+            let pem = fs_err::read(&path).map_err(|e| Error::CaFile {
+                path: file.clone(),
+                message: e.kind().to_string().to_lowercase(),
+            })?;
+            let found = reqwest::Certificate::from_pem_bundle(&pem).map_err(|_| Error::CaFile {
+                path: file.clone(),
+                message: "not a PEM certificate bundle".to_owned(),
+            })?;
+            if found.is_empty() {
+                return Err(Error::CaFile {
+                    path: file.clone(),
+                    message: "holds no certificate".to_owned(),
+                });
+            }
+            certs.extend(found);
+        }
+        let builder = || {
+            reqwest::Client::builder()
+                .connect_timeout(connect)
+                .timeout(request)
+                .pool_max_idle_per_host(config.max_concurrency)
+                .pool_idle_timeout(Duration::from_secs(90))
+                .tcp_keepalive(Duration::from_secs(30))
+                // reqwest drops Authorization on a redirect to another host, scheme or port.
+                .redirect(reqwest::redirect::Policy::limited(5))
+                .user_agent(concat!("streamsync/", env!("CARGO_PKG_VERSION")))
+        };
+        let mut secure = builder();
+        for c in &certs {
+            secure = secure.add_root_certificate(c.clone());
+        }
+        let secure = secure.build().map_err(|e| Error::Client {
+            message: error_chain(&e),
+        })?;
+        let insecure = builder()
+            .tls_danger_accept_invalid_certs(true)
+            .build()
+            .map_err(|e| Error::Client {
+                message: error_chain(&e),
+            })?;
+        Ok(Transport {
+            secure,
+            insecure,
+            config: config.clone(),
+            auth,
+            max_concurrency: config.max_concurrency,
+            timing,
+            hosts: Mutex::new(HashMap::new()),
+            counts: Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    /// Whether insecure transport may be used for `registry` (`host[:port]`).
+    pub fn insecure_allowed(&self, registry: &str) -> bool {
+        self.config.insecure_allowed(registry)
+    }
+
+    /// Requests so far, per host.
+    pub fn counts(&self) -> BTreeMap<String, RequestCounts> {
+        self.counts.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+
+    fn host(&self, host: &str) -> Arc<HostState> {
+        let mut hosts = match self.hosts.lock() {
+            Ok(h) => h,
+            Err(p) => p.into_inner(),
+        };
+        hosts
+            .entry(host.to_owned())
+            .or_insert_with(|| {
+                Arc::new(HostState {
+                    health: HostHealth::default(),
+                    permits: Semaphore::new(self.max_concurrency),
+                    warmup: tokio::sync::Mutex::new(()),
+                    scheme: Mutex::new(None),
+                    challenge: Mutex::new(None),
+                    tokens: Mutex::new(HashMap::new()),
+                    creds: Mutex::new(HashMap::new()),
+                })
+            })
+            .clone()
+    }
+
+    fn count(&self, host: &str, method: &Method) {
+        if let Ok(mut c) = self.counts.lock() {
+            let e = c.entry(host.to_owned()).or_default();
+            if method == Method::HEAD {
+                e.head += 1;
+            } else {
+                e.get += 1;
+            }
+        }
+    }
+
+    /// Send `method` to `path_and_query` (`/v2/...`) on the target's host and return a 2xx
+    /// answer; everything else becomes an [`ImportFailure`].
+    pub async fn send(
+        &self,
+        target: &Target,
+        method: Method,
+        path_and_query: &str,
+        accept: Option<&str>,
+    ) -> Result<reqwest::Response, ImportFailure> {
+        let host = self.host(&target.host);
+        // The first request to a host goes alone (see `HostState::warmup`).
+        let _warm = if host.health.answered() {
+            None
+        } else {
+            Some(host.warmup.lock().await)
+        };
+        let mut attempt = 0u32;
+        let mut auth_retried = false;
+        let mut scheme_switched = false;
+        loop {
+            if let Some(r) = host.health.refusal() {
+                return Err(refusal_failure(&target.host, r));
+            }
+            let scheme = self.scheme(target, &host);
+            let url = Url::parse(&format!("{scheme}://{}{path_and_query}", target.host)).map_err(
+                |_| {
+                    ImportFailure::new(
+                        FailureReason::InternalError,
+                        format!("cannot form a URL for `{}`", target.host),
+                    )
+                },
+            )?;
+            let authorization = self.authorization(target, &host, &url).await?;
+            let client = if target.insecure {
+                &self.insecure
+            } else {
+                &self.secure
+            };
+            let mut rb = client.request(method.clone(), url.clone());
+            if let Some(a) = accept {
+                rb = rb.header(ACCEPT, a);
+            }
+            if let Some(a) = &authorization {
+                rb = rb.header(AUTHORIZATION, sensitive(a)?);
+            }
+            let permit = host.permits.acquire().await.map_err(|_| {
+                ImportFailure::new(FailureReason::InternalError, "the client is shutting down")
+            })?;
+            host.health.note_sent();
+            tracing::debug!(host = %target.host, method = %method, path = %path_and_query, attempt, "registry request");
+            let result = rb.send().await;
+            drop(permit);
+            let probing = target.insecure
+                && scheme == "https"
+                && !scheme_switched
+                && !host_scheme_known(&host);
+            if !(probing && result.is_err()) {
+                // A failed TLS probe of an insecure host is no HTTP exchange: not counted.
+                self.count(&target.host, &method);
+            }
+            let resp = match result {
+                Err(e) => {
+                    if probing {
+                        // An insecure host that does not speak TLS: try plain HTTP once.
+                        set_scheme(&host, "http");
+                        scheme_switched = true;
+                        continue;
+                    }
+                    let message = error_chain(&e);
+                    let tls = is_tls_failure(&message);
+                    if !tls && attempt < retry::MAX_RETRIES {
+                        attempt += 1;
+                        let wait = retry::backoff(
+                            attempt,
+                            self.timing.backoff_base,
+                            self.timing.backoff_cap,
+                        );
+                        tracing::debug!(host = %target.host, attempt, wait_ms = wait.as_millis() as u64, "retrying after a connection error");
+                        tokio::time::sleep(wait).await;
+                        continue;
+                    }
+                    let mut text = format!("cannot reach {}: {message}", target.host);
+                    if tls {
+                        text.push_str(" (hint: add the registry's CA to [registry] ca_files, or allow insecure transport for it)");
+                    }
+                    if !host.health.answered() {
+                        host.health.note_unreachable(&text);
+                    }
+                    return Err(ImportFailure::new(FailureReason::Unreachable, text));
+                }
+                Ok(r) => r,
+            };
+            if target.insecure && !host_scheme_known(&host) {
+                set_scheme(&host, scheme);
+            }
+            let status = resp.status();
+            tracing::debug!(host = %target.host, status = status.as_u16(), "registry answer");
+            if let Some(v) = resp
+                .headers()
+                .get("ratelimit-remaining")
+                .and_then(|v| v.to_str().ok())
+                && retry::remaining_is_zero(v)
+            {
+                host.health
+                    .exhaust("the registry reported RateLimit-Remaining: 0");
+            }
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                let in_a_row = host.health.note_429();
+                let wait = resp
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| retry::parse_retry_after(v, SystemTime::now()));
+                if in_a_row >= retry::MAX_CONSECUTIVE_429 {
+                    host.health
+                        .exhaust("the registry kept answering 429 Too Many Requests");
+                } else if wait.is_some_and(|w| w > retry::MAX_RETRY_AFTER) {
+                    host.health
+                        .exhaust("the registry asked to wait longer than this run will");
+                }
+                if host.health.refusal().is_some() {
+                    return Err(refusal_failure(
+                        &target.host,
+                        Refusal::RateLimited(String::new()),
+                    ));
+                }
+                let wait = wait.unwrap_or_else(|| {
+                    retry::backoff(
+                        in_a_row as u32,
+                        self.timing.backoff_base,
+                        self.timing.backoff_cap,
+                    )
+                });
+                tracing::debug!(host = %target.host, wait_ms = wait.as_millis() as u64, "429: waiting as asked");
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            host.health.note_answer();
+            if status.is_success() {
+                return Ok(resp);
+            }
+            if status == StatusCode::UNAUTHORIZED && !auth_retried {
+                auth_retried = true;
+                let challenge = resp
+                    .headers()
+                    .get(WWW_AUTHENTICATE)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(auth::parse_challenge);
+                if let Some(ch) = challenge {
+                    let had_token =
+                        matches!(authorization, Some(ref a) if a.expose().starts_with("Bearer "));
+                    let basic_without_credentials =
+                        ch == Challenge::Basic && self.credential(target, &host)?.is_none();
+                    if let Ok(mut c) = host.challenge.lock() {
+                        *c = Some(ch);
+                    }
+                    if basic_without_credentials {
+                        // Asking again without anything to send would only repeat the 401.
+                        return Err(status_failure(target, status, false));
+                    }
+                    if had_token && let Ok(mut t) = host.tokens.lock() {
+                        // The token may have expired: fetch a fresh one.
+                        t.remove(&target.scope());
+                    }
+                    continue;
+                }
+            }
+            if status.is_server_error() && attempt < retry::MAX_RETRIES {
+                attempt += 1;
+                let wait =
+                    retry::backoff(attempt, self.timing.backoff_base, self.timing.backoff_cap);
+                tracing::debug!(host = %target.host, status = status.as_u16(), attempt, "retrying after a server error");
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            return Err(status_failure(target, status, authorization.is_some()));
+        }
+    }
+
+    fn scheme(&self, target: &Target, host: &HostState) -> &'static str {
+        if !target.insecure {
+            return "https";
+        }
+        host.scheme.lock().ok().and_then(|s| *s).unwrap_or("https")
+    }
+
+    /// The `Authorization` value for a request, when the host's challenge is known and a
+    /// credential or token applies; fetches a bearer token when needed.
+    async fn authorization(
+        &self,
+        target: &Target,
+        host: &HostState,
+        url: &Url,
+    ) -> Result<Option<Secret>, ImportFailure> {
+        let challenge = host.challenge.lock().ok().and_then(|c| c.clone());
+        match challenge {
+            None => Ok(None),
+            Some(Challenge::Basic) => {
+                let Some(cred) = self.credential(target, host)? else {
+                    return Ok(None);
+                };
+                if !auth::may_send_credentials(url, &|h| self.insecure_allowed(h)) {
+                    return Err(ImportFailure::new(
+                        FailureReason::Unauthorized,
+                        format!(
+                            "refusing to send credentials for {} over plain HTTP (hint: list the host in [registry] insecure_allowed)",
+                            target.host
+                        ),
+                    ));
+                }
+                Ok(Some(cred.basic_header()))
+            }
+            Some(Challenge::Bearer {
+                realm,
+                service,
+                scope: _,
+            }) => {
+                let scope = target.scope();
+                let cell = match host.tokens.lock() {
+                    Ok(mut t) => Arc::clone(t.entry(scope.clone()).or_default()),
+                    Err(p) => Arc::clone(p.into_inner().entry(scope.clone()).or_default()),
+                };
+                let token = cell
+                    .get_or_try_init(|| {
+                        self.fetch_token(target, host, &realm, service.as_deref(), &scope)
+                    })
+                    .await?;
+                Ok(Some(Secret::new(format!("Bearer {}", token.expose()))))
+            }
+        }
+    }
+
+    fn credential(
+        &self,
+        target: &Target,
+        host: &HostState,
+    ) -> Result<Option<Credential>, ImportFailure> {
+        if let Some(c) = host
+            .creds
+            .lock()
+            .ok()
+            .and_then(|c| c.get(&target.repository).cloned())
+        {
+            return Ok(c);
+        }
+        let found = self
+            .auth
+            .lookup(&target.registry, &target.repository)
+            .map_err(|e| ImportFailure::new(FailureReason::Unauthorized, e.to_string()))?;
+        if let Ok(mut c) = host.creds.lock() {
+            c.insert(target.repository.clone(), found.clone());
+        }
+        Ok(found)
+    }
+
+    /// Ask the token realm for a pull token. Credentials go only to the realm host, and only
+    /// over HTTPS (or plain HTTP to a host allowed insecure transport): the realm's own entry
+    /// in the auth file when there is one, otherwise the registry's.
+    async fn fetch_token(
+        &self,
+        target: &Target,
+        host: &HostState,
+        realm: &str,
+        service: Option<&str>,
+        scope: &str,
+    ) -> Result<Secret, ImportFailure> {
+        let mut url = Url::parse(realm).map_err(|_| {
+            ImportFailure::new(
+                FailureReason::Unauthorized,
+                format!("{} names an invalid token realm", target.host),
+            )
+        })?;
+        if !matches!(url.scheme(), "https" | "http") {
+            return Err(ImportFailure::new(
+                FailureReason::Unauthorized,
+                format!("{} names a token realm that is not HTTP(S)", target.host),
+            ));
+        }
+        {
+            let mut q = url.query_pairs_mut();
+            if let Some(s) = service {
+                q.append_pair("service", s);
+            }
+            q.append_pair("scope", scope);
+        }
+        let realm_host = auth::host_port(&url);
+        let realm_cred = self
+            .auth
+            .lookup_host(&realm_host)
+            .map_err(|e| ImportFailure::new(FailureReason::Unauthorized, e.to_string()))?;
+        let cred = match realm_cred {
+            Some(c) => Some(c),
+            None => self.credential(target, host)?,
+        };
+        let realm_insecure = url.scheme() == "http" && self.insecure_allowed(&realm_host);
+        let send_cred =
+            cred.filter(|_| auth::may_send_credentials(&url, &|h| self.insecure_allowed(h)));
+        let client = if realm_insecure {
+            &self.insecure
+        } else {
+            &self.secure
+        };
+        let mut rb = client.get(url.clone());
+        if let Some(c) = &send_cred {
+            rb = rb.header(AUTHORIZATION, sensitive(&c.basic_header())?);
+        }
+        self.count(&realm_host, &Method::GET);
+        tracing::debug!(realm = %realm_host, with_credentials = send_cred.is_some(), "fetching a registry token");
+        let resp = rb.send().await.map_err(|e| {
+            ImportFailure::new(
+                FailureReason::Unreachable,
+                format!(
+                    "cannot reach token service {realm_host}: {}",
+                    error_chain(&e)
+                ),
+            )
+        })?;
+        let status = resp.status();
+        if !status.is_success() {
+            let reason = if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+                FailureReason::Unauthorized
+            } else if status == StatusCode::TOO_MANY_REQUESTS {
+                FailureReason::RateLimited
+            } else {
+                FailureReason::InternalError
+            };
+            return Err(ImportFailure::new(
+                reason,
+                format!(
+                    "token service {realm_host} refused access to {} ({status})",
+                    target.repository
+                ),
+            ));
+        }
+        #[derive(serde::Deserialize)]
+        struct TokenAnswer {
+            #[serde(default)]
+            token: Option<String>,
+            #[serde(default)]
+            access_token: Option<String>,
+        }
+        let body = resp.bytes().await.map_err(|e| {
+            ImportFailure::new(
+                FailureReason::Unreachable,
+                format!("token service {realm_host}: {}", error_chain(&e)),
+            )
+        })?;
+        let answer: TokenAnswer = serde_json::from_slice(&body).map_err(|_| {
+            ImportFailure::new(
+                FailureReason::InternalError,
+                format!("token service {realm_host} sent an answer that is not a token"),
+            )
+        })?;
+        answer
+            .token
+            .or(answer.access_token)
+            .filter(|t| !t.is_empty())
+            .map(Secret::new)
+            .ok_or_else(|| {
+                ImportFailure::new(
+                    FailureReason::InternalError,
+                    format!("token service {realm_host} sent no token"),
+                )
+            })
+    }
+
+    /// GET a document (manifest, config, tag list page) and read it whole.
+    pub async fn get_bytes(
+        &self,
+        target: &Target,
+        path: &str,
+        accept: Option<&str>,
+    ) -> Result<(reqwest::header::HeaderMap, Vec<u8>), ImportFailure> {
+        let resp = self.send(target, Method::GET, path, accept).await?;
+        let headers = resp.headers().clone();
+        if resp
+            .content_length()
+            .is_some_and(|l| l as usize > MAX_DOCUMENT)
+        {
+            return Err(ImportFailure::new(
+                FailureReason::InternalError,
+                format!("{}{path} is larger than {MAX_DOCUMENT} bytes", target.host),
+            ));
+        }
+        let body = resp.bytes().await.map_err(|e| {
+            ImportFailure::new(
+                FailureReason::Unreachable,
+                format!("reading {}{path}: {}", target.host, error_chain(&e)),
+            )
+        })?;
+        if body.len() > MAX_DOCUMENT {
+            return Err(ImportFailure::new(
+                FailureReason::InternalError,
+                format!("{}{path} is larger than {MAX_DOCUMENT} bytes", target.host),
+            ));
+        }
+        Ok((headers, body.to_vec()))
+    }
+}
+
+fn host_scheme_known(host: &HostState) -> bool {
+    host.scheme.lock().ok().is_some_and(|s| s.is_some())
+}
+
+fn set_scheme(host: &HostState, scheme: &'static str) {
+    if let Ok(mut s) = host.scheme.lock() {
+        *s = Some(scheme);
+    }
+}
+
+/// A header value marked sensitive, so that HTTP/2 never indexes it and `Debug` hides it.
+fn sensitive(value: &Secret) -> Result<HeaderValue, ImportFailure> {
+    let mut v = HeaderValue::from_str(value.expose()).map_err(|_| {
+        ImportFailure::new(
+            FailureReason::Unauthorized,
+            "the credential holds characters not allowed in an HTTP header",
+        )
+    })?;
+    v.set_sensitive(true);
+    Ok(v)
+}
+
+fn refusal_failure(host: &str, r: Refusal) -> ImportFailure {
+    match r {
+        Refusal::RateLimited(why) => {
+            let why = if why.is_empty() {
+                "the registry is rate limiting".to_owned()
+            } else {
+                why
+            };
+            ImportFailure::new(
+                FailureReason::RateLimited,
+                format!("{host}: {why}; not asked again in this run"),
+            )
+        }
+        Refusal::Unreachable(why) => ImportFailure::new(
+            FailureReason::Unreachable,
+            format!("not asked: earlier in this run, {why}"),
+        ),
+    }
+}
+
+fn status_failure(target: &Target, status: StatusCode, sent_auth: bool) -> ImportFailure {
+    let what = format!("{}/{}", target.host, target.repository);
+    match status {
+        StatusCode::NOT_FOUND => ImportFailure::new(
+            FailureReason::NotFound,
+            format!("{what}: not found ({status})"),
+        ),
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+            let detail = if sent_auth {
+                "credentials were refused"
+            } else {
+                "no credentials found for it"
+            };
+            ImportFailure::new(
+                FailureReason::Unauthorized,
+                format!("you may not have access to {what}: {detail} ({status})"),
+            )
+        }
+        _ => ImportFailure::new(
+            FailureReason::InternalError,
+            format!("{what}: the registry answered {status}"),
+        ),
+    }
+}
+
+fn parse_timeout(key: &str, value: &str) -> Result<Duration, Error> {
+    match crate::util::parse_duration(value) {
+        Some(d) if !d.is_zero() => Ok(d),
+        _ => Err(Error::Config {
+            key: key.to_owned(),
+            message: format!("`{value}` is not a duration like `10s` or `1m`"),
+        }),
+    }
+}
+
+/// An error and its causes, joined with `: ` (reqwest's own Display stops at the first level).
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let t = s.to_string();
+        if !parts.iter().any(|p| p.contains(&t)) {
+            parts.push(t);
+        }
+        cur = s.source();
+    }
+    parts.join(": ")
+}
+
+fn is_tls_failure(message: &str) -> bool {
+    let m = message.to_lowercase();
+    m.contains("certificate") || m.contains("invalidcertificate") || m.contains("unknownissuer")
+}

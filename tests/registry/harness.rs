@@ -1,0 +1,434 @@
+//! A real `docker-registry` (CNCF distribution) for one test: its own config, storage folder and
+//! free port on 127.0.0.1, optional htpasswd auth or TLS with a CA made here; stopped by pid
+//! when dropped. Also pushes small images over plain HTTP (blob uploads and manifest PUTs).
+
+#![allow(dead_code)]
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+pub const REGISTRY_BIN: &str = "/usr/bin/docker-registry";
+pub const USER: &str = "streamsync-test";
+pub const PASSWORD: &str = "pw-Zq7-not-in-logs-91x";
+
+/// How the registry is started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Variant {
+    /// Plain HTTP, no auth.
+    Plain,
+    /// Plain HTTP, htpasswd (bcrypt) auth with [`USER`]/[`PASSWORD`].
+    Htpasswd,
+    /// HTTPS with a leaf certificate for 127.0.0.1 signed by a test CA.
+    Tls,
+}
+
+pub struct Registry {
+    child: Child,
+    pub dir: tempfile::TempDir,
+    pub port: u16,
+    pub variant: Variant,
+    /// PEM of the CA (TLS variant).
+    pub ca_pem: Option<String>,
+}
+
+pub fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    l.local_addr().expect("local addr").port()
+}
+
+impl Registry {
+    pub fn start(variant: Variant) -> Registry {
+        assert!(
+            Path::new(REGISTRY_BIN).exists(),
+            "{REGISTRY_BIN} is missing: install Debian's `docker-registry` package (apt-get install docker-registry apache2-utils)"
+        );
+        let dir = tempfile::tempdir().expect("temp dir");
+        let storage = dir.path().join("storage");
+        std::fs::create_dir_all(&storage).expect("storage dir");
+        let mut extra = String::new();
+        let mut ca_pem = None;
+        match variant {
+            Variant::Plain => {}
+            Variant::Htpasswd => {
+                let out = Command::new("htpasswd")
+                    .args(["-Bbn", USER, PASSWORD])
+                    .output()
+                    .expect("htpasswd (apache2-utils) must be installed");
+                assert!(out.status.success(), "htpasswd failed");
+                let file = dir.path().join("htpasswd");
+                std::fs::write(&file, &out.stdout).expect("write htpasswd");
+                extra.push_str(&format!(
+                    "auth:\n  htpasswd:\n    realm: test-realm\n    path: {}\n",
+                    file.display()
+                ));
+            }
+            Variant::Tls => {
+                let (ca, cert, key) = make_certs();
+                std::fs::write(dir.path().join("ca.pem"), &ca).expect("ca");
+                std::fs::write(dir.path().join("cert.pem"), &cert).expect("cert");
+                std::fs::write(dir.path().join("key.pem"), &key).expect("key");
+                ca_pem = Some(ca);
+            }
+        }
+        // The port is free now; the tiny window before the registry binds it is retried.
+        let mut last_log = String::new();
+        for _ in 0..5 {
+            let port = free_port();
+            let mut http = format!("http:\n  addr: 127.0.0.1:{port}\n");
+            if variant == Variant::Tls {
+                http.push_str(&format!(
+                    "  tls:\n    certificate: {}\n    key: {}\n",
+                    dir.path().join("cert.pem").display(),
+                    dir.path().join("key.pem").display()
+                ));
+            }
+            let config = format!(
+                "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n{http}{extra}",
+                storage.display()
+            );
+            let cfg = dir.path().join("config.yml");
+            std::fs::write(&cfg, config).expect("config");
+            let log_path = dir.path().join("registry.log");
+            let log = std::fs::File::create(&log_path).expect("log");
+            let mut child = Command::new(REGISTRY_BIN)
+                .arg("serve")
+                .arg(&cfg)
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .expect("start docker-registry");
+            if wait_ready(&mut child, port) {
+                return Registry {
+                    child,
+                    dir,
+                    port,
+                    variant,
+                    ca_pem,
+                };
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            last_log.clear();
+            let _ =
+                std::fs::File::open(&log_path).and_then(|mut f| f.read_to_string(&mut last_log));
+        }
+        panic!("docker-registry ({variant:?}) did not become ready: {last_log}");
+    }
+
+    /// `127.0.0.1:<port>`.
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn base_url(&self) -> String {
+        let scheme = if self.variant == Variant::Tls {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.host())
+    }
+
+    /// Write the CA to `root/<name>` (for `ca_files`).
+    pub fn write_ca(&self, root: &Path, name: &str) {
+        std::fs::write(
+            root.join(name),
+            self.ca_pem.as_deref().expect("TLS variant"),
+        )
+        .expect("ca");
+    }
+
+    /// A pusher for this registry.
+    pub fn pusher(&self) -> Pusher {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let mut b = reqwest::Client::builder();
+        if let Some(ca) = &self.ca_pem {
+            b = b.add_root_certificate(reqwest::Certificate::from_pem(ca.as_bytes()).expect("ca"));
+        }
+        let auth = (self.variant == Variant::Htpasswd).then(|| {
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"))
+            )
+        });
+        Pusher {
+            base: self.base_url(),
+            client: b.build().expect("client"),
+            auth,
+            rt: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime"),
+        }
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Wait until the registry accepts connections (or exits).
+fn wait_ready(child: &mut Child, port: u16) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return false;
+        }
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    false
+}
+
+fn make_certs() -> (String, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate().expect("ca key");
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("ca params");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "streamsync test CA");
+    let ca_cert = ca_params.self_signed(&ca_key).expect("ca cert");
+    let issuer = Issuer::new(ca_params, ca_key);
+    let leaf_key = KeyPair::generate().expect("leaf key");
+    let mut leaf_params =
+        CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+            .expect("leaf params");
+    leaf_params
+        .distinguished_name
+        .push(DnType::CommonName, "127.0.0.1");
+    let leaf = leaf_params
+        .signed_by(&leaf_key, &issuer)
+        .expect("leaf cert");
+    (ca_cert.pem(), leaf.pem(), leaf_key.serialize_pem())
+}
+
+pub fn sha256(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+pub const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+
+/// What was pushed.
+#[derive(Debug, Clone)]
+pub struct Pushed {
+    pub digest: String,
+    pub manifest_size: usize,
+    pub config_digest: String,
+    pub config_len: usize,
+    pub layer_digest: String,
+    pub layer_len: usize,
+}
+
+/// Pushes images with plain registry API calls (monolithic blob uploads, manifest PUTs).
+pub struct Pusher {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub auth: Option<String>,
+    rt: tokio::runtime::Runtime,
+}
+
+impl Pusher {
+    /// A pusher for an open plain-HTTP registry at `base` (`http://host:port`).
+    pub fn plain(base: &str) -> Pusher {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        Pusher {
+            base: base.to_owned(),
+            client: reqwest::Client::builder().build().expect("client"),
+            auth: None,
+            rt: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime"),
+        }
+    }
+
+    fn req(&self, m: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
+        let mut r = self.client.request(m, url);
+        if let Some(a) = &self.auth {
+            r = r.header("authorization", a);
+        }
+        r
+    }
+
+    pub fn blob(&self, repo: &str, data: &[u8]) -> String {
+        self.rt.block_on(self.blob_async(repo, data))
+    }
+
+    pub async fn blob_async(&self, repo: &str, data: &[u8]) -> String {
+        let digest = sha256(data);
+        let head = self
+            .req(
+                reqwest::Method::HEAD,
+                &format!("{}/v2/{repo}/blobs/{digest}", self.base),
+            )
+            .send()
+            .await
+            .expect("blob head");
+        if head.status().is_success() {
+            return digest;
+        }
+        let start = self
+            .req(
+                reqwest::Method::POST,
+                &format!("{}/v2/{repo}/blobs/uploads/", self.base),
+            )
+            .send()
+            .await
+            .expect("upload start");
+        assert_eq!(start.status().as_u16(), 202, "upload start");
+        let loc = start
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .expect("location")
+            .to_owned();
+        let loc = if loc.starts_with('/') {
+            format!("{}{loc}", self.base)
+        } else {
+            loc
+        };
+        let sep = if loc.contains('?') { '&' } else { '?' };
+        let put = self
+            .req(reqwest::Method::PUT, &format!("{loc}{sep}digest={digest}"))
+            .header("content-type", "application/octet-stream")
+            .body(data.to_vec())
+            .send()
+            .await
+            .expect("upload put");
+        assert_eq!(put.status().as_u16(), 201, "blob upload");
+        digest
+    }
+
+    pub fn manifest(&self, repo: &str, reference: &str, media_type: &str, body: &[u8]) -> String {
+        self.rt
+            .block_on(self.manifest_async(repo, reference, media_type, body))
+    }
+
+    pub async fn manifest_async(
+        &self,
+        repo: &str,
+        reference: &str,
+        media_type: &str,
+        body: &[u8],
+    ) -> String {
+        let resp = self
+            .req(
+                reqwest::Method::PUT,
+                &format!("{}/v2/{repo}/manifests/{reference}", self.base),
+            )
+            .header("content-type", media_type)
+            .body(body.to_vec())
+            .send()
+            .await
+            .expect("manifest put");
+        assert_eq!(resp.status().as_u16(), 201, "manifest put");
+        sha256(body)
+    }
+
+    /// Push a one-layer image whose config carries `label` (so each label gives a new digest).
+    pub fn image(&self, repo: &str, tag: &str, arch: &str, label: &str) -> Pushed {
+        self.rt.block_on(self.image_async(repo, tag, arch, label))
+    }
+
+    pub async fn image_async(&self, repo: &str, tag: &str, arch: &str, label: &str) -> Pushed {
+        let layer = format!("layer of {repo}").into_bytes();
+        let layer_digest = self.blob_async(repo, &layer).await;
+        let config = serde_json::json!({
+            "architecture": arch,
+            "os": "linux",
+            "created": "2026-01-01T00:00:00Z",
+            "author": "streamsync tests",
+            "config": {
+                "User": "1001",
+                "WorkingDir": "/opt/app",
+                "Env": ["PATH=/usr/bin", format!("LABEL={label}")],
+                "Cmd": ["run"],
+                "Entrypoint": ["/entry"],
+                "ExposedPorts": {"8080/tcp": {}},
+                "Labels": {"name": repo, "release": label}
+            },
+            "rootfs": {"type": "layers", "diff_ids": [sha256(&layer)]}
+        });
+        let config = serde_json::to_vec(&config).expect("json");
+        let config_digest = self.blob_async(repo, &config).await;
+        let manifest = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": OCI_CONFIG, "digest": config_digest, "size": config.len()},
+            "layers": [{"mediaType": OCI_LAYER, "digest": layer_digest, "size": layer.len()}]
+        });
+        let manifest = serde_json::to_vec(&manifest).expect("json");
+        let digest = self
+            .manifest_async(repo, tag, OCI_MANIFEST, &manifest)
+            .await;
+        Pushed {
+            digest,
+            manifest_size: manifest.len(),
+            config_digest,
+            config_len: config.len(),
+            layer_digest,
+            layer_len: layer.len(),
+        }
+    }
+
+    /// Push amd64 and arm64 images and an index over them under `tag`.
+    pub fn index(&self, repo: &str, tag: &str) -> (String, Pushed, Pushed) {
+        let amd = self.image(
+            repo,
+            &format!("{tag}-amd64"),
+            "amd64",
+            &format!("{tag}-amd64"),
+        );
+        let arm = self.image(
+            repo,
+            &format!("{tag}-arm64"),
+            "arm64",
+            &format!("{tag}-arm64"),
+        );
+        let index = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": [
+                {"mediaType": OCI_MANIFEST, "digest": arm.digest, "size": arm.manifest_size,
+                 "platform": {"architecture": "arm64", "os": "linux", "variant": "v8"}},
+                {"mediaType": OCI_MANIFEST, "digest": amd.digest, "size": amd.manifest_size,
+                 "platform": {"architecture": "amd64", "os": "linux"}}
+            ]
+        });
+        let body = serde_json::to_vec(&index).expect("json");
+        let d = self.manifest(repo, tag, OCI_INDEX, &body);
+        (d, amd, arm)
+    }
+
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+}
+
+/// A temp folder used as the repository root (for `ca_files`).
+pub fn root() -> tempfile::TempDir {
+    tempfile::tempdir().expect("root dir")
+}
+
+pub fn path_str(p: &Path) -> String {
+    p.display().to_string()
+}
+
+pub fn pathbuf(p: &Path, name: &str) -> PathBuf {
+    p.join(name)
+}

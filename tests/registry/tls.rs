@@ -1,0 +1,95 @@
+//! TLS with a test-made CA: trusted through `ca_files`, refused without, and insecure only
+//! when asked and allowed.
+
+use streamsync::policy::RegistryConfig;
+use streamsync::registry::{FailureReason, RegistryClient, Resolver};
+
+use crate::harness::{Registry, Variant};
+use crate::{client, none_known, req};
+
+#[test]
+fn tls_registry_trusted_through_ca_files_only() {
+    let reg = Registry::start(Variant::Tls);
+    let pushed = reg.pusher().image("secure/app", "1.0", "amd64", "s");
+    let root = crate::harness::root();
+    reg.write_ca(root.path(), "ca.pem");
+    let spec = format!("{}/secure/app:1.0", reg.host());
+    let mut secure = req(&spec);
+    secure.insecure = false;
+
+    let trusted = RegistryConfig {
+        ca_files: vec!["ca.pem".to_owned()],
+        ..RegistryConfig::default()
+    };
+    let c = client(&trusted, root.path(), None);
+    let out = c.resolve_all(std::slice::from_ref(&secure), &none_known);
+    assert_eq!(out[0].as_ref().expect("trusted").digest, pushed.digest);
+
+    let c = client(&RegistryConfig::default(), root.path(), None);
+    let out = c.resolve_all(&[secure.clone(), secure.clone()], &none_known);
+    for r in &out {
+        let e = r.as_ref().unwrap_err();
+        assert_eq!(e.reason, FailureReason::Unreachable);
+        assert!(e.message.contains("ca_files"), "{}", e.message);
+    }
+    // A certificate failure is not retried, and the host is not tried again in this run.
+    assert_eq!(c.request_counts()[&reg.host()].head, 1);
+
+    // Insecure asked and allowed: the certificate is not verified.
+    let allowed = RegistryConfig {
+        insecure_allowed: vec![reg.host()],
+        ..RegistryConfig::default()
+    };
+    let c = client(&allowed, root.path(), None);
+    let out = c.resolve_all(&[req(&spec)], &none_known);
+    assert_eq!(
+        out[0].as_ref().expect("insecure allowed").digest,
+        pushed.digest
+    );
+
+    // Insecure asked but not allowed: verified TLS, which fails.
+    let c = client(&RegistryConfig::default(), root.path(), None);
+    let out = c.resolve_all(&[req(&spec)], &none_known);
+    assert_eq!(
+        out[0].as_ref().unwrap_err().reason,
+        FailureReason::Unreachable
+    );
+}
+
+#[test]
+fn bad_configuration_is_a_clear_error() {
+    let root = crate::harness::root();
+    let missing = RegistryConfig {
+        ca_files: vec!["nope.pem".to_owned()],
+        ..RegistryConfig::default()
+    };
+    let e = RegistryClient::new(&missing, root.path(), None)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("ca_files") && e.contains("nope.pem"), "{e}");
+    std::fs::write(root.path().join("junk.pem"), "not a certificate").unwrap();
+    let junk = RegistryConfig {
+        ca_files: vec!["junk.pem".to_owned()],
+        ..RegistryConfig::default()
+    };
+    let e = RegistryClient::new(&junk, root.path(), None)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("junk.pem"), "{e}");
+    let timeout = RegistryConfig {
+        request_timeout: "soon".to_owned(),
+        ..RegistryConfig::default()
+    };
+    let e = RegistryClient::new(&timeout, root.path(), None)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("request_timeout"), "{e}");
+    let e = RegistryClient::new(
+        &RegistryConfig::default(),
+        root.path(),
+        Some(&root.path().join("absent.json")),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("absent.json"), "{e}");
+}
