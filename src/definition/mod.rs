@@ -168,9 +168,24 @@ fn folder_namespace(path: &str) -> Option<&str> {
     Some(ns)
 }
 
+/// Alias replays allowed per file. Definitions rarely use anchors at all; a few thousand
+/// replayed events cover any honest reuse, and the cap is what stops the "billion laughs" and
+/// the quadratic alias bomb within milliseconds and a few MiB.
+const MAX_REPLAYED_EVENTS: usize = 20_000;
+/// Nodes allowed per file: far above any real definitions file under the 16 MiB size cap
+/// (the 5,000-stream benchmark holds ~2,000 nodes per file), low enough to bound memory.
+const MAX_NODES: usize = 1_000_000;
+
 fn yaml_options() -> serde_saphyr::Options {
     let mut options = serde_saphyr::Options::default();
     options.with_snippet = false;
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_nodes = MAX_NODES;
+    budget.max_events = 2 * MAX_NODES;
+    options.budget = Some(budget);
+    let mut aliases = serde_saphyr::options::AliasLimits::default();
+    aliases.max_total_replayed_events = MAX_REPLAYED_EVENTS;
+    options.alias_limits = aliases;
     options
 }
 
@@ -225,6 +240,15 @@ pub fn parse_file(file: &SourceFile, config: &Config) -> (Vec<Definition>, Vec<D
     if is_json && let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(text) {
         let line = u32::try_from(e.line()).unwrap_or(u32::MAX);
         let column = u32::try_from(e.column()).unwrap_or(u32::MAX);
+        if let Some((line, column)) = trailing_comma(text, e.line(), e.column()) {
+            return fail(
+                line,
+                column,
+                "invalid-json",
+                "invalid JSON: trailing comma".into(),
+                Some("JSON allows no comma after the last item of an object or list"),
+            );
+        }
         return fail(
             line,
             column,
@@ -266,6 +290,30 @@ pub fn parse_file(file: &SourceFile, config: &Config) -> (Vec<Definition>, Vec<D
     (conv.out, conv.diags)
 }
 
+/// When serde_json stops at a `}` or `]` that follows a comma, the position of that comma.
+fn trailing_comma(text: &str, line: usize, column: usize) -> Option<(u32, u32)> {
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    let line_text = text.get(line_start..)?.lines().next().unwrap_or("");
+    let offset = line_start
+        + line_text
+            .char_indices()
+            .nth(column.saturating_sub(1))
+            .map_or(line_text.len(), |(i, _)| i);
+    let at = text.get(offset..)?.trim_start().chars().next()?;
+    if at != '}' && at != ']' {
+        return None;
+    }
+    let before = text.get(..offset)?.trim_end();
+    if !before.ends_with(',') {
+        return None;
+    }
+    Some(diagnostic::line_col(text, before.len() - 1))
+}
+
 fn strip_json_position(msg: &str) -> String {
     match msg.rfind(" at line ") {
         Some(i) => msg[..i].to_owned(),
@@ -274,6 +322,27 @@ fn strip_json_position(msg: &str) -> String {
 }
 
 fn yaml_error_message(e: &serde_saphyr::Error) -> String {
+    use serde_saphyr::Error as E;
+    use serde_saphyr::budget::BudgetBreach as B;
+    match e {
+        E::AliasReplayLimitExceeded { .. } | E::AliasReplayStackDepthExceeded { .. } => {
+            return format!(
+                "invalid YAML: anchors and aliases expand to more than {MAX_REPLAYED_EVENTS} values"
+            );
+        }
+        E::Budget { breach, .. } => {
+            let what = match breach {
+                B::Nodes { .. } => format!("more than {MAX_NODES} values"),
+                B::Events { .. } => format!("more than {} parser events", 2 * MAX_NODES),
+                B::Aliases { .. } | B::AliasAnchorRatio { .. } => "too many aliases".to_owned(),
+                B::Depth { .. } => "nesting that is too deep".to_owned(),
+                B::Documents { .. } => "too many documents".to_owned(),
+                other => format!("too much content ({other:?})"),
+            };
+            return format!("invalid YAML: the file holds {what}");
+        }
+        _ => {}
+    }
     let text = e.to_string();
     // The first line holds the message; drop a trailing " at line X column Y".
     let first = text.lines().next().unwrap_or("invalid YAML").trim();
@@ -292,9 +361,10 @@ fn yaml_error_hint(message: &str, text: &str, line: u32) -> Option<&'static str>
     if line_text.starts_with('\t') || message.contains("tab") {
         return Some("YAML indentation must use spaces, not tabs");
     }
-    if message.contains("alias") || message.contains("budget") || message.contains("anchor") {
+    if message.contains("alias") || message.contains("anchor") || message.contains("the file holds")
+    {
         return Some(
-            "the document expands too much through anchors and aliases; write the values out",
+            "a definitions file this large is refused to protect the loader: the document expands too much through anchors and aliases; write the values out or split the file",
         );
     }
     None

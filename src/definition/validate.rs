@@ -157,8 +157,8 @@ impl Validator<'_> {
             }
         }
 
-        for i in 0..tags.len() {
-            self.tag(i, positions[i], stream_insecure);
+        for (i, pos) in positions.iter().enumerate().take(tags.len()) {
+            self.tag(i, pos, stream_insecure);
         }
     }
 
@@ -368,10 +368,15 @@ impl Validator<'_> {
     fn conventions(&mut self, tag: &crate::model::TagReference, pos: &TagPositions) {
         let tname = &tag.name;
         let name_pos = pos.or_entry(pos.name);
-        if let Some(date) = crate::prune::dates::find_date(tname) {
-            if crate::prune::dates::has_full_version(tname) {
-                self.warn(name_pos, "dated-versioned-tag", format!("tag `{tname}` carries both a full version and a date ({}): it points to one revision and is never updated, so default pruning never removes it", date.date), Some("prefer a moving tag like `v2.0`; if dated tags are required, review them with `streamsync prune`".into()));
-            }
+        if let Some(date) = crate::prune::dates::find_date(tname)
+            && crate::prune::dates::has_full_version(tname)
+        {
+            self.warn(
+                name_pos,
+                "dated-versioned-tag",
+                format!("tag `{tname}` carries both a full version and a date ({}): it points to one revision and is never updated, so default pruning never removes it", date.date),
+                Some("prefer a moving tag like `v2.0`; if dated tags are required, review them with `streamsync prune`".into()),
+            );
         }
         let tags_annotation = tag.annotation("tags").unwrap_or_default();
         if tags_annotation.split(',').any(|t| t.trim() == "builder") {

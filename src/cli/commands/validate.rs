@@ -11,11 +11,7 @@ pub fn run(ctx: &Context, args: &ValidateArgs, printer: &Printer) -> Result<Exit
     let diags = &loaded.diagnostics;
     match args.format {
         DiagnosticFormat::Text => {
-            let text = diagnostic::render_text(diags);
-            if !text.is_empty() {
-                // Problems are people-talk: stderr, like a compiler's.
-                eprint!("{text}");
-            }
+            printer.diagnostics(&diagnostic::render_text(diags));
             if loaded.has_errors() {
                 printer.info(&format!(
                     "error: {}",
