@@ -269,6 +269,13 @@ impl<'a> Converter<'a> {
             }
         }
         if !meta_seen || stream.metadata.name.is_empty() {
+            // A name of the wrong type was already reported where it stands.
+            let reported = self.diags.iter().any(|d| {
+                d.code == "invalid-type" && (d.line, d.column) == (name_pos.line, name_pos.column)
+            });
+            if reported {
+                return;
+            }
             self.error(
                 name_pos,
                 "missing-name",

@@ -324,24 +324,18 @@ fn strip_json_position(msg: &str) -> String {
 fn yaml_error_message(e: &serde_saphyr::Error) -> String {
     use serde_saphyr::Error as E;
     use serde_saphyr::budget::BudgetBreach as B;
-    match e {
-        E::AliasReplayLimitExceeded { .. } | E::AliasReplayStackDepthExceeded { .. } => {
-            return format!(
-                "invalid YAML: anchors and aliases expand to more than {MAX_REPLAYED_EVENTS} values"
-            );
-        }
-        E::Budget { breach, .. } => {
-            let what = match breach {
-                B::Nodes { .. } => format!("more than {MAX_NODES} values"),
-                B::Events { .. } => format!("more than {} parser events", 2 * MAX_NODES),
-                B::Aliases { .. } | B::AliasAnchorRatio { .. } => "too many aliases".to_owned(),
-                B::Depth { .. } => "nesting that is too deep".to_owned(),
-                B::Documents { .. } => "too many documents".to_owned(),
-                other => format!("too much content ({other:?})"),
-            };
-            return format!("invalid YAML: the file holds {what}");
-        }
-        _ => {}
+    if let E::Budget { breach, .. } = e {
+        let what = match breach {
+            B::Nodes { .. } => format!("more than {MAX_NODES} values"),
+            B::Events { .. } => format!("more than {} parser events", 2 * MAX_NODES),
+            B::Aliases { .. } | B::AliasAnchorRatio { .. } => {
+                "too many aliases for its anchors".to_owned()
+            }
+            B::Depth { .. } => "nesting that is too deep".to_owned(),
+            B::Documents { .. } => "too many documents".to_owned(),
+            other => format!("too much content ({other:?})"),
+        };
+        return format!("invalid YAML: the file holds {what}");
     }
     let text = e.to_string();
     // The first line holds the message; drop a trailing " at line X column Y".
@@ -350,6 +344,16 @@ fn yaml_error_message(e: &serde_saphyr::Error) -> String {
         Some(i) => &first[..i],
         None => first,
     };
+    // The error may come wrapped (with a snippet or a path), so recognise it by its text.
+    if first.contains("alias replay") {
+        return format!(
+            "invalid YAML: anchors and aliases expand to more than {MAX_REPLAYED_EVENTS} values"
+        );
+    }
+    if let Some(rest) = first.strip_prefix("duplicate mapping key: ") {
+        let key = rest.split(", set ").next().unwrap_or(rest);
+        return format!("invalid YAML: duplicate key `{key}`");
+    }
     format!("invalid YAML: {first}")
 }
 
@@ -358,14 +362,197 @@ fn yaml_error_hint(message: &str, text: &str, line: u32) -> Option<&'static str>
         .lines()
         .nth(line.saturating_sub(1) as usize)
         .unwrap_or("");
-    if line_text.starts_with('\t') || message.contains("tab") {
+    let indent = &line_text[..line_text.len() - line_text.trim_start().len()];
+    if indent.contains('\t') || message.contains("tabs") {
         return Some("YAML indentation must use spaces, not tabs");
+    }
+    if message.contains("duplicate key") {
+        return Some("a key may appear once per mapping; remove or merge the repeated one");
     }
     if message.contains("alias") || message.contains("anchor") || message.contains("the file holds")
     {
         return Some(
-            "a definitions file this large is refused to protect the loader: the document expands too much through anchors and aliases; write the values out or split the file",
+            "the file expands too much (an alias bomb?); write the values out or split the file",
         );
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(files: &[(&str, &str)]) -> Loaded {
+        let files: Vec<SourceFile> = files
+            .iter()
+            .map(|(p, t)| SourceFile {
+                path: (*p).to_owned(),
+                bytes: t.as_bytes().to_vec(),
+            })
+            .collect();
+        load_files(&files, &Config::default(), &Policies::default())
+    }
+
+    fn codes(l: &Loaded) -> Vec<(&'static str, u32, u32)> {
+        l.diagnostics
+            .iter()
+            .map(|d| (d.code, d.line, d.column))
+            .collect()
+    }
+
+    const IS: &str =
+        "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: ruby\n";
+
+    #[test]
+    fn namespace_from_metadata_then_folder_then_default() {
+        let with_ns = IS.replace("  name: ruby\n", "  name: ruby\n  namespace: team\n");
+        let l = load(&[
+            ("definitions/demo/a.yaml", &with_ns),
+            ("definitions/demo/b.yaml", &IS.replace("ruby", "python")),
+            ("definitions/c.yaml", &IS.replace("ruby", "nodejs")),
+        ]);
+        assert_eq!(codes(&l), vec![]);
+        let keys: Vec<String> = l.set.streams.keys().map(ToString::to_string).collect();
+        assert_eq!(keys, ["default/nodejs", "demo/python", "team/ruby"]);
+    }
+
+    #[test]
+    fn several_documents_lists_and_empty_documents() {
+        let text = format!(
+            "{IS}---\nkind: List\napiVersion: v1\nitems:\n- {}\n---\n",
+            "{apiVersion: v1, kind: ImageStream, metadata: {name: python}}"
+        );
+        let l = load(&[("definitions/d/a.yaml", &text)]);
+        assert_eq!(codes(&l), vec![]);
+        assert_eq!(l.set.streams.len(), 2);
+        let l = load(&[(
+            "definitions/d/b.json",
+            "{\"kind\": \"ImageStreamList\", \"items\": [{\"kind\": \"ImageStream\", \"metadata\": {\"name\": \"x\"}}]}",
+        )]);
+        assert_eq!(codes(&l), vec![]);
+        assert_eq!(l.set.streams.len(), 1);
+        let l = load(&[("definitions/d/empty.yaml", "# nothing yet\n---\n")]);
+        assert_eq!(codes(&l), vec![("empty-file", 0, 0)]);
+        assert!(!l.has_errors());
+    }
+
+    #[test]
+    fn server_fields_and_status_are_ignored() {
+        let text = format!(
+            "{IS}  uid: 1234\n  resourceVersion: \"9\"\n  creationTimestamp: 2020-01-01T00:00:00Z\n  generation: 3\n  managedFields: [{{manager: oc}}]\nspec:\n  tags:\n  - name: a\n    generation: 2\nstatus:\n  dockerImageRepository: x\n  tags: [{{tag: a, items: []}}]\n"
+        );
+        let l = load(&[("definitions/d/a.yaml", &text)]);
+        assert_eq!(codes(&l), vec![]);
+    }
+
+    #[test]
+    fn unknown_fields_get_did_you_mean() {
+        let text = format!("{IS}spec:\n  tag:\n  - name: a\n");
+        let l = load(&[("definitions/d/a.yaml", &text)]);
+        assert_eq!(codes(&l), vec![("unknown-field", 6, 3)]);
+        assert_eq!(
+            l.diagnostics[0].hint.as_deref(),
+            Some("did you mean `tags`?")
+        );
+        let text = format!(
+            "{IS}spec:\n  tags:\n  - name: a\n    importPolicy:\n      schedule: true\n    refrence: true\n"
+        );
+        let l = load(&[("definitions/d/a.yaml", &text)]);
+        assert_eq!(
+            codes(&l),
+            vec![("unknown-field", 9, 7), ("unknown-field", 10, 5)]
+        );
+        assert_eq!(
+            l.diagnostics[0].hint.as_deref(),
+            Some("did you mean `scheduled`?")
+        );
+        assert_eq!(
+            l.diagnostics[1].hint.as_deref(),
+            Some("did you mean `reference`?")
+        );
+    }
+
+    #[test]
+    fn document_level_errors() {
+        let l = load(&[("definitions/d/a.yaml", "metadata:\n  name: x\n")]);
+        assert_eq!(codes(&l), vec![("missing-kind", 1, 1)]);
+        let l = load(&[(
+            "definitions/d/a.yaml",
+            "kind: Deployment\nmetadata:\n  name: x\n",
+        )]);
+        assert_eq!(codes(&l), vec![("not-an-imagestream", 1, 7)]);
+        let l = load(&[(
+            "definitions/d/a.yaml",
+            &IS.replace("image.openshift.io/v1", "apps/v1"),
+        )]);
+        assert_eq!(codes(&l), vec![("invalid-api-version", 1, 13)]);
+        let l = load(&[("definitions/d/a.yaml", "kind: ImageStream\n")]);
+        assert_eq!(codes(&l), vec![("missing-name", 1, 1)]);
+        let l = load(&[(
+            "definitions/d/a.yaml",
+            &format!("{IS}spec:\n  tags:\n  - from: {{kind: DockerImage, name: x}}\n"),
+        )]);
+        assert_eq!(codes(&l), vec![("missing-tag-name", 7, 5)]);
+        let l = load(&[("definitions/d/a.yaml", &format!("{IS}  name: other\n"))]);
+        assert_eq!(codes(&l), vec![("invalid-yaml", 5, 3)]);
+        assert_eq!(
+            l.diagnostics[0].message,
+            "invalid YAML: duplicate key `name`"
+        );
+        assert!(
+            l.diagnostics[0]
+                .hint
+                .as_deref()
+                .unwrap()
+                .contains("once per mapping")
+        );
+    }
+
+    #[test]
+    fn yaml_errors_are_located_with_hints() {
+        let l = load(&[(
+            "definitions/d/a.yaml",
+            "kind: ImageStream\nmetadata:\n\tname: x\n",
+        )]);
+        assert_eq!(l.diagnostics[0].code, "invalid-yaml");
+        assert_eq!(l.diagnostics[0].line, 3);
+        assert_eq!(
+            l.diagnostics[0].hint.as_deref(),
+            Some("YAML indentation must use spaces, not tabs")
+        );
+        let l = load(&[("definitions/d/a.json", "{\"kind\": \"ImageStream\",\n}")]);
+        assert_eq!(codes(&l), vec![("invalid-json", 1, 23)]);
+        assert_eq!(l.diagnostics[0].message, "invalid JSON: trailing comma");
+        let l = load(&[("definitions/d/a.json", "[1, 2,]")]);
+        assert_eq!(codes(&l), vec![("invalid-json", 1, 6)]);
+        let mut bytes = b"kind: ImageStream\nx: \xff\xfe\n".to_vec();
+        bytes.push(b'\n');
+        let files = [SourceFile {
+            path: "definitions/d/bin.yaml".into(),
+            bytes,
+        }];
+        let l = load_files(&files, &Config::default(), &Policies::default());
+        assert_eq!(codes(&l), vec![("not-text", 2, 4)]);
+    }
+
+    #[test]
+    fn alias_bombs_stop_on_budget() {
+        let mut text = String::from("a: &a [");
+        text.push_str(&vec!["x"; 1000].join(","));
+        text.push_str("]\nb: [");
+        text.push_str(&vec!["*a"; 1000].join(","));
+        text.push_str("]\n");
+        let l = load(&[("definitions/d/bomb.yaml", &text)]);
+        assert_eq!(l.diagnostics.len(), 1);
+        assert_eq!(l.diagnostics[0].code, "invalid-yaml");
+        assert!(l.diagnostics[0].message.contains("anchors and aliases"));
+        // Honest reuse of an anchor still loads.
+        let ok = format!(
+            "{IS}spec:\n  tags:\n  - name: a\n    importPolicy: &p {{scheduled: true}}\n    from: {{kind: DockerImage, name: quay.io/o/x}}\n  - name: b\n    importPolicy: *p\n    from: {{kind: DockerImage, name: quay.io/o/y}}\n"
+        );
+        let l = load(&[("definitions/d/ok.yaml", &ok)]);
+        assert_eq!(codes(&l), vec![]);
+        let stream = l.set.streams().next().unwrap();
+        assert!(stream.spec.tags[1].import_policy.scheduled);
+    }
 }
