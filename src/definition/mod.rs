@@ -117,14 +117,42 @@ impl Loaded {
 
 /// Read, parse, convert and validate every definition of `source`.
 pub fn load(source: &Source, config: &Config, policies: &Policies) -> Result<Loaded, SourceError> {
-    let files = source::read_files(source)?;
-    Ok(load_files(&files, config, policies))
+    match source {
+        // Read and parse each file on the same worker: the reads overlap the parsing, and a
+        // file's bytes are dropped as soon as it is converted.
+        Source::WorkTree { root } => {
+            let paths = source::list_worktree(root)?;
+            let parsed = paths
+                .par_iter()
+                .map(|rel| {
+                    let file = source::read_worktree_file(root, rel)?;
+                    Ok(parse_file(&file, config))
+                })
+                .collect::<Result<Vec<_>, SourceError>>()?;
+            Ok(finish(parsed, paths.len(), config, policies))
+        }
+        // git2 repositories are not shared across threads: read the blobs first.
+        Source::Rev { .. } => {
+            let files = source::read_files(source)?;
+            Ok(load_files(&files, config, policies))
+        }
+    }
 }
 
 /// Parse, convert and validate already-read files (parallel across files).
 pub fn load_files(files: &[SourceFile], config: &Config, policies: &Policies) -> Loaded {
     let parsed: Vec<(Vec<Definition>, Vec<Diagnostic>)> =
         files.par_iter().map(|f| parse_file(f, config)).collect();
+    finish(parsed, files.len(), config, policies)
+}
+
+/// Gather the parsed files (in path order) into a set, then validate it.
+fn finish(
+    parsed: Vec<(Vec<Definition>, Vec<Diagnostic>)>,
+    files: usize,
+    config: &Config,
+    policies: &Policies,
+) -> Loaded {
     let mut diagnostics = Vec::new();
     let mut all = Vec::new();
     for (defs, diags) in parsed {
@@ -157,7 +185,7 @@ pub fn load_files(files: &[SourceFile], config: &Config, policies: &Policies) ->
     Loaded {
         set,
         diagnostics,
-        files: files.len(),
+        files,
     }
 }
 
@@ -186,6 +214,9 @@ fn yaml_options() -> serde_saphyr::Options {
     let mut aliases = serde_saphyr::options::AliasLimits::default();
     aliases.max_total_replayed_events = MAX_REPLAYED_EVENTS;
     options.alias_limits = aliases;
+    // The converter reports repeated keys itself, with both lines; letting them through also
+    // spares the parser a hash set per mapping.
+    options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::PassThrough;
     options
 }
 

@@ -18,23 +18,24 @@ static STREAM_NAME: LazyLock<Regex> =
 static TAG_NAME: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$").expect("valid regex"));
 
-/// Check every stream of the set.
+/// Check every stream of the set (in parallel: streams are independent; the result keeps the
+/// set's order).
 pub fn validate(set: &DefinitionSet, config: &Config, policies: &Policies) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
-    for def in set.streams.values() {
-        let mut v = Validator {
-            def,
-            config,
-            out: Vec::new(),
-        };
-        v.stream();
-        out.extend(
+    use rayon::prelude::*;
+    let defs: Vec<&Definition> = set.streams.values().collect();
+    defs.par_iter()
+        .flat_map_iter(|def| {
+            let mut v = Validator {
+                def,
+                config,
+                out: Vec::new(),
+            };
+            v.stream();
             v.out
                 .into_iter()
-                .filter(|d| d.is_error() || !policies.lint.allow.iter().any(|a| a == d.code)),
-        );
-    }
-    out
+                .filter(|d| d.is_error() || !policies.lint.allow.iter().any(|a| a == d.code))
+        })
+        .collect()
 }
 
 struct Validator<'a> {
