@@ -525,17 +525,14 @@ mod tests {
         )]);
         assert_eq!(codes(&l), vec![("missing-tag-name", 7, 5)]);
         let l = load(&[("definitions/d/a.yaml", &format!("{IS}  name: other\n"))]);
-        assert_eq!(codes(&l), vec![("invalid-yaml", 5, 3)]);
+        assert_eq!(codes(&l), vec![("duplicate-key", 5, 3)]);
         assert_eq!(
             l.diagnostics[0].message,
-            "invalid YAML: duplicate key `name`"
+            "duplicate key `name` in `metadata`"
         );
-        assert!(
-            l.diagnostics[0]
-                .hint
-                .as_deref()
-                .unwrap()
-                .contains("once per mapping")
+        assert_eq!(
+            l.diagnostics[0].hint.as_deref(),
+            Some("it is also set at line 4")
         );
     }
 
