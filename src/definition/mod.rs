@@ -196,29 +196,15 @@ fn folder_namespace(path: &str) -> Option<&str> {
     Some(ns)
 }
 
-/// Alias replays allowed per file. Definitions rarely use anchors at all; a few thousand
-/// replayed events cover any honest reuse, and the cap is what stops the "billion laughs" and
-/// the quadratic alias bomb within milliseconds and a few MiB.
-const MAX_REPLAYED_EVENTS: usize = 20_000;
-/// Nodes allowed per file: far above any real definitions file under the 16 MiB size cap
-/// (the 5,000-stream benchmark holds ~2,000 nodes per file), low enough to bound memory.
-const MAX_NODES: usize = 1_000_000;
-
-fn yaml_options() -> serde_saphyr::Options {
-    let mut options = serde_saphyr::Options::default();
-    options.with_snippet = false;
-    let mut budget = serde_saphyr::Budget::default();
-    budget.max_nodes = MAX_NODES;
-    budget.max_events = 2 * MAX_NODES;
-    options.budget = Some(budget);
-    let mut aliases = serde_saphyr::options::AliasLimits::default();
-    aliases.max_total_replayed_events = MAX_REPLAYED_EVENTS;
-    options.alias_limits = aliases;
-    // The converter reports repeated keys itself, with both lines; letting them through also
-    // spares the parser a hash set per mapping.
-    options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::PassThrough;
-    options
-}
+/// What one file may cost. Definitions rarely use anchors at all; 20,000 values copied by
+/// aliases cover any honest reuse and stop the "billion laughs" and the quadratic alias bomb
+/// within milliseconds and a few MiB. A million values is far above any real definitions file
+/// under the 16 MiB size cap (the 5,000-stream benchmark holds ~1,500 values per file).
+const LIMITS: node::Limits = node::Limits {
+    max_nodes: 1_000_000,
+    max_alias_nodes: 20_000,
+    max_depth: 64,
+};
 
 /// Parse one file into definitions and diagnostics.
 pub fn parse_file(file: &SourceFile, config: &Config) -> (Vec<Definition>, Vec<Diagnostic>) {
@@ -288,19 +274,12 @@ pub fn parse_file(file: &SourceFile, config: &Config) -> (Vec<Definition>, Vec<D
             None,
         );
     }
-    let docs: Vec<node::Node> = match serde_saphyr::from_multiple_with_options(text, yaml_options())
-    {
+    let docs = match node::parse_documents(text, LIMITS) {
         Ok(d) => d,
         Err(e) => {
-            let (line, column) = e.location().map_or((1, 1), |l| {
-                (
-                    u32::try_from(l.line()).unwrap_or(1).max(1),
-                    u32::try_from(l.column()).unwrap_or(1).max(1),
-                )
-            });
-            let message = yaml_error_message(&e);
-            let hint = yaml_error_hint(&message, text, line);
-            return fail(line, column, "invalid-yaml", message, hint);
+            let message = format!("invalid YAML: {}", e.message);
+            let hint = yaml_error_hint(&e, text);
+            return fail(e.pos.line, e.pos.column, "invalid-yaml", message, hint);
         }
     };
     let namespace = folder_namespace(path).unwrap_or(&config.default_namespace);
@@ -352,59 +331,25 @@ fn strip_json_position(msg: &str) -> String {
     }
 }
 
-fn yaml_error_message(e: &serde_saphyr::Error) -> String {
-    use serde_saphyr::Error as E;
-    use serde_saphyr::budget::BudgetBreach as B;
-    if let E::Budget { breach, .. } = e {
-        let what = match breach {
-            B::Nodes { .. } => format!("more than {MAX_NODES} values"),
-            B::Events { .. } => format!("more than {} parser events", 2 * MAX_NODES),
-            B::Aliases { .. } | B::AliasAnchorRatio { .. } => {
-                "too many aliases for its anchors".to_owned()
-            }
-            B::Depth { .. } => "nesting that is too deep".to_owned(),
-            B::Documents { .. } => "too many documents".to_owned(),
-            other => format!("too much content ({other:?})"),
-        };
-        return format!("invalid YAML: the file holds {what}");
+fn yaml_error_hint(e: &node::LoadError, text: &str) -> Option<&'static str> {
+    match e.limit {
+        Some(node::LimitKind::Aliases | node::LimitKind::Nodes) => {
+            return Some(
+                "the file expands too much (an alias bomb?); write the values out or split the file",
+            );
+        }
+        Some(node::LimitKind::Depth) => {
+            return Some("definitions nest a few levels deep; check the indentation");
+        }
+        None => {}
     }
-    let text = e.to_string();
-    // The first line holds the message; drop a trailing " at line X column Y".
-    let first = text.lines().next().unwrap_or("invalid YAML").trim();
-    let first = match first.find(" at line ") {
-        Some(i) => &first[..i],
-        None => first,
-    };
-    // The error may come wrapped (with a snippet or a path), so recognise it by its text.
-    if first.contains("alias replay") {
-        return format!(
-            "invalid YAML: anchors and aliases expand to more than {MAX_REPLAYED_EVENTS} values"
-        );
-    }
-    if let Some(rest) = first.strip_prefix("duplicate mapping key: ") {
-        let key = rest.split(", set ").next().unwrap_or(rest);
-        return format!("invalid YAML: duplicate key `{key}`");
-    }
-    format!("invalid YAML: {first}")
-}
-
-fn yaml_error_hint(message: &str, text: &str, line: u32) -> Option<&'static str> {
     let line_text = text
         .lines()
-        .nth(line.saturating_sub(1) as usize)
+        .nth(e.pos.line.saturating_sub(1) as usize)
         .unwrap_or("");
     let indent = &line_text[..line_text.len() - line_text.trim_start().len()];
-    if indent.contains('\t') || message.contains("tabs") {
+    if indent.contains('\t') || e.message.contains("tabs") {
         return Some("YAML indentation must use spaces, not tabs");
-    }
-    if message.contains("duplicate key") {
-        return Some("a key may appear once per mapping; remove or merge the repeated one");
-    }
-    if message.contains("alias") || message.contains("anchor") || message.contains("the file holds")
-    {
-        return Some(
-            "the file expands too much (an alias bomb?); write the values out or split the file",
-        );
     }
     None
 }
