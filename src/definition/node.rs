@@ -211,6 +211,114 @@ impl<'de> Deserialize<'de> for KeyText {
 mod tests {
     use super::*;
 
+    const LIMITS: Limits = Limits {
+        max_nodes: 10_000,
+        max_alias_nodes: 100,
+        max_depth: 16,
+    };
+
+    fn one(text: &str) -> Node {
+        let mut docs = parse_documents(text, LIMITS).unwrap();
+        assert_eq!(docs.len(), 1, "{docs:?}");
+        docs.remove(0)
+    }
+
+    fn val(text: &str) -> Value {
+        one(&format!("v: {text}\n"))
+            .get("v")
+            .unwrap()
+            .1
+            .value
+            .clone()
+    }
+
+    #[test]
+    fn events_tree_positions() {
+        let root = one("a: 1\nb:\n  - x\n  - {c: 2.0}\n");
+        let (k, v) = root.get("b").unwrap();
+        assert_eq!((k.pos.line, k.pos.column), (2, 1));
+        let Value::Seq(items) = &v.value else {
+            panic!("{v:?}")
+        };
+        assert_eq!((items[0].pos.line, items[0].pos.column), (3, 5));
+        assert_eq!((items[1].pos.line, items[1].pos.column), (4, 5));
+        let (ck, cv) = items[1].get("c").unwrap();
+        assert_eq!((ck.pos.line, ck.pos.column), (4, 6));
+        assert_eq!(cv.value, Value::Float(2.0));
+    }
+
+    #[test]
+    fn scalars_resolve_like_kubernetes_yaml() {
+        assert_eq!(val("2.0"), Value::Float(2.0));
+        assert_eq!(val("'2.0'"), Value::Str("2.0".into()));
+        assert_eq!(val("!!str 2.0"), Value::Str("2.0".into()));
+        assert_eq!(val("20"), Value::Int(20));
+        assert_eq!(val("-3"), Value::Int(-3));
+        assert_eq!(val("0x1f"), Value::Int(31));
+        assert_eq!(val("1e3"), Value::Float(1000.0));
+        assert_eq!(val("yes"), Value::Bool(true));
+        assert_eq!(val("Off"), Value::Bool(false));
+        assert_eq!(val("~"), Value::Null);
+        assert_eq!(val(""), Value::Null);
+        assert_eq!(val("1.2.3"), Value::Str("1.2.3".into()));
+        assert_eq!(val("20260101"), Value::Int(20_260_101));
+        assert_eq!(
+            val("nightly-20260101"),
+            Value::Str("nightly-20260101".into())
+        );
+        assert_eq!(val("v2"), Value::Str("v2".into()));
+        assert_eq!(val("\"true\""), Value::Str("true".into()));
+        assert_eq!(val("|\n  text\n"), Value::Str("text\n".into()));
+    }
+
+    #[test]
+    fn documents_and_empty_documents() {
+        let docs = parse_documents("a: 1\n---\n---\nb: 2\n", LIMITS).unwrap();
+        assert_eq!(docs.len(), 3);
+        assert_eq!(docs[1].value, Value::Null);
+        assert!(parse_documents("", LIMITS).unwrap().is_empty());
+    }
+
+    #[test]
+    fn aliases_and_merge_keys() {
+        let root = one("a: &x {k: 1, j: 2}\nb: *x\nc:\n  <<: *x\n  k: 3\n");
+        assert_eq!(
+            root.get("b").unwrap().1.get("k").unwrap().1.value,
+            Value::Int(1)
+        );
+        let c = root.get("c").unwrap().1;
+        assert_eq!(c.get("k").unwrap().1.value, Value::Int(3));
+        assert_eq!(c.get("j").unwrap().1.value, Value::Int(2));
+    }
+
+    #[test]
+    fn budgets_stop_before_copying() {
+        let mut text = String::from("a: &a [");
+        text.push_str(&vec!["x"; 60].join(","));
+        text.push_str("]\nb: [*a, *a]\n");
+        let e = parse_documents(&text, LIMITS).unwrap_err();
+        assert_eq!(e.limit, Some(LimitKind::Aliases));
+        assert_eq!((e.pos.line, e.pos.column), (2, 9));
+        let deep = format!("{}1{}", "[".repeat(20), "]".repeat(20));
+        let e = parse_documents(&deep, LIMITS).unwrap_err();
+        assert_eq!(e.limit, Some(LimitKind::Depth));
+        let wide = format!("[{}]", vec!["1"; 20_000].join(","));
+        let e = parse_documents(&wide, LIMITS).unwrap_err();
+        assert_eq!(e.limit, Some(LimitKind::Nodes));
+    }
+
+    #[test]
+    fn syntax_errors_are_located() {
+        let e = parse_documents("a:\n\tb: 1\n", LIMITS).unwrap_err();
+        assert_eq!(e.limit, None);
+        assert_eq!(e.pos.line, 2);
+        assert!(e.message.contains("tabs"), "{}", e.message);
+        let e = parse_documents("a: [1, 2\n", LIMITS).unwrap_err();
+        assert!(!e.message.contains(" at char "), "{}", e.message);
+        let e = parse_documents("{[a]: 1}\n", LIMITS).unwrap_err();
+        assert!(e.message.contains("mapping key must be a plain value"));
+    }
+
     #[test]
     fn positions_of_keys_and_values() {
         let docs: Vec<Node> =
