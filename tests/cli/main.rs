@@ -4,3 +4,4 @@ mod bad_input;
 mod common;
 mod ref_;
 mod validate;
+mod workflows;
