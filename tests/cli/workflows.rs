@@ -113,3 +113,40 @@ fn pull_request_validation_annotates_the_head_branch() {
     assert_eq!(base.code, 0, "{}", base.stderr);
     assert_eq!(base.stdout, "");
 }
+
+/// actionlint reads workflows only; check the composite action's shape here: every step of a
+/// composite action needs a `shell` when it runs a script, and every input it reads exists.
+#[test]
+fn composite_action_is_well_formed() {
+    let text =
+        std::fs::read_to_string(crate_path(".github/actions/streamsync/action.yml")).unwrap();
+    let doc: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+    assert_eq!(doc["runs"]["using"], "composite");
+    let inputs = doc["inputs"].as_object().unwrap();
+    for (name, input) in inputs {
+        assert!(
+            input["description"].is_string(),
+            "input {name} has no description"
+        );
+    }
+    let steps = doc["runs"]["steps"].as_array().unwrap();
+    assert!(!steps.is_empty());
+    for step in steps {
+        if step.get("run").is_some() {
+            assert_eq!(step["shell"], "bash", "{step}");
+        } else {
+            assert!(step["uses"].is_string(), "{step}");
+        }
+    }
+    for used in text.split("inputs.").skip(1) {
+        let name: String = used
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect();
+        assert!(inputs.contains_key(&name), "unknown input `{name}`");
+    }
+    // Both workflows use it.
+    for workflow in ["plan.yml", "sync.yml"] {
+        assert!(!action_commands(workflow).is_empty(), "{workflow}");
+    }
+}
