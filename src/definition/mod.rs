@@ -197,12 +197,13 @@ fn folder_namespace(path: &str) -> Option<&str> {
 }
 
 /// What one file may cost. Definitions rarely use anchors at all; 20,000 values copied by
-/// aliases cover any honest reuse and stop the "billion laughs" and the quadratic alias bomb
+/// aliases (and 100,000 held by anchors) cover any honest reuse and stop the "billion laughs" and the quadratic alias bomb
 /// within milliseconds and a few MiB. A million values is far above any real definitions file
 /// under the 16 MiB size cap (the 5,000-stream benchmark holds ~1,500 values per file).
 const LIMITS: node::Limits = node::Limits {
     max_nodes: 1_000_000,
     max_alias_nodes: 20_000,
+    max_anchor_nodes: 100_000,
     max_depth: 64,
 };
 
@@ -333,7 +334,7 @@ fn strip_json_position(msg: &str) -> String {
 
 fn yaml_error_hint(e: &node::LoadError, text: &str) -> Option<&'static str> {
     match e.limit {
-        Some(node::LimitKind::Aliases | node::LimitKind::Nodes) => {
+        Some(node::LimitKind::Aliases | node::LimitKind::Anchors | node::LimitKind::Nodes) => {
             return Some(
                 "the file expands too much (an alias bomb?); write the values out or split the file",
             );

@@ -214,6 +214,7 @@ mod tests {
     const LIMITS: Limits = Limits {
         max_nodes: 10_000,
         max_alias_nodes: 100,
+        max_anchor_nodes: 1_000,
         max_depth: 16,
     };
 
@@ -302,6 +303,13 @@ mod tests {
         let deep = format!("{}1{}", "[".repeat(20), "]".repeat(20));
         let e = parse_documents(&deep, LIMITS).unwrap_err();
         assert_eq!(e.limit, Some(LimitKind::Depth));
+        // Nested anchors without a single alias: each level would hold a copy.
+        let mut nested = vec!["1"; 2_000].join(",");
+        for _ in 0..10 {
+            nested = format!("&a [{nested}]");
+        }
+        let e = parse_documents(&nested, LIMITS).unwrap_err();
+        assert_eq!(e.limit, Some(LimitKind::Anchors));
         let wide = format!("[{}]", vec!["1"; 20_000].join(","));
         let e = parse_documents(&wide, LIMITS).unwrap_err();
         assert_eq!(e.limit, Some(LimitKind::Nodes));
@@ -353,6 +361,8 @@ pub struct Limits {
     pub max_nodes: usize,
     /// Values copied by alias expansion.
     pub max_alias_nodes: usize,
+    /// Values held as copies of anchored subtrees (nested anchors each hold one).
+    pub max_anchor_nodes: usize,
     /// Nesting of sequences and mappings.
     pub max_depth: usize,
 }
@@ -377,6 +387,8 @@ pub enum LimitKind {
     Aliases,
     /// [`Limits::max_depth`].
     Depth,
+    /// [`Limits::max_anchor_nodes`].
+    Anchors,
 }
 
 /// A collection being built.
@@ -400,6 +412,9 @@ pub fn parse_documents(text: &str, limits: Limits) -> Result<Vec<Node>, LoadErro
     let mut anchors: Vec<Option<(Node, usize)>> = Vec::new();
     let mut nodes = 0usize;
     let mut alias_nodes = 0usize;
+    // Values held as anchor copies: nested anchors would otherwise copy a large subtree once
+    // per level.
+    let mut anchored_nodes = 0usize;
     let mut root: Option<Node> = None;
 
     let limit = |pos: Pos, kind: LimitKind| {
@@ -408,6 +423,10 @@ pub fn parse_documents(text: &str, limits: Limits) -> Result<Vec<Node>, LoadErro
             LimitKind::Aliases => format!(
                 "anchors and aliases expand to more than {} values",
                 limits.max_alias_nodes
+            ),
+            LimitKind::Anchors => format!(
+                "anchored values hold more than {} values",
+                limits.max_anchor_nodes
             ),
             LimitKind::Depth => format!(
                 "lists and mappings nest deeper than {} levels",
@@ -526,10 +545,15 @@ pub fn parse_documents(text: &str, limits: Limits) -> Result<Vec<Node>, LoadErro
             return Err(limit(pos, LimitKind::Nodes));
         }
         if let Some(id) = anchor {
+            let size = count(&node);
+            anchored_nodes += size;
+            if anchored_nodes > limits.max_anchor_nodes {
+                return Err(limit(pos, LimitKind::Anchors));
+            }
             if anchors.len() <= id {
                 anchors.resize(id + 1, None);
             }
-            anchors[id] = Some((node.clone(), count(&node)));
+            anchors[id] = Some((node.clone(), size));
         }
         match stack.last_mut() {
             None => root = Some(node),

@@ -232,3 +232,18 @@ fn many_problems_in_many_files_all_reported() {
     }
     assert!(m.stderr.contains("3 errors"), "{}", m.stderr);
 }
+
+#[test]
+fn nested_anchors_without_aliases() {
+    // Fifty nested anchored lists around 30,000 values: holding every anchor as a copy would
+    // cost 1.5 million values; the anchor budget (100,000) stops it after a few levels.
+    let mut text = vec!["x"; 30_000].join(",");
+    for _ in 0..50 {
+        text = format!("&a [{text}]");
+    }
+    assert_refused(
+        "anchors.yaml",
+        text.as_bytes(),
+        "anchored values hold more than 100000 values",
+    );
+}
