@@ -13,7 +13,9 @@ cargo build --release --quiet
 BIN="$PWD/target/release/streamsync"
 
 if ! python3 -c 'import yaml; assert yaml.__with_libyaml__' 2>/dev/null; then
-  python3 -m pip install --quiet pyyaml
+  # Debian's system Python refuses plain pip installs (PEP 668); fall back to the user site.
+  python3 -m pip install --quiet pyyaml 2>/dev/null ||
+    python3 -m pip install --quiet --user --break-system-packages pyyaml
 fi
 
 WORK="$(mktemp -d)"
