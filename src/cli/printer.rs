@@ -69,6 +69,17 @@ impl Printer {
         let _ = stdout.flush();
     }
 
+    /// Rendered diagnostics (`path:line:col: error: …` lines) on stderr, like a compiler's:
+    /// people-talk, shown even with `-q` because they say why the command failed.
+    pub fn diagnostics(&self, text: &str) {
+        if text.is_empty() {
+            return;
+        }
+        let mut stderr = std::io::stderr().lock();
+        let _ = stderr.write_all(text.as_bytes());
+        let _ = stderr.flush();
+    }
+
     /// A status line on stderr, silenced by `-q`.
     pub fn info(&self, text: &str) {
         if !self.quiet {

@@ -157,11 +157,12 @@ impl<'a> Converter<'a> {
         }
     }
 
-    fn string_map(&mut self, node: &Node, what: &str) -> Option<Annotations> {
+    /// A string-to-string mapping; `item` names one entry in messages ("tag annotation").
+    fn string_map(&mut self, node: &Node, what: &str, item: &str) -> Option<Annotations> {
         let entries = self.entries(node, what, None)?;
         let mut map = Annotations::new();
         for (k, v) in entries {
-            if let Some(s) = self.string(v, &format!("{what} `{}`", k.name)) {
+            if let Some(s) = self.string(v, &format!("{item} `{}`", k.name)) {
                 map.insert(k.name.clone(), s);
             }
         }
@@ -268,6 +269,13 @@ impl<'a> Converter<'a> {
             }
         }
         if !meta_seen || stream.metadata.name.is_empty() {
+            // A name of the wrong type was already reported where it stands.
+            let reported = self.diags.iter().any(|d| {
+                d.code == "invalid-type" && (d.line, d.column) == (name_pos.line, name_pos.column)
+            });
+            if reported {
+                return;
+            }
             self.error(
                 name_pos,
                 "missing-name",
@@ -300,8 +308,11 @@ impl<'a> Converter<'a> {
                     meta.name = self.string(v, "`metadata.name`").unwrap_or_default();
                 }
                 "namespace" => namespace = self.string(v, "`metadata.namespace`"),
-                "annotations" => meta.annotations = self.string_map(v, "`metadata.annotations`"),
-                "labels" => meta.labels = self.string_map(v, "`metadata.labels`"),
+                "annotations" => {
+                    meta.annotations =
+                        self.string_map(v, "`metadata.annotations`", "stream annotation")
+                }
+                "labels" => meta.labels = self.string_map(v, "`metadata.labels`", "stream label"),
                 // uid, resourceVersion, managedFields, creationTimestamp, generation, selfLink…
                 // are the server's: accepted and ignored.
                 _ => {}
@@ -371,7 +382,7 @@ impl<'a> Converter<'a> {
                 }
                 "annotations" => {
                     pos.annotations = k.pos;
-                    tag.annotations = self.string_map(v, "tag `annotations`");
+                    tag.annotations = self.string_map(v, "tag `annotations`", "tag annotation");
                 }
                 "from" => {
                     pos.from = v.pos;

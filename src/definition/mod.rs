@@ -117,14 +117,42 @@ impl Loaded {
 
 /// Read, parse, convert and validate every definition of `source`.
 pub fn load(source: &Source, config: &Config, policies: &Policies) -> Result<Loaded, SourceError> {
-    let files = source::read_files(source)?;
-    Ok(load_files(&files, config, policies))
+    match source {
+        // Read and parse each file on the same worker: the reads overlap the parsing, and a
+        // file's bytes are dropped as soon as it is converted.
+        Source::WorkTree { root } => {
+            let paths = source::list_worktree(root)?;
+            let parsed = paths
+                .par_iter()
+                .map(|rel| {
+                    let file = source::read_worktree_file(root, rel)?;
+                    Ok(parse_file(&file, config))
+                })
+                .collect::<Result<Vec<_>, SourceError>>()?;
+            Ok(finish(parsed, paths.len(), config, policies))
+        }
+        // git2 repositories are not shared across threads: read the blobs first.
+        Source::Rev { .. } => {
+            let files = source::read_files(source)?;
+            Ok(load_files(&files, config, policies))
+        }
+    }
 }
 
 /// Parse, convert and validate already-read files (parallel across files).
 pub fn load_files(files: &[SourceFile], config: &Config, policies: &Policies) -> Loaded {
     let parsed: Vec<(Vec<Definition>, Vec<Diagnostic>)> =
         files.par_iter().map(|f| parse_file(f, config)).collect();
+    finish(parsed, files.len(), config, policies)
+}
+
+/// Gather the parsed files (in path order) into a set, then validate it.
+fn finish(
+    parsed: Vec<(Vec<Definition>, Vec<Diagnostic>)>,
+    files: usize,
+    config: &Config,
+    policies: &Policies,
+) -> Loaded {
     let mut diagnostics = Vec::new();
     let mut all = Vec::new();
     for (defs, diags) in parsed {
@@ -157,7 +185,7 @@ pub fn load_files(files: &[SourceFile], config: &Config, policies: &Policies) ->
     Loaded {
         set,
         diagnostics,
-        files: files.len(),
+        files,
     }
 }
 
@@ -168,11 +196,16 @@ fn folder_namespace(path: &str) -> Option<&str> {
     Some(ns)
 }
 
-fn yaml_options() -> serde_saphyr::Options {
-    let mut options = serde_saphyr::Options::default();
-    options.with_snippet = false;
-    options
-}
+/// What one file may cost. Definitions rarely use anchors at all; 20,000 values copied by
+/// aliases (and 100,000 held by anchors) cover any honest reuse and stop the "billion laughs" and the quadratic alias bomb
+/// within milliseconds and a few MiB. A million values is far above any real definitions file
+/// under the 16 MiB size cap (the 5,000-stream benchmark holds ~1,500 values per file).
+const LIMITS: node::Limits = node::Limits {
+    max_nodes: 1_000_000,
+    max_alias_nodes: 20_000,
+    max_anchor_nodes: 100_000,
+    max_depth: 64,
+};
 
 /// Parse one file into definitions and diagnostics.
 pub fn parse_file(file: &SourceFile, config: &Config) -> (Vec<Definition>, Vec<Diagnostic>) {
@@ -225,6 +258,15 @@ pub fn parse_file(file: &SourceFile, config: &Config) -> (Vec<Definition>, Vec<D
     if is_json && let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(text) {
         let line = u32::try_from(e.line()).unwrap_or(u32::MAX);
         let column = u32::try_from(e.column()).unwrap_or(u32::MAX);
+        if let Some((line, column)) = trailing_comma(text, e.line(), e.column()) {
+            return fail(
+                line,
+                column,
+                "invalid-json",
+                "invalid JSON: trailing comma".into(),
+                Some("JSON allows no comma after the last item of an object or list"),
+            );
+        }
         return fail(
             line,
             column,
@@ -233,19 +275,12 @@ pub fn parse_file(file: &SourceFile, config: &Config) -> (Vec<Definition>, Vec<D
             None,
         );
     }
-    let docs: Vec<node::Node> = match serde_saphyr::from_multiple_with_options(text, yaml_options())
-    {
+    let docs = match node::parse_documents(text, LIMITS) {
         Ok(d) => d,
         Err(e) => {
-            let (line, column) = e.location().map_or((1, 1), |l| {
-                (
-                    u32::try_from(l.line()).unwrap_or(1).max(1),
-                    u32::try_from(l.column()).unwrap_or(1).max(1),
-                )
-            });
-            let message = yaml_error_message(&e);
-            let hint = yaml_error_hint(&message, text, line);
-            return fail(line, column, "invalid-yaml", message, hint);
+            let message = format!("invalid YAML: {}", e.message);
+            let hint = yaml_error_hint(&e, text);
+            return fail(e.pos.line, e.pos.column, "invalid-yaml", message, hint);
         }
     };
     let namespace = folder_namespace(path).unwrap_or(&config.default_namespace);
@@ -266,6 +301,30 @@ pub fn parse_file(file: &SourceFile, config: &Config) -> (Vec<Definition>, Vec<D
     (conv.out, conv.diags)
 }
 
+/// When serde_json stops at a `}` or `]` that follows a comma, the position of that comma.
+fn trailing_comma(text: &str, line: usize, column: usize) -> Option<(u32, u32)> {
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    let line_text = text.get(line_start..)?.lines().next().unwrap_or("");
+    let offset = line_start
+        + line_text
+            .char_indices()
+            .nth(column.saturating_sub(1))
+            .map_or(line_text.len(), |(i, _)| i);
+    let at = text.get(offset..)?.trim_start().chars().next()?;
+    if at != '}' && at != ']' {
+        return None;
+    }
+    let before = text.get(..offset)?.trim_end();
+    if !before.ends_with(',') {
+        return None;
+    }
+    Some(diagnostic::line_col(text, before.len() - 1))
+}
+
 fn strip_json_position(msg: &str) -> String {
     match msg.rfind(" at line ") {
         Some(i) => msg[..i].to_owned(),
@@ -273,29 +332,201 @@ fn strip_json_position(msg: &str) -> String {
     }
 }
 
-fn yaml_error_message(e: &serde_saphyr::Error) -> String {
-    let text = e.to_string();
-    // The first line holds the message; drop a trailing " at line X column Y".
-    let first = text.lines().next().unwrap_or("invalid YAML").trim();
-    let first = match first.find(" at line ") {
-        Some(i) => &first[..i],
-        None => first,
-    };
-    format!("invalid YAML: {first}")
-}
-
-fn yaml_error_hint(message: &str, text: &str, line: u32) -> Option<&'static str> {
+fn yaml_error_hint(e: &node::LoadError, text: &str) -> Option<&'static str> {
+    match e.limit {
+        Some(node::LimitKind::Aliases | node::LimitKind::Anchors | node::LimitKind::Nodes) => {
+            return Some(
+                "the file expands too much (an alias bomb?); write the values out or split the file",
+            );
+        }
+        Some(node::LimitKind::Depth) => {
+            return Some("definitions nest a few levels deep; check the indentation");
+        }
+        None => {}
+    }
     let line_text = text
         .lines()
-        .nth(line.saturating_sub(1) as usize)
+        .nth(e.pos.line.saturating_sub(1) as usize)
         .unwrap_or("");
-    if line_text.starts_with('\t') || message.contains("tab") {
+    let indent = &line_text[..line_text.len() - line_text.trim_start().len()];
+    if indent.contains('\t') || e.message.contains("tabs") {
         return Some("YAML indentation must use spaces, not tabs");
     }
-    if message.contains("alias") || message.contains("budget") || message.contains("anchor") {
-        return Some(
-            "the document expands too much through anchors and aliases; write the values out",
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(files: &[(&str, &str)]) -> Loaded {
+        let files: Vec<SourceFile> = files
+            .iter()
+            .map(|(p, t)| SourceFile {
+                path: (*p).to_owned(),
+                bytes: t.as_bytes().to_vec(),
+            })
+            .collect();
+        load_files(&files, &Config::default(), &Policies::default())
+    }
+
+    fn codes(l: &Loaded) -> Vec<(&'static str, u32, u32)> {
+        l.diagnostics
+            .iter()
+            .map(|d| (d.code, d.line, d.column))
+            .collect()
+    }
+
+    const IS: &str =
+        "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: ruby\n";
+
+    #[test]
+    fn namespace_from_metadata_then_folder_then_default() {
+        let with_ns = IS.replace("  name: ruby\n", "  name: ruby\n  namespace: team\n");
+        let l = load(&[
+            ("definitions/demo/a.yaml", &with_ns),
+            ("definitions/demo/b.yaml", &IS.replace("ruby", "python")),
+            ("definitions/c.yaml", &IS.replace("ruby", "nodejs")),
+        ]);
+        assert_eq!(codes(&l), vec![]);
+        let keys: Vec<String> = l.set.streams.keys().map(ToString::to_string).collect();
+        assert_eq!(keys, ["default/nodejs", "demo/python", "team/ruby"]);
+    }
+
+    #[test]
+    fn several_documents_lists_and_empty_documents() {
+        let text = format!(
+            "{IS}---\nkind: List\napiVersion: v1\nitems:\n- {}\n---\n",
+            "{apiVersion: v1, kind: ImageStream, metadata: {name: python}}"
+        );
+        let l = load(&[("definitions/d/a.yaml", &text)]);
+        assert_eq!(codes(&l), vec![]);
+        assert_eq!(l.set.streams.len(), 2);
+        let l = load(&[(
+            "definitions/d/b.json",
+            "{\"kind\": \"ImageStreamList\", \"items\": [{\"kind\": \"ImageStream\", \"metadata\": {\"name\": \"x\"}}]}",
+        )]);
+        assert_eq!(codes(&l), vec![]);
+        assert_eq!(l.set.streams.len(), 1);
+        let l = load(&[("definitions/d/empty.yaml", "# nothing yet\n---\n")]);
+        assert_eq!(codes(&l), vec![("empty-file", 0, 0)]);
+        assert!(!l.has_errors());
+    }
+
+    #[test]
+    fn server_fields_and_status_are_ignored() {
+        let text = format!(
+            "{IS}  uid: 1234\n  resourceVersion: \"9\"\n  creationTimestamp: 2020-01-01T00:00:00Z\n  generation: 3\n  managedFields: [{{manager: oc}}]\nspec:\n  tags:\n  - name: a\n    generation: 2\nstatus:\n  dockerImageRepository: x\n  tags: [{{tag: a, items: []}}]\n"
+        );
+        let l = load(&[("definitions/d/a.yaml", &text)]);
+        assert_eq!(codes(&l), vec![]);
+    }
+
+    #[test]
+    fn unknown_fields_get_did_you_mean() {
+        let text = format!("{IS}spec:\n  tag:\n  - name: a\n");
+        let l = load(&[("definitions/d/a.yaml", &text)]);
+        assert_eq!(codes(&l), vec![("unknown-field", 6, 3)]);
+        assert_eq!(
+            l.diagnostics[0].hint.as_deref(),
+            Some("did you mean `tags`?")
+        );
+        let text = format!(
+            "{IS}spec:\n  tags:\n  - name: a\n    importPolicy:\n      schedule: true\n    refrence: true\n"
+        );
+        let l = load(&[("definitions/d/a.yaml", &text)]);
+        assert_eq!(
+            codes(&l),
+            vec![("unknown-field", 9, 7), ("unknown-field", 10, 5)]
+        );
+        assert_eq!(
+            l.diagnostics[0].hint.as_deref(),
+            Some("did you mean `scheduled`?")
+        );
+        assert_eq!(
+            l.diagnostics[1].hint.as_deref(),
+            Some("did you mean `reference`?")
         );
     }
-    None
+
+    #[test]
+    fn document_level_errors() {
+        let l = load(&[("definitions/d/a.yaml", "metadata:\n  name: x\n")]);
+        assert_eq!(codes(&l), vec![("missing-kind", 1, 1)]);
+        let l = load(&[(
+            "definitions/d/a.yaml",
+            "kind: Deployment\nmetadata:\n  name: x\n",
+        )]);
+        assert_eq!(codes(&l), vec![("not-an-imagestream", 1, 7)]);
+        let l = load(&[(
+            "definitions/d/a.yaml",
+            &IS.replace("image.openshift.io/v1", "apps/v1"),
+        )]);
+        assert_eq!(codes(&l), vec![("invalid-api-version", 1, 13)]);
+        let l = load(&[("definitions/d/a.yaml", "kind: ImageStream\n")]);
+        assert_eq!(codes(&l), vec![("missing-name", 1, 1)]);
+        let l = load(&[(
+            "definitions/d/a.yaml",
+            &format!("{IS}spec:\n  tags:\n  - from: {{kind: DockerImage, name: x}}\n"),
+        )]);
+        assert_eq!(codes(&l), vec![("missing-tag-name", 7, 5)]);
+        let l = load(&[("definitions/d/a.yaml", &format!("{IS}  name: other\n"))]);
+        assert_eq!(codes(&l), vec![("duplicate-key", 5, 3)]);
+        assert_eq!(
+            l.diagnostics[0].message,
+            "duplicate key `name` in `metadata`"
+        );
+        assert_eq!(
+            l.diagnostics[0].hint.as_deref(),
+            Some("it is also set at line 4")
+        );
+    }
+
+    #[test]
+    fn yaml_errors_are_located_with_hints() {
+        let l = load(&[(
+            "definitions/d/a.yaml",
+            "kind: ImageStream\nmetadata:\n\tname: x\n",
+        )]);
+        assert_eq!(l.diagnostics[0].code, "invalid-yaml");
+        assert_eq!(l.diagnostics[0].line, 3);
+        assert_eq!(
+            l.diagnostics[0].hint.as_deref(),
+            Some("YAML indentation must use spaces, not tabs")
+        );
+        let l = load(&[("definitions/d/a.json", "{\"kind\": \"ImageStream\",\n}")]);
+        assert_eq!(codes(&l), vec![("invalid-json", 1, 23)]);
+        assert_eq!(l.diagnostics[0].message, "invalid JSON: trailing comma");
+        let l = load(&[("definitions/d/a.json", "[1, 2,]")]);
+        assert_eq!(codes(&l), vec![("invalid-json", 1, 6)]);
+        let mut bytes = b"kind: ImageStream\nx: \xff\xfe\n".to_vec();
+        bytes.push(b'\n');
+        let files = [SourceFile {
+            path: "definitions/d/bin.yaml".into(),
+            bytes,
+        }];
+        let l = load_files(&files, &Config::default(), &Policies::default());
+        assert_eq!(codes(&l), vec![("not-text", 2, 4)]);
+    }
+
+    #[test]
+    fn alias_bombs_stop_on_budget() {
+        let mut text = String::from("a: &a [");
+        text.push_str(&vec!["x"; 1000].join(","));
+        text.push_str("]\nb: [");
+        text.push_str(&vec!["*a"; 1000].join(","));
+        text.push_str("]\n");
+        let l = load(&[("definitions/d/bomb.yaml", &text)]);
+        assert_eq!(l.diagnostics.len(), 1);
+        assert_eq!(l.diagnostics[0].code, "invalid-yaml");
+        assert!(l.diagnostics[0].message.contains("anchors and aliases"));
+        // Honest reuse of an anchor still loads.
+        let ok = format!(
+            "{IS}spec:\n  tags:\n  - name: a\n    importPolicy: &p {{scheduled: true}}\n    from: {{kind: DockerImage, name: quay.io/o/x}}\n  - name: b\n    importPolicy: *p\n    from: {{kind: DockerImage, name: quay.io/o/y}}\n"
+        );
+        let l = load(&[("definitions/d/ok.yaml", &ok)]);
+        assert_eq!(codes(&l), vec![]);
+        let stream = l.set.streams().next().unwrap();
+        assert!(stream.spec.tags[1].import_policy.scheduled);
+    }
 }

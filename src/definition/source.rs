@@ -94,6 +94,15 @@ pub fn read_files(source: &Source) -> Result<Vec<SourceFile>, SourceError> {
 }
 
 fn read_worktree(root: &Path) -> Result<Vec<SourceFile>, SourceError> {
+    list_worktree(root)?
+        .iter()
+        .map(|rel| read_worktree_file(root, rel))
+        .collect()
+}
+
+/// Every `definitions/**/*.{yaml,yml,json}` under `root`, relative and `/`-separated, sorted.
+/// Hidden files and folders are skipped.
+pub fn list_worktree(root: &Path) -> Result<Vec<String>, SourceError> {
     let dir = root.join(DEFINITIONS_DIR);
     let mut out = Vec::new();
     if !dir.is_dir() {
@@ -127,15 +136,24 @@ fn read_worktree(root: &Path) -> Result<Vec<SourceFile>, SourceError> {
                     .unwrap_or(&path)
                     .to_string_lossy()
                     .replace('\\', "/");
-                let bytes = read_limited(&path).map_err(|source| SourceError::Io {
-                    path: rel.clone(),
-                    source,
-                })?;
-                out.push(SourceFile { path: rel, bytes });
+                out.push(rel);
             }
         }
     }
+    out.sort();
     Ok(out)
+}
+
+/// Read one file listed by [`list_worktree`].
+pub fn read_worktree_file(root: &Path, rel: &str) -> Result<SourceFile, SourceError> {
+    let bytes = read_limited(&root.join(rel)).map_err(|source| SourceError::Io {
+        path: rel.to_owned(),
+        source,
+    })?;
+    Ok(SourceFile {
+        path: rel.to_owned(),
+        bytes,
+    })
 }
 
 /// Read a file, but no more than one byte past the limit (the parser reports it as too large).

@@ -19,26 +19,27 @@ static STREAM_NAME: LazyLock<Regex> =
 static TAG_NAME: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$").expect("valid regex"));
 
-/// Check every stream of the set.
+/// Check every stream of the set (in parallel: streams are independent; the result keeps the
+/// set's order).
 pub fn validate(set: &DefinitionSet, config: &Config, policies: &Policies) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
+    use rayon::prelude::*;
     // A broken date pattern is reported by the policy check; the built-in forms still apply.
     let recognizer = Recognizer::with_patterns(&policies.prune.date_patterns).unwrap_or_default();
-    for def in set.streams.values() {
-        let mut v = Validator {
-            def,
-            config,
-            dates: &recognizer,
-            out: Vec::new(),
-        };
-        v.stream();
-        out.extend(
+    let defs: Vec<&Definition> = set.streams.values().collect();
+    defs.par_iter()
+        .flat_map_iter(|def| {
+            let mut v = Validator {
+                def,
+                config,
+                dates: &recognizer,
+                out: Vec::new(),
+            };
+            v.stream();
             v.out
                 .into_iter()
-                .filter(|d| d.is_error() || !policies.lint.allow.iter().any(|a| a == d.code)),
-        );
-    }
-    out
+                .filter(|d| d.is_error() || !policies.lint.allow.iter().any(|a| a == d.code))
+        })
+        .collect()
 }
 
 struct Validator<'a> {
@@ -197,6 +198,8 @@ impl Validator<'_> {
                 None,
             );
         }
+        // Conventions apply to every tag, with a source or not.
+        self.conventions(tag, pos);
         let Some(from) = &tag.from else {
             if tag.import_policy.scheduled {
                 self.push(
@@ -366,7 +369,6 @@ impl Validator<'_> {
         if !["", "Source", "Local"].contains(&rp) {
             self.push(pos.or_entry(pos.reference_policy), "invalid-reference-policy", format!("tag `{tname}`: invalid reference policy `{rp}`, valid values are 'Source' and 'Local'"), did_you_mean(rp, ["Source", "Local"]).map(|b| format!("did you mean `{b}`?")));
         }
-        self.conventions(tag, pos);
     }
 
     /// Warnings from the seed guide's tagging conventions (semantics spec §5.4): a tag that
@@ -456,4 +458,440 @@ fn pullspec_hint(name: &str) -> Option<String> {
         return Some("repository paths are lowercase".into());
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::definition::{SourceFile, load_files};
+    use crate::diagnostic::{Diagnostic, Severity};
+    use crate::policy::{Config, Policies};
+
+    const HEAD: &str = "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: ruby\nspec:\n  tags:\n";
+
+    fn check_with(files: &[(&str, &str)], config: &Config, policies: &Policies) -> Vec<Diagnostic> {
+        let files: Vec<SourceFile> = files
+            .iter()
+            .map(|(p, t)| SourceFile {
+                path: (*p).to_owned(),
+                bytes: t.as_bytes().to_vec(),
+            })
+            .collect();
+        load_files(&files, config, policies).diagnostics
+    }
+
+    fn check(text: &str) -> Vec<Diagnostic> {
+        check_with(
+            &[("definitions/demo/s.yaml", text)],
+            &Config::default(),
+            &Policies::default(),
+        )
+    }
+
+    /// The stream header followed by the given tag entries.
+    fn tags(entries: &str) -> String {
+        format!("{HEAD}{entries}")
+    }
+
+    /// `(code, line, column)` of each diagnostic.
+    fn codes(diags: &[Diagnostic]) -> Vec<(&'static str, u32, u32)> {
+        diags.iter().map(|d| (d.code, d.line, d.column)).collect()
+    }
+
+    fn only(text: &str, code: &str, line: u32, column: u32) -> Diagnostic {
+        let diags = check(text);
+        assert_eq!(
+            codes(&diags),
+            vec![(code_static(code), line, column)],
+            "{diags:#?}"
+        );
+        diags.into_iter().next().expect("one diagnostic")
+    }
+
+    fn code_static(code: &str) -> &'static str {
+        Box::leak(code.to_owned().into_boxed_str())
+    }
+
+    #[test]
+    fn a_valid_stream_has_no_diagnostics() {
+        let text = tags(
+            "  - name: \"2.0\"\n    annotations:\n      tags: builder,ruby\n      iconClass: icon-ruby\n      openshift.io/display-name: Ruby 2.0\n    from:\n      kind: DockerImage\n      name: quay.io/org/ruby:2.0\n    importPolicy:\n      scheduled: true\n      importMode: Legacy\n    referencePolicy:\n      type: \"\"\n  - name: latest\n    from:\n      kind: ImageStreamTag\n      name: \"2.0\"\n    referencePolicy:\n      type: Local\n",
+        );
+        assert_eq!(check(&text), vec![]);
+    }
+
+    #[test]
+    fn a_name_of_the_wrong_type_is_one_error() {
+        let d = only(&HEAD.replace("name: ruby", "name: 0"), "invalid-type", 4, 9);
+        assert_eq!(
+            d.message,
+            "`metadata.name` must be a string, found a number"
+        );
+    }
+
+    #[test]
+    fn stream_name() {
+        let text = HEAD.replace("name: ruby", "name: Ruby_");
+        let d = only(&text, "invalid-stream-name", 4, 9);
+        assert!(
+            d.message
+                .contains("must match \"[a-z0-9]+(?:[._-][a-z0-9]+)*\"")
+        );
+        for ok in ["a", "ruby-2.7", "a.b_c-d", "0"] {
+            assert_eq!(
+                check(&HEAD.replace("name: ruby", &format!("name: \"{ok}\""))),
+                vec![]
+            );
+        }
+        for bad in ["-a", "a-", "a..b", "a/b", "."] {
+            let d = check(&HEAD.replace("name: ruby", &format!("name: \"{bad}\"")));
+            assert_eq!(d[0].code, "invalid-stream-name", "{bad}");
+        }
+    }
+
+    #[test]
+    fn namespace_and_name_at_most_255() {
+        // "demo/" is 5 characters: a 250-character name is exactly 255.
+        let ok = HEAD.replace("name: ruby", &format!("name: {}", "a".repeat(250)));
+        assert_eq!(check(&ok), vec![]);
+        let long = HEAD.replace("name: ruby", &format!("name: {}", "a".repeat(251)));
+        let d = only(&long, "name-too-long", 4, 9);
+        assert!(d.message.contains("cannot be longer than 255 characters"));
+    }
+
+    #[test]
+    fn namespace_must_be_valid() {
+        let text = HEAD.replace("  name: ruby\n", "  name: ruby\n  namespace: Team_A\n");
+        only(&text, "invalid-namespace", 4, 9);
+    }
+
+    #[test]
+    fn tag_name() {
+        let d = only(&tags("  - name: \"-x\"\n"), "invalid-tag-name", 7, 11);
+        assert!(d.message.contains("maximum of 128 characters"));
+        only(&tags("  - name: a:b\n"), "invalid-tag-name", 7, 11);
+        only(
+            &tags(&format!("  - name: {}\n", "t".repeat(129))),
+            "invalid-tag-name",
+            7,
+            11,
+        );
+        // Go's `\w` is ASCII.
+        only(&tags("  - name: tagé\n"), "invalid-tag-name", 7, 11);
+        for ok in ["_x", "V2.0-x86_64", &"t".repeat(128)] {
+            assert_eq!(check(&tags(&format!("  - name: {ok}\n"))), vec![], "{ok}");
+        }
+    }
+
+    #[test]
+    fn from_kind() {
+        let d = only(
+            &tags("  - name: a\n    from:\n      kind: DockerImages\n      name: x\n"),
+            "invalid-from-kind",
+            9,
+            13,
+        );
+        assert_eq!(d.hint.as_deref(), Some("did you mean `DockerImage`?"));
+        let d = only(
+            &tags("  - name: a\n    from:\n      kind: Pod\n      name: x\n"),
+            "invalid-from-kind",
+            9,
+            13,
+        );
+        assert!(
+            d.hint
+                .unwrap()
+                .contains("'DockerImage', 'ImageStreamImage', 'ImageStreamTag'")
+        );
+        only(
+            &tags("  - name: a\n    from:\n      name: x\n"),
+            "invalid-from-kind",
+            7,
+            5,
+        );
+    }
+
+    #[test]
+    fn from_name_required() {
+        only(
+            &tags("  - name: a\n    from:\n      kind: DockerImage\n"),
+            "missing-from-name",
+            9,
+            7,
+        );
+    }
+
+    #[test]
+    fn docker_image_pull_spec_parses() {
+        let d = only(
+            &tags("  - name: a\n    from:\n      kind: DockerImage\n      name: quay.io/Org/app\n"),
+            "invalid-pullspec",
+            10,
+            13,
+        );
+        assert!(d.message.contains("repository name must be lowercase"));
+        let d = only(
+            &tags(
+                "  - name: a\n    from:\n      kind: DockerImage\n      name: https://quay.io/org/app\n",
+            ),
+            "invalid-pullspec",
+            10,
+            13,
+        );
+        assert!(d.hint.unwrap().contains("no scheme"));
+        only(
+            &tags("  - name: a\n    from:\n      kind: DockerImage\n      name: quay.io\n"),
+            "invalid-pullspec",
+            10,
+            13,
+        );
+        let long = format!("quay.io/{}", "a".repeat(250));
+        only(
+            &tags(&format!(
+                "  - name: a\n    from:\n      kind: DockerImage\n      name: {long}\n"
+            )),
+            "invalid-pullspec",
+            10,
+            13,
+        );
+    }
+
+    #[test]
+    fn image_stream_tag_forms_and_missing_source_tag() {
+        let base = "  - name: \"2.0\"\n    from:\n      kind: DockerImage\n      name: ruby:2.0\n";
+        let ist = |name: &str| {
+            tags(&format!(
+                "{base}  - name: latest\n    from:\n      kind: ImageStreamTag\n      name: \"{name}\"\n"
+            ))
+        };
+        assert_eq!(check(&ist("2.0")), vec![]);
+        assert_eq!(check(&ist("ruby:2.0")), vec![]);
+        // Another stream's tag is only known at plan time.
+        assert_eq!(check(&ist("python:3.12")), vec![]);
+        let d = only(&ist("2.1"), "unknown-source-tag", 14, 13);
+        assert_eq!(d.hint.as_deref(), Some("did you mean `ruby:2.0`?"));
+        only(&ist("ruby:latest"), "self-reference", 14, 13);
+        only(&ist("a:b:c"), "invalid-from-name", 14, 13);
+        only(&ist(":x"), "invalid-from-name", 14, 13);
+        // In another namespace, the same stream name is another stream.
+        let other_ns = tags(&format!(
+            "{base}  - name: latest\n    from:\n      kind: ImageStreamTag\n      namespace: openshift\n      name: ruby:2.9\n"
+        ));
+        assert_eq!(check(&other_ns), vec![]);
+    }
+
+    #[test]
+    fn image_stream_image_forms() {
+        let isi = |name: &str| {
+            tags(&format!(
+                "  - name: a\n    from:\n      kind: ImageStreamImage\n      name: \"{name}\"\n"
+            ))
+        };
+        assert_eq!(check(&isi("ruby@sha256:abc")), vec![]);
+        assert_eq!(check(&isi("sha256:abc")), vec![]);
+        only(&isi("a@b@c"), "invalid-from-name", 10, 13);
+        only(&isi("ruby@"), "invalid-from-name", 10, 13);
+    }
+
+    #[test]
+    fn scheduled_only_with_docker_image() {
+        let d = only(
+            &tags(
+                "  - name: a\n    from:\n      kind: ImageStreamTag\n      name: ruby:b\n    importPolicy:\n      scheduled: true\n  - name: b\n",
+            ),
+            "scheduled-not-docker",
+            12,
+            18,
+        );
+        assert!(
+            d.message
+                .contains("only tags pointing to Docker repositories may be scheduled")
+        );
+        only(
+            &tags("  - name: a\n    importPolicy:\n      scheduled: true\n"),
+            "scheduled-without-source",
+            9,
+            18,
+        );
+    }
+
+    #[test]
+    fn import_mode_values() {
+        let t = |mode: &str| {
+            tags(&format!(
+                "  - name: a\n    from:\n      kind: DockerImage\n      name: ruby\n    importPolicy:\n      importMode: \"{mode}\"\n"
+            ))
+        };
+        for ok in ["", "Legacy", "PreserveOriginal"] {
+            assert_eq!(check(&t(ok)), vec![], "{ok}");
+        }
+        let d = only(&t("legacy"), "invalid-import-mode", 12, 19);
+        assert_eq!(d.hint.as_deref(), Some("did you mean `Legacy`?"));
+    }
+
+    #[test]
+    fn reference_policy_values() {
+        let t = |rp: &str| {
+            tags(&format!(
+                "  - name: a\n    from:\n      kind: DockerImage\n      name: ruby\n    referencePolicy:\n      type: \"{rp}\"\n"
+            ))
+        };
+        for ok in ["", "Source", "Local"] {
+            assert_eq!(check(&t(ok)), vec![], "{ok}");
+        }
+        // `referencePolicy: {}` means Source.
+        assert_eq!(
+            check(&tags("  - name: a\n    referencePolicy: {}\n")),
+            vec![]
+        );
+        let d = only(&t("source"), "invalid-reference-policy", 12, 13);
+        assert_eq!(d.hint.as_deref(), Some("did you mean `Source`?"));
+    }
+
+    #[test]
+    fn duplicate_tag_names() {
+        let d = only(
+            &tags("  - name: a\n  - name: b\n  - name: a\n"),
+            "duplicate-tag",
+            9,
+            11,
+        );
+        assert!(d.hint.unwrap().contains("the first is at line 7"));
+    }
+
+    #[test]
+    fn docker_image_repository_without_tag_or_id() {
+        let spec = |repo: &str| {
+            HEAD.replace(
+                "spec:\n  tags:\n",
+                &format!("spec:\n  dockerImageRepository: \"{repo}\"\n"),
+            )
+        };
+        assert_eq!(check(&spec("quay.io/org/ruby")), vec![]);
+        let d = only(&spec("quay.io/org/ruby:2.0"), "repository-with-tag", 6, 26);
+        assert_eq!(d.message, "the repository name may not contain a tag");
+        assert!(d.hint.unwrap().contains("`quay.io/org/ruby`"));
+        only(
+            &spec(
+                "quay.io/org/ruby@sha256:3c87c572822935df60f0f5d3665bd376841a7fcfeb806b5f212de6a00e9a7b25",
+            ),
+            "repository-with-id",
+            6,
+            26,
+        );
+        only(&spec("Quay.io/Org"), "invalid-pullspec", 6, 26);
+    }
+
+    #[test]
+    fn insecure_transport_needs_the_registry_allowed() {
+        let tag_insecure = tags(
+            "  - name: a\n    from:\n      kind: DockerImage\n      name: registry.local:5000/org/app\n    importPolicy:\n      insecure: true\n",
+        );
+        let d = only(&tag_insecure, "insecure-not-allowed", 12, 17);
+        assert!(d.message.contains("`registry.local:5000`"));
+        assert!(
+            d.hint
+                .unwrap()
+                .contains("insecure_allowed = [\"registry.local:5000\"]")
+        );
+
+        let mut config = Config::default();
+        config.registry.insecure_allowed = vec!["registry.local".into()];
+        let files = [("definitions/demo/s.yaml", tag_insecure.as_str())];
+        assert_eq!(check_with(&files, &config, &Policies::default()), vec![]);
+
+        // The stream annotation makes every tag insecure, and `insecure: false` cannot undo it.
+        let annotated = String::from(
+            "apiVersion: v1\nkind: ImageStream\nmetadata:\n  name: ruby\n  annotations:\n    openshift.io/image.insecureRepository: \"true\"\nspec:\n  tags:\n  - name: a\n    from:\n      kind: DockerImage\n      name: quay.io/org/app\n    importPolicy:\n      insecure: false\n  - name: b\n    reference: true\n    from:\n      kind: DockerImage\n      name: other.io/org/app\n",
+        );
+        let d = only(&annotated, "insecure-not-allowed", 12, 13);
+        assert!(d.message.contains("`quay.io`"), "{}", d.message);
+        // A bare Docker Hub name is docker.io.
+        let hub = tags(
+            "  - name: a\n    from:\n      kind: DockerImage\n      name: ruby\n    importPolicy:\n      insecure: true\n",
+        );
+        assert!(
+            only(&hub, "insecure-not-allowed", 12, 17)
+                .message
+                .contains("`docker.io`")
+        );
+    }
+
+    #[test]
+    fn convention_warnings() {
+        let d = only(
+            &tags("  - name: v2.0.1-2016-05-01\n"),
+            "dated-versioned-tag",
+            7,
+            11,
+        );
+        assert_eq!(d.severity, Severity::Warning);
+        // A moving tag or a date alone is fine.
+        assert_eq!(
+            check(&tags("  - name: v2.0\n  - name: nightly-20250101\n")),
+            vec![]
+        );
+
+        let d = only(
+            &tags("  - name: \"2.0\"\n    annotations:\n      tags: builder,ruby\n"),
+            "catalog-tag-incomplete",
+            8,
+            5,
+        );
+        assert_eq!(d.severity, Severity::Warning);
+        assert!(d.message.contains("openshift.io/display-name or iconClass"));
+    }
+
+    #[test]
+    fn lint_allow_silences_warnings_not_errors() {
+        let mut policies = Policies::default();
+        policies.lint.allow = vec!["dated-versioned-tag".into(), "invalid-tag-name".into()];
+        let text = tags("  - name: v2.0.1-2016-05-01\n  - name: \"-x\"\n");
+        let files = [("definitions/demo/s.yaml", text.as_str())];
+        let diags = check_with(&files, &Config::default(), &policies);
+        assert_eq!(codes(&diags), vec![("invalid-tag-name", 8, 11)]);
+    }
+
+    #[test]
+    fn the_same_stream_twice_names_both_places() {
+        let files = [
+            ("definitions/demo/a.yaml", HEAD),
+            ("definitions/demo/b.yaml", HEAD),
+        ];
+        let diags = check_with(&files, &Config::default(), &Policies::default());
+        assert_eq!(codes(&diags), vec![("duplicate-stream", 4, 9)]);
+        assert_eq!(diags[0].file, "definitions/demo/b.yaml");
+        assert!(
+            diags[0]
+                .hint
+                .as_deref()
+                .unwrap()
+                .contains("definitions/demo/a.yaml:4:9")
+        );
+        // The same name in two namespaces is two streams.
+        let files = [
+            ("definitions/a/s.yaml", HEAD),
+            ("definitions/b/s.yaml", HEAD),
+        ];
+        assert_eq!(
+            check_with(&files, &Config::default(), &Policies::default()),
+            vec![]
+        );
+    }
+
+    #[test]
+    fn problems_are_sorted_and_all_reported() {
+        let text = tags(
+            "  - name: \"-x\"\n  - name: b\n    from:\n      kind: Nope\n      name: x\n  - name: \"-x\"\n",
+        );
+        let diags = check(&text);
+        assert_eq!(
+            codes(&diags),
+            vec![
+                ("invalid-tag-name", 7, 11),
+                ("invalid-from-kind", 10, 13),
+                ("invalid-tag-name", 12, 11),
+                ("duplicate-tag", 12, 11),
+            ]
+        );
+    }
 }

@@ -53,6 +53,9 @@ pub enum ParseError {
     /// A digest with an algorithm streamsync does not know.
     #[error("unsupported digest algorithm")]
     DigestAlgorithm,
+    /// A digest whose hex part is not lowercase hexadecimal.
+    #[error("invalid checksum digest format")]
+    DigestFormat,
 }
 
 static REFERENCE: LazyLock<Regex> = LazyLock::new(|| {
@@ -62,7 +65,8 @@ static REFERENCE: LazyLock<Regex> = LazyLock::new(|| {
     let host_component = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
     let hostname = format!("{host_component}(?:\\.{host_component})*(?::[0-9]+)?");
     let name = format!("(?:{hostname}/)?{component}(?:/{component})*");
-    let tag = "[\\w][\\w.-]{0,127}";
+    // `\w` in Go's RE2 is ASCII-only; Rust's is Unicode, so spell the class out.
+    let tag = "[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}";
     let digest = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*[:][[:xdigit:]]{32,}";
     Regex::new(&format!("^({name})(?::({tag}))?(?:@({digest}))?$"))
         .expect("the reference grammar is a valid regex")
@@ -141,8 +145,8 @@ fn validate_digest(digest: &str) -> Result<(), ParseError> {
     if hex.len() != want {
         return Err(ParseError::DigestLength);
     }
-    if hex.bytes().any(|b| b.is_ascii_uppercase()) {
-        return Err(ParseError::Format);
+    if !hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return Err(ParseError::DigestFormat);
     }
     Ok(())
 }
@@ -234,18 +238,20 @@ impl Reference {
         }
     }
 
-    /// The normalised pull spec shown by `streamsync ref`: defaults applied, rendered exactly.
+    /// The normalised pull spec shown by `streamsync ref`: the Docker client defaults applied
+    /// (`docker.io`, `library/` on Docker Hub, `latest` unless a digest alone names the image).
+    /// A registry-only reference stays the registry.
     pub fn normalized(&self) -> String {
         let r = self.docker_client_defaults();
         if r.name.is_empty() {
             return r.registry;
         }
-        let mut s = format!("{}/{}/{}", r.registry, r.namespace, r.name).replace("//", "/");
-        if r.namespace.is_empty() {
-            s = format!("{}/{}", r.registry, r.name);
+        let mut s = format!("{}/{}", r.registry, r.repository_name());
+        // A digest alone is more specific than the default tag: do not invent `:latest`.
+        if self.digest.is_empty() || !self.tag.is_empty() {
+            s.push(':');
+            s.push_str(&r.tag);
         }
-        s.push(':');
-        s.push_str(&r.tag);
         if !r.digest.is_empty() {
             s.push('@');
             s.push_str(&r.digest);
@@ -279,42 +285,360 @@ impl std::fmt::Display for Reference {
 mod tests {
     use super::*;
 
-    fn split(spec: &str) -> (String, String, String, String, String) {
-        let r = parse(spec).unwrap();
-        (r.registry, r.namespace, r.name, r.tag, r.digest)
-    }
+    const D256: &str = "sha256:3c87c572822935df60f0f5d3665bd376841a7fcfeb806b5f212de6a00e9a7b25";
 
-    #[test]
-    fn openshift_split_examples() {
-        let s = |a: &str, b: &str, c: &str, d: &str| {
-            (
-                a.to_owned(),
-                b.to_owned(),
-                c.to_owned(),
-                d.to_owned(),
-                String::new(),
-            )
+    /// One row of library-go's `TestParse` table: input, registry, namespace, name, tag, id.
+    fn row(from: &str, registry: &str, namespace: &str, name: &str, tag: &str, id: &str) {
+        let got = parse(from).unwrap_or_else(|e| panic!("{from}: unexpected error: {e}"));
+        let want = Reference {
+            registry: registry.to_owned(),
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+            tag: tag.to_owned(),
+            digest: id.to_owned(),
         };
-        assert_eq!(split("foo"), s("", "", "foo", ""));
-        assert_eq!(split("bar/foo:tag"), s("", "bar", "foo", "tag"));
-        assert_eq!(split("bar:5000/foo/baz"), s("bar:5000", "foo", "baz", ""));
-        assert_eq!(split("quay.io"), s("quay.io", "", "", ""));
-        assert_eq!(split("localhost:5000"), s("localhost:5000", "", "", ""));
-        assert_eq!(split("quay.io/org"), s("quay.io", "", "org", ""));
+        assert_eq!(got, want, "{from}");
+    }
+
+    #[test]
+    fn library_go_parse_table() {
+        let hex = &D256[7..];
+        row("foo", "", "", "foo", "", "");
+        row("foo:tag", "", "", "foo", "tag", "");
+        // A bare digest parses as name `sha256` with the hex as its tag (a quirk kept on purpose).
+        row(D256, "", "", "sha256", hex, "");
+        row(&format!("foo@{D256}"), "", "", "foo", "", D256);
+        row("bar/foo", "", "bar", "foo", "", "");
+        row("bar/foo:tag", "", "bar", "foo", "tag", "");
+        row(&format!("bar/foo@{D256}"), "", "bar", "foo", "", D256);
+        row("bar/foo/baz", "", "bar", "foo/baz", "", "");
+        row("bar/library/baz", "", "bar", "library/baz", "", "");
+        row("bar/foo/baz:tag", "", "bar", "foo/baz", "tag", "");
+        row(
+            &format!("bar/foo/baz@{D256}"),
+            "",
+            "bar",
+            "foo/baz",
+            "",
+            D256,
+        );
+        row("bar:5000/foo/baz", "bar:5000", "foo", "baz", "", "");
+        row("bar:5000/library/baz", "bar:5000", "library", "baz", "", "");
+        row("bar:5000/baz", "bar:5000", "", "baz", "", "");
+        row("bar:5000/foo/baz:tag", "bar:5000", "foo", "baz", "tag", "");
+        row(
+            &format!("bar:5000/foo/baz@{D256}"),
+            "bar:5000",
+            "foo",
+            "baz",
+            "",
+            D256,
+        );
+        row("myregistry.io/foo", "myregistry.io", "", "foo", "", "");
+        row("localhost/bar", "localhost", "", "bar", "", "");
+        row(
+            "docker.io/library/myapp",
+            "docker.io",
+            "library",
+            "myapp",
+            "",
+            "",
+        );
+        row("docker.io/myapp", "docker.io", "", "myapp", "", "");
+        row("docker.io/user/myapp", "docker.io", "user", "myapp", "", "");
+        row(
+            "docker.io/user/project/myapp",
+            "docker.io",
+            "user",
+            "project/myapp",
+            "",
+            "",
+        );
+        row("index.docker.io/bar", "index.docker.io", "", "bar", "", "");
+        let (a63, b182, b231) = ("a".repeat(63), "b".repeat(182), "b".repeat(231));
+        // registry/namespace/name == 255 characters.
+        row(
+            &format!("bar:5000/{a63}/{b182}:tag"),
+            "bar:5000",
+            &a63,
+            &b182,
+            "tag",
+            "",
+        );
+        row(
+            &format!("docker.io/library/{b231}:tag"),
+            "docker.io",
+            "library",
+            &b231,
+            "tag",
+            "",
+        );
+        row(
+            &format!("docker.io/{b231}:tag"),
+            "docker.io",
+            "",
+            &b231,
+            "tag",
+            "",
+        );
+        row("quay.io", "quay.io", "", "", "", "");
+        row("quay.io/org", "quay.io", "", "org", "", "");
+        row("localhost:5000", "localhost:5000", "", "", "", "");
+        row("localhost:5000/org", "localhost:5000", "", "org", "", "");
+        row("bar/foo/baz/biz", "", "bar", "foo/baz/biz", "", "");
+    }
+
+    #[test]
+    fn library_go_parse_table_errors() {
+        let cases = [
+            (
+                format!("bar:5000/{}/{}:tag", "a".repeat(63), "b".repeat(183)),
+                ParseError::TooLong,
+            ),
+            (
+                format!("docker.io/{}:tag", "b".repeat(246)),
+                ParseError::TooLong,
+            ),
+            ("registry.io/foo/bar/:Tag".into(), ParseError::Format),
+            ("https://bar:5000/foo/baz".into(), ParseError::Format),
+            (format!("http://bar:5000/foo/baz@{D256}"), ParseError::Format),
+            (
+                "registry:3000/integration/imageStream:success".into(),
+                ParseError::Uppercase,
+            ),
+            (
+                "registry:5000/integration/test-image-stream@sha256:00000000000000000000000000000001"
+                    .into(),
+                ParseError::DigestLength,
+            ),
+            ("abc@badid".into(), ParseError::Format),
+            ("index.docker.io/mysql@sha256:bad".into(), ParseError::Format),
+            (format!("@{D256}"), ParseError::Format),
+            (":tag".into(), ParseError::Format),
+            ("bar/foo/baz////biz".into(), ParseError::Format),
+            ("//foo/baz/biz".into(), ParseError::Format),
+            ("ftp://baz/baz/biz".into(), ParseError::Format),
+            (String::new(), ParseError::Empty),
+        ];
+        for (input, want) in cases {
+            assert_eq!(parse(&input), Err(want), "{input}");
+        }
+    }
+
+    /// The grammar table of the Docker reference package library-go vendors
+    /// (`internal/reference`), checked through the OpenShift split.
+    #[test]
+    fn distribution_grammar_table() {
+        let f64 = "f".repeat(64);
+        let sha = format!("sha256:{f64}");
+        row("test_com", "", "", "test_com", "", "");
+        // No `/` but a `.`: the whole reference is a registry, tag included.
+        row("test.com:tag", "test.com:tag", "", "", "", "");
+        row("test.com:5000", "test.com:5000", "", "", "", "");
+        row("test.com/repo:tag", "test.com", "", "repo", "tag", "");
+        row("test:5000/repo", "test:5000", "", "repo", "", "");
+        row("test:5000/repo:tag", "test:5000", "", "repo", "tag", "");
+        row(
+            &format!("test:5000/repo@{sha}"),
+            "test:5000",
+            "",
+            "repo",
+            "",
+            &sha,
+        );
+        row(
+            &format!("test:5000/repo:tag@{sha}"),
+            "test:5000",
+            "",
+            "repo",
+            "tag",
+            &sha,
+        );
+        row("lowercase:Uppercase", "", "", "lowercase", "Uppercase", "");
+        let long = format!("{}a", "a/".repeat(127));
+        let got = parse(&format!("{long}:tag-puts-this-over-max")).unwrap();
+        assert_eq!(got.tag, "tag-puts-this-over-max");
+        assert_eq!(format!("{}/{}", got.namespace, got.name), long);
+        row(
+            "sub-dom1.foo.com/bar/baz/quux",
+            "sub-dom1.foo.com",
+            "bar",
+            "baz/quux",
+            "",
+            "",
+        );
+        row(
+            "sub-dom1.foo.com/bar/baz/quux:some-long-tag",
+            "sub-dom1.foo.com",
+            "bar",
+            "baz/quux",
+            "some-long-tag",
+            "",
+        );
+        row(
+            "b.gcr.io/test.example.com/my-app:test.example.com",
+            "b.gcr.io",
+            "test.example.com",
+            "my-app",
+            "test.example.com",
+            "",
+        );
+        row(
+            "xn--n3h.com/myimage:xn--n3h.com",
+            "xn--n3h.com",
+            "",
+            "myimage",
+            "xn--n3h.com",
+            "",
+        );
+        let sha512 = format!("sha512:{}", "f".repeat(128));
+        row(
+            &format!("xn--7o8h.com/myimage:xn--7o8h.com@{sha512}"),
+            "xn--7o8h.com",
+            "",
+            "myimage",
+            "xn--7o8h.com",
+            &sha512,
+        );
+        row("foo_bar.com:8080", "foo_bar.com:8080", "", "", "", "");
+        row("foo/foo_bar.com:8080", "", "foo", "foo_bar.com", "8080", "");
+        // Split-hostname cases.
+        row("test_com/foo", "", "test_com", "foo", "", "");
+        row("test.com:8080/foo", "test.com:8080", "", "foo", "", "");
+        row("test-com:8080/foo", "test-com:8080", "", "foo", "", "");
+        row(
+            "xn--n3h.com:18080/foo",
+            "xn--n3h.com:18080",
+            "",
+            "foo",
+            "",
+            "",
+        );
+        // library-go quirks: `localhostX` alone is a registry; an uppercase first component
+        // without `.` or `:` is a namespace, not a registry.
+        row("localhostx", "localhostx", "", "", "", "");
+        row("MyReg/foo", "", "MyReg", "foo", "", "");
+
+        let errors = [
+            (String::new(), ParseError::Empty),
+            (":justtag".into(), ParseError::Format),
+            (format!("@{sha}"), ParseError::Format),
+            (
+                format!("repo@sha256:{}", "f".repeat(34)),
+                ParseError::DigestLength,
+            ),
+            (
+                format!("validname@invaliddigest:{f64}"),
+                ParseError::DigestAlgorithm,
+            ),
+            ("Uppercase:tag".into(), ParseError::Uppercase),
+            (
+                "test:5000/Uppercase/lowercase:tag".into(),
+                ParseError::Uppercase,
+            ),
+            (format!("{}a:tag", "a/".repeat(128)), ParseError::TooLong),
+            ("aa/asdf$$^/aa".into(), ParseError::Format),
+            (
+                format!("foo@sha256:{}", "F".repeat(64)),
+                ParseError::DigestFormat,
+            ),
+            // `\w` is ASCII in Go's RE2.
+            ("foo:tagé".into(), ParseError::Format),
+            (format!("foo:{}", "t".repeat(129)), ParseError::Format),
+        ];
+        for (input, want) in errors {
+            assert_eq!(parse(&input), Err(want), "{input}");
+        }
+    }
+
+    #[test]
+    fn error_messages_match_openshift() {
         assert_eq!(
-            split("docker.io/user/project/myapp"),
-            s("docker.io", "user", "project/myapp", "")
+            parse("Foo/Bar").unwrap_err().to_string(),
+            "repository name must be lowercase"
+        );
+        assert_eq!(
+            parse("").unwrap_err().to_string(),
+            "repository name must have at least one component"
+        );
+        assert_eq!(
+            parse("a b").unwrap_err().to_string(),
+            "invalid reference format"
         );
     }
 
     #[test]
-    fn errors() {
-        assert_eq!(parse(""), Err(ParseError::Empty));
-        assert_eq!(parse("Foo/bar"), Err(ParseError::Uppercase));
-        assert_eq!(parse("https://quay.io/a"), Err(ParseError::Format));
+    fn docker_client_defaults_and_equality() {
+        let d = |s: &str| parse(s).unwrap().docker_client_defaults();
+        assert_eq!(d("foobar"), d("docker.io/library/foobar:latest"));
+        assert_eq!(d("quay.io/org").namespace, "");
+        assert_eq!(d("index.docker.io/x").namespace, "library");
+        // library-go does not canonicalise the host: these differ under `Equal`…
+        assert_ne!(d("index.docker.io/x"), d("docker.io/x"));
+        // …but streamsync's canonical key treats them as one image.
+        let k = |s: &str| parse(s).unwrap().canonical_key();
+        assert_eq!(k("index.docker.io/x"), k("x:latest"));
         assert_eq!(
-            parse("foo@sha256:00000000000000000000000000000001"),
-            Err(ParseError::DigestLength)
+            k("registry-1.docker.io/library/x"),
+            "docker.io/library/x:latest"
         );
+        assert_eq!(
+            k(&format!("quay.io/a/b:1@{D256}")),
+            k(&format!("quay.io/a/b@{D256}"))
+        );
+        assert_ne!(k("quay.io/a/b:1"), k("quay.io/a/b:2"));
+    }
+
+    #[test]
+    fn normalized_forms() {
+        let n = |s: &str| parse(s).unwrap().normalized();
+        assert_eq!(n("ruby"), "docker.io/library/ruby:latest");
+        assert_eq!(
+            n("centos/ruby-27-centos7"),
+            "docker.io/centos/ruby-27-centos7:latest"
+        );
+        assert_eq!(n("quay.io/org"), "quay.io/org:latest");
+        assert_eq!(n("quay.io"), "quay.io");
+        assert_eq!(n("localhost:5000"), "localhost:5000");
+        assert_eq!(
+            n(&format!("foo@{D256}")),
+            format!("docker.io/library/foo@{D256}")
+        );
+        assert_eq!(
+            n(&format!("foo:1@{D256}")),
+            format!("docker.io/library/foo:1@{D256}")
+        );
+        assert_eq!(
+            n("docker.io/user/project/myapp"),
+            "docker.io/user/project/myapp:latest"
+        );
+    }
+
+    #[test]
+    fn exact_round_trips() {
+        for s in [
+            "foo",
+            "bar/foo:tag",
+            "bar:5000/foo/baz",
+            "quay.io/org",
+            "docker.io/user/project/myapp:v1",
+        ] {
+            assert_eq!(parse(s).unwrap().exact(), s);
+        }
+        // The digest wins over the tag, as library-go's `NameString` has it.
+        assert_eq!(
+            parse(&format!("quay.io/a/b:1@{D256}")).unwrap().exact(),
+            format!("quay.io/a/b@{D256}")
+        );
+        assert_eq!(parse("quay.io").unwrap().exact(), "quay.io/");
+        assert_eq!(
+            parse("docker.io/x").unwrap().registry_api_host(),
+            "registry-1.docker.io"
+        );
+        assert_eq!(
+            parse("x").unwrap().registry_api_host(),
+            "registry-1.docker.io"
+        );
+        assert_eq!(parse("quay.io/x").unwrap().registry_api_host(), "quay.io");
     }
 }

@@ -1,11 +1,14 @@
 //! Integration tests through the built binary.
 
 mod apply;
+mod bad_input;
 mod common;
 mod get;
 mod plan;
 mod prune;
+mod ref_;
 mod scenarios;
 mod tag;
 mod validate;
 mod watch;
+mod workflows;

@@ -1,6 +1,9 @@
-//! `validate` through the binary.
+//! `validate` through the binary: the example repository, every error kind with its position,
+//! the three formats, `--rev` against the working tree, and the OpenShift sample corpus.
 
-use crate::common::TestRepo;
+use std::path::Path;
+
+use crate::common::{TestRepo, crate_path};
 use crate::snap;
 
 #[test]
@@ -20,4 +23,242 @@ fn corpus_files_validate_unchanged() {
     let out = repo.run(&["validate"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     snap!("validate_corpus", out.snapshot());
+}
+
+/// Copy a folder of the crate (recursively) into the repository.
+fn copy_tree(repo: &TestRepo, rel: &str) {
+    fn walk(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            let target = to.join(e.file_name());
+            if e.file_type().unwrap().is_dir() {
+                walk(&e.path(), &target);
+            } else {
+                std::fs::copy(e.path(), target).unwrap();
+            }
+        }
+    }
+    walk(&crate_path(rel), &repo.path().join(rel));
+}
+
+#[test]
+fn the_example_repository_is_valid() {
+    let repo = TestRepo::new();
+    copy_tree(&repo, "definitions");
+    copy_tree(&repo, "policies");
+    repo.copy("streamsync.toml", "streamsync.toml");
+    let out = repo.run(&["validate"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    snap!("validate_example", out.snapshot());
+    let out = repo.run(&["validate", "--format", "json"]);
+    assert_eq!(out.code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["format_version"], "1.0");
+    assert_eq!(v["errors"], 0);
+}
+
+/// One stream per file, each with problems, so every error kind shows with its position.
+fn broken_repo() -> TestRepo {
+    let repo = TestRepo::new();
+    repo.write(
+        "definitions/demo/ruby.yaml",
+        r#"apiVersion: image.openshift.io/v1
+kind: ImageStream
+metadata:
+  name: ruby
+  annotations:
+    openshift.io/image.insecureRepository: "true"
+spec:
+  dockerImageRepository: quay.io/org/ruby:2.0
+  tags:
+  - name: "2.0"
+    annotations:
+      version: 2.0
+      tags: builder,ruby
+    from:
+      kind: DockerImages
+      name: quay.io/org/ruby:2.0
+  - name: "2.7"
+    from:
+      kind: DockerImage
+      name: quay.io/Org/ruby:2.7
+    importPolicy:
+      importMode: legacy
+    referencePolicy:
+      type: source
+  - name: latest
+    from:
+      kind: ImageStreamTag
+      name: "2.8"
+    importPolicy:
+      scheduled: true
+  - name: "2.7"
+  - name: -bad
+  - name: v2.0.1-2016-05-01
+  - name: edge
+    from:
+      kind: DockerImage
+      name: registry.local:5000/ruby:edge
+    importPolicy:
+      insecure: true
+      schedule: true
+"#,
+    )
+    .write(
+        "definitions/demo/Python.yaml",
+        "apiVersion: v1\nkind: ImageStream\nmetadata:\n  name: Python\nspec:\n  tag: []\n",
+    )
+    .write(
+        "definitions/demo/zz-copy.yaml",
+        "apiVersion: v1\nkind: ImageStream\nmetadata:\n  name: ruby\n",
+    )
+    .write(
+        "definitions/demo/deploy.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n",
+    )
+    .write(
+        "definitions/demo/list.json",
+        "{\n\t\"kind\": \"List\",\n\t\"items\": [\n\t\t{\"kind\": \"ImageStream\", \"metadata\": {\"name\": \"x\"}, \"spec\": {\"tags\": [{\"name\": \"a\", \"from\": {\"kind\": \"ImageStreamImage\", \"name\": \"a@b@c\"}}]}}\n\t]\n}\n",
+    )
+    .write("definitions/demo/empty.yaml", "---\n")
+    .write("policies/default.toml", "[prune]\nmax_age_dayz = 3\n");
+    repo
+}
+
+#[test]
+fn every_error_kind_with_its_position() {
+    let repo = broken_repo();
+    let out = repo.run(&["validate"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stdout.is_empty(), "text diagnostics go to stderr");
+    snap!("validate_errors_text", out.snapshot());
+}
+
+#[test]
+fn json_format() {
+    let repo = broken_repo();
+    let out = repo.run(&["validate", "--format", "json"]);
+    assert_eq!(out.code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["valid"], false);
+    for d in v["diagnostics"].as_array().unwrap() {
+        for key in ["file", "line", "column", "severity", "code", "message"] {
+            assert!(d.get(key).is_some(), "{key} missing in {d}");
+        }
+    }
+    snap!("validate_errors_json", out.stdout);
+}
+
+#[test]
+fn github_format() {
+    let repo = broken_repo();
+    let out = repo.run(&["validate", "--format", "github"]);
+    assert_eq!(out.code, 1);
+    for line in out.stdout.lines() {
+        assert!(
+            line.starts_with("::error file=") || line.starts_with("::warning file="),
+            "{line}"
+        );
+    }
+    snap!("validate_errors_github", out.stdout);
+}
+
+/// Commit every file of the working tree to HEAD (a fresh repository, or a new commit).
+fn commit_all(dir: &Path, message: &str) {
+    let repo = git2::Repository::open(dir).unwrap();
+    let mut index = repo.index().unwrap();
+    index
+        .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+        .unwrap();
+    // Deleted files leave the index too.
+    index.update_all(["*"], None).unwrap();
+    index.write().unwrap();
+    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+    let sig = git2::Signature::now("Test", "test@example.com").unwrap();
+    let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+    let parents: Vec<&git2::Commit> = parent.iter().collect();
+    repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
+        .unwrap();
+}
+
+#[test]
+fn rev_reads_the_committed_tree_like_a_checkout() {
+    // The committed state: the broken repository.
+    let repo = broken_repo();
+    git2::Repository::init(repo.path()).unwrap();
+    commit_all(repo.path(), "broken definitions");
+
+    // The working tree moves on: fixed files, a deletion and a new file.
+    repo.write(
+        "definitions/demo/ruby.yaml",
+        "apiVersion: v1\nkind: ImageStream\nmetadata:\n  name: ruby\n",
+    );
+    std::fs::remove_file(repo.path().join("definitions/demo/deploy.yaml")).unwrap();
+    repo.write(
+        "definitions/demo/new.yaml",
+        "kind: ImageStream\nmetadata:\n  name: new\n",
+    );
+
+    // A checkout-equivalent tree of HEAD, made by hand from the same files.
+    let checkout = broken_repo();
+
+    for format in ["text", "json", "github"] {
+        let at_rev = repo.run(&["validate", "--rev", "HEAD", "--format", format]);
+        let expected = checkout.run(&["validate", "--format", format]);
+        assert_eq!(at_rev.code, expected.code, "{format}");
+        assert_eq!(at_rev.stdout, expected.stdout, "{format}");
+        assert_eq!(at_rev.stderr, expected.stderr, "{format}");
+        let worktree = repo.run(&["validate", "--format", format]);
+        assert_ne!(
+            worktree.stdout + &worktree.stderr,
+            at_rev.stdout + &at_rev.stderr
+        );
+    }
+
+    // A bare clone gives the same answer at the same revision.
+    let bare = tempfile::tempdir().unwrap();
+    git2::build::RepoBuilder::new()
+        .bare(true)
+        .clone(repo.path().to_str().unwrap(), bare.path())
+        .unwrap();
+    let from_bare = crate::common::run_in(bare.path(), &["validate", "--rev", "HEAD"]);
+    let expected = checkout.run(&["validate"]);
+    assert_eq!(from_bare.code, expected.code);
+    // Policies come from the working tree (a bare repository has none), so compare only the
+    // definition diagnostics.
+    let defs = |s: &str| {
+        s.lines()
+            .filter(|l| l.starts_with("definitions/"))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(defs(&from_bare.stderr), defs(&expected.stderr));
+}
+
+#[test]
+fn rev_outside_git_and_unknown_rev_are_errors() {
+    let repo = TestRepo::new();
+    repo.write(
+        "definitions/a/s.yaml",
+        "kind: ImageStream\nmetadata:\n  name: s\n",
+    );
+    let out = repo.run(&["validate", "--rev", "HEAD"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("not inside a Git repository"),
+        "{}",
+        out.stderr
+    );
+    git2::Repository::init(repo.path()).unwrap();
+    commit_all(repo.path(), "one");
+    let out = repo.run(&["validate", "--rev", "no-such-branch"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("cannot resolve revision `no-such-branch`"),
+        "{}",
+        out.stderr
+    );
 }

@@ -1,10 +1,45 @@
-//! `ref PULLSPEC`.
+//! `ref PULLSPEC`: how a pull spec parses with OpenShift's grammar and how the Docker client
+//! defaults normalise it. Needs no repository; reads and writes nothing but the terminal.
 
-use anyhow::{Result, bail};
+use anyhow::{Result, anyhow};
 
 use crate::cli::{ExitStatus, Printer, RefArgs};
+use crate::error::Hinted;
+use crate::model::reference;
 
-/// Print how the pull spec parses, as JSON.
-pub fn run(_args: &RefArgs, _printer: &Printer) -> Result<ExitStatus> {
-    bail!("`ref` is not built yet")
+/// Print how the pull spec parses, as JSON (with `format_version`, like every JSON output): the five parts exactly as parsed (empty when
+/// absent), then `normalized` with the defaults applied.
+pub fn run(args: &RefArgs, printer: &Printer) -> Result<ExitStatus> {
+    let spec = args.pullspec.as_str();
+    let r = reference::parse(spec).map_err(|e| {
+        let hint = if spec.contains("://") {
+            Some("a pull spec has no scheme: drop the `https://`")
+        } else if spec.is_empty() {
+            Some("a pull spec looks like `[registry/][namespace/]name[:tag][@digest]`")
+        } else if matches!(e, reference::ParseError::Uppercase) {
+            Some("registries accept lowercase repository paths only (tags may be mixed case)")
+        } else {
+            None
+        };
+        // The reason belongs on the `error:` line itself, so a script sees it first.
+        let message = format!("invalid pull spec `{spec}`: {e}");
+        match hint {
+            Some(h) => anyhow!(Hinted::new(message, h)),
+            None => anyhow!(Hinted::plain(message)),
+        }
+    })?;
+    // Built by hand to fix the key order of the contract (serde_json keeps insertion order).
+    let value = serde_json::json!({
+        "format_version": "1.0",
+        "registry": r.registry,
+        "namespace": r.namespace,
+        "name": r.name,
+        "tag": r.tag,
+        "digest": r.digest,
+        "normalized": r.normalized(),
+    });
+    let mut text = serde_json::to_string_pretty(&value)?;
+    text.push('\n');
+    printer.out(&text);
+    Ok(ExitStatus::Success)
 }

@@ -11,11 +11,13 @@ pub fn run(ctx: &Context, args: &ValidateArgs, printer: &Printer) -> Result<Exit
     let diags = &loaded.diagnostics;
     match args.format {
         DiagnosticFormat::Text => {
-            let text = diagnostic::render_text(diags);
-            if !text.is_empty() {
-                // Problems are people-talk: stderr, like a compiler's.
-                eprint!("{text}");
-            }
+            // `-q` means errors only: warnings stay out of the text (not out of json/github).
+            let shown: Vec<_> = diags
+                .iter()
+                .filter(|d| !printer.is_quiet() || d.is_error())
+                .cloned()
+                .collect();
+            printer.diagnostics(&diagnostic::render_text(&shown));
             if loaded.has_errors() {
                 printer.info(&format!(
                     "error: {}",
