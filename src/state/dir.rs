@@ -235,7 +235,8 @@ impl DirState {
 }
 
 fn first_line(text: &str) -> String {
-    text.lines().next().unwrap_or(text).to_owned()
+    let line = text.lines().next().unwrap_or(text);
+    line.strip_prefix("error: ").unwrap_or(line).to_owned()
 }
 
 fn sync_dir(dir: &Path) {

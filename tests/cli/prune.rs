@@ -476,9 +476,10 @@ fn unreadable_live_stream_is_a_located_error() {
     let out = repo.run(&["prune"]);
     assert_eq!(out.code, 1);
     assert!(
-        out.stderr.starts_with(
-            "error: cannot read the live stream `state/team/broken.yaml`\n  caused by: "
-        ),
+        out.stderr.starts_with("error: state file `")
+            && out
+                .stderr
+                .contains("state/team/broken.yaml` is damaged: line 1 column 11"),
         "{}",
         out.stderr
     );

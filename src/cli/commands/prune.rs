@@ -13,6 +13,7 @@ use crate::diagnostic;
 use crate::error::Hinted;
 use crate::model::{ImageStream, StreamKey};
 use crate::prune::{self, render, triggers};
+use crate::state::dir::DirState;
 
 /// Run `prune`.
 pub fn run(ctx: &Context, args: &PruneArgs, printer: &Printer) -> Result<ExitStatus> {
@@ -135,61 +136,7 @@ fn write(
 /// The live streams: `<state>/<namespace>/<name>.yaml`. A missing state folder is an empty
 /// live state. (`images/` holds Image objects, dotfiles are the store's own.)
 fn load_live(ctx: &Context) -> Result<BTreeMap<StreamKey, ImageStream>> {
-    let state_dir = ctx.state_dir.as_path();
-    let mut live = BTreeMap::new();
-    if !state_dir.is_dir() {
-        return Ok(live);
-    }
-    let mut namespaces: Vec<_> = fs_err::read_dir(state_dir)?
-        .collect::<std::io::Result<Vec<_>>>()?
-        .into_iter()
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    namespaces.sort();
-    for dir in namespaces {
-        let ns = dir
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
-        if ns == "images" || ns.starts_with('.') {
-            continue;
-        }
-        let mut files: Vec<_> = fs_err::read_dir(&dir)?
-            .collect::<std::io::Result<Vec<_>>>()?
-            .into_iter()
-            .map(|e| e.path())
-            .filter(|p| {
-                let name = p.file_name().unwrap_or_default().to_string_lossy();
-                !name.starts_with('.') && name.ends_with(".yaml") && p.is_file()
-            })
-            .collect();
-        files.sort();
-        for path in files {
-            let text = fs_err::read_to_string(&path)?;
-            let mut stream: ImageStream = serde_saphyr::from_str(&text).with_context(|| {
-                format!("cannot read the live stream `{}`", ctx.display_path(&path))
-            })?;
-            if stream
-                .metadata
-                .namespace
-                .as_deref()
-                .is_none_or(str::is_empty)
-            {
-                stream.metadata.namespace = Some(ns.clone());
-            }
-            if stream.metadata.name.is_empty() {
-                stream.metadata.name = path
-                    .file_stem()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-                    .into_owned();
-            }
-            live.insert(stream.key(), stream);
-        }
-    }
-    Ok(live)
+    Ok(DirState::open(&ctx.state_dir)?.load_streams()?)
 }
 
 fn is_yaml(name: &str) -> bool {

@@ -563,15 +563,6 @@ pub(crate) fn finish(
 /// The live state of one stream, `state/<namespace>/<name>.yaml`, if it was applied.
 /// (Read here directly until the state module provides its reader.)
 fn read_live_stream(state_dir: &Path, key: &StreamKey) -> Result<Option<ImageStream>> {
-    let path = state_dir
-        .join(&key.namespace)
-        .join(format!("{}.yaml", key.name));
-    let text = match fs_err::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e).context("cannot read the live state"),
-    };
-    let stream: ImageStream = serde_saphyr::from_str(&text)
-        .with_context(|| format!("cannot parse the live state file `{}`", path.display()))?;
-    Ok(Some(stream))
+    let mut streams = crate::state::dir::DirState::open(state_dir)?.load_streams()?;
+    Ok(streams.remove(key))
 }
