@@ -150,3 +150,127 @@ fn composite_action_is_well_formed() {
         assert!(!action_commands(workflow).is_empty(), "{workflow}");
     }
 }
+
+fn stream_yaml(name: &str, tags: &[(&str, &str)]) -> String {
+    let mut s = format!(
+        "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: {name}\n  annotations:\n    openshift.io/display-name: {name}\nspec:\n  tags:\n"
+    );
+    for (tag, source) in tags {
+        s.push_str(&format!(
+            "  - name: '{tag}'\n    from:\n      kind: DockerImage\n      name: {source}\n    reference: true\n"
+        ));
+    }
+    s
+}
+
+/// The plan workflow's comment: `plan --base <base> --format markdown` on a head branch, with
+/// drift already pending on the base told apart from what the pull request introduces.
+#[test]
+fn pull_request_plan_comment_marks_what_the_head_introduces() {
+    let repo = TestRepo::new();
+    let git = git2::Repository::init(repo.path()).unwrap();
+    repo.write(
+        "definitions/demo/ruby.yaml",
+        &stream_yaml("ruby", &[("3.3", "quay.io/org/ruby:3.3")]),
+    );
+    repo.write(
+        "definitions/demo/python.yaml",
+        &stream_yaml("python", &[("3.12", "quay.io/org/python:3.12")]),
+    );
+    let applied = repo.run(&["apply"]);
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    // Drift on the base: python gained a tag that was never applied.
+    repo.write(
+        "definitions/demo/python.yaml",
+        &stream_yaml(
+            "python",
+            &[
+                ("3.12", "quay.io/org/python:3.12"),
+                ("3.13", "quay.io/org/python:3.13"),
+            ],
+        ),
+    );
+    commit(&git, "base");
+    let base = git.head().unwrap().peel_to_commit().unwrap();
+    git.branch("main-base", &base, true).unwrap();
+
+    // The pull request adds ruby 3.4 and moves 3.3.
+    repo.write(
+        "definitions/demo/ruby.yaml",
+        &stream_yaml(
+            "ruby",
+            &[
+                ("3.3", "quay.io/org/ruby:3.3.6"),
+                ("3.4", "quay.io/org/ruby:3.4"),
+            ],
+        ),
+    );
+    commit(&git, "head");
+
+    let md = repo.run(&["plan", "--base", "main-base", "--format", "markdown"]);
+    assert_eq!(md.code, 0, "{}", md.stderr);
+    assert!(md.stdout.contains("<!-- streamsync-plan -->"));
+    assert!(md.stdout.chars().count() <= 60_000);
+    snap!("workflow_plan_comment", md.stdout);
+    let json = repo.run(&["plan", "--base", "main-base", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let introduced: Vec<(String, bool)> = v["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                format!(
+                    "{}:{}",
+                    c["stream"].as_str().unwrap(),
+                    c["tag"].as_str().unwrap_or("")
+                ),
+                c["introduced"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        introduced.contains(&("python:3.13".to_owned(), false)),
+        "{introduced:?}"
+    );
+    assert!(
+        introduced.contains(&("ruby:3.4".to_owned(), true)),
+        "{introduced:?}"
+    );
+}
+
+/// A plan of 2,000 changes still fits one GitHub comment.
+#[test]
+fn markdown_plan_of_2000_changes_fits_a_comment() {
+    let repo = TestRepo::new();
+    for s in 0..100 {
+        let tags: Vec<(String, String)> = (0..19)
+            .map(|t| (format!("v{t}.0"), format!("quay.io/org/app{s}:v{t}.0")))
+            .collect();
+        let tags: Vec<(&str, &str)> = tags.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        repo.write(
+            &format!("definitions/team/app{s}.yaml"),
+            &stream_yaml(&format!("app{s}"), &tags),
+        );
+    }
+    let json = repo.run(&["plan", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(v["changes"].as_array().unwrap().len(), 2000);
+    let md = repo.run(&["plan", "--format", "markdown", "--detailed-exitcode"]);
+    assert_eq!(md.code, 2, "{}", md.stderr);
+    let chars = md.stdout.chars().count();
+    assert!(chars <= 60_000, "{chars} characters");
+    assert!(chars > 30_000, "the budget is used, not wasted: {chars}");
+    assert!(md.stdout.contains("<!-- streamsync-plan -->"));
+    // The summary comes first, and what was left out is said.
+    let summary = md.stdout.find("Plan: 2000 to add").expect("the summary");
+    assert!(
+        summary < md.stdout.find("<details>").unwrap(),
+        "summary first"
+    );
+    assert!(
+        md.stdout.to_lowercase().contains("not shown")
+            || md.stdout.to_lowercase().contains("truncated"),
+        "a truncation note"
+    );
+}
