@@ -7,8 +7,9 @@ use crate::cli::{ExitStatus, Printer, RefArgs};
 use crate::error::Hinted;
 use crate::model::reference;
 
-/// Print how the pull spec parses, as JSON (with `format_version`, like every JSON output): the five parts exactly as parsed (empty when
-/// absent), then `normalized` with the defaults applied.
+/// Print how the pull spec parses, as JSON: the five parts exactly as parsed (empty when
+/// absent), then `normalized` with the defaults applied. The object is exactly the six keys of
+/// the contract (no `format_version`: it describes a pull spec, not a versioned report).
 pub fn run(args: &RefArgs, printer: &Printer) -> Result<ExitStatus> {
     let spec = args.pullspec.as_str();
     let r = reference::parse(spec).map_err(|e| {
@@ -30,7 +31,6 @@ pub fn run(args: &RefArgs, printer: &Printer) -> Result<ExitStatus> {
     })?;
     // Built by hand to fix the key order of the contract (serde_json keeps insertion order).
     let value = serde_json::json!({
-        "format_version": "1.0",
         "registry": r.registry,
         "namespace": r.namespace,
         "name": r.name,
