@@ -375,6 +375,9 @@ fn md_section(plan: &Plan, key: &StreamKey, changes: &[&Change], diff_mode: Diff
     out
 }
 
+/// Changes grouped by stream.
+type ByStream<'a> = BTreeMap<StreamKey, Vec<&'a Change>>;
+
 /// Markdown for a pull-request comment, at most [`MARKDOWN_BUDGET`] characters.
 pub fn markdown(plan: &Plan) -> String {
     let summary = plan.summary();
@@ -460,7 +463,7 @@ pub fn markdown(plan: &Plan) -> String {
     }
     // With --base the changes come in two groups, each with its own heading; a stream's diff
     // is shown once, in the first group that lists the stream.
-    let groups: Vec<(Option<&str>, BTreeMap<StreamKey, Vec<&Change>>)> = groups(plan)
+    let groups: Vec<(Option<&str>, ByStream<'_>)> = groups(plan)
         .into_iter()
         .map(|(title, changes)| {
             let mut by_stream: BTreeMap<StreamKey, Vec<&Change>> = BTreeMap::new();
