@@ -610,6 +610,11 @@ impl LiveState for DirState {
         if let Some(meta) = &commit.meta
             && written.any()
         {
+            let ignore = self.root.join(".gitignore");
+            if !ignore.exists() {
+                // The lock and leftovers of a killed apply are not part of the committed state.
+                self.write_atomic(&ignore, b".lock\n.tmp-*\n")?;
+            }
             let text = format!(
                 "# streamsync live state: written by `streamsync apply`, do not edit\n{}",
                 toml::to_string(meta).map_err(|e| Error::Damaged {
