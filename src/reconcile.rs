@@ -39,8 +39,6 @@ pub struct Planned {
     pub plan: Plan,
     /// The live state it was computed against.
     pub snapshot: Snapshot,
-    /// Digest of the desired streams and options.
-    pub inputs_digest: String,
 }
 
 /// Load the live state and plan `desired` against it. With a resolver, first ask the
@@ -52,12 +50,19 @@ pub fn plan(
     refresh: Option<&dyn Resolver>,
 ) -> Result<Planned, Error> {
     let snapshot = state.load()?;
+    Ok(plan_snapshot(desired, snapshot, state, options, refresh))
+}
+
+/// [`plan`] against a snapshot already loaded (e.g. while the definitions were being read).
+pub fn plan_snapshot(
+    desired: &[&ImageStream],
+    snapshot: Snapshot,
+    state: &dyn LiveState,
+    options: &Options,
+    refresh: Option<&dyn Resolver>,
+) -> Planned {
     let plan = plan_against(desired, &snapshot.streams, options, refresh, state);
-    Ok(Planned {
-        plan,
-        inputs_digest: plan::inputs_digest(desired.iter().copied(), options),
-        snapshot,
-    })
+    Planned { plan, snapshot }
 }
 
 /// Plan against already-loaded live streams.
@@ -219,15 +224,15 @@ pub struct SavedPlan {
 }
 
 impl SavedPlan {
-    /// Save `planned`.
-    pub fn new(planned: &Planned, options: &Options) -> Self {
+    /// Save `planned`, made from `desired` with `options`.
+    pub fn new(planned: &Planned, desired: &[&ImageStream], options: &Options) -> Self {
         SavedPlan {
             format_version: plan::FORMAT_VERSION.to_owned(),
             kind: SAVED_PLAN_KIND.to_owned(),
             lineage: planned.snapshot.lineage().map(str::to_owned),
             serial: planned.snapshot.serial(),
             state_digest: planned.snapshot.digest.clone(),
-            inputs_digest: planned.inputs_digest.clone(),
+            inputs_digest: plan::inputs_digest(desired.iter().copied(), options),
             prune: options.prune,
             summary: planned.plan.summary(),
             changes: planned.plan.changes.clone(),

@@ -300,3 +300,83 @@ fn stale_changes_fail_without_stopping_the_rest() {
     assert!(applied.has_errors());
     assert!(applied.streams.is_empty());
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A tag of one of the kinds a definition can hold; `source` picks another tag of the
+    /// same stream for ImageStreamTag sources.
+    fn arb_tag(index: usize) -> impl Strategy<Value = (u8, u8, bool, Option<String>)> {
+        let _ = index;
+        (
+            0u8..4,
+            0u8..3,
+            any::<bool>(),
+            proptest::option::of("[a-c]{1,3}"),
+        )
+    }
+
+    fn build(tags: &[(u8, u8, bool, Option<String>)], variant: u8) -> ImageStream {
+        let mut s = ImageStream::new("demo", "app");
+        for (i, (kind, version, scheduled, note)) in tags.iter().enumerate() {
+            let name = format!("t{i}");
+            let mut t = match kind {
+                0 => tag(
+                    &name,
+                    "DockerImage",
+                    &format!("quay.io/x/app:{version}.{variant}"),
+                ),
+                1 => {
+                    let mut t = tag(&name, "DockerImage", &format!("quay.io/x/ref:{version}"));
+                    t.reference = true;
+                    t
+                }
+                // Follow an earlier tag (or the first): no cycles, like validated definitions.
+                2 if i > 0 => tag(
+                    &name,
+                    "ImageStreamTag",
+                    &format!("app:t{}", usize::from(*version) % i),
+                ),
+                _ => tag(
+                    &name,
+                    "DockerImage",
+                    &format!("down.example/x/app:{version}"),
+                ),
+            };
+            t.import_policy.scheduled = *scheduled && t.is_importable();
+            if let Some(n) = note {
+                t.annotations = Some([("description".to_owned(), n.clone())].into());
+            }
+            s.spec.tags.push(t);
+        }
+        s
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Whatever the live state was made from, applying the plan of new definitions leaves
+        /// an empty plan behind (DESIGN.md: the invariant every scenario checks).
+        #[test]
+        fn a_plan_after_apply_is_empty(
+            before in proptest::collection::vec(arb_tag(0), 0..6),
+            after in proptest::collection::vec(arb_tag(0), 0..6),
+            variant in 0u8..3,
+        ) {
+            let (live, _) = run(&[build(&before, 0)], &BTreeMap::new(), "a");
+            let (next, applied) = run(&[build(&after, variant)], &live, "b");
+            prop_assert!(!applied.has_errors());
+            // Tracking tags hold their source's current image.
+            let s = &next[&StreamKey::new("demo", "app")];
+            for t in &s.spec.tags {
+                let Some(from) = &t.from else { continue };
+                if from.kind != "ImageStreamTag" { continue; }
+                let src = from.name.split_once(':').map(|(_, t)| t).unwrap_or_default();
+                let head = |n: &str| s.status_tag(n).and_then(|h| h.items.first()).map(|e| e.image.clone());
+                if head(src).is_some() {
+                    prop_assert_eq!(head(&t.name), head(src), "tag {} follows {}", t.name, src);
+                }
+            }
+        }
+    }
+}

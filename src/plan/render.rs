@@ -323,9 +323,6 @@ fn md_change(c: &Change) -> String {
         c.tag.as_deref().unwrap_or(&c.stream),
         escape_md(&c.reason)
     );
-    if c.introduced == Some(false) {
-        line.push_str(" _(drift already pending on the base)_");
-    }
     line.push('\n');
     for d in details(c) {
         let _ = writeln!(line, "  - `{}`", d.replace('`', "'"));
@@ -337,7 +334,18 @@ fn escape_md(s: &str) -> String {
     s.replace('<', "&lt;").replace('>', "&gt;")
 }
 
-fn md_section(plan: &Plan, key: &StreamKey, changes: &[&Change], with_diff: bool) -> String {
+/// Whether a Markdown section shows its stream's diff.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Diff {
+    /// The whole diff.
+    Full,
+    /// A note that it was left out for size.
+    LeftOut,
+    /// Nothing (shown in an earlier section).
+    None,
+}
+
+fn md_section(plan: &Plan, key: &StreamKey, changes: &[&Change], diff_mode: Diff) -> String {
     let s = Summary::of(changes.iter().copied());
     let mut out = format!(
         "<details><summary><code>{key}</code>: {}</summary>\n\n",
@@ -346,9 +354,13 @@ fn md_section(plan: &Plan, key: &StreamKey, changes: &[&Change], with_diff: bool
     for c in changes {
         out.push_str(&md_change(c));
     }
-    let diff = stream_diff(plan, key);
+    let diff = if diff_mode == Diff::None {
+        String::new()
+    } else {
+        stream_diff(plan, key)
+    };
     if !diff.is_empty() {
-        if with_diff {
+        if diff_mode == Diff::Full {
             let fence = if diff.contains("```") { "~~~~" } else { "```" };
             let _ = write!(out, "\n{fence}diff\n{diff}{fence}\n");
         } else {
@@ -362,6 +374,9 @@ fn md_section(plan: &Plan, key: &StreamKey, changes: &[&Change], with_diff: bool
     out.push_str("\n</details>\n");
     out
 }
+
+/// Changes grouped by stream.
+type ByStream<'a> = BTreeMap<StreamKey, Vec<&'a Change>>;
 
 /// Markdown for a pull-request comment, at most [`MARKDOWN_BUDGET`] characters.
 pub fn markdown(plan: &Plan) -> String {
@@ -446,32 +461,60 @@ pub fn markdown(plan: &Plan) -> String {
             }
         );
     }
-    let mut by_stream: BTreeMap<StreamKey, Vec<&Change>> = BTreeMap::new();
-    for c in &plan.changes {
-        by_stream.entry(c.key()).or_default().push(c);
-    }
+    // With --base the changes come in two groups, each with its own heading; a stream's diff
+    // is shown once, in the first group that lists the stream.
+    let groups: Vec<(Option<&str>, ByStream<'_>)> = groups(plan)
+        .into_iter()
+        .map(|(title, changes)| {
+            let mut by_stream: BTreeMap<StreamKey, Vec<&Change>> = BTreeMap::new();
+            for c in changes {
+                by_stream.entry(c.key()).or_default().push(c);
+            }
+            (
+                title.map(|t| match t {
+                    "Introduced by this revision" => "Introduced by this pull request",
+                    other => other,
+                }),
+                by_stream,
+            )
+        })
+        .collect();
     // Room for the truncation note.
     const RESERVE: usize = 400;
     let mut out = head;
-    out.push('\n');
-    let total = by_stream.len();
+    let total: usize = groups.iter().map(|(_, g)| g.len()).sum();
     let mut shown = 0;
     let mut trimmed = 0;
-    for (key, changes) in &by_stream {
-        let room = MARKDOWN_BUDGET.saturating_sub(out.len() + tail.len() + RESERVE);
-        let full = md_section(plan, key, changes, true);
-        let section = if full.len() <= room {
-            full
-        } else {
-            let short = md_section(plan, key, changes, false);
-            if short.len() > room {
-                break;
+    let mut diffed = std::collections::BTreeSet::new();
+    'groups: for (title, by_stream) in &groups {
+        if let Some(title) = title {
+            if by_stream.is_empty() {
+                continue;
             }
-            trimmed += 1;
-            short
-        };
-        out.push_str(&section);
-        shown += 1;
+            let _ = writeln!(out, "\n#### {title}");
+        }
+        out.push('\n');
+        for (key, changes) in by_stream {
+            let room = MARKDOWN_BUDGET.saturating_sub(out.len() + tail.len() + RESERVE);
+            let diff = if diffed.insert(key.clone()) {
+                Diff::Full
+            } else {
+                Diff::None
+            };
+            let full = md_section(plan, key, changes, diff);
+            let section = if full.len() <= room {
+                full
+            } else {
+                let short = md_section(plan, key, changes, Diff::LeftOut);
+                if short.len() > room {
+                    break 'groups;
+                }
+                trimmed += 1;
+                short
+            };
+            out.push_str(&section);
+            shown += 1;
+        }
     }
     if shown < total {
         let _ = writeln!(

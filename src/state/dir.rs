@@ -37,6 +37,28 @@ const TMP_PREFIX: &str = ".tmp-";
 #[derive(Debug, Clone)]
 pub struct DirState {
     root: PathBuf,
+    /// Where the parse cache lives (`None`: no cache).
+    cache_dir: Option<PathBuf>,
+    /// Below this many stream files the cache is not used: parsing is fast enough.
+    cache_min_files: usize,
+}
+
+/// States with at least this many streams keep a parse cache.
+const CACHE_MIN_FILES: usize = 256;
+
+/// `$STREAMSYNC_CACHE_DIR`, else `$XDG_CACHE_HOME/streamsync`, else `~/.cache/streamsync`;
+/// `STREAMSYNC_NO_CACHE=1` turns the cache off.
+fn default_cache_dir() -> Option<PathBuf> {
+    if std::env::var_os("STREAMSYNC_NO_CACHE").is_some_and(|v| !v.is_empty() && v != "0") {
+        return None;
+    }
+    if let Some(dir) = std::env::var_os("STREAMSYNC_CACHE_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(dir).join("streamsync"));
+    }
+    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache").join("streamsync"))
 }
 
 fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Error + use<> {
@@ -93,7 +115,26 @@ impl DirState {
                 message: "it is a file, not a folder".into(),
             });
         }
-        Ok(DirState { root })
+        Ok(DirState {
+            root,
+            cache_dir: default_cache_dir(),
+            cache_min_files: CACHE_MIN_FILES,
+        })
+    }
+
+    /// Use `dir` for the parse cache from `min_files` stream files on (`None`: no cache).
+    pub fn with_cache(mut self, dir: Option<PathBuf>, min_files: usize) -> Self {
+        self.cache_dir = dir;
+        self.cache_min_files = min_files;
+        self
+    }
+
+    /// The cache file of this state: one per state folder, named by its absolute path.
+    fn cache_file(&self) -> Option<PathBuf> {
+        let dir = self.cache_dir.as_ref()?;
+        let root = std::fs::canonicalize(&self.root).ok()?;
+        let id = hex::encode(Sha256::digest(root.to_string_lossy().as_bytes()));
+        Some(dir.join(format!("state-{}.json", &id[..24])))
     }
 
     /// The folder.
@@ -234,6 +275,137 @@ impl DirState {
     }
 }
 
+/// Parse one stream file and check that it holds the stream its path names.
+fn parse_stream(key: &StreamKey, path: &Path, bytes: &[u8]) -> Result<ImageStream, Error> {
+    let damaged = |message: String| Error::Damaged {
+        path: path.display().to_string(),
+        message,
+    };
+    let text = std::str::from_utf8(bytes).map_err(|e| damaged(e.to_string()))?;
+    let stream: ImageStream =
+        serde_saphyr::from_str(text).map_err(|e| damaged(first_line(&e.to_string())))?;
+    if stream.metadata.name != key.name
+        || stream.metadata.namespace.as_deref() != Some(key.namespace.as_str())
+    {
+        return Err(damaged(format!(
+            "it holds stream `{}/{}`, not `{key}`",
+            stream.metadata.namespace.as_deref().unwrap_or(""),
+            stream.metadata.name
+        )));
+    }
+    Ok(stream)
+}
+
+/// A parse cache for large states: the streams as JSON, keyed by file identity (device,
+/// inode, size, modification and change times), so an unchanged file is not parsed again.
+/// Every write of a state file is a rename, which gives it a new inode, so a changed file
+/// never matches. Entries younger than two seconds are not cached (a file rewritten in place
+/// within the same clock tick could otherwise look unchanged). Any cache problem just means
+/// parsing: the cache is never a source of truth.
+mod cache {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+    use std::time::{Duration, SystemTime};
+
+    use serde::{Deserialize, Serialize};
+
+    use crate::model::{ImageStream, StreamKey};
+
+    const VERSION: u32 = 1;
+
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct FileId {
+        dev: u64,
+        ino: u64,
+        size: u64,
+        mtime_ns: i128,
+        ctime_ns: i128,
+    }
+
+    impl FileId {
+        #[cfg(unix)]
+        pub fn of(path: &Path) -> Option<FileId> {
+            use std::os::unix::fs::MetadataExt;
+            let m = std::fs::metadata(path).ok()?;
+            Some(FileId {
+                dev: m.dev(),
+                ino: m.ino(),
+                size: m.size(),
+                mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
+                ctime_ns: i128::from(m.ctime()) * 1_000_000_000 + i128::from(m.ctime_nsec()),
+            })
+        }
+
+        /// Without inode numbers a file's identity is not reliable: no cache.
+        #[cfg(not(unix))]
+        pub fn of(_path: &Path) -> Option<FileId> {
+            None
+        }
+
+        fn settled(&self) -> bool {
+            let now = SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap_or(Duration::ZERO)
+                .as_nanos();
+            let now = i128::try_from(now).unwrap_or(i128::MAX);
+            self.dev != 0 && self.mtime_ns.max(self.ctime_ns) < now - 2_000_000_000
+        }
+    }
+
+    #[derive(Debug, Clone, Serialize, Deserialize)]
+    pub struct Entry {
+        pub id: FileId,
+        pub sha256: String,
+        pub stream: ImageStream,
+    }
+
+    #[derive(Debug, Default, Serialize, Deserialize)]
+    pub struct Cache {
+        version: u32,
+        pub entries: BTreeMap<String, Entry>,
+    }
+
+    pub fn read(path: &Path) -> Cache {
+        let Ok(bytes) = std::fs::read(path) else {
+            return Cache::default();
+        };
+        match serde_json::from_slice::<Cache>(&bytes) {
+            Ok(c) if c.version == VERSION => c,
+            _ => Cache::default(),
+        }
+    }
+
+    /// Rewrite the cache (the caller knows it changed); failures are ignored.
+    pub fn write(path: &Path, entries: &BTreeMap<StreamKey, Entry>) {
+        let keep: BTreeMap<String, &Entry> = entries
+            .iter()
+            .filter(|(_, e)| e.id.settled())
+            .map(|(k, e)| (k.to_string(), e))
+            .collect();
+        #[derive(Serialize)]
+        struct Out<'a> {
+            version: u32,
+            entries: BTreeMap<String, &'a Entry>,
+        }
+        let Ok(json) = serde_json::to_vec(&Out {
+            version: VERSION,
+            entries: keep,
+        }) else {
+            return;
+        };
+        let Some(dir) = path.parent() else { return };
+        if std::fs::create_dir_all(dir).is_err() {
+            return;
+        }
+        if let Ok(mut tmp) = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir) {
+            use std::io::Write as _;
+            if tmp.write_all(&json).is_ok() {
+                let _ = tmp.persist(path);
+            }
+        }
+    }
+}
+
 fn first_line(text: &str) -> String {
     let line = text.lines().next().unwrap_or(text);
     line.strip_prefix("error: ").unwrap_or(line).to_owned()
@@ -245,9 +417,6 @@ fn sync_dir(dir: &Path) {
         let _ = d.sync_all();
     }
 }
-
-/// One stream file as read: key, value, bytes (for the digest).
-type LoadedFile = (StreamKey, ImageStream, Vec<u8>);
 
 /// The lock file, locked; unlocked (and emptied) on drop.
 struct HeldLock {
@@ -288,46 +457,68 @@ impl LiveState for DirState {
     fn load(&self) -> Result<Snapshot, Error> {
         let (meta, meta_bytes) = self.read_meta()?;
         let files = self.stream_files()?;
-        let loaded: Vec<Result<LoadedFile, Error>> = files
-            .into_par_iter()
-            .map(|(key, path)| {
-                let bytes = std::fs::read(&path).map_err(io("read", &path))?;
-                let damaged = |message: String| Error::Damaged {
-                    path: path.display().to_string(),
-                    message,
-                };
-                let text = std::str::from_utf8(&bytes).map_err(|e| damaged(e.to_string()))?;
-                let stream: ImageStream = serde_saphyr::from_str(text)
-                    .map_err(|e| damaged(first_line(&e.to_string())))?;
-                if stream.metadata.name != key.name
-                    || stream.metadata.namespace.as_deref() != Some(key.namespace.as_str())
-                {
-                    return Err(damaged(format!(
-                        "it holds stream `{}/{}`, not `{key}`",
-                        stream.metadata.namespace.as_deref().unwrap_or(""),
-                        stream.metadata.name
-                    )));
-                }
-                Ok((key, stream, bytes))
-            })
+        let cache_file = (files.len() >= self.cache_min_files)
+            .then(|| self.cache_file())
+            .flatten();
+        let mut cache = cache_file.as_deref().map(cache::read).unwrap_or_default();
+        let cached = cache.entries.len();
+        let ids: Vec<Option<cache::FileId>> = files
+            .par_iter()
+            .map(|(_, path)| cache::FileId::of(path))
             .collect();
+        // Hits are moved out of the cache, not copied: large states are mostly hits.
+        let mut slots: Vec<Option<cache::Entry>> = files
+            .iter()
+            .zip(&ids)
+            .map(
+                |((key, _), id)| match (id, cache.entries.remove(&key.to_string())) {
+                    (Some(id), Some(hit)) if hit.id == *id => Some(hit),
+                    _ => None,
+                },
+            )
+            .collect();
+        drop(cache);
+        let hits = slots.iter().filter(|s| s.is_some()).count();
+        slots
+            .par_iter_mut()
+            .zip(files.par_iter())
+            .zip(ids.par_iter())
+            .try_for_each(|((slot, (key, path)), id)| {
+                if slot.is_some() {
+                    return Ok(());
+                }
+                let bytes = std::fs::read(path).map_err(io("read", path))?;
+                let stream = parse_stream(key, path, &bytes)?;
+                *slot = Some(cache::Entry {
+                    id: id.unwrap_or_default(),
+                    sha256: hex::encode(Sha256::digest(&bytes)),
+                    stream,
+                });
+                Ok::<(), Error>(())
+            })?;
+        // The digest covers the meta and every stream file's bytes (through its hash).
         let mut hasher = Sha256::new();
         hasher.update(META_FILE.as_bytes());
         hasher.update([0]);
         hasher.update(&meta_bytes);
         hasher.update([0]);
-        let mut streams = BTreeMap::new();
-        for item in loaded {
-            let (key, stream, bytes) = item?;
+        let mut entries = BTreeMap::new();
+        for ((key, _), entry) in files.iter().zip(slots) {
+            let Some(entry) = entry else { continue };
             hasher.update(key.to_string().as_bytes());
             hasher.update([0]);
-            hasher.update(&bytes);
+            hasher.update(entry.sha256.as_bytes());
             hasher.update([0]);
-            streams.insert(key, stream);
+            entries.insert(key.clone(), entry);
+        }
+        if let Some(file) = &cache_file
+            && !(hits == entries.len() && hits == cached)
+        {
+            cache::write(file, &entries);
         }
         Ok(Snapshot {
             meta,
-            streams,
+            streams: entries.into_iter().map(|(k, e)| (k, e.stream)).collect(),
             digest: format!("sha256:{}", hex::encode(hasher.finalize())),
         })
     }
@@ -420,6 +611,11 @@ impl LiveState for DirState {
         if let Some(meta) = &commit.meta
             && written.any()
         {
+            let ignore = self.root.join(".gitignore");
+            if !ignore.exists() {
+                // The lock and leftovers of a killed apply are not part of the committed state.
+                self.write_atomic(&ignore, b".lock\n.tmp-*\n")?;
+            }
             let text = format!(
                 "# streamsync live state: written by `streamsync apply`, do not edit\n{}",
                 toml::to_string(meta).map_err(|e| Error::Damaged {
@@ -523,5 +719,59 @@ mod tests {
         assert!(matches!(state.load(), Err(Error::Damaged { .. })));
         assert!(state.stream_path(&StreamKey::new("..", "x")).is_err());
         assert!(state.image_path("sha256:../x").is_err());
+    }
+}
+
+#[cfg(test)]
+mod cache_tests {
+    use super::*;
+
+    #[test]
+    fn the_parse_cache_gives_the_same_snapshot_and_sees_every_rewrite() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache_dir = dir.path().join("cache");
+        let state = DirState::open(dir.path().join("state"))
+            .unwrap()
+            .with_cache(Some(cache_dir.clone()), 0);
+        let mut commit = Commit::default();
+        for i in 0..5 {
+            let name = format!("app{i}");
+            commit.streams.insert(
+                StreamKey::new("demo", &name),
+                Some(ImageStream::new("demo", &name)),
+            );
+        }
+        state.commit(&commit).unwrap();
+        let first = state.load().unwrap();
+        // Fresh files are not cached yet (younger than two seconds); age them.
+        let old = std::time::SystemTime::now() - Duration::from_secs(60);
+        for i in 0..5 {
+            let f = File::options()
+                .write(true)
+                .open(dir.path().join(format!("state/demo/app{i}.yaml")))
+                .unwrap();
+            f.set_modified(old).unwrap();
+        }
+        let second = state.load().unwrap();
+        assert_eq!(second.streams, first.streams);
+        let cache_files: Vec<_> = std::fs::read_dir(&cache_dir).unwrap().collect();
+        assert_eq!(cache_files.len(), 1);
+        // Served from the cache: same values and digest.
+        let third = state.load().unwrap();
+        assert_eq!(third.streams, second.streams);
+        assert_eq!(third.digest, second.digest);
+        // A rewrite (a rename, so a new inode) is seen at once.
+        let key = StreamKey::new("demo", "app3");
+        let mut changed = ImageStream::new("demo", "app3");
+        changed.metadata.generation = Some(9);
+        let mut commit = Commit::default();
+        commit.streams.insert(key.clone(), Some(changed.clone()));
+        state.commit(&commit).unwrap();
+        let fourth = state.load().unwrap();
+        assert_eq!(fourth.streams[&key], changed);
+        assert_ne!(fourth.digest, third.digest);
+        // A damaged cache is only a cache.
+        std::fs::write(cache_files[0].as_ref().unwrap().path(), "{not json").unwrap();
+        assert_eq!(state.load().unwrap().streams, fourth.streams);
     }
 }

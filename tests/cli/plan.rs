@@ -136,6 +136,7 @@ fn base_marks_introduced_changes_and_drift() {
         "{}",
         md.stdout
     );
+    snap!("plan_base_markdown", md.snapshot());
     // A base that does not exist is an error.
     let bad = repo.run(&["plan", "--base", "no-such-branch"]);
     assert_eq!(bad.code, 1);

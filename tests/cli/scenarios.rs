@@ -166,3 +166,39 @@ fn image_prefix_errors_name_the_candidates() {
     let v: serde_json::Value = serde_json::from_str(&got.stdout).unwrap();
     assert_eq!(v["image"]["image"], format!("sha256:{}", "c".repeat(64)));
 }
+
+#[test]
+fn apply_reports_each_change_as_json() {
+    let repo = scenario_repo("import-offline");
+    let out = repo.run(&["apply", "--format", "json"]);
+    assert_eq!(out.code, 3, "{}", out.snapshot());
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["format_version"], "1.0");
+    assert_eq!(v["serial"], 8);
+    assert_eq!(v["written"]["streams"], 1);
+    let results: Vec<(String, String, bool)> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                format!(
+                    "{} {}",
+                    r["action"].as_str().unwrap(),
+                    r["tag"].as_str().unwrap()
+                ),
+                r["status"].as_str().unwrap().to_owned(),
+                r["unreachable"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect();
+    assert_eq!(
+        results,
+        vec![
+            ("add_tag nightly".to_owned(), "done".to_owned(), false),
+            ("import nightly".to_owned(), "failed".to_owned(), true),
+            ("update_tag stable".to_owned(), "done".to_owned(), false),
+            ("import stable".to_owned(), "failed".to_owned(), true),
+        ]
+    );
+}

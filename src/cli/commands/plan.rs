@@ -9,6 +9,7 @@ use crate::error::Hinted;
 use crate::model::ImageStream;
 use crate::plan::{self, Options, Plan, render};
 use crate::reconcile::{self, SavedPlan};
+use crate::state::LiveState;
 use crate::state::dir::DirState;
 
 /// Run `plan`.
@@ -17,11 +18,14 @@ pub fn run(ctx: &Context, args: &PlanArgs, printer: &Printer) -> Result<ExitStat
     if let Some(status) = refuse_invalid(&loaded, printer, "no plan was made") {
         return Ok(status);
     }
+    // Read one after the other, not at the same time: both parse on every core, so running
+    // them together gains little time and costs the sum of both peaks in memory.
+    let state = DirState::open(&ctx.state_dir)?;
+    let snapshot = state.load()?;
     let config = ctx.load_config().unwrap_or_default();
     let options = Options {
         prune: args.prune || config.apply.prune_streams,
     };
-    let state = DirState::open(&ctx.state_dir)?;
     let registry = resolver(ctx, &config, args.registry_config.as_deref());
     let refresh = if args.refresh {
         if registry.is_offline() {
@@ -36,7 +40,7 @@ pub fn run(ctx: &Context, args: &PlanArgs, printer: &Printer) -> Result<ExitStat
         None
     };
     let desired: Vec<&ImageStream> = loaded.set.streams().collect();
-    let mut planned = reconcile::plan(&desired, &state, &options, refresh)?;
+    let mut planned = reconcile::plan_snapshot(&desired, snapshot, &state, &options, refresh);
     if let Some(base) = &args.base {
         let base_plan = plan_base(ctx, base, &planned, &options)?;
         planned.plan.mark_introduced(&base_plan);
@@ -48,7 +52,7 @@ pub fn run(ctx: &Context, args: &PlanArgs, printer: &Printer) -> Result<ExitStat
         ReportFormat::Json => printer.out(&render::json(plan)),
     }
     if let Some(out) = &args.out {
-        let saved = SavedPlan::new(&planned, &options);
+        let saved = SavedPlan::new(&planned, &desired, &options);
         let mut text = serde_json::to_string_pretty(&saved)?;
         text.push('\n');
         fs_err::write(out, text).context("cannot save the plan")?;
