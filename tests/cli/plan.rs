@@ -64,20 +64,6 @@ fn refresh_says_it_is_offline_and_plans_as_without_it() {
     assert!(plain.stderr.is_empty(), "{}", plain.stderr);
 }
 
-fn commit_all(repo: &git2::Repository, message: &str) {
-    let mut index = repo.index().unwrap();
-    index
-        .add_all(["definitions"], git2::IndexAddOption::DEFAULT, None)
-        .unwrap();
-    index.write().unwrap();
-    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
-    let sig = git2::Signature::now("Test", "test@example.com").unwrap();
-    let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
-    let parents: Vec<&git2::Commit> = parent.iter().collect();
-    repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
-        .unwrap();
-}
-
 #[test]
 fn base_marks_introduced_changes_and_drift() {
     let repo = scenario_repo("update");
@@ -92,7 +78,7 @@ fn base_marks_introduced_changes_and_drift() {
     );
     assert_ne!(base, head);
     std::fs::write(&path, &base).unwrap();
-    commit_all(&git, "base");
+    crate::common::commit_all(&git, "base");
     std::fs::write(&path, &head).unwrap();
 
     let out = repo.run(&["plan", "--base", "HEAD", "--format", "json"]);

@@ -165,30 +165,15 @@ fn github_format() {
     snap!("validate_errors_github", out.stdout);
 }
 
-/// Commit every file of the working tree to HEAD (a fresh repository, or a new commit).
-fn commit_all(dir: &Path, message: &str) {
-    let repo = git2::Repository::open(dir).unwrap();
-    let mut index = repo.index().unwrap();
-    index
-        .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
-        .unwrap();
-    // Deleted files leave the index too.
-    index.update_all(["*"], None).unwrap();
-    index.write().unwrap();
-    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
-    let sig = git2::Signature::now("Test", "test@example.com").unwrap();
-    let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
-    let parents: Vec<&git2::Commit> = parent.iter().collect();
-    repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
-        .unwrap();
-}
-
 #[test]
 fn rev_reads_the_committed_tree_like_a_checkout() {
     // The committed state: the broken repository.
     let repo = broken_repo();
     git2::Repository::init(repo.path()).unwrap();
-    commit_all(repo.path(), "broken definitions");
+    crate::common::commit_all(
+        &git2::Repository::open(repo.path()).unwrap(),
+        "broken definitions",
+    );
 
     // The working tree moves on: fixed files, a deletion and a new file.
     repo.write(
@@ -252,7 +237,7 @@ fn rev_outside_git_and_unknown_rev_are_errors() {
         out.stderr
     );
     git2::Repository::init(repo.path()).unwrap();
-    commit_all(repo.path(), "one");
+    crate::common::commit_all(&git2::Repository::open(repo.path()).unwrap(), "one");
     let out = repo.run(&["validate", "--rev", "no-such-branch"]);
     assert_eq!(out.code, 1);
     assert!(

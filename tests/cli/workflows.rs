@@ -73,20 +73,6 @@ fn every_workflow_command_parses() {
     );
 }
 
-fn commit(repo: &git2::Repository, message: &str) {
-    let mut index = repo.index().unwrap();
-    index
-        .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
-        .unwrap();
-    index.write().unwrap();
-    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
-    let sig = git2::Signature::now("Test", "test@example.com").unwrap();
-    let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
-    let parents: Vec<&git2::Commit> = parent.iter().collect();
-    repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
-        .unwrap();
-}
-
 #[test]
 fn pull_request_validation_annotates_the_head_branch() {
     let repo = TestRepo::new();
@@ -95,7 +81,7 @@ fn pull_request_validation_annotates_the_head_branch() {
         "definitions/demo/ruby.yaml",
         "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: ruby\nspec:\n  tags:\n  - name: '3.3'\n    from:\n      kind: DockerImage\n      name: quay.io/org/ruby:3.3\n",
     );
-    commit(&git, "base");
+    crate::common::commit_all(&git, "base");
     let base = git.head().unwrap().peel_to_commit().unwrap();
     git.branch("main-base", &base, true).unwrap();
 
@@ -104,7 +90,7 @@ fn pull_request_validation_annotates_the_head_branch() {
         "definitions/demo/ruby.yaml",
         "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: ruby\nspec:\n  tags:\n  - name: '3.3'\n    from:\n      kind: DockerImage\n      name: quay.io/org/ruby:3.3\n  - name: latest\n    from:\n      kind: ImageStreamTag\n      name: '3.4'\n    importPolicy:\n      scheduled: true\n",
     );
-    commit(&git, "head");
+    crate::common::commit_all(&git, "head");
 
     let head = repo.run(&["validate", "--format", "github"]);
     assert_eq!(head.code, 1);
@@ -190,7 +176,7 @@ fn pull_request_plan_comment_marks_what_the_head_introduces() {
             ],
         ),
     );
-    commit(&git, "base");
+    crate::common::commit_all(&git, "base");
     let base = git.head().unwrap().peel_to_commit().unwrap();
     git.branch("main-base", &base, true).unwrap();
 
@@ -205,7 +191,7 @@ fn pull_request_plan_comment_marks_what_the_head_introduces() {
             ],
         ),
     );
-    commit(&git, "head");
+    crate::common::commit_all(&git, "head");
 
     let md = repo.run(&["plan", "--base", "main-base", "--format", "markdown"]);
     assert_eq!(md.code, 0, "{}", md.stderr);
