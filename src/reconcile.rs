@@ -210,7 +210,13 @@ pub fn scheduled_imports(
                     && c.tag.as_deref() == Some(t.name.as_str())
             });
             if !already {
-                out.push(forced_import(&key, &t.name, live.get(&key), from_of(t), "scheduled"));
+                out.push(forced_import(
+                    &key,
+                    &t.name,
+                    live.get(&key),
+                    from_of(t),
+                    "scheduled",
+                ));
             }
         }
     }
@@ -271,7 +277,13 @@ pub fn repository_imports(
     let key = stream.key();
     let mut tags: Vec<String> = remote_tags
         .iter()
-        .map(|t| if t.is_empty() { "latest".to_owned() } else { t.clone() })
+        .map(|t| {
+            if t.is_empty() {
+                "latest".to_owned()
+            } else {
+                t.clone()
+            }
+        })
         .filter(|t| stream.spec_tag(t).is_none())
         .collect();
     tags.sort();
@@ -284,15 +296,7 @@ pub fn repository_imports(
     };
     let changes = tags
         .iter()
-        .map(|t| {
-            forced_import(
-                &key,
-                t,
-                live,
-                &format!("{repo}:{t}"),
-                "repository tag",
-            )
-        })
+        .map(|t| forced_import(&key, t, live, &format!("{repo}:{t}"), "repository tag"))
         .collect();
     (changes, rest)
 }
@@ -449,7 +453,9 @@ mod tests {
         prioritize_tags(&mut tags);
         assert_eq!(
             tags,
-            ["latest", "10.0", "5.1", "v5.1-rc1", "v2.0", "1.10.0", "1.2.3", "a", "zz"]
+            [
+                "latest", "10.0", "5.1", "v5.1-rc1", "v2.0", "1.10.0", "1.2.3", "a", "zz"
+            ]
         );
     }
     use crate::model::{

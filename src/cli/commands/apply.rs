@@ -18,9 +18,9 @@ use crate::cli::settings::parse_duration;
 use crate::cli::{ApplyArgs, Context, ExitStatus, Printer, ReportFormat};
 use crate::error::Hinted;
 use crate::model::{ImageStream, StreamKey};
-use crate::registry::{RequestCounts, Resolver};
 use crate::plan::{self, Action, Change, Options, Plan, PlanError, render};
 use crate::reconcile::{self, ApplyReport, SavedPlan};
+use crate::registry::{RequestCounts, Resolver};
 use crate::state::{self, LiveState, LockGuard, dir::DirState};
 
 /// Run `apply`.
@@ -47,7 +47,13 @@ pub fn run(ctx: &Context, args: &ApplyArgs, printer: &Printer) -> Result<ExitSta
             ))
         })?;
         let report = execute(&state, &snapshot, &saved.changes, &registry, &now, printer)?;
-        return Ok(finish(&report, &saved.errors, &registry, args.format, printer));
+        return Ok(finish(
+            &report,
+            &saved.errors,
+            &registry,
+            args.format,
+            printer,
+        ));
     }
 
     let loaded = load_definitions(ctx, &args.rev)?;
@@ -82,8 +88,12 @@ pub fn run(ctx: &Context, args: &ApplyArgs, printer: &Printer) -> Result<ExitSta
                 c.key() == s.key()
                     && (c.action == Action::CreateStream
                         || (c.action == Action::UpdateStream
-                            && c.before.as_ref().and_then(|b| b.get("dockerImageRepository"))
-                                != c.after.as_ref().and_then(|a| a.get("dockerImageRepository"))))
+                            && c.before
+                                .as_ref()
+                                .and_then(|b| b.get("dockerImageRepository"))
+                                != c.after
+                                    .as_ref()
+                                    .and_then(|a| a.get("dockerImageRepository"))))
             })
         })
         .collect();
@@ -91,7 +101,14 @@ pub fn run(ctx: &Context, args: &ApplyArgs, printer: &Printer) -> Result<ExitSta
         repository_changes(&fresh, &planned.snapshot.streams, &registry, REPOSITORY_CAP);
     changes.extend(more);
     errors.append(&mut list_errors);
-    let report = execute(&state, &planned.snapshot, &changes, &registry, &now, printer)?;
+    let report = execute(
+        &state,
+        &planned.snapshot,
+        &changes,
+        &registry,
+        &now,
+        printer,
+    )?;
     Ok(finish(&report, &errors, &registry, args.format, printer))
 }
 
@@ -106,7 +123,11 @@ pub(super) fn repository_changes(
     live: &BTreeMap<StreamKey, ImageStream>,
     registry: &Registry,
     max: usize,
-) -> (Vec<Change>, Vec<PlanError>, BTreeMap<StreamKey, Vec<String>>) {
+) -> (
+    Vec<Change>,
+    Vec<PlanError>,
+    BTreeMap<StreamKey, Vec<String>>,
+) {
     let mut changes = Vec::new();
     let mut errors = Vec::new();
     let mut left = BTreeMap::new();
@@ -154,7 +175,10 @@ pub(super) fn execute(
     now: &str,
     printer: &Printer,
 ) -> Result<ApplyReport> {
-    let total = changes.iter().filter(|c| c.action == Action::Import).count() as u64;
+    let total = changes
+        .iter()
+        .filter(|c| c.action == Action::Import)
+        .count() as u64;
     let show = total > 0 && printer.stderr_is_terminal() && !printer.is_quiet();
     let stop = Arc::new(AtomicBool::new(false));
     let bar = show.then(|| {

@@ -68,7 +68,10 @@ fn follow<'a>(stream: &'a ImageStream, start: &'a TagReference) -> Result<&'a Ta
         let Some((sname, stag)) = from.name.split_once(':') else {
             bail!("tag \"{}\" points to an invalid imagestreamtag", start.name);
         };
-        let other_ns = from.namespace.as_deref().is_some_and(|n| n != key.namespace);
+        let other_ns = from
+            .namespace
+            .as_deref()
+            .is_some_and(|n| n != key.namespace);
         if sname != key.name || other_ns {
             bail!(
                 "tag \"{}\" points to an imagestreamtag from another ImageStream",
@@ -100,8 +103,14 @@ fn reimport(ctx: &Context, args: &ImportArgs, printer: &Printer) -> Result<ExitS
     let key = match resolve(&loaded.set, namespace, name, &config.default_namespace)? {
         Resolved::Existing(key) => key,
         Resolved::New(key) => bail!(Hinted::new(
-            format!("no image stream named \"{}\" exists, pass --confirm to create and import", key.name),
-            format!("streamsync import {} --from PULLSPEC --confirm", args.target),
+            format!(
+                "no image stream named \"{}\" exists, pass --confirm to create and import",
+                key.name
+            ),
+            format!(
+                "streamsync import {} --from PULLSPEC --confirm",
+                args.target
+            ),
         )),
     };
     let Some(stream) = loaded.set.streams().find(|s| s.key() == key) else {
@@ -114,9 +123,7 @@ fn reimport(ctx: &Context, args: &ImportArgs, printer: &Printer) -> Result<ExitS
     } else {
         Some(super::apply::lock(&state, timeout)?)
     };
-    let options = Options {
-        prune: false,
-    };
+    let options = Options { prune: false };
     // Pending changes of this stream go first, so the import sees the spec as defined.
     let planned = reconcile::plan(&[stream], &state, &options, None)?;
     let live = planned.snapshot.streams.get(&key);
@@ -155,7 +162,10 @@ fn reimport(ctx: &Context, args: &ImportArgs, printer: &Printer) -> Result<ExitS
                 wanted.push(forced(&key, t, live));
             }
             if wanted.is_empty() {
-                bail!("image stream \"{}\" has no tags imported from a registry", key.name);
+                bail!(
+                    "image stream \"{}\" has no tags imported from a registry",
+                    key.name
+                );
             }
         }
     } else {
@@ -169,7 +179,11 @@ fn reimport(ctx: &Context, args: &ImportArgs, printer: &Printer) -> Result<ExitS
                     }
                     Some(f) => bail!(
                         "tag \"{tag}\" points to existing {} \"{}\", it cannot be re-imported",
-                        if f.kind == KIND_DOCKER_IMAGE { "reference" } else { f.kind.as_str() },
+                        if f.kind == KIND_DOCKER_IMAGE {
+                            "reference"
+                        } else {
+                            f.kind.as_str()
+                        },
                         f.name
                     ),
                     None => bail!("tag \"{tag}\" has no source, it cannot be re-imported"),
@@ -194,9 +208,9 @@ fn reimport(ctx: &Context, args: &ImportArgs, printer: &Printer) -> Result<ExitS
         }
     }
     for w in wanted {
-        let dup = changes.iter().any(|c| {
-            c.action == Action::Import && c.key() == w.key() && c.tag == w.tag
-        });
+        let dup = changes
+            .iter()
+            .any(|c| c.action == Action::Import && c.key() == w.key() && c.tag == w.tag);
         if !dup {
             changes.push(w);
         }
@@ -210,8 +224,14 @@ fn reimport(ctx: &Context, args: &ImportArgs, printer: &Printer) -> Result<ExitS
         super::apply::print_plan(&plan, ReportFormat::Text, printer);
     } else {
         let now = ctx.now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        let report =
-            super::apply::execute(&state, &planned.snapshot, &changes, &registry, &now, printer)?;
+        let report = super::apply::execute(
+            &state,
+            &planned.snapshot,
+            &changes,
+            &registry,
+            &now,
+            printer,
+        )?;
         let status = super::apply::finish(&report, &errors, &registry, ReportFormat::Text, printer);
         if !left_out.is_empty() {
             printer.info(&not_imported(&left_out));

@@ -112,7 +112,14 @@ fn pass(
     let (more, mut list_errors, _) = repository_changes(&desired, live, &registry, REPOSITORY_CAP);
     changes.extend(more);
     errors.append(&mut list_errors);
-    let report = execute(&state, &planned.snapshot, &changes, &registry, &now, printer)?;
+    let report = execute(
+        &state,
+        &planned.snapshot,
+        &changes,
+        &registry,
+        &now,
+        printer,
+    )?;
     printer.out(&text_report(&report, &errors, false));
     if let Some(line) = summary_line(&report, &registry) {
         printer.info(&line);
