@@ -340,6 +340,17 @@ spec:
         "{out}"
     );
     repo.assert_converged();
+
+    // A new stream with a repository imports its tags on apply.
+    let fresh = Repo::new(&definition);
+    let out = fresh.run(&["apply"]);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(
+        out.stderr.contains("imported 5 tags (5 new images)"),
+        "{out}"
+    );
+    fresh.assert_converged();
+    assert_eq!(fresh.run(&["apply"]).stderr, "");
 }
 
 #[test]
