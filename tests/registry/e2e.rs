@@ -581,3 +581,32 @@ fn sync_loop_stops_cleanly_on_sigterm() {
     assert!(stderr.contains("sync stopped"), "{stderr}");
     assert!(history_images(&repo.tag("app:2.0")).len() == 1);
 }
+
+#[test]
+fn unusable_auth_and_ca_files_are_errors() {
+    let repo = Repo::new(&app_definition("127.0.0.1:1", ""));
+    let missing = repo.path().join("nope.json");
+    let out = repo.run(&["apply", "--registry-config", &missing.display().to_string()]);
+    assert_eq!(out.code, 1, "{out}");
+    assert!(out.stderr.contains("error: registry auth file `"), "{out}");
+    let bad = repo.path().join("bad.json");
+    std::fs::write(&bad, "{bad").expect("write");
+    let out = repo.run(&[
+        "sync",
+        "--once",
+        "--registry-config",
+        &bad.display().to_string(),
+    ]);
+    assert_eq!(out.code, 1, "{out}");
+    assert!(out.stderr.contains("not valid JSON"), "{out}");
+    std::fs::write(
+        repo.path().join("streamsync.toml"),
+        format!("{CONFIG}ca_files = [\"missing.pem\"]\n"),
+    )
+    .expect("config");
+    let out = repo.run(&["plan", "--refresh"]);
+    assert_eq!(out.code, 1, "{out}");
+    assert!(out.stderr.contains("ca_files: `missing.pem`"), "{out}");
+    // Nothing was applied.
+    assert!(!repo.path().join("state").exists());
+}
