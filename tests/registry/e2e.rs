@@ -610,3 +610,25 @@ fn unusable_auth_and_ca_files_are_errors() {
     // Nothing was applied.
     assert!(!repo.path().join("state").exists());
 }
+
+#[test]
+fn an_unreachable_repository_is_incomplete_not_an_error() {
+    let definition = "apiVersion: image.openshift.io/v1
+kind: ImageStream
+metadata:
+  name: many
+  annotations:
+    openshift.io/image.insecureRepository: \"true\"
+spec:
+  dockerImageRepository: 127.0.0.1:1/demo/many
+";
+    let repo = Repo::new(definition);
+    let out = repo.run(&["sync", "--once"]);
+    assert_eq!(out.code, 3, "{out}");
+    assert!(
+        out.stdout
+            .contains("cannot list the tags of `127.0.0.1:1/demo/many`: Unreachable"),
+        "{out}"
+    );
+    repo.assert_converged();
+}

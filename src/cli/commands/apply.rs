@@ -50,6 +50,7 @@ pub fn run(ctx: &Context, args: &ApplyArgs, printer: &Printer) -> Result<ExitSta
         return Ok(finish(
             &report,
             &saved.errors,
+            &RepositoryImports::default(),
             &registry,
             args.format,
             printer,
@@ -78,7 +79,7 @@ pub fn run(ctx: &Context, args: &ApplyArgs, printer: &Printer) -> Result<ExitSta
     let _guard = lock(&state, timeout)?;
     let planned = reconcile::plan(&desired, &state, &options, None)?;
     let mut changes = planned.plan.changes.clone();
-    let mut errors = planned.plan.errors.clone();
+    let errors = planned.plan.errors.clone();
     // A stream importing a whole repository does so when it is new or its repository changed.
     let fresh: Vec<&ImageStream> = desired
         .iter()
@@ -97,10 +98,9 @@ pub fn run(ctx: &Context, args: &ApplyArgs, printer: &Printer) -> Result<ExitSta
             })
         })
         .collect();
-    let (more, mut list_errors, _) =
+    let mut repos =
         repository_changes(&fresh, &planned.snapshot.streams, &registry, REPOSITORY_CAP);
-    changes.extend(more);
-    errors.append(&mut list_errors);
+    changes.append(&mut repos.changes);
     let report = execute(
         &state,
         &planned.snapshot,
@@ -109,11 +109,31 @@ pub fn run(ctx: &Context, args: &ApplyArgs, printer: &Printer) -> Result<ExitSta
         &now,
         printer,
     )?;
-    Ok(finish(&report, &errors, &registry, args.format, printer))
+    Ok(finish(
+        &report,
+        &errors,
+        &repos,
+        &registry,
+        args.format,
+        printer,
+    ))
 }
 
 /// OpenShift's `maxImagesBulkImportedPerRepository` default (§3.2).
 pub const REPOSITORY_CAP: usize = 50;
+
+/// What listing the repositories of some streams gave.
+#[derive(Debug, Default)]
+pub(super) struct RepositoryImports {
+    /// One import per repository tag.
+    pub changes: Vec<Change>,
+    /// Repositories that could not be listed.
+    pub errors: Vec<PlanError>,
+    /// Whether every one of `errors` is a registry that could not be asked (exit 3, not 1).
+    pub only_unreachable: bool,
+    /// Tags left out by the cap, per stream.
+    pub left: BTreeMap<StreamKey, Vec<String>>,
+}
 
 /// Import changes for the repositories of `streams` (`spec.dockerImageRepository`): their
 /// tags, capped at `max` each, plus an error per repository that could not be listed and the
@@ -123,13 +143,10 @@ pub(super) fn repository_changes(
     live: &BTreeMap<StreamKey, ImageStream>,
     registry: &Registry,
     max: usize,
-) -> (
-    Vec<Change>,
-    Vec<PlanError>,
-    BTreeMap<StreamKey, Vec<String>>,
-) {
+) -> RepositoryImports {
     let mut changes = Vec::new();
     let mut errors = Vec::new();
+    let mut only_unreachable = true;
     let mut left = BTreeMap::new();
     for s in streams {
         let Some(repo) = s
@@ -150,19 +167,27 @@ pub(super) fn repository_changes(
                     left.insert(key, rest);
                 }
             }
-            Err(f) => errors.push(PlanError {
-                namespace: key.namespace.clone(),
-                stream: key.name.clone(),
-                tag: None,
-                message: format!(
-                    "cannot list the tags of `{repo}`: {}: {}",
-                    f.reason.as_str(),
-                    f.message
-                ),
-            }),
+            Err(f) => {
+                only_unreachable &= f.is_unreachable();
+                errors.push(PlanError {
+                    namespace: key.namespace.clone(),
+                    stream: key.name.clone(),
+                    tag: None,
+                    message: format!(
+                        "cannot list the tags of `{repo}`: {}: {}",
+                        f.reason.as_str(),
+                        f.message
+                    ),
+                });
+            }
         }
     }
-    (changes, errors, left)
+    RepositoryImports {
+        changes,
+        errors,
+        only_unreachable,
+        left,
+    }
 }
 
 /// Execute `changes` (under the lock the caller holds) through the run's registry client, with
@@ -306,12 +331,16 @@ struct JsonWritten {
 
 pub(super) fn finish(
     report: &ApplyReport,
-    errors: &[PlanError],
+    plan_errors: &[PlanError],
+    repos: &RepositoryImports,
     registry: &Registry,
     format: ReportFormat,
     printer: &Printer,
 ) -> ExitStatus {
     let applied = &report.applied;
+    let mut all_errors = plan_errors.to_vec();
+    all_errors.extend(repos.errors.iter().cloned());
+    let errors = all_errors.as_slice();
     match format {
         ReportFormat::Json => {
             let doc = JsonReport {
@@ -342,15 +371,20 @@ pub(super) fn finish(
     if let Some(line) = summary_line(report, registry) {
         printer.info(&line);
     }
-    status_of(report, errors)
+    status_of(report, plan_errors, repos)
 }
 
 /// 1 when something failed, 3 when every failure is a registry that could not be asked.
-pub(super) fn status_of(report: &ApplyReport, errors: &[PlanError]) -> ExitStatus {
+pub(super) fn status_of(
+    report: &ApplyReport,
+    plan_errors: &[PlanError],
+    repos: &RepositoryImports,
+) -> ExitStatus {
     let applied = &report.applied;
-    if applied.has_errors() || !errors.is_empty() {
+    let repos_failed = !repos.errors.is_empty() && !repos.only_unreachable;
+    if applied.has_errors() || !plan_errors.is_empty() || repos_failed {
         ExitStatus::Failure
-    } else if applied.is_incomplete() {
+    } else if applied.is_incomplete() || !repos.errors.is_empty() {
         ExitStatus::Incomplete
     } else {
         ExitStatus::Success

@@ -146,17 +146,17 @@ fn reimport(ctx: &Context, args: &ImportArgs, printer: &Printer) -> Result<ExitS
         .filter(|r| !r.is_empty());
     if args.all {
         if repository.is_some() {
-            let (more, mut list_errors, left) = super::apply::repository_changes(
+            let repos = super::apply::repository_changes(
                 &[stream],
                 &planned.snapshot.streams,
                 &registry,
                 args.max,
             );
-            if let Some(e) = list_errors.pop() {
+            if let Some(e) = repos.errors.first() {
                 bail!("{}", e.message);
             }
-            wanted.extend(more);
-            left_out = left.into_values().flatten().collect();
+            wanted.extend(repos.changes);
+            left_out = repos.left.into_values().flatten().collect();
         } else {
             for t in stream.spec.tags.iter().filter(|t| t.is_importable()) {
                 wanted.push(forced(&key, t, live));
@@ -201,7 +201,8 @@ fn reimport(ctx: &Context, args: &ImportArgs, printer: &Printer) -> Result<ExitS
             }
             None => bail!(Hinted::new(
                 format!(
-                    "the tag \"{tag}\" does not exist on the image stream - choose an existing tag to import or use the 'tag' command to create a new tag"
+                    "the tag \"{tag}\" does not exist on the image stream - choose an existing tag \
+                     to import or use the 'tag' command to create a new tag"
                 ),
                 format!("e.g. streamsync tag quay.io/org/{name}:{tag} {name}:{tag}"),
             )),
@@ -232,7 +233,14 @@ fn reimport(ctx: &Context, args: &ImportArgs, printer: &Printer) -> Result<ExitS
             &now,
             printer,
         )?;
-        let status = super::apply::finish(&report, &errors, &registry, ReportFormat::Text, printer);
+        let status = super::apply::finish(
+            &report,
+            &errors,
+            &super::apply::RepositoryImports::default(),
+            &registry,
+            ReportFormat::Text,
+            printer,
+        );
         if !left_out.is_empty() {
             printer.info(&not_imported(&left_out));
         }

@@ -81,15 +81,15 @@ pub fn resolver(
     registry_config: Option<&Path>,
 ) -> Result<Registry> {
     let done = Arc::new(AtomicU64::new(0));
-    let client =
-        crate::registry::RegistryClient::new(&config.registry, &ctx.root, registry_config)
-            .map_err(|e| {
-                anyhow::Error::from(crate::error::Hinted::new(
-                    e.to_string(),
-                    "fix the file, or point --registry-config / [registry] in streamsync.toml at a usable one",
-                ))
-            })?
-            .with_progress(Arc::clone(&done));
+    let client = crate::registry::RegistryClient::new(&config.registry, &ctx.root, registry_config)
+        .map_err(|e| {
+            anyhow::Error::from(crate::error::Hinted::new(
+                e.to_string(),
+                "fix the file, or point --registry-config / [registry] in streamsync.toml \
+                     at a usable one",
+            ))
+        })?
+        .with_progress(Arc::clone(&done));
     Ok(Registry {
         client,
         done,

@@ -106,12 +106,11 @@ fn pass(
     let planned = reconcile::plan(&desired, &state, &options, None)?;
     let live = &planned.snapshot.streams;
     let mut changes = planned.plan.changes.clone();
-    let mut errors = planned.plan.errors.clone();
+    let errors = planned.plan.errors.clone();
     let scheduled = reconcile::scheduled_imports(&desired, live, &changes);
     changes.extend(scheduled);
-    let (more, mut list_errors, _) = repository_changes(&desired, live, &registry, REPOSITORY_CAP);
-    changes.extend(more);
-    errors.append(&mut list_errors);
+    let mut repos = repository_changes(&desired, live, &registry, REPOSITORY_CAP);
+    changes.append(&mut repos.changes);
     let report = execute(
         &state,
         &planned.snapshot,
@@ -120,11 +119,13 @@ fn pass(
         &now,
         printer,
     )?;
-    printer.out(&text_report(&report, &errors, false));
+    let mut shown = errors.clone();
+    shown.extend(repos.errors.iter().cloned());
+    printer.out(&text_report(&report, &shown, false));
     if let Some(line) = summary_line(&report, &registry) {
         printer.info(&line);
     }
-    let status = status_of(&report, &errors);
+    let status = status_of(&report, &errors, &repos);
     if args.commit && report.written.any() {
         let message = commit_message(&report);
         let oid = commit::commit_state(&ctx.state_dir, args.author.as_deref(), &message)?;
