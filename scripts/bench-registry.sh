@@ -2,6 +2,10 @@
 # Benchmark: resolve 1,000 tags (10 repositories x 100 tags, each a distinct image) on one
 # local docker-registry through streamsync's registry client, against `skopeo inspect` of the
 # same tags 8 at a time and a curl HEAD floor (one curl process, keep-alive, 8 in parallel).
+# Then the same 1,000 tags as definitions (10 streams, every tag scheduled) through the release
+# binary: `streamsync apply` from an empty state, a second apply (must make zero requests, by
+# the registry's own access log), and `sync --once` with nothing moved (must make one HEAD per
+# scheduled tag and no GET).
 #
 #   scripts/bench-registry.sh [REPOS] [TAGS]
 #
@@ -33,7 +37,7 @@ version: 0.1
 log:
   level: error
   accesslog:
-    disabled: true
+    disabled: false
 storage:
   filesystem:
     rootdirectory: $work/storage
@@ -48,7 +52,9 @@ for _ in $(seq 100); do
 done
 
 cargo build -q --examples
+cargo build -q --release --bin streamsync
 ex=target/debug/examples
+streamsync=$PWD/target/release/streamsync
 "$ex/bench_push" "$host" "$REPOS" "$TAGS"
 
 refs="$work/refs"
@@ -86,17 +92,69 @@ t1=$(now)
 curl_s=$(python3 -c "print(f'{$t1-$t0:.3f}')")
 curl_ok=$(grep -c '^200$' "$work/curl.out" || true)
 
+# streamsync apply through the binary, from an empty state.
+repo="$work/repo"
+mkdir -p "$repo/definitions/bench"
+printf '[registry]\ninsecure_allowed = ["%s"]\n' "$host" >"$repo/streamsync.toml"
+for r in $(seq 0 $((REPOS - 1))); do
+    {
+        printf 'apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: app%s\nspec:\n  tags:\n' "$r"
+        for t in $(seq 0 $((TAGS - 1))); do
+            printf '  - name: t%s\n    from:\n      kind: DockerImage\n      name: %s/bench/app%s:t%s\n    importPolicy:\n      insecure: true\n      scheduled: true\n' "$t" "$host" "$r" "$t"
+        done
+    } >"$repo/definitions/bench/app$r.yaml"
+done
+requests_logged() { grep -cE '"(HEAD|GET) /v2/[^ ]+/(manifests|blobs)/' "$work/registry.log" || true; }
+t0=$(now)
+"$streamsync" -q -C "$repo" apply --format json >"$work/apply.json"
+t1=$(now)
+apply_s=$(python3 -c "print(f'{$t1-$t0:.3f}')")
+read -r apply_ok apply_head apply_get < <(python3 - "$work/apply.json" <<'PY'
+import json, sys
+v = json.load(open(sys.argv[1]))
+c = list(v["requests"].values())
+print(v["imports"]["imported"], sum(x["head"] for x in c), sum(x["get"] for x in c))
+PY
+)
+before=$(requests_logged)
+t0=$(now)
+"$streamsync" -C "$repo" apply >/dev/null 2>"$work/apply2.err"
+t1=$(now)
+apply2_s=$(python3 -c "print(f'{$t1-$t0:.3f}')")
+apply2_requests=$(( $(requests_logged) - before ))
+before=$(requests_logged)
+t0=$(now)
+"$streamsync" -C "$repo" sync --once >/dev/null 2>"$work/sync.err"
+t1=$(now)
+sync_s=$(python3 -c "print(f'{$t1-$t0:.3f}')")
+sync_logged=$(( $(requests_logged) - before ))
+read -r sync_head sync_get < <(sed -nE 's/.*requests? \([^:]+:[0-9]+: ([0-9]+) HEAD, ([0-9]+) GET\).*/\1 \2/p' "$work/sync.err")
+summary=$(grep '^imported' "$work/sync.err" || true)
+
 printf '\n%-44s %8s %8s %8s %10s\n' "1,000 tags on one local registry" seconds ok tags/s requests
 printf '%-44s %8s %8s %8s %10s\n' "streamsync, empty state (manifest+config)" "$full_s" "$full_ok" "$(rate "$N" "$full_s")" "$((full_head + full_get))"
 printf '%-44s %8s %8s %8s %10s\n' "streamsync, nothing moved (HEAD only)" "$head_s" "$head_ok" "$(rate "$N" "$head_s")" "$((head_head + head_get))"
+printf '%-44s %8s %8s %8s %10s\n' "streamsync apply (binary), empty state" "$apply_s" "$apply_ok" "$(rate "$N" "$apply_s")" "$((apply_head + apply_get))"
+printf '%-44s %8s %8s %8s %10s\n' "streamsync apply again, nothing changed" "$apply2_s" "-" "-" "$apply2_requests"
+printf '%-44s %8s %8s %8s %10s\n' "streamsync sync --once, nothing moved" "$sync_s" "-" "$(rate "$N" "$sync_s")" "$((sync_head + sync_get))"
 printf '%-44s %8s %8s %8s %10s\n' "skopeo inspect, 8 at a time" "$skopeo_s" "$N" "$(rate "$N" "$skopeo_s")" "-"
 printf '%-44s %8s %8s %8s %10s\n' "curl HEAD floor (1 process, keep-alive, 8)" "$curl_s" "$curl_ok" "$(rate "$N" "$curl_s")" "$N"
-python3 - "$full_s" "$head_s" "$skopeo_s" "$curl_s" <<'PY'
+echo "sync summary: $summary"
+python3 - "$full_s" "$head_s" "$skopeo_s" "$curl_s" "$apply_s" "$sync_s" <<'PY'
 import sys
-full, head, skopeo, curl = map(float, sys.argv[1:])
+full, head, skopeo, curl, apply, sync = map(float, sys.argv[1:])
+print(f"\napply (binary) vs skopeo: {skopeo/apply:5.1f}x faster (target >= 10x)")
+print(f"sync, nothing moved, vs curl floor: {curl/sync:5.2f} of its speed")
 print(f"\nempty state vs skopeo:   {skopeo/full:5.1f}x faster (target >= 10x)")
 print(f"HEAD only vs skopeo:     {skopeo/head:5.1f}x faster")
 print(f"HEAD only vs curl floor: {curl/head:5.2f} of its speed (target >= 0.5)")
 print(f"empty state vs curl:     {curl/full:5.2f} of its speed (2-3 requests per tag against 1)")
 PY
-[ "$full_ok" = "$N" ] && [ "$head_ok" = "$N" ] && [ "$curl_ok" = "$N" ]
+status=0
+[ "$apply2_requests" = 0 ] || { echo "error: the second apply made $apply2_requests requests" >&2; status=1; }
+[ "$sync_head" = "$N" ] && [ "$sync_get" = 0 ] && [ "$sync_logged" = "$N" ] || {
+    echo "error: sync --once made $sync_head HEAD and $sync_get GET ($sync_logged logged), expected $N HEAD and no GET" >&2
+    status=1
+}
+echo "second apply: $apply2_requests requests; sync --once: $sync_head HEAD, $sync_get GET ($sync_logged in the registry log)"
+[ "$full_ok" = "$N" ] && [ "$head_ok" = "$N" ] && [ "$curl_ok" = "$N" ] && [ "$apply_ok" = "$N" ] && exit $status

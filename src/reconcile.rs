@@ -194,6 +194,150 @@ pub fn execute(
     })
 }
 
+/// Import changes for a scheduled pass (`sync`, semantics §3.4): every importable tag with
+/// `importPolicy.scheduled` that `changes` does not already import. Its `before` is the
+/// current head, so a report can say what moved.
+pub fn scheduled_imports(
+    desired: &[&ImageStream],
+    live: &BTreeMap<StreamKey, ImageStream>,
+    changes: &[Change],
+) -> Vec<Change> {
+    let mut out = Vec::new();
+    for s in desired {
+        let key = s.key();
+        for t in &s.spec.tags {
+            if !(t.is_importable() && t.import_policy.scheduled) {
+                continue;
+            }
+            let already = changes.iter().any(|c| {
+                c.action == plan::Action::Import
+                    && c.key() == key
+                    && c.tag.as_deref() == Some(t.name.as_str())
+            });
+            if !already {
+                out.push(forced_import(
+                    &key,
+                    &t.name,
+                    live.get(&key),
+                    from_of(t),
+                    "scheduled",
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn from_of(t: &crate::model::TagReference) -> &str {
+    t.from.as_ref().map_or("", |f| f.name.as_str())
+}
+
+/// An import change made outside the plan (scheduled, `import`, repository tags).
+pub fn forced_import(
+    key: &StreamKey,
+    tag: &str,
+    live: Option<&ImageStream>,
+    from: &str,
+    reason: &str,
+) -> Change {
+    let before = live
+        .and_then(|l| l.status_tag(tag))
+        .and_then(|h| h.items.first())
+        .map(|item| {
+            serde_json::json!({
+                "dockerImageReference": item.docker_image_reference,
+                "image": item.image,
+            })
+        });
+    Change {
+        action: plan::Action::Import,
+        namespace: key.namespace.clone(),
+        stream: key.name.clone(),
+        tag: Some(tag.to_owned()),
+        before,
+        after: Some(serde_json::json!({ "from": from, "importMode": "Legacy" })),
+        reason: reason.to_owned(),
+        introduced: None,
+    }
+}
+
+/// The tags of a stream's `spec.dockerImageRepository` to import (§3.2 bulk import): tags
+/// that are not spec tags, ordered by [`prioritize_tags`], at most `max` of them. Returns the
+/// import changes and the tags left out by the cap.
+pub fn repository_imports(
+    stream: &ImageStream,
+    live: Option<&ImageStream>,
+    remote_tags: &[String],
+    max: usize,
+) -> (Vec<Change>, Vec<String>) {
+    let Some(repo) = stream
+        .spec
+        .docker_image_repository
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+    else {
+        return (Vec::new(), Vec::new());
+    };
+    let key = stream.key();
+    let mut tags: Vec<String> = remote_tags
+        .iter()
+        .map(|t| {
+            if t.is_empty() {
+                "latest".to_owned()
+            } else {
+                t.clone()
+            }
+        })
+        .filter(|t| stream.spec_tag(t).is_none())
+        .collect();
+    tags.sort();
+    tags.dedup();
+    prioritize_tags(&mut tags);
+    let rest = if tags.len() > max {
+        tags.split_off(max)
+    } else {
+        Vec::new()
+    };
+    let changes = tags
+        .iter()
+        .map(|t| forced_import(&key, t, live, &format!("{repo}:{t}"), "repository tag"))
+        .collect();
+    (changes, rest)
+}
+
+/// OpenShift's `PrioritizeTags`: `latest` first, then minor versions (`5.1`, `v5.1`,
+/// `v5.1-rc1`) newest first, then full versions (`1.2.3`) newest first, then every other tag
+/// in lexicographic order.
+pub fn prioritize_tags(tags: &mut [String]) {
+    fn nums(text: &str, n: usize) -> Option<Vec<u64>> {
+        let parts: Vec<&str> = text.split('.').collect();
+        if parts.len() != n {
+            return None;
+        }
+        parts.iter().map(|p| p.parse::<u64>().ok()).collect()
+    }
+    // (class, version newest first, release before pre-release, name)
+    fn rank(tag: &str) -> (u8, std::cmp::Reverse<Vec<u64>>, bool, String) {
+        if tag == "latest" {
+            return (0, std::cmp::Reverse(Vec::new()), false, String::new());
+        }
+        let bare = tag.strip_prefix('v').unwrap_or(tag);
+        let (version, pre) = match bare.split_once('-') {
+            Some((v, p)) => (v, !p.is_empty()),
+            None => (bare, false),
+        };
+        if let Some(v) = nums(version, 2) {
+            return (1, std::cmp::Reverse(v), pre, tag.to_owned());
+        }
+        if let Some(v) = nums(version, 3) {
+            return (2, std::cmp::Reverse(v), pre, tag.to_owned());
+        }
+        (3, std::cmp::Reverse(Vec::new()), false, tag.to_owned())
+    }
+    tags.sort_by_cached_key(|t| rank(t));
+}
+
 /// The kind marker of a saved plan file.
 pub const SAVED_PLAN_KIND: &str = "streamsync-plan";
 
@@ -302,6 +446,23 @@ impl SavedPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tags_are_prioritized_as_openshift_does() {
+        let mut tags: Vec<String> = [
+            "a", "1.2.3", "v5.1-rc1", "latest", "5.1", "10.0", "1.10.0", "zz", "v2.0",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        prioritize_tags(&mut tags);
+        assert_eq!(
+            tags,
+            [
+                "latest", "10.0", "5.1", "v5.1-rc1", "v2.0", "1.10.0", "1.2.3", "a", "zz"
+            ]
+        );
+    }
     use crate::model::{
         ImageStreamStatus, NamedTagEventList, ObjectReference, TagEvent, TagReference,
     };
@@ -407,7 +568,7 @@ mod tests {
         );
         assert_eq!(
             c.reason,
-            "scheduled: upstream moved from sha256:old to sha256:new"
+            "scheduled: tag a would move from sha256:old to sha256:new"
         );
         assert_eq!(refreshed.plan.unobserved.len(), 1);
         assert_eq!(refreshed.plan.unobserved[0].tag, "b");

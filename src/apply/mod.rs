@@ -436,6 +436,27 @@ fn import_request(stream: &ImageStream, tag: &TagReference) -> ImportRequest {
     }
 }
 
+/// The import of a repository tag (a tag of `spec.dockerImageRepository` that is not a spec
+/// tag, §3.2 bulk import): its pull spec is the change's `after.from`, which must lie in the
+/// stream's repository; the event takes the stream's generation.
+fn repository_request(stream: &ImageStream, c: &Change) -> Option<(ImportRequest, i64)> {
+    let repo = stream.spec.docker_image_repository.as_deref()?.trim();
+    let from = c.after.as_ref()?.get("from")?.as_str()?;
+    let tag = from.strip_prefix(repo)?.strip_prefix(':')?;
+    if repo.is_empty() || tag.is_empty() || tag.contains(['/', ':', '@']) {
+        return None;
+    }
+    let request = ImportRequest {
+        pullspec: from.to_owned(),
+        insecure: stream.insecure_repository(),
+        import_mode: "Legacy".to_owned(),
+        prefer_arch: None,
+        prefer_os: None,
+        resolve_only: false,
+    };
+    Some((request, stream.metadata.generation.unwrap_or(0)))
+}
+
 /// Execute `changes` against `live`. Continues past failing changes; each gets its result.
 pub fn execute(
     live: &BTreeMap<StreamKey, ImageStream>,
@@ -540,7 +561,13 @@ pub fn execute(
             Some(_) => {
                 outcomes[i] = failed(format!("tag `{name}` is not imported from a registry"))
             }
-            None => outcomes[i] = failed(format!("tag `{name}` does not exist")),
+            None => match work.get(&key).and_then(|s| repository_request(s, c)) {
+                Some((request, generation)) => {
+                    requests.push(request);
+                    targets.push((i, key, name, generation));
+                }
+                None => outcomes[i] = failed(format!("tag `{name}` does not exist")),
+            },
         }
     }
     if !requests.is_empty() {

@@ -408,6 +408,14 @@ pub struct Options {
     pub prune: bool,
 }
 
+/// `sha256:ab12cd34…`: enough of a digest for a reason line (details carry it whole).
+pub fn short_digest(digest: &str) -> String {
+    match digest.split_once(':') {
+        Some((alg, hex)) if hex.len() > 12 => format!("{alg}:{}…", &hex[..12]),
+        _ => digest.to_owned(),
+    }
+}
+
 fn to_value<T: Serialize>(v: &T) -> Value {
     // Serializing these plain data types to a JSON value cannot fail (no maps with
     // non-string keys, no custom serializers).
@@ -732,8 +740,10 @@ impl Ctx<'_> {
             let head = live.status_tag(&d.name).and_then(|h| h.items.first());
             match (obs, head) {
                 (Some(o), Some(h)) if o.digest != h.image => Some(format!(
-                    "scheduled: upstream moved from {} to {}",
-                    h.image, o.digest
+                    "scheduled: tag {} would move from {} to {}",
+                    d.name,
+                    short_digest(&h.image),
+                    short_digest(&o.digest)
                 )),
                 (Some(o), None) => Some(format!("scheduled: upstream holds {}", o.digest)),
                 _ => None,

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
@@ -32,6 +32,8 @@ pub const IMPORT_MODE_PRESERVE_ORIGINAL: &str = "PreserveOriginal";
 pub struct RegistryClient {
     runtime: tokio::runtime::Runtime,
     inner: Arc<Inner>,
+    /// Counts finished resolutions, for a caller's progress bar.
+    progress: Option<Arc<AtomicU64>>,
 }
 
 #[derive(Debug)]
@@ -115,7 +117,16 @@ impl RegistryClient {
                 slots: Mutex::new(HashMap::new()),
                 max_concurrency: config.max_concurrency.max(1),
             }),
+            progress: None,
         })
+    }
+
+    /// Count every finished resolution in `counter` (a progress bar polls it from another
+    /// thread while [`Resolver::resolve_all`] blocks).
+    #[must_use]
+    pub fn with_progress(mut self, counter: Arc<AtomicU64>) -> Self {
+        self.progress = Some(counter);
+        self
     }
 
     /// Ask for tag lists in pages of `n` (the registry may still choose smaller pages).
@@ -149,6 +160,7 @@ impl Resolver for RegistryClient {
         // Every request is one future, polled together on this thread (so `known_digests` need
         // not be `Send`); the per-host semaphore bounds what is in flight.
         let inner = &self.inner;
+        let progress = self.progress.as_deref();
         self.runtime.block_on(async {
             let mut pending: FuturesUnordered<_> = requests
                 .iter()
@@ -159,6 +171,9 @@ impl Resolver for RegistryClient {
                 (0..requests.len()).map(|_| None).collect();
             while let Some((i, r)) = pending.next().await {
                 out[i] = Some(r);
+                if let Some(p) = progress {
+                    p.fetch_add(1, Ordering::Relaxed);
+                }
             }
             out.into_iter()
                 .map(|r| r.unwrap_or_else(|| Err(lost())))

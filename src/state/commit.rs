@@ -42,7 +42,8 @@ pub fn parse_author(text: &str) -> Result<(String, String), CommitError> {
     Ok((name.to_owned(), email.trim().to_owned()))
 }
 
-/// Stage everything under `state_dir` (additions, changes, deletions; never the lock file) and
+/// Stage everything under `state_dir` (additions, changes, deletions; never the lock file,
+/// which a `.gitignore` written on first use keeps out of `git status` too) and
 /// commit it on HEAD with `message`. Returns the new commit, or `None` when the state folder
 /// is unchanged since HEAD (no empty commits).
 pub fn commit_state(
@@ -78,6 +79,17 @@ pub fn commit_state(
         rel.clone()
     };
 
+    // The lock file stays on disk between runs; ignoring it keeps the work tree clean for
+    // the push that follows a scheduled sync.
+    let ignore = state_dir.join(".gitignore");
+    if !ignore.exists() {
+        std::fs::write(&ignore, "/.lock\n").map_err(|e| {
+            CommitError::Git(git2::Error::from_str(&format!(
+                "cannot write `{}`: {e}",
+                ignore.display()
+            )))
+        })?;
+    }
     let mut index = repo.index()?;
     let mut skip_lock = |path: &Path, _: &[u8]| -> i32 {
         let is_lock = path.file_name().is_some_and(|n| n == ".lock")

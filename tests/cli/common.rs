@@ -88,6 +88,11 @@ pub fn insta_settings() -> insta::Settings {
     let mut s = insta::Settings::clone_current();
     s.set_snapshot_path(crate_path("snapshots"));
     s.set_prepend_module_to_snapshot(false);
+    // Import summaries carry wall-clock time and retry-dependent request counts.
+    s.add_filter(
+        r"in \d+\.\d s, \d+ requests?( \([^)]*\))?",
+        "in [time] s, [requests]",
+    );
     s
 }
 

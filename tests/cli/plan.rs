@@ -48,18 +48,22 @@ fn detailed_exitcode_and_empty_state() {
 }
 
 #[test]
-fn refresh_says_it_is_offline_and_plans_as_without_it() {
+fn refresh_reports_an_unreachable_registry_as_incomplete() {
     let repo = scenario_repo("import-offline");
     let plain = repo.run(&["plan", "--format", "json"]);
     let refreshed = repo.run(&["plan", "--refresh", "--format", "json"]);
-    assert_eq!(refreshed.code, plain.code);
-    assert_eq!(refreshed.stdout, plain.stdout);
+    assert_eq!(plain.code, 0, "{}", plain.snapshot());
+    // Nothing listens on 127.0.0.1:1: the scheduled tag could not be asked.
+    assert_eq!(refreshed.code, 3, "{}", refreshed.snapshot());
+    let v: serde_json::Value = serde_json::from_str(&refreshed.stdout).unwrap();
+    assert_eq!(v["unobserved"][0]["tag"], "nightly", "{}", refreshed.stdout);
     assert!(
-        refreshed
-            .stderr
-            .contains("registry refresh is not available yet"),
+        v["unobserved"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("Unreachable"),
         "{}",
-        refreshed.stderr
+        refreshed.stdout
     );
     assert!(plain.stderr.is_empty(), "{}", plain.stderr);
 }

@@ -111,11 +111,11 @@ fn offline_import_failure_is_recorded_and_keeps_history() {
     assert_eq!(v["conditions"][0]["type"], "ImportSuccess");
     assert_eq!(v["conditions"][0]["status"], "False");
     assert_eq!(v["conditions"][0]["reason"], "Unreachable");
-    assert_eq!(v["tag"]["from"]["name"], "quay.io/example/cli:1.5");
+    assert_eq!(v["tag"]["from"]["name"], "127.0.0.1:1/example/cli:1.5");
     // The previous image is still the tag's image.
     assert_eq!(
         v["image"]["dockerImageReference"],
-        format!("quay.io/example/cli@sha256:{}", "c".repeat(64))
+        format!("127.0.0.1:1/example/cli@sha256:{}", "c".repeat(64))
     );
     snap!(
         "scenario_import_offline_get_cli",

@@ -5,6 +5,7 @@ mod harness;
 mod proxy;
 
 mod auth;
+mod e2e;
 mod faults;
 mod index;
 mod resolve;

@@ -1,21 +1,280 @@
-//! `import`: `oc import-image`. This file holds the creation path (`--from PULLSPEC
-//! --confirm`), which writes a new definition file through the editor; the re-import of
-//! existing streams is built separately.
+//! `import`: `oc import-image`. Re-imports a defined stream's tag (or, with `--all`, its
+//! repository's tags or every DockerImage tag) now, under the state lock, with any pending
+//! change of that stream applied first; `--from PULLSPEC --confirm` instead creates the stream
+//! in the definitions through the editor. Error wording follows `oc` (semantics spec §3.1).
+
+use std::fmt::Write as _;
 
 use anyhow::{Context as _, Result, bail};
 
 use super::tag::{Resolved, finish, new_stream_file, new_stream_text, resolve, target_for};
-use crate::cli::{Context, ExitStatus, ImportArgs, Printer};
+use crate::cli::commands::{load_definitions, refuse_invalid, resolver};
+use crate::cli::settings::parse_duration;
+use crate::cli::{Context, ExitStatus, ImportArgs, Printer, ReportFormat, RevArgs};
 use crate::edit::{self, Format, Seg, Session, Val};
 use crate::error::Hinted;
-use crate::model::{KIND_DOCKER_IMAGE, ObjectReference, TagReference, reference};
+use crate::model::{
+    ImageStream, KIND_DOCKER_IMAGE, KIND_IMAGE_STREAM_TAG, ObjectReference, StreamKey,
+    TagReference, reference,
+};
+use crate::plan::{Action, Change, Options};
+use crate::reconcile;
+use crate::state::dir::DirState;
 
 /// Run `import`.
 pub fn run(ctx: &Context, args: &ImportArgs, printer: &Printer) -> Result<ExitStatus> {
     if args.confirm || args.from.is_some() {
         return confirm_create(ctx, args, printer);
     }
-    bail!("`import` is not built yet")
+    reimport(ctx, args, printer)
+}
+
+/// `[namespace/]name[:tag]` as `oc import-image` reads it.
+fn parse_target(target: &str, all: bool) -> Result<(Option<&str>, &str, Option<&str>)> {
+    if target.contains('@') {
+        bail!("to import images by ID, use the 'tag' command");
+    }
+    let (namespace, rest) = match target.split_once('/') {
+        Some((ns, rest)) if !ns.is_empty() && !rest.contains('/') => (Some(ns), rest),
+        Some(_) => bail!("invalid image stream `{target}`"),
+        None => (None, target),
+    };
+    let (name, tag) = match rest.split_once(':') {
+        Some((n, t)) => (n, Some(t)),
+        None => (rest, None),
+    };
+    if name.is_empty() || tag == Some("") {
+        bail!("`{target}` must be of the form [namespace/]stream[:tag]");
+    }
+    if let (true, Some(tag)) = (all, tag) {
+        bail!("cannot specify a tag \"{tag}\" as well as --all");
+    }
+    Ok((namespace, name, tag))
+}
+
+/// Follow `ImageStreamTag` references within the stream to the tag that names the source
+/// (`FollowTagReference`).
+fn follow<'a>(stream: &'a ImageStream, start: &'a TagReference) -> Result<&'a TagReference> {
+    let key = stream.key();
+    let mut tag = start;
+    let mut seen = vec![tag.name.as_str()];
+    loop {
+        let Some(from) = &tag.from else {
+            return Ok(tag);
+        };
+        if from.kind != KIND_IMAGE_STREAM_TAG {
+            return Ok(tag);
+        }
+        let Some((sname, stag)) = from.name.split_once(':') else {
+            bail!("tag \"{}\" points to an invalid imagestreamtag", start.name);
+        };
+        let other_ns = from
+            .namespace
+            .as_deref()
+            .is_some_and(|n| n != key.namespace);
+        if sname != key.name || other_ns {
+            bail!(
+                "tag \"{}\" points to an imagestreamtag from another ImageStream",
+                start.name
+            );
+        }
+        if seen.contains(&stag) {
+            bail!(
+                "tag \"{}\" on the image stream is a reference to same tag",
+                start.name
+            );
+        }
+        seen.push(stag);
+        tag = stream.spec_tag(stag).ok_or_else(|| {
+            anyhow::anyhow!("tag \"{}\" points to an invalid imagestreamtag", start.name)
+        })?;
+    }
+}
+
+/// Re-import tags of a defined stream now.
+fn reimport(ctx: &Context, args: &ImportArgs, printer: &Printer) -> Result<ExitStatus> {
+    let (namespace, name, tag) = parse_target(&args.target, args.all)?;
+    let timeout = parse_duration(&args.lock_timeout)?;
+    let loaded = load_definitions(ctx, &RevArgs::default())?;
+    if let Some(status) = refuse_invalid(&loaded, printer, "nothing was imported") {
+        return Ok(status);
+    }
+    let config = ctx.load_config().unwrap_or_default();
+    let key = match resolve(&loaded.set, namespace, name, &config.default_namespace)? {
+        Resolved::Existing(key) => key,
+        Resolved::New(key) => bail!(Hinted::new(
+            format!(
+                "no image stream named \"{}\" exists, pass --confirm to create and import",
+                key.name
+            ),
+            format!(
+                "streamsync import {} --from PULLSPEC --confirm",
+                args.target
+            ),
+        )),
+    };
+    let Some(stream) = loaded.set.streams().find(|s| s.key() == key) else {
+        bail!("image stream `{key}` is not loaded");
+    };
+    let registry = resolver(ctx, &config, args.registry_config.as_deref())?;
+    let state = DirState::open(&ctx.state_dir)?;
+    let _guard = if args.dry_run {
+        None
+    } else {
+        Some(super::apply::lock(&state, timeout)?)
+    };
+    let options = Options { prune: false };
+    // Pending changes of this stream go first, so the import sees the spec as defined.
+    let planned = reconcile::plan(&[stream], &state, &options, None)?;
+    let live = planned.snapshot.streams.get(&key);
+    let mut changes: Vec<Change> = planned
+        .plan
+        .changes
+        .iter()
+        .filter(|c| c.key() == key)
+        .cloned()
+        .collect();
+    let mut errors = planned.plan.errors.clone();
+    errors.retain(|e| e.namespace == key.namespace && e.stream == key.name);
+    let mut left_out = Vec::new();
+    let mut wanted: Vec<Change> = Vec::new();
+    let repository = stream
+        .spec
+        .docker_image_repository
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty());
+    if args.all {
+        if repository.is_some() {
+            let repos = super::apply::repository_changes(
+                &[stream],
+                &planned.snapshot.streams,
+                &registry,
+                args.max,
+            );
+            if let Some(e) = repos.errors.first() {
+                bail!("{}", e.message);
+            }
+            wanted.extend(repos.changes);
+            left_out = repos.left.into_values().flatten().collect();
+        } else {
+            for t in stream.spec.tags.iter().filter(|t| t.is_importable()) {
+                wanted.push(forced(&key, t, live));
+            }
+            if wanted.is_empty() {
+                bail!(
+                    "image stream \"{}\" has no tags imported from a registry",
+                    key.name
+                );
+            }
+        }
+    } else {
+        let tag = tag.unwrap_or("latest");
+        match stream.spec_tag(tag) {
+            Some(t) => {
+                let source = follow(stream, t)?;
+                match &source.from {
+                    Some(f) if f.kind == KIND_DOCKER_IMAGE && !source.reference => {
+                        wanted.push(forced(&key, source, live));
+                    }
+                    Some(f) => bail!(
+                        "tag \"{tag}\" points to existing {} \"{}\", it cannot be re-imported",
+                        if f.kind == KIND_DOCKER_IMAGE {
+                            "reference"
+                        } else {
+                            f.kind.as_str()
+                        },
+                        f.name
+                    ),
+                    None => bail!("tag \"{tag}\" has no source, it cannot be re-imported"),
+                }
+            }
+            None if tag == "latest" && repository.is_some() => {
+                let repo = repository.unwrap_or_default();
+                wanted.push(reconcile::forced_import(
+                    &key,
+                    tag,
+                    live,
+                    &format!("{repo}:latest"),
+                    "import",
+                ));
+            }
+            None => bail!(Hinted::new(
+                format!(
+                    "the tag \"{tag}\" does not exist on the image stream - choose an existing tag \
+                     to import or use the 'tag' command to create a new tag"
+                ),
+                format!("e.g. streamsync tag quay.io/org/{name}:{tag} {name}:{tag}"),
+            )),
+        }
+    }
+    for w in wanted {
+        let dup = changes
+            .iter()
+            .any(|c| c.action == Action::Import && c.key() == w.key() && c.tag == w.tag);
+        if !dup {
+            changes.push(w);
+        }
+    }
+    if args.dry_run {
+        let plan = crate::plan::Plan {
+            changes,
+            errors,
+            ..crate::plan::Plan::default()
+        };
+        super::apply::print_plan(&plan, ReportFormat::Text, printer);
+    } else {
+        let now = ctx.now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let report = super::apply::execute(
+            &state,
+            &planned.snapshot,
+            &changes,
+            &registry,
+            &now,
+            printer,
+        )?;
+        let status = super::apply::finish(
+            &report,
+            &errors,
+            &super::apply::RepositoryImports::default(),
+            &registry,
+            ReportFormat::Text,
+            printer,
+        );
+        if !left_out.is_empty() {
+            printer.info(&not_imported(&left_out));
+        }
+        if status == ExitStatus::Failure {
+            printer.info("error: import completed with errors");
+        }
+        return Ok(status);
+    }
+    if !left_out.is_empty() {
+        printer.info(&not_imported(&left_out));
+    }
+    Ok(ExitStatus::Success)
+}
+
+fn not_imported(tags: &[String]) -> String {
+    let mut text = format!(
+        "info: The remote repository contained {} additional tags which were not imported: ",
+        tags.len()
+    );
+    let _ = write!(text, "{}", tags.join(", "));
+    text
+}
+
+/// A forced import of a spec tag (`oc import-image` resets the tag generation).
+fn forced(key: &StreamKey, t: &TagReference, live: Option<&ImageStream>) -> Change {
+    let from = t.from.as_ref().map_or("", |f| f.name.as_str());
+    let mut c = reconcile::forced_import(key, &t.name, live, from, "import");
+    if let Some(serde_json::Value::Object(map)) = &mut c.after {
+        map.insert(
+            "importMode".into(),
+            t.import_policy.effective_import_mode().into(),
+        );
+    }
+    c
 }
 
 /// `import NAME --from PULLSPEC [--all] --confirm`: create `definitions/<ns>/<name>.yaml`

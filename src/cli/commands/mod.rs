@@ -13,6 +13,9 @@ mod validate;
 mod watch;
 
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Instant;
 
 use anyhow::Result;
 
@@ -60,14 +63,38 @@ pub fn load_definitions(ctx: &Context, rev: &super::RevArgs) -> Result<crate::de
     Ok(loaded)
 }
 
-/// The registry client every command uses. The one place that chooses it: offline until the
-/// registry client is wired in here.
+/// The registry client of one run, with what its progress bar and summary need.
+pub struct Registry {
+    /// The client: one per run, every pass sent as one `resolve_all`.
+    pub client: crate::registry::RegistryClient,
+    /// Resolutions finished so far (polled by the progress bar).
+    pub done: Arc<AtomicU64>,
+    /// When the run started asking (for the summary line).
+    pub started: Instant,
+}
+
+/// The registry client every command uses: the one place that builds it. An auth file or CA
+/// file that cannot be used is an error.
 pub fn resolver(
-    _ctx: &Context,
-    _config: &crate::policy::Config,
-    _registry_config: Option<&Path>,
-) -> Box<dyn crate::registry::Resolver> {
-    Box::new(crate::registry::Offline)
+    ctx: &Context,
+    config: &crate::policy::Config,
+    registry_config: Option<&Path>,
+) -> Result<Registry> {
+    let done = Arc::new(AtomicU64::new(0));
+    let client = crate::registry::RegistryClient::new(&config.registry, &ctx.root, registry_config)
+        .map_err(|e| {
+            anyhow::Error::from(crate::error::Hinted::new(
+                e.to_string(),
+                "fix the file, or point --registry-config / [registry] in streamsync.toml \
+                     at a usable one",
+            ))
+        })?
+        .with_progress(Arc::clone(&done));
+    Ok(Registry {
+        client,
+        done,
+        started: Instant::now(),
+    })
 }
 
 /// Print the diagnostics of definitions that do not validate (like `validate`) and say that

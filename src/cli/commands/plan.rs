@@ -26,24 +26,31 @@ pub fn run(ctx: &Context, args: &PlanArgs, printer: &Printer) -> Result<ExitStat
     let options = Options {
         prune: args.prune || config.apply.prune_streams,
     };
-    let registry = resolver(ctx, &config, args.registry_config.as_deref());
-    let refresh = if args.refresh {
-        if registry.is_offline() {
-            printer.warn(
-                "registry refresh is not available yet; planning offline, as with --no-refresh",
-            );
-            None
-        } else {
-            Some(registry.as_ref())
-        }
+    // Only a refresh asks registries, so only a refresh builds the client.
+    let registry = if args.refresh {
+        Some(resolver(ctx, &config, args.registry_config.as_deref())?)
     } else {
         None
     };
+    let refresh = registry
+        .as_ref()
+        .map(|r| &r.client as &dyn crate::registry::Resolver);
     let desired: Vec<&ImageStream> = loaded.set.streams().collect();
     let mut planned = reconcile::plan_snapshot(&desired, snapshot, &state, &options, refresh);
     if let Some(base) = &args.base {
         let base_plan = plan_base(ctx, base, &planned, &options)?;
         planned.plan.mark_introduced(&base_plan);
+    }
+    if let Some(registry) = &registry {
+        let counts = crate::registry::Resolver::request_counts(&registry.client);
+        let total: u64 = counts.values().map(|c| c.head + c.get).sum();
+        printer.info(&format!(
+            "refreshed from {} {} in {:.1} s, {total} {}",
+            counts.len(),
+            crate::diagnostic::plural(counts.len(), "registry", "registries"),
+            registry.started.elapsed().as_secs_f64(),
+            crate::diagnostic::plural(total as usize, "request", "requests"),
+        ));
     }
     let plan = &planned.plan;
     match args.format {

@@ -1,0 +1,634 @@
+//! End to end through the binary against the real registry: apply, sync, import and
+//! `plan --refresh` on a repository whose definitions import from it (plain HTTP on 127.0.0.1,
+//! so every stream is insecure and `127.0.0.1` is insecure-allowed).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::harness::{Registry, Variant};
+use crate::proxy::{Fault, Proxy};
+
+const CONFIG: &str = "[registry]\ninsecure_allowed = [\"127.0.0.1\"]\n";
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Out {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}\n{}", self.stdout, self.stderr))
+    }
+}
+
+impl std::fmt::Display for Out {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_streamsync"));
+    c.env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .env_remove("REGISTRY_AUTH_FILE")
+        .env("DOCKER_CONFIG", "/nonexistent-streamsync-test")
+        .env("STREAMSYNC_NOW", "2026-01-01T00:00:00Z");
+    c
+}
+
+/// A repository folder holding the config and one definition file.
+struct Repo {
+    dir: tempfile::TempDir,
+}
+
+impl Repo {
+    fn new(definition: &str) -> Repo {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("streamsync.toml"), CONFIG).expect("config");
+        let defs = dir.path().join("definitions/demo");
+        std::fs::create_dir_all(&defs).expect("definitions");
+        std::fs::write(defs.join("app.yaml"), definition).expect("definition");
+        Repo { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn run_at(&self, now: &str, args: &[&str]) -> Out {
+        let out = bin()
+            .arg("-C")
+            .arg(self.path())
+            .args(args)
+            .env("STREAMSYNC_NOW", now)
+            .output()
+            .expect("run streamsync");
+        Out {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Out {
+        self.run_at("2026-01-01T00:00:00Z", args)
+    }
+
+    fn tag(&self, tag: &str) -> Value {
+        let out = self.run(&["get", "tag", tag, "-o", "json"]);
+        assert_eq!(out.code, 0, "{out}");
+        out.json()
+    }
+
+    /// Every state file and its bytes.
+    fn state_files(&self) -> BTreeMap<PathBuf, Vec<u8>> {
+        fn walk(dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
+            for e in std::fs::read_dir(dir).expect("read state").flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if p.file_name().is_some_and(|n| n != ".lock") {
+                    out.insert(p.clone(), std::fs::read(&p).expect("read"));
+                }
+            }
+        }
+        let mut out = BTreeMap::new();
+        walk(&self.path().join("state"), &mut out);
+        out
+    }
+
+    fn assert_converged(&self) {
+        let plan = self.run(&["plan", "--detailed-exitcode"]);
+        assert_eq!(plan.code, 0, "plan after apply is not empty:\n{plan}");
+    }
+}
+
+/// `demo/app` with a permanent tag `1.0`, a scheduled tag `2.0` and, optionally, more YAML.
+fn app_definition(host: &str, extra_tags: &str) -> String {
+    format!(
+        "apiVersion: image.openshift.io/v1
+kind: ImageStream
+metadata:
+  name: app
+spec:
+  tags:
+  - name: \"1.0\"
+    from:
+      kind: DockerImage
+      name: {host}/demo/app:1.0
+    importPolicy:
+      insecure: true
+  - name: \"2.0\"
+    from:
+      kind: DockerImage
+      name: {host}/demo/app:2.0
+    importPolicy:
+      insecure: true
+      scheduled: true
+{extra_tags}"
+    )
+}
+
+fn history_images(tag: &Value) -> Vec<String> {
+    tag["history"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .map(|i| i["image"].as_str().unwrap_or("").to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn hex(digest: &str) -> &str {
+    digest.strip_prefix("sha256:").unwrap_or(digest)
+}
+
+#[test]
+fn apply_imports_with_images_then_a_second_apply_asks_nothing() {
+    let reg = Registry::start(Variant::Plain);
+    let p = reg.pusher();
+    let one = p.image("demo/app", "1.0", "amd64", "one");
+    let two = p.image("demo/app", "2.0", "arm64", "two");
+    // The proxy counts every request that reaches the registry.
+    let proxy = Proxy::start(reg.port);
+    let repo = Repo::new(&app_definition(&proxy.host(), ""));
+
+    let out = repo.run(&["apply", "--format", "json"]);
+    assert_eq!(out.code, 0, "{out}");
+    let v = out.json();
+    assert_eq!(v["format_version"], "1.0");
+    assert_eq!(v["imports"]["imported"], 2, "{out}");
+    assert_eq!(v["imports"]["new_images"], 2);
+    let counts = &v["requests"][proxy.host()];
+    let made = counts["head"].as_u64().unwrap_or(0) + counts["get"].as_u64().unwrap_or(0);
+    assert!(made >= 2, "{out}");
+    assert_eq!(proxy.requests(), made as usize, "{out}");
+    assert!(
+        out.stderr
+            .contains("imported 2 tags (2 new images) from 1 registry in "),
+        "{out}"
+    );
+
+    // Image files with the manifest and config metadata.
+    for (pushed, arch, label) in [(&one, "amd64", "one"), (&two, "arm64", "two")] {
+        let file = repo
+            .path()
+            .join(format!("state/images/sha256/{}.yaml", hex(&pushed.digest)));
+        let text = std::fs::read_to_string(&file).expect("image file");
+        assert!(text.contains(&pushed.layer_digest), "{text}");
+        assert!(text.contains(arch), "{text}");
+        assert!(text.contains(&format!("LABEL={label}")), "{text}");
+        assert!(text.contains("/opt/app"), "{text}");
+    }
+    let t = repo.tag("app:1.0");
+    assert_eq!(t["image"]["image"], one.digest);
+    assert_eq!(
+        t["image"]["dockerImageReference"],
+        format!("{}/demo/app@{}", proxy.host(), one.digest)
+    );
+    repo.assert_converged();
+
+    // Nothing changed: no registry request, no byte written.
+    let before = repo.state_files();
+    let seen = proxy.requests();
+    let again = repo.run(&["apply"]);
+    assert_eq!(again.code, 0, "{again}");
+    assert_eq!(proxy.requests(), seen, "a second apply asked the registry");
+    assert!(!again.stderr.contains("imported"), "{again}");
+    assert_eq!(repo.state_files(), before);
+    repo.assert_converged();
+}
+
+#[test]
+fn sync_follows_scheduled_tags_and_keeps_permanent_ones() {
+    let reg = Registry::start(Variant::Plain);
+    let p = reg.pusher();
+    let one = p.image("demo/app", "1.0", "amd64", "one");
+    let two = p.image("demo/app", "2.0", "amd64", "two");
+    let repo = Repo::new(&app_definition(&reg.host(), ""));
+    let out = repo.run(&["sync", "--once"]);
+    assert_eq!(out.code, 0, "{out}");
+    repo.assert_converged();
+
+    // Upstream moves both tags; only the scheduled one follows.
+    let one_moved = p.image("demo/app", "1.0", "amd64", "one-moved");
+    let two_moved = p.image("demo/app", "2.0", "amd64", "two-moved");
+    let out = repo.run_at("2026-01-01T00:15:00Z", &["sync", "--once"]);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(out.stderr.contains("imported 1 tag (1 new image)"), "{out}");
+    assert_eq!(history_images(&repo.tag("app:1.0")), [one.digest.as_str()]);
+    let t = repo.tag("app:2.0");
+    assert_eq!(
+        history_images(&t),
+        [two_moved.digest.clone(), two.digest.clone()]
+    );
+    assert_eq!(t["history"][0]["created"], "2026-01-01T00:15:00Z");
+    assert_eq!(t["history"][1]["created"], "2026-01-01T00:00:00Z");
+    repo.assert_converged();
+
+    // Nothing moved since: no new event, no byte written, one HEAD for the scheduled tag.
+    let before = repo.state_files();
+    let out = repo.run_at("2026-01-01T00:30:00Z", &["sync", "--once"]);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(
+        out.stderr
+            .contains(&format!("1 request ({}: 1 HEAD, 0 GET)", reg.host())),
+        "{out}"
+    );
+    assert_eq!(repo.state_files(), before);
+
+    // An explicit import follows the permanent tag too (`oc import-image app:1.0`).
+    let out = repo.run(&["import", "app:1.0"]);
+    assert_eq!(out.code, 0, "{out}");
+    assert_eq!(
+        history_images(&repo.tag("app:1.0")),
+        [one_moved.digest.clone(), one.digest.clone()]
+    );
+    let out = repo.run(&["import", "demo/app:9.9"]);
+    assert_eq!(out.code, 1, "{out}");
+    assert!(
+        out.stderr.contains(
+            "the tag \"9.9\" does not exist on the image stream - choose an existing tag to import or use the 'tag' command to create a new tag"
+        ),
+        "{out}"
+    );
+    let out = repo.run(&["import", "nope"]);
+    assert_eq!(out.code, 1, "{out}");
+    assert!(
+        out.stderr
+            .contains("no image stream named \"nope\" exists, pass --confirm to create and import"),
+        "{out}"
+    );
+    let out = repo.run(&["import", "app:1.0", "--all"]);
+    assert_eq!(out.code, 1, "{out}");
+    assert!(
+        out.stderr
+            .contains("cannot specify a tag \"1.0\" as well as --all"),
+        "{out}"
+    );
+    // --all on a stream without a repository imports every DockerImage tag: nothing moved.
+    let out = repo.run(&["import", "app", "--all"]);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(
+        out.stderr.contains("imported 2 tags (0 new images)"),
+        "{out}"
+    );
+    repo.assert_converged();
+}
+
+#[test]
+fn import_all_caps_a_repository_in_openshift_order() {
+    let reg = Registry::start(Variant::Plain);
+    let p = reg.pusher();
+    for (tag, label) in [
+        ("latest", "l"),
+        ("1.0", "a"),
+        ("1.1", "b"),
+        ("2.0", "c"),
+        ("nightly", "n"),
+    ] {
+        p.image("demo/many", tag, "amd64", label);
+    }
+    let definition = format!(
+        "apiVersion: image.openshift.io/v1
+kind: ImageStream
+metadata:
+  name: many
+  annotations:
+    openshift.io/image.insecureRepository: \"true\"
+spec:
+  dockerImageRepository: {}/demo/many
+",
+        reg.host()
+    );
+    let repo = Repo::new(&definition);
+    let out = repo.run(&["import", "many", "--all", "--max", "2"]);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(
+        out.stderr.contains(
+            "info: The remote repository contained 3 additional tags which were not imported: 1.1, 1.0, nightly"
+        ),
+        "{out}"
+    );
+    let stream = repo.run(&["get", "stream", "many", "-o", "json"]).json();
+    let tags: Vec<&str> = stream["status"]["tags"]
+        .as_array()
+        .expect("status tags")
+        .iter()
+        .filter_map(|t| t["tag"].as_str())
+        .collect();
+    assert_eq!(tags, ["2.0", "latest"]);
+    repo.assert_converged();
+    // Every sync imports the repository (under OpenShift's cap of 50).
+    let out = repo.run(&["sync", "--once"]);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(
+        out.stderr.contains("imported 5 tags (3 new images)"),
+        "{out}"
+    );
+    repo.assert_converged();
+
+    // A new stream with a repository imports its tags on apply.
+    let fresh = Repo::new(&definition);
+    let out = fresh.run(&["apply"]);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(
+        out.stderr.contains("imported 5 tags (5 new images)"),
+        "{out}"
+    );
+    fresh.assert_converged();
+    assert_eq!(fresh.run(&["apply"]).stderr, "");
+}
+
+#[test]
+fn a_missing_upstream_tag_is_a_not_found_condition() {
+    let reg = Registry::start(Variant::Plain);
+    let p = reg.pusher();
+    p.image("demo/app", "1.0", "amd64", "one");
+    p.image("demo/app", "2.0", "amd64", "two");
+    let extra = format!(
+        "  - name: gone
+    from:
+      kind: DockerImage
+      name: {}/demo/app:missing
+    importPolicy:
+      insecure: true
+",
+        reg.host()
+    );
+    let repo = Repo::new(&app_definition(&reg.host(), &extra));
+    let out = repo.run(&["apply"]);
+    assert_eq!(out.code, 1, "{out}");
+    assert!(
+        out.stdout
+            .contains("import demo/app:gone: failed: NotFound"),
+        "{out}"
+    );
+    let t = repo.tag("app:gone");
+    assert_eq!(t["conditions"][0]["type"], "ImportSuccess");
+    assert_eq!(t["conditions"][0]["status"], "False");
+    assert_eq!(t["conditions"][0]["reason"], "NotFound");
+    // The other tags were imported, and the failure does not keep the plan open.
+    assert_eq!(history_images(&repo.tag("app:1.0")).len(), 1);
+    repo.assert_converged();
+}
+
+#[test]
+fn a_rate_limited_registry_is_incomplete_and_keeps_the_last_good_import() {
+    let reg = Registry::start(Variant::Plain);
+    let p = reg.pusher();
+    p.image("demo/app", "1.0", "amd64", "one");
+    let two = p.image("demo/app", "2.0", "amd64", "two");
+    let proxy = Proxy::start(reg.port);
+    let repo = Repo::new(&app_definition(&proxy.host(), ""));
+    assert_eq!(repo.run(&["apply"]).code, 0);
+    p.image("demo/app", "2.0", "amd64", "two-moved");
+    proxy.set_default(Fault::Status(429, vec![]));
+    let seen = proxy.requests();
+    let out = repo.run(&["sync", "--once"]);
+    assert_eq!(out.code, 3, "{out}");
+    assert!(out.stdout.contains("RateLimited"), "{out}");
+    assert!(proxy.requests() - seen <= 10, "{out}");
+    let t = repo.tag("app:2.0");
+    assert_eq!(history_images(&t), [two.digest.as_str()]);
+    assert_eq!(t["conditions"][0]["reason"], "RateLimited");
+    repo.assert_converged();
+}
+
+fn insta_settings(host: &str) -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.set_snapshot_path(Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots"));
+    s.set_prepend_module_to_snapshot(false);
+    s.add_filter(&regex_escape(host), "[registry]");
+    s.add_filter(r"in \d+\.\d s", "in [time] s");
+    s.add_filter(r"committed [0-9a-f]{12}", "committed [commit]");
+    s
+}
+
+fn regex_escape(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_string()
+            } else {
+                format!("\\{c}")
+            }
+        })
+        .collect()
+}
+
+fn git(repo: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(repo)
+        .args(args)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .expect("git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn head_message(path: &Path) -> String {
+    let repo = git2::Repository::open(path).expect("repo");
+    let head = repo.head().expect("head").peel_to_commit().expect("commit");
+    let author = head.author();
+    format!(
+        "author: {} <{}>\n{}",
+        author.name().unwrap_or(""),
+        author.email().unwrap_or(""),
+        head.message().unwrap_or("")
+    )
+}
+
+#[test]
+fn sync_commit_records_every_import_in_git() {
+    let reg = Registry::start(Variant::Plain);
+    let p = reg.pusher();
+    p.image("demo/app", "1.0", "amd64", "one");
+    p.image("demo/app", "2.0", "amd64", "two");
+    let repo = Repo::new(&app_definition(&reg.host(), ""));
+    git(repo.path(), &["init", "-q", "-b", "main"]);
+    // Without --author the repository's Git config names the author.
+    git(repo.path(), &["config", "user.name", "Repo Config"]);
+    git(repo.path(), &["config", "user.email", "config@example.com"]);
+    git(
+        repo.path(),
+        &["-c", "user.name=t", "-c", "user.email=t@e", "add", "."],
+    );
+    git(
+        repo.path(),
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@e",
+            "commit",
+            "-qm",
+            "definitions",
+        ],
+    );
+    let settings = insta_settings(&reg.host());
+    let out = repo.run(&[
+        "sync",
+        "--once",
+        "--commit",
+        "--author",
+        "Sync Bot <sync@example.com>",
+    ]);
+    assert_eq!(out.code, 0, "{out}");
+    let first = head_message(repo.path());
+    settings.bind(|| insta::assert_snapshot!("e2e_sync_commit_first", first));
+    let status = git(repo.path(), &["status", "--porcelain"]);
+    assert!(status.is_empty(), "state left uncommitted:\n{status}");
+
+    // Nothing moved: no commit.
+    let out = repo.run(&["sync", "--once", "--commit"]);
+    assert_eq!(out.code, 0, "{out}");
+    assert_eq!(head_message(repo.path()), first);
+
+    p.image("demo/app", "2.0", "amd64", "two-moved");
+    let out = repo.run_at("2026-01-01T00:15:00Z", &["sync", "--once", "--commit"]);
+    assert_eq!(out.code, 0, "{out}");
+    let second = head_message(repo.path());
+    settings.bind(|| insta::assert_snapshot!("e2e_sync_commit_moved", second));
+    let log = git(repo.path(), &["log", "--format=%s"]);
+    assert_eq!(log.lines().count(), 3, "{log}");
+}
+
+#[test]
+fn plan_refresh_shows_upstream_moves() {
+    let reg = Registry::start(Variant::Plain);
+    let p = reg.pusher();
+    p.image("demo/app", "1.0", "amd64", "one");
+    p.image("demo/app", "2.0", "amd64", "two");
+    let repo = Repo::new(&app_definition(&reg.host(), ""));
+    assert_eq!(repo.run(&["apply"]).code, 0);
+    let settings = insta_settings(&reg.host());
+    let out = repo.run(&["plan", "--refresh", "--detailed-exitcode"]);
+    assert_eq!(out.code, 0, "{out}");
+    p.image("demo/app", "2.0", "amd64", "two-moved");
+    let out = repo.run(&["plan", "--refresh", "--detailed-exitcode"]);
+    assert_eq!(out.code, 2, "{out}");
+    settings.bind(|| insta::assert_snapshot!("e2e_plan_refresh_moved", out.to_string()));
+    // Offline the plan stays empty: scheduled moves belong to sync and --refresh.
+    repo.assert_converged();
+}
+
+#[test]
+fn sync_loop_stops_cleanly_on_sigterm() {
+    let reg = Registry::start(Variant::Plain);
+    let p = reg.pusher();
+    p.image("demo/app", "1.0", "amd64", "one");
+    p.image("demo/app", "2.0", "amd64", "two");
+    let repo = Repo::new(&app_definition(&reg.host(), ""));
+    let mut child = bin()
+        .arg("-C")
+        .arg(repo.path())
+        .args(["sync", "--interval", "1h"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn sync");
+    // The first pass has finished once its state is written.
+    let meta = repo.path().join("state/streamsync.toml");
+    let start = Instant::now();
+    while !meta.exists() {
+        assert!(start.elapsed() < Duration::from_secs(30), "no first pass");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let pid = i32::try_from(child.id()).expect("pid");
+    // SAFETY: sending a signal to the child this test started.
+    unsafe {
+        libc::kill(pid, libc::SIGTERM);
+    }
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "sync did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        use std::io::Read;
+        let _ = e.read_to_string(&mut stderr);
+    }
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("sync stopped"), "{stderr}");
+    assert!(history_images(&repo.tag("app:2.0")).len() == 1);
+}
+
+#[test]
+fn unusable_auth_and_ca_files_are_errors() {
+    let repo = Repo::new(&app_definition("127.0.0.1:1", ""));
+    let missing = repo.path().join("nope.json");
+    let out = repo.run(&["apply", "--registry-config", &missing.display().to_string()]);
+    assert_eq!(out.code, 1, "{out}");
+    assert!(out.stderr.contains("error: registry auth file `"), "{out}");
+    let bad = repo.path().join("bad.json");
+    std::fs::write(&bad, "{bad").expect("write");
+    let out = repo.run(&[
+        "sync",
+        "--once",
+        "--registry-config",
+        &bad.display().to_string(),
+    ]);
+    assert_eq!(out.code, 1, "{out}");
+    assert!(out.stderr.contains("not valid JSON"), "{out}");
+    std::fs::write(
+        repo.path().join("streamsync.toml"),
+        format!("{CONFIG}ca_files = [\"missing.pem\"]\n"),
+    )
+    .expect("config");
+    let out = repo.run(&["plan", "--refresh"]);
+    assert_eq!(out.code, 1, "{out}");
+    assert!(out.stderr.contains("ca_files: `missing.pem`"), "{out}");
+    // Nothing was applied.
+    assert!(!repo.path().join("state").exists());
+}
+
+#[test]
+fn an_unreachable_repository_is_incomplete_not_an_error() {
+    let definition = "apiVersion: image.openshift.io/v1
+kind: ImageStream
+metadata:
+  name: many
+  annotations:
+    openshift.io/image.insecureRepository: \"true\"
+spec:
+  dockerImageRepository: 127.0.0.1:1/demo/many
+";
+    let repo = Repo::new(definition);
+    let out = repo.run(&["sync", "--once"]);
+    assert_eq!(out.code, 3, "{out}");
+    assert!(
+        out.stdout
+            .contains("cannot list the tags of `127.0.0.1:1/demo/many`: Unreachable"),
+        "{out}"
+    );
+    repo.assert_converged();
+}
