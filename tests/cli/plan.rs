@@ -132,3 +132,29 @@ fn base_marks_introduced_changes_and_drift() {
     assert_eq!(bad.code, 1);
     assert!(bad.stderr.contains("no-such-branch"), "{}", bad.stderr);
 }
+
+/// A failed import is not retried by apply (OpenShift's rule), so plan says which tags are
+/// failing and how to retry, on stderr, while the plan itself stays empty.
+#[test]
+fn plan_notes_tags_whose_last_import_failed() {
+    let repo = TestRepo::new();
+    repo.write(
+        "definitions/tools/cli.yaml",
+        "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: cli\nspec:\n  tags:\n  - name: stable\n    from:\n      kind: DockerImage\n      name: 127.0.0.1:1/example/cli:1.5\n",
+    );
+    let applied = repo.run(&["apply"]);
+    assert_eq!(applied.code, 3, "{}", applied.snapshot());
+    let out = repo.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(out.code, 0, "{}", out.snapshot());
+    assert_eq!(
+        out.stdout,
+        "No changes. Live state matches the definitions.\n"
+    );
+    assert!(
+        out.stderr.starts_with(
+            "note: 1 tag failed its last import: tools/cli:stable (Unreachable); `streamsync import STREAM:TAG` retries"
+        ),
+        "{}",
+        out.stderr
+    );
+}

@@ -237,6 +237,9 @@ pub(super) fn execute(
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub(super) struct ImportCounts {
     imported: usize,
+    /// Imports that found the image already recorded at the tag's head (a scheduled check
+    /// with nothing moved).
+    unchanged: usize,
     failed: usize,
     new_images: usize,
 }
@@ -249,7 +252,19 @@ fn import_counts(report: &ApplyReport) -> ImportCounts {
     for r in &report.applied.results {
         if r.change.action == Action::Import {
             match r.outcome {
-                Outcome::Done => counts.imported += 1,
+                Outcome::Done => {
+                    let before = r
+                        .change
+                        .before
+                        .as_ref()
+                        .and_then(|b| b.get("image"))
+                        .and_then(|i| i.as_str());
+                    if before.is_some() && before == r.detail.as_deref() {
+                        counts.unchanged += 1;
+                    } else {
+                        counts.imported += 1;
+                    }
+                }
                 Outcome::Failed { .. } => counts.failed += 1,
             }
         }
@@ -262,7 +277,7 @@ fn import_counts(report: &ApplyReport) -> ImportCounts {
 pub(super) fn summary_line(report: &ApplyReport, registry: &Registry) -> Option<String> {
     let counts = import_counts(report);
     let requests = registry.client.request_counts();
-    if counts.imported + counts.failed == 0 && requests.is_empty() {
+    if counts.imported + counts.unchanged + counts.failed == 0 && requests.is_empty() {
         return None;
     }
     let total: u64 = requests.values().map(|c| c.head + c.get).sum();
@@ -284,6 +299,9 @@ pub(super) fn summary_line(report: &ApplyReport, registry: &Registry) -> Option<
     );
     if !per_host.is_empty() {
         let _ = write!(line, " ({})", per_host.join("; "));
+    }
+    if counts.unchanged > 0 {
+        let _ = write!(line, "; {} unchanged", counts.unchanged);
     }
     if counts.failed > 0 {
         let _ = write!(line, "; {} failed", counts.failed);
