@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -205,31 +204,43 @@ pub(super) fn execute(
         .filter(|c| c.action == Action::Import)
         .count() as u64;
     let show = total > 0 && printer.stderr_is_terminal() && !printer.is_quiet();
-    let stop = Arc::new(AtomicBool::new(false));
-    let bar = show.then(|| {
-        let start = registry.done.load(Ordering::Relaxed);
-        let pb = indicatif::ProgressBar::new(total);
-        pb.set_style(
-            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} tags {elapsed}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        let done = Arc::clone(&registry.done);
-        let stop = Arc::clone(&stop);
-        let pb2 = pb.clone();
-        let handle = std::thread::spawn(move || {
+    if !show {
+        return Ok(reconcile::execute(
+            state,
+            snapshot,
+            changes,
+            &registry.client,
+            now,
+        )?);
+    }
+    let start = registry.done.load(Ordering::Relaxed);
+    let pb = indicatif::ProgressBar::new(total);
+    pb.set_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} tags {elapsed}  {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let stop = AtomicBool::new(false);
+    // A scoped thread polls the counters, so it can read the client's per-registry request
+    // counts while the main thread resolves through it.
+    let report = std::thread::scope(|scope| {
+        scope.spawn(|| {
             while !stop.load(Ordering::Relaxed) {
-                pb2.set_position(done.load(Ordering::Relaxed).saturating_sub(start));
+                pb.set_position(registry.done.load(Ordering::Relaxed).saturating_sub(start));
+                let per_host: Vec<String> = registry
+                    .client
+                    .request_counts()
+                    .iter()
+                    .map(|(host, c)| format!("{host} {}", c.head + c.get))
+                    .collect();
+                pb.set_message(per_host.join(" · "));
                 std::thread::sleep(Duration::from_millis(100));
             }
         });
-        (pb, handle)
+        let report = reconcile::execute(state, snapshot, changes, &registry.client, now);
+        stop.store(true, Ordering::Relaxed);
+        report
     });
-    let report = reconcile::execute(state, snapshot, changes, &registry.client, now);
-    stop.store(true, Ordering::Relaxed);
-    if let Some((pb, handle)) = bar {
-        let _ = handle.join();
-        pb.finish_and_clear();
-    }
+    pb.finish_and_clear();
     Ok(report?)
 }
 
