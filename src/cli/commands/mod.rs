@@ -108,7 +108,7 @@ pub fn refuse_invalid(
         return None;
     }
     // Problems are people-talk on stderr, exactly as `validate` prints them.
-    eprint!("{}", crate::diagnostic::render_text(&loaded.diagnostics));
+    printer.diagnostics(&crate::diagnostic::render_text(&loaded.diagnostics));
     printer.info(&format!(
         "error: {}; {what}",
         crate::diagnostic::summary(&loaded.diagnostics, loaded.files)

@@ -32,7 +32,7 @@ pub fn run(ctx: &Context, args: &PruneArgs, printer: &Printer) -> Result<ExitSta
             .filter(|d| d.is_error())
             .cloned()
             .collect();
-        eprint!("{}", diagnostic::render_text(&errors));
+        printer.diagnostics(&diagnostic::render_text(&errors));
         return Err(Hinted::new(
             format!(
                 "cannot recommend pruning: {} in the definitions or policies",
