@@ -70,6 +70,36 @@ struct HostState {
     tokens: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Secret>>>>,
     /// Credentials by repository (path-prefix matching makes them per repository).
     creds: Mutex<HashMap<String, Option<Credential>>>,
+    /// Repositories whose credentials were refused in this run, with the refusal: they are
+    /// asked anonymously from then on (OpenShift retries such an import without credentials,
+    /// semantics spec §3.2), and the refusal is what a failure reports, not the anonymous 401.
+    refused: Mutex<HashMap<String, ImportFailure>>,
+}
+
+impl HostState {
+    fn refusal_of(&self, repository: &str) -> Option<ImportFailure> {
+        self.refused
+            .lock()
+            .ok()
+            .and_then(|r| r.get(repository).cloned())
+    }
+
+    fn note_refused(&self, repository: &str, failure: &ImportFailure) {
+        if let Ok(mut r) = self.refused.lock() {
+            r.entry(repository.to_owned())
+                .or_insert_with(|| failure.clone());
+        }
+    }
+
+    /// An access failure for `repository`: the refusal of its credentials when they were
+    /// refused earlier (the anonymous retry failed too), else `failure`.
+    fn access_failure(&self, repository: &str, failure: ImportFailure) -> ImportFailure {
+        if failure.reason == FailureReason::Unauthorized {
+            self.refusal_of(repository).unwrap_or(failure)
+        } else {
+            failure
+        }
+    }
 }
 
 /// The HTTP layer shared by every request of a client.
@@ -188,6 +218,7 @@ impl Transport {
                     challenge: Mutex::new(None),
                     tokens: Mutex::new(HashMap::new()),
                     creds: Mutex::new(HashMap::new()),
+                    refused: Mutex::new(HashMap::new()),
                 })
             })
             .clone()
@@ -222,6 +253,8 @@ impl Transport {
         };
         let mut attempt = 0u32;
         let mut auth_retried = false;
+        // Set once an anonymous request was refused, or retried after refused credentials.
+        let mut anonymous_refused = false;
         let mut scheme_switched = false;
         loop {
             if let Some(r) = host.health.refusal() {
@@ -236,7 +269,10 @@ impl Transport {
                     )
                 },
             )?;
-            let authorization = self.authorization(target, &host, &url).await?;
+            let authorization = self
+                .authorization(target, &host, &url)
+                .await
+                .map_err(|f| host.access_failure(&target.repository, f))?;
             let client = if target.insecure {
                 &self.insecure
             } else {
@@ -345,7 +381,22 @@ impl Transport {
             if status.is_success() {
                 return Ok(resp);
             }
-            if status == StatusCode::UNAUTHORIZED && !auth_retried {
+            let sent_password =
+                matches!(authorization, Some(ref a) if a.expose().starts_with("Basic "));
+            if status == StatusCode::UNAUTHORIZED && authorization.is_none() {
+                anonymous_refused = true;
+            }
+            if status == StatusCode::UNAUTHORIZED && sent_password {
+                // The password was refused: this run asks for the repository without it from
+                // now on, since the image may be public; once, unless that was refused already.
+                host.note_refused(&target.repository, &status_failure(target, status, true));
+                if !anonymous_refused {
+                    anonymous_refused = true;
+                    tracing::debug!(host = %target.host, repository = %target.repository, "credentials refused: retrying without them");
+                    continue;
+                }
+            }
+            if status == StatusCode::UNAUTHORIZED && !auth_retried && !sent_password {
                 auth_retried = true;
                 let challenge = resp
                     .headers()
@@ -362,7 +413,10 @@ impl Transport {
                     }
                     if basic_without_credentials {
                         // Asking again without anything to send would only repeat the 401.
-                        return Err(status_failure(target, status, false));
+                        return Err(host.access_failure(
+                            &target.repository,
+                            status_failure(target, status, false),
+                        ));
                     }
                     if had_token && let Ok(mut t) = host.tokens.lock() {
                         // The token may have expired: fetch a fresh one.
@@ -379,7 +433,10 @@ impl Transport {
                 tokio::time::sleep(wait).await;
                 continue;
             }
-            return Err(status_failure(target, status, authorization.is_some()));
+            return Err(host.access_failure(
+                &target.repository,
+                status_failure(target, status, authorization.is_some()),
+            ));
         }
     }
 
@@ -441,6 +498,9 @@ impl Transport {
         target: &Target,
         host: &HostState,
     ) -> Result<Option<Credential>, ImportFailure> {
+        if host.refusal_of(&target.repository).is_some() {
+            return Ok(None);
+        }
         if let Some(c) = host
             .creds
             .lock()
@@ -490,13 +550,17 @@ impl Transport {
             q.append_pair("scope", scope);
         }
         let realm_host = auth::host_port(&url);
-        let realm_cred = self
-            .auth
-            .lookup_host(&realm_host)
-            .map_err(|e| ImportFailure::new(FailureReason::Unauthorized, e.to_string()))?;
-        let cred = match realm_cred {
-            Some(c) => Some(c),
-            None => self.credential(target, host)?,
+        let cred = if host.refusal_of(&target.repository).is_some() {
+            None
+        } else {
+            match self
+                .auth
+                .lookup_host(&realm_host)
+                .map_err(|e| ImportFailure::new(FailureReason::Unauthorized, e.to_string()))?
+            {
+                Some(c) => Some(c),
+                None => self.credential(target, host)?,
+            }
         };
         let realm_insecure = url.scheme() == "http" && self.insecure_allowed(&realm_host);
         let send_cred =
@@ -506,12 +570,48 @@ impl Transport {
         } else {
             &self.secure
         };
-        let mut rb = client.get(url.clone());
-        if let Some(c) = &send_cred {
-            rb = rb.header(AUTHORIZATION, sensitive(&c.basic_header())?);
+        let authorization = match &send_cred {
+            Some(c) => Some(sensitive(&c.basic_header())?),
+            None => None,
+        };
+        match self
+            .token_request(target, client, &url, &realm_host, authorization)
+            .await
+        {
+            Err(refused)
+                if send_cred.is_some() && refused.reason == FailureReason::Unauthorized =>
+            {
+                // The credentials were refused; an anonymous token may still pull a public
+                // image. On failure the refusal is what the user needs to read.
+                host.note_refused(&target.repository, &refused);
+                tracing::debug!(realm = %realm_host, repository = %target.repository, "credentials refused: asking for an anonymous token");
+                self.token_request(target, client, &url, &realm_host, None)
+                    .await
+                    .map_err(|anonymous| match anonymous.reason {
+                        FailureReason::Unauthorized => refused,
+                        _ => anonymous,
+                    })
+            }
+            other => other,
         }
-        self.count(&realm_host, &Method::GET);
-        tracing::debug!(realm = %realm_host, with_credentials = send_cred.is_some(), "fetching a registry token");
+    }
+
+    /// One token request to the realm, with `authorization` when given.
+    async fn token_request(
+        &self,
+        target: &Target,
+        client: &reqwest::Client,
+        url: &Url,
+        realm_host: &str,
+        authorization: Option<HeaderValue>,
+    ) -> Result<Secret, ImportFailure> {
+        let mut rb = client.get(url.clone());
+        let with_credentials = authorization.is_some();
+        if let Some(a) = authorization {
+            rb = rb.header(AUTHORIZATION, a);
+        }
+        self.count(realm_host, &Method::GET);
+        tracing::debug!(realm = %realm_host, with_credentials, "fetching a registry token");
         let resp = rb.send().await.map_err(|e| {
             ImportFailure::new(
                 FailureReason::Unreachable,

@@ -37,15 +37,22 @@ fn htpasswd_accepts_right_password_and_refuses_wrong() {
         root.path(),
         Some(&auth_json(&reg.host(), USER, "wrong-password")),
     );
-    let out = bad.resolve_all(&[req(&spec)], &none_known);
-    let e = out[0].as_ref().unwrap_err();
-    assert_eq!(e.reason, FailureReason::Unauthorized);
-    assert!(
-        e.message.contains("credentials were refused"),
-        "{}",
-        e.message
-    );
-    assert!(!e.message.contains("wrong-password"));
+    let out = bad.resolve_all(&[req(&spec), req(&spec)], &none_known);
+    for r in &out {
+        // The refusal is reported, not the 401 of the anonymous retry after it.
+        let e = r.as_ref().unwrap_err();
+        assert_eq!(e.reason, FailureReason::Unauthorized);
+        assert!(
+            e.message.contains("credentials were refused"),
+            "{}",
+            e.message
+        );
+        assert!(!e.message.contains("wrong-password"));
+    }
+    // The first 401 was anonymous already, so no anonymous retry follows the refusal, and a
+    // refused password is not sent again in the same run.
+    let n = bad.request_counts()[&reg.host()];
+    assert!(n.head <= 4, "{n:?}");
 
     let none = client(&insecure_config(), root.path(), None);
     let out = none.resolve_all(&[req(&spec), req(&spec)], &none_known);
@@ -103,6 +110,51 @@ fn bearer_token_from_a_realm_on_another_host() {
     );
     let counts = c.request_counts();
     assert_eq!(counts[&format!("127.0.0.1:{}", tokens.port)].get, 1);
+}
+
+#[test]
+fn refused_credentials_are_retried_anonymously_as_openshift_does() {
+    let reg = Registry::start(Variant::Plain);
+    let pushed = reg.pusher().image("public/app", "1.0", "amd64", "pub");
+    let tokens = TokenServer::start_public(USER, PASSWORD, TOKEN);
+    let proxy = Proxy::start(reg.port);
+    proxy.require_bearer(&tokens.realm(), TOKEN);
+    let root = crate::harness::root();
+    let spec = format!("{}/public/app:1.0", proxy.host());
+    let c = client(
+        &insecure_config(),
+        root.path(),
+        Some(&auth_json(&proxy.host(), USER, "expired-password")),
+    );
+    let out = c.resolve_all(&[req(&spec)], &none_known);
+    assert_eq!(
+        out[0].as_ref().expect("anonymous retry").digest,
+        pushed.digest
+    );
+    use std::sync::atomic::Ordering::SeqCst;
+    assert_eq!(tokens.seen.load(SeqCst), 2, "refused, then anonymous");
+    assert_eq!(tokens.anonymous.load(SeqCst), 1);
+
+    // A private repository: the anonymous retry is refused too, and the failure names the
+    // refusal of the credentials, not the anonymous attempt.
+    let private = TokenServer::start(USER, PASSWORD, TOKEN);
+    let proxy = Proxy::start(reg.port);
+    proxy.require_bearer(&private.realm(), TOKEN);
+    let c = client(
+        &insecure_config(),
+        root.path(),
+        Some(&auth_json(&proxy.host(), USER, "expired-password")),
+    );
+    let out = c.resolve_all(
+        &[req(&format!("{}/public/app:1.0", proxy.host()))],
+        &none_known,
+    );
+    let e = out[0].as_ref().unwrap_err();
+    assert_eq!(e.reason, FailureReason::Unauthorized, "{e:?}");
+    assert!(e.message.contains("refused access"), "{}", e.message);
+    assert!(!e.message.contains("expired-password"));
+    assert_eq!(private.seen.load(SeqCst), 2);
+    assert_eq!(private.anonymous.load(SeqCst), 1);
 }
 
 #[test]

@@ -37,9 +37,22 @@ pub struct Registry {
     pub ca_pem: Option<String>,
 }
 
+/// A free port for a registry, below the ephemeral range and never the same twice in this
+/// process. An ephemeral port found free could be handed to a proxy or token server of a test
+/// running in parallel before the registry binds it, and the readiness check would then
+/// connect to that server instead.
 pub fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    l.local_addr().expect("local addr").port()
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let span = 12_000u16;
+    let offset = (std::process::id() % u32::from(span)) as u16;
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let port = 20_000 + (offset.wrapping_add(n.wrapping_mul(7))) % span;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 impl Registry {

@@ -284,11 +284,23 @@ fn paginate(conn: &mut TcpStream, head: &str, upstream: u16, size: usize) {
 pub struct TokenServer {
     pub port: u16,
     pub seen: Arc<AtomicUsize>,
+    /// Requests that came without an `Authorization` header.
+    pub anonymous: Arc<AtomicUsize>,
     pub last_query: Arc<Mutex<String>>,
 }
 
 impl TokenServer {
     pub fn start(user: &str, password: &str, token: &str) -> TokenServer {
+        Self::serve(user, password, token, false)
+    }
+
+    /// Like Docker Hub for a public repository: anonymous requests get the token too, and
+    /// wrong credentials get 401 "incorrect username or password".
+    pub fn start_public(user: &str, password: &str, token: &str) -> TokenServer {
+        Self::serve(user, password, token, true)
+    }
+
+    fn serve(user: &str, password: &str, token: &str, public: bool) -> TokenServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("token bind");
         let port = listener.local_addr().expect("addr").port();
         let expected = format!(
@@ -297,8 +309,9 @@ impl TokenServer {
         );
         let token = token.to_owned();
         let seen = Arc::new(AtomicUsize::new(0));
+        let anonymous = Arc::new(AtomicUsize::new(0));
         let last_query = Arc::new(Mutex::new(String::new()));
-        let (sn, lq) = (seen.clone(), last_query.clone());
+        let (sn, an, lq) = (seen.clone(), anonymous.clone(), last_query.clone());
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 let Ok(mut conn) = conn else { continue };
@@ -308,11 +321,24 @@ impl TokenServer {
                 sn.fetch_add(1, Ordering::SeqCst);
                 let target = head.split_whitespace().nth(1).unwrap_or("").to_owned();
                 *lq.lock().unwrap() = target;
-                if header(&head, "authorization") == Some(expected.as_str()) {
+                let authorization = header(&head, "authorization");
+                if authorization.is_none() {
+                    an.fetch_add(1, Ordering::SeqCst);
+                }
+                if authorization == Some(expected.as_str()) || (public && authorization.is_none()) {
                     let body = format!(r#"{{"token":"{token}","expires_in":300}}"#);
                     let _ = conn.write_all(
                         format!(
                             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                            body.len()
+                        )
+                        .as_bytes(),
+                    );
+                } else if public {
+                    let body = r#"{"details":"incorrect username or password"}"#;
+                    let _ = conn.write_all(
+                        format!(
+                            "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                             body.len()
                         )
                         .as_bytes(),
@@ -325,6 +351,7 @@ impl TokenServer {
         TokenServer {
             port,
             seen,
+            anonymous,
             last_query,
         }
     }
