@@ -238,6 +238,9 @@ pub struct SyncArgs {
     /// Registry auth file (docker config.json format).
     #[arg(long, value_name = "FILE")]
     pub registry_config: Option<PathBuf>,
+    /// Output format of each pass's report (JSON as `apply --format json`, one document a pass).
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
 }
 
 /// `import`.

@@ -249,6 +249,19 @@ fn sync_follows_scheduled_tags_and_keeps_permanent_ones() {
         "{out}"
     );
     assert_eq!(repo.state_files(), before);
+    // The same pass as JSON carries the counts a scheduled job's wrapper would read.
+    let out = repo.run_at(
+        "2026-01-01T00:45:00Z",
+        &["sync", "--once", "--format", "json"],
+    );
+    assert_eq!(out.code, 0, "{out}");
+    let v = out.json();
+    assert_eq!(v["requests"][reg.host()]["head"], 1, "{v}");
+    assert_eq!(v["requests"][reg.host()]["get"], 0, "{v}");
+    assert_eq!(v["written"]["streams"], 0, "{v}");
+    assert_eq!(v["imports"]["new_images"], 0, "{v}");
+    assert_eq!(v["imports"]["unchanged"], 1, "{v}");
+    assert_eq!(repo.state_files(), before);
 
     // An explicit import follows the permanent tag too (`oc import-image app:1.0`).
     let out = repo.run(&["import", "app:1.0"]);

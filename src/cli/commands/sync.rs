@@ -8,9 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 
-use super::apply::{
-    REPOSITORY_CAP, execute, lock, repository_changes, status_of, summary_line, text_report,
-};
+use super::apply::{REPOSITORY_CAP, execute, finish, lock, repository_changes};
 use crate::apply::Outcome;
 use crate::cli::commands::{load_definitions, refuse_invalid, resolver};
 use crate::cli::settings::parse_duration;
@@ -119,13 +117,7 @@ fn pass(
         &now,
         printer,
     )?;
-    let mut shown = errors.clone();
-    shown.extend(repos.errors.iter().cloned());
-    printer.out(&text_report(&report, &shown, false));
-    if let Some(line) = summary_line(&report, &registry) {
-        printer.info(&line);
-    }
-    let status = status_of(&report, &errors, &repos);
+    let status = finish(&report, &errors, &repos, &registry, args.format, printer);
     if args.commit && report.written.any() {
         let message = commit_message(&report);
         let oid = commit::commit_state(&ctx.state_dir, args.author.as_deref(), &message)?;
