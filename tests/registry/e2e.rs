@@ -647,3 +647,47 @@ spec:
     );
     repo.assert_converged();
 }
+
+#[test]
+fn import_applies_the_streams_a_tag_takes_images_from_first() {
+    let reg = Registry::start(Variant::Plain);
+    let p = reg.pusher();
+    let two = p.image("demo/app", "2.0", "amd64", "two");
+    let own = p.image("demo/web", "own", "amd64", "own");
+    p.image("demo/app", "1.0", "amd64", "one");
+    let repo = Repo::new(&app_definition(&reg.host(), ""));
+    std::fs::write(
+        repo.path().join("definitions/demo/web.yaml"),
+        format!(
+            "apiVersion: image.openshift.io/v1
+kind: ImageStream
+metadata:
+  name: web
+spec:
+  tags:
+  - name: stable
+    from:
+      kind: ImageStreamTag
+      name: app:2.0
+  - name: own
+    from:
+      kind: DockerImage
+      name: {}/demo/web:own
+    importPolicy:
+      insecure: true
+",
+            reg.host()
+        ),
+    )
+    .expect("web definition");
+    // Nothing applied yet: `web:stable` follows `app`, which is applied with it.
+    let out = repo.run(&["import", "web:own"]);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(out.stdout.contains("create stream demo/app: done"), "{out}");
+    assert_eq!(history_images(&repo.tag("web:own")), [own.digest.as_str()]);
+    assert_eq!(
+        history_images(&repo.tag("web:stable")),
+        [two.digest.as_str()]
+    );
+    repo.assert_converged();
+}

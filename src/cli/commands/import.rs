@@ -1,7 +1,8 @@
 //! `import`: `oc import-image`. Re-imports a defined stream's tag (or, with `--all`, its
 //! repository's tags or every DockerImage tag) now, under the state lock, with any pending
-//! change of that stream applied first; `--from PULLSPEC --confirm` instead creates the stream
-//! in the definitions through the editor. Error wording follows `oc` (semantics spec §3.1).
+//! change of that stream, and of the streams its tags take images from, applied first;
+//! `--from PULLSPEC --confirm` instead creates the stream in the definitions through the
+//! editor. Error wording follows `oc` (semantics spec §3.1).
 
 use std::fmt::Write as _;
 
@@ -11,11 +12,12 @@ use super::tag::{Resolved, finish, new_stream_file, new_stream_text, resolve, ta
 use crate::cli::commands::{load_definitions, refuse_invalid, resolver};
 use crate::cli::settings::parse_duration;
 use crate::cli::{Context, ExitStatus, ImportArgs, Printer, ReportFormat, RevArgs};
+use crate::definition::DefinitionSet;
 use crate::edit::{self, Format, Seg, Session, Val};
 use crate::error::Hinted;
 use crate::model::{
-    ImageStream, KIND_DOCKER_IMAGE, KIND_IMAGE_STREAM_TAG, ObjectReference, StreamKey,
-    TagReference, reference,
+    ImageStream, KIND_DOCKER_IMAGE, KIND_IMAGE_STREAM_IMAGE, KIND_IMAGE_STREAM_TAG,
+    ObjectReference, StreamKey, TagReference, reference,
 };
 use crate::plan::{Action, Change, Options};
 use crate::reconcile;
@@ -124,18 +126,25 @@ fn reimport(ctx: &Context, args: &ImportArgs, printer: &Printer) -> Result<ExitS
         Some(super::apply::lock(&state, timeout)?)
     };
     let options = Options { prune: false };
-    // Pending changes of this stream go first, so the import sees the spec as defined.
-    let planned = reconcile::plan(&[stream], &state, &options, None)?;
+    // Pending changes of this stream go first, so the import sees the spec as defined, and
+    // those of the streams its tags take images from (as Terraform's -target includes
+    // dependencies): a tag following a stream not applied yet would otherwise fail.
+    let involved = with_sources(&loaded.set, stream);
+    let keys: Vec<StreamKey> = involved.iter().map(|s| s.key()).collect();
+    let planned = reconcile::plan(&involved, &state, &options, None)?;
     let live = planned.snapshot.streams.get(&key);
     let mut changes: Vec<Change> = planned
         .plan
         .changes
         .iter()
-        .filter(|c| c.key() == key)
+        .filter(|c| keys.contains(&c.key()))
         .cloned()
         .collect();
     let mut errors = planned.plan.errors.clone();
-    errors.retain(|e| e.namespace == key.namespace && e.stream == key.name);
+    errors.retain(|e| {
+        keys.iter()
+            .any(|k| e.namespace == k.namespace && e.stream == k.name)
+    });
     let mut left_out = Vec::new();
     let mut wanted: Vec<Change> = Vec::new();
     let repository = stream
@@ -253,6 +262,38 @@ fn reimport(ctx: &Context, args: &ImportArgs, printer: &Printer) -> Result<ExitS
         printer.info(&not_imported(&left_out));
     }
     Ok(ExitStatus::Success)
+}
+
+/// `stream` and every defined stream its tags take images from, directly or through others
+/// (`ImageStreamTag` and `ImageStreamImage` sources), `stream` first.
+fn with_sources<'a>(set: &'a DefinitionSet, stream: &'a ImageStream) -> Vec<&'a ImageStream> {
+    let mut out = vec![stream];
+    let mut i = 0;
+    while let Some(current) = out.get(i).copied() {
+        i += 1;
+        let ns = current.key().namespace;
+        for from in current.spec.tags.iter().filter_map(|t| t.from.as_ref()) {
+            let name = match from.kind.as_str() {
+                KIND_IMAGE_STREAM_TAG => from.name.split_once(':').map(|(n, _)| n),
+                KIND_IMAGE_STREAM_IMAGE => from.name.split_once('@').map(|(n, _)| n),
+                _ => None,
+            };
+            let Some(name) = name.filter(|n| !n.is_empty()) else {
+                continue;
+            };
+            let source = StreamKey {
+                namespace: from.namespace.clone().unwrap_or_else(|| ns.clone()),
+                name: name.to_owned(),
+            };
+            if out.iter().any(|s| s.key() == source) {
+                continue;
+            }
+            if let Some(s) = set.streams().find(|s| s.key() == source) {
+                out.push(s);
+            }
+        }
+    }
+    out
 }
 
 fn not_imported(tags: &[String]) -> String {
