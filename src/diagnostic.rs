@@ -5,22 +5,34 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-/// Error or warning.
+/// Error, warning or note.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Makes validation fail.
     Error,
-    /// Reported, never fails.
+    /// Likely a mistake; reported, never fails.
     Warning,
+    /// Information about how the input is read (e.g. a field that is ignored); never fails.
+    Note,
 }
 
 impl Severity {
-    /// `error` / `warning`.
+    /// `error` / `warning` / `note`.
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Error => "error",
             Severity::Warning => "warning",
+            Severity::Note => "note",
+        }
+    }
+
+    /// The GitHub workflow command: `error`, `warning` or `notice`.
+    fn github(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "notice",
         }
     }
 }
@@ -79,6 +91,20 @@ impl Diagnostic {
         }
     }
 
+    /// A note.
+    pub fn note(
+        file: impl Into<String>,
+        line: u32,
+        column: u32,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        Diagnostic {
+            severity: Severity::Note,
+            ..Diagnostic::error(file, line, column, code, message)
+        }
+    }
+
     /// The same with a hint.
     #[must_use]
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
@@ -126,14 +152,21 @@ pub fn render_text(diags: &[Diagnostic]) -> String {
     out
 }
 
-/// `{"format_version": "1.0", "valid": bool, "errors": n, "warnings": n, "diagnostics": [...]}`.
+/// How many diagnostics have `severity`.
+pub fn count(diags: &[Diagnostic], severity: Severity) -> usize {
+    diags.iter().filter(|d| d.severity == severity).count()
+}
+
+/// `{"format_version": "1.0", "valid": bool, "errors": n, "warnings": n, "notes": n,
+/// "diagnostics": [...]}`.
 pub fn render_json(diags: &[Diagnostic]) -> String {
-    let errors = diags.iter().filter(|d| d.is_error()).count();
+    let errors = count(diags, Severity::Error);
     let value = serde_json::json!({
         "format_version": "1.0",
         "valid": errors == 0,
         "errors": errors,
-        "warnings": diags.len() - errors,
+        "warnings": count(diags, Severity::Warning),
+        "notes": count(diags, Severity::Note),
         "diagnostics": diags,
     });
     let mut s = serde_json::to_string_pretty(&value).unwrap_or_default();
@@ -154,7 +187,7 @@ pub fn render_github(diags: &[Diagnostic]) -> String {
         let _ = write!(
             out,
             "::{} file={}",
-            d.severity.as_str(),
+            d.severity.github(),
             escape_property(&d.file)
         );
         if d.line > 0 {
@@ -175,10 +208,10 @@ fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
-/// A one-line summary for stderr: `2 errors, 1 warning in 3 files`.
+/// A one-line summary for stderr: `2 errors, 1 warning in 3 files` (notes are not counted).
 pub fn summary(diags: &[Diagnostic], files: usize) -> String {
-    let errors = diags.iter().filter(|d| d.is_error()).count();
-    let warnings = diags.len() - errors;
+    let errors = count(diags, Severity::Error);
+    let warnings = count(diags, Severity::Warning);
     format!(
         "{} {}, {} {} in {} {}",
         errors,

@@ -42,8 +42,43 @@ const FROM_KEYS: &[&str] = &[
     "fieldPath",
 ];
 const IMPORT_POLICY_KEYS: &[&str] = &["insecure", "scheduled", "importMode"];
+/// `metadata` fields a definition uses.
+const METADATA_KEYS: &[&str] = &["name", "namespace", "annotations", "labels"];
+/// The rest of Kubernetes' ObjectMeta: set by the server (or meaningless in Git); a definition
+/// exported with `oc get -o yaml` carries them, and they are ignored with a note.
+const METADATA_IGNORED: &[&str] = &[
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "managedFields",
+    "selfLink",
+    "clusterName",
+    "generateName",
+    "ownerReferences",
+    "finalizers",
+];
 const REFERENCE_POLICY_KEYS: &[&str] = &["type"];
 const LOOKUP_POLICY_KEYS: &[&str] = &["local"];
+
+/// Whether a value holds nothing but nulls, empty strings and empty collections, as the
+/// `creationTimestamp: null` and `status: {dockerImageRepository: ""}` of OpenShift's sample
+/// library do: ignoring it loses nothing, so it gets no note.
+fn carries_nothing(node: &Node) -> bool {
+    match &node.value {
+        Value::Null => true,
+        Value::Str(s) => s.is_empty(),
+        Value::Seq(items) => items.iter().all(carries_nothing),
+        Value::Map(entries) => entries.iter().all(|(_, v)| carries_nothing(v)),
+        Value::Bool(_) | Value::Int(_) | Value::Float(_) => false,
+    }
+}
+
+/// The code of notes about server-owned fields.
+const SERVER_FIELD_IGNORED: &str = "server-field-ignored";
+const IGNORED_HINT: &str = "harmless: delete to keep the definition minimal, or add \"server-field-ignored\" to [lint] allow in a policy";
 
 impl<'a> Converter<'a> {
     pub fn new(file: &'a str, fallback_namespace: &'a str) -> Self {
@@ -79,6 +114,18 @@ impl<'a> Converter<'a> {
         {
             d.hint = Some("quote the value, e.g. '2.0', so YAML reads it as text".to_owned());
         }
+    }
+
+    fn note(
+        &mut self,
+        pos: Pos,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> &mut Diagnostic {
+        self.diags.push(Diagnostic::note(
+            self.file, pos.line, pos.column, code, message,
+        ));
+        self.diags.last_mut().expect("just pushed")
     }
 
     fn unknown_key(&mut self, key: &Key, context: &str, known: &[&str]) {
@@ -264,7 +311,15 @@ impl<'a> Converter<'a> {
                     }
                 }
                 // Server-owned; a definition copied from `oc get -o yaml` may carry it.
-                "status" => {}
+                "status" if carries_nothing(v) => {}
+                "status" => {
+                    self.note(
+                        k.pos,
+                        SERVER_FIELD_IGNORED,
+                        "`status` is written by the server; ignored in a definition",
+                    )
+                    .hint = Some(IGNORED_HINT.to_owned());
+                }
                 _ => self.unknown_key(k, "an ImageStream", TOP_KEYS),
             }
         }
@@ -301,6 +356,7 @@ impl<'a> Converter<'a> {
         let mut meta = ObjectMeta::default();
         let mut pos = node.pos;
         let mut namespace = None;
+        let mut ignored: Vec<&Key> = Vec::new();
         for (k, v) in entries {
             match k.name.as_str() {
                 "name" => {
@@ -313,10 +369,39 @@ impl<'a> Converter<'a> {
                         self.string_map(v, "`metadata.annotations`", "stream annotation")
                 }
                 "labels" => meta.labels = self.string_map(v, "`metadata.labels`", "stream label"),
-                // uid, resourceVersion, managedFields, creationTimestamp, generation, selfLink…
-                // are the server's: accepted and ignored.
-                _ => {}
+                other if METADATA_IGNORED.contains(&other) => {
+                    if !carries_nothing(v) {
+                        ignored.push(k);
+                    }
+                }
+                _ => {
+                    // Kubernetes would drop an unknown field; a typo of `name` or `labels`
+                    // should not pass unseen, nor fail a file that loads in OpenShift.
+                    let d = self.error(
+                        k.pos,
+                        "unknown-field",
+                        format!("unknown field `{}` in `metadata`; ignored", k.name),
+                    );
+                    d.severity = crate::diagnostic::Severity::Warning;
+                    d.hint = Some(match did_you_mean(&k.name, METADATA_KEYS.iter().copied()) {
+                        Some(best) => format!("did you mean `{best}`?"),
+                        None => format!("fields used here: {}", METADATA_KEYS.join(", ")),
+                    });
+                }
             }
+        }
+        if let Some(first) = ignored.first() {
+            let names: Vec<String> = ignored.iter().map(|k| format!("`{}`", k.name)).collect();
+            let noun = if names.len() == 1 { "field" } else { "fields" };
+            self.note(
+                first.pos,
+                SERVER_FIELD_IGNORED,
+                format!(
+                    "server-owned metadata {noun} {} ignored in a definition",
+                    names.join(", ")
+                ),
+            )
+            .hint = Some(IGNORED_HINT.to_owned());
         }
         Some((meta, pos, namespace))
     }

@@ -180,6 +180,8 @@ fn finish(
         }
         set.streams.insert(key, def);
     }
+    // `[lint] allow` silences warnings and notes of conversion as it does validation's.
+    diagnostics.retain(|d| d.is_error() || !policies.lint.allow.iter().any(|a| a == d.code));
     diagnostics.extend(validate::validate(&set, config, policies));
     diagnostic::sort(&mut diagnostics);
     Loaded {
@@ -419,7 +421,38 @@ mod tests {
             "{IS}  uid: 1234\n  resourceVersion: \"9\"\n  creationTimestamp: 2020-01-01T00:00:00Z\n  generation: 3\n  managedFields: [{{manager: oc}}]\nspec:\n  tags:\n  - name: a\n    generation: 2\nstatus:\n  dockerImageRepository: x\n  tags: [{{tag: a, items: []}}]\n"
         );
         let l = load(&[("definitions/d/a.yaml", &text)]);
+        assert!(!l.has_errors());
+        // Ignored, each with a note: the metadata fields as one, at the first of them.
+        assert_eq!(
+            codes(&l),
+            vec![
+                ("server-field-ignored", 5, 3),
+                ("server-field-ignored", 14, 1)
+            ]
+        );
+        assert!(
+            l.diagnostics[0].message.contains(
+                "`uid`, `resourceVersion`, `creationTimestamp`, `generation`, `managedFields`"
+            ),
+            "{}",
+            l.diagnostics[0].message
+        );
+        assert_eq!(l.set.streams.len(), 1);
+        // Empty server fields (as OpenShift's sample library has them) carry nothing: no note.
+        let text = format!(
+            "{IS}  creationTimestamp: null\nspec:\n  tags: []\nstatus:\n  dockerImageRepository: \"\"\n"
+        );
+        let l = load(&[("definitions/d/a.yaml", &text)]);
         assert_eq!(codes(&l), vec![]);
+        // A misspelt metadata field is a warning, not silently dropped.
+        let text = format!("{IS}  lables: {{a: b}}\nspec: {{}}\n");
+        let l = load(&[("definitions/d/a.yaml", &text)]);
+        assert_eq!(codes(&l), vec![("unknown-field", 5, 3)]);
+        assert!(!l.has_errors());
+        assert_eq!(
+            l.diagnostics[0].hint.as_deref(),
+            Some("did you mean `labels`?")
+        );
     }
 
     #[test]

@@ -25,6 +25,75 @@ fn corpus_files_validate_unchanged() {
     snap!("validate_corpus", out.snapshot());
 }
 
+#[test]
+fn an_exported_stream_loads_with_notes_for_what_the_server_owns() {
+    // As `oc get is ruby -o yaml` prints it, plus a misspelt metadata field.
+    let repo = TestRepo::new();
+    repo.write(
+        "definitions/demo/ruby.yaml",
+        r#"apiVersion: image.openshift.io/v1
+kind: ImageStream
+metadata:
+  annotations:
+    openshift.io/display-name: Ruby
+  creationTimestamp: "2024-01-01T00:00:00Z"
+  generation: 3
+  name: ruby
+  namespace: demo
+  resourceVersion: "12345"
+  uid: 0f0e0d0c-0000-4000-8000-000000000000
+  lables:
+    team: web
+spec:
+  lookupPolicy:
+    local: false
+  tags:
+  - name: "3.3"
+    from:
+      kind: DockerImage
+      name: registry.access.redhat.com/ubi9/ruby-33:latest
+    generation: 3
+    importPolicy:
+      importMode: Legacy
+    referencePolicy:
+      type: Source
+status:
+  dockerImageRepository: image-registry.openshift-image-registry.svc:5000/demo/ruby
+  tags:
+  - tag: "3.3"
+    items: []
+"#,
+    );
+    let out = repo.run(&["validate"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    snap!("validate_exported_notes", out.snapshot());
+    let out = repo.run(&["validate", "--format", "github"]);
+    assert_eq!(out.code, 0);
+    snap!("validate_exported_notes_github", out.stdout);
+    let out = repo.run(&["validate", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        (&v["valid"], &v["errors"], &v["warnings"], &v["notes"]),
+        (&true.into(), &0.into(), &1.into(), &2.into()),
+        "{v}"
+    );
+    // `-q` keeps notes and warnings out of the text.
+    let out = repo.run(&["-q", "validate"]);
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""));
+    // `[lint] allow` silences the notes, not the warning.
+    repo.write(
+        "policies/lint.toml",
+        "[lint]\nallow = [\"server-field-ignored\"]\n",
+    );
+    let out = repo.run(&["validate", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!((&v["warnings"], &v["notes"]), (&1.into(), &0.into()), "{v}");
+    // The server's fields never reach the plan.
+    let out = repo.run(&["plan", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!out.stdout.contains("12345") && !out.stdout.contains("svc:5000"));
+}
+
 /// Copy a folder of the crate (recursively) into the repository.
 fn copy_tree(repo: &TestRepo, rel: &str) {
     fn walk(from: &Path, to: &Path) {

@@ -11,7 +11,8 @@ pub fn run(ctx: &Context, args: &ValidateArgs, printer: &Printer) -> Result<Exit
     let diags = &loaded.diagnostics;
     match args.format {
         DiagnosticFormat::Text => {
-            // `-q` means errors only: warnings stay out of the text (not out of json/github).
+            // `-q` means errors only: warnings and notes stay out of the text (not out of
+            // json/github).
             let shown: Vec<_> = diags
                 .iter()
                 .filter(|d| !printer.is_quiet() || d.is_error())
@@ -30,10 +31,7 @@ pub fn run(ctx: &Context, args: &ValidateArgs, printer: &Printer) -> Result<Exit
                     diagnostic::plural(loaded.set.streams.len(), "stream", "streams"),
                     loaded.files,
                     diagnostic::plural(loaded.files, "file", "files"),
-                    match diags.len() {
-                        0 => String::new(),
-                        n => format!(" ({n} {})", diagnostic::plural(n, "warning", "warnings")),
-                    }
+                    counts(diags)
                 ));
             }
         }
@@ -45,4 +43,23 @@ pub fn run(ctx: &Context, args: &ValidateArgs, printer: &Printer) -> Result<Exit
     } else {
         ExitStatus::Success
     })
+}
+
+/// ` (1 warning, 2 notes)`, or nothing when there are neither.
+fn counts(diags: &[diagnostic::Diagnostic]) -> String {
+    let parts: Vec<String> = [
+        (diagnostic::Severity::Warning, "warning", "warnings"),
+        (diagnostic::Severity::Note, "note", "notes"),
+    ]
+    .into_iter()
+    .filter_map(|(severity, one, many)| {
+        let n = diagnostic::count(diags, severity);
+        (n > 0).then(|| format!("{n} {}", diagnostic::plural(n, one, many)))
+    })
+    .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", parts.join(", "))
+    }
 }
