@@ -489,6 +489,7 @@ mod tests {
                         ));
                     }
                     Ok(Resolved {
+                        platform_images: Vec::new(),
                         digest: "sha256:new".into(),
                         docker_image_reference: "quay.io/x/app@sha256:new".into(),
                         image: None,

@@ -576,10 +576,10 @@ pub fn execute(
             match result {
                 Ok(r) => {
                     details[i] = Some(r.digest.clone());
-                    if let Some(img) = r.image
-                        && !(env.image_known)(&img.metadata.name)
-                    {
-                        images.entry(img.metadata.name.clone()).or_insert(img);
+                    for img in r.image.into_iter().chain(r.platform_images) {
+                        if !(env.image_known)(&img.metadata.name) {
+                            images.entry(img.metadata.name.clone()).or_insert(img);
+                        }
                     }
                     work.record(
                         &key,

@@ -39,6 +39,7 @@ impl Resolver for TestResolver {
                     .rsplit_once(':')
                     .map_or(r.pullspec.as_str(), |(a, _)| a);
                 Ok(Resolved {
+                    platform_images: Vec::new(),
                     docker_image_reference: format!("{repo}@{digest}"),
                     image: Some(Image {
                         metadata: ImageMeta {

@@ -358,13 +358,37 @@ impl Inner {
                 digest,
                 docker_image_reference: reference,
                 image: None,
+                platform_images: Vec::new(),
             });
         }
         let image = self.image(&target, &digest, body, &reference).await?;
+        let mut platform_images = Vec::new();
+        for entry in &image.docker_image_manifests {
+            // Attestations and other non-runnable entries of an index say unknown/unknown:
+            // they are listed on the index image but are not images themselves.
+            if entry.os == "unknown" || known(&entry.digest) {
+                continue;
+            }
+            let sub_reference = docker_image_reference(&parsed, &entry.digest);
+            let sub = self
+                .image(&target, &entry.digest, None, &sub_reference)
+                .await
+                .map_err(|f| {
+                    ImportFailure::new(
+                        f.reason,
+                        format!(
+                            "{}: platform {}/{}: {}",
+                            req.pullspec, entry.os, entry.architecture, f.message
+                        ),
+                    )
+                })?;
+            platform_images.push(sub);
+        }
         Ok(Resolved {
             digest,
             docker_image_reference: reference,
             image: Some(image),
+            platform_images,
         })
     }
 

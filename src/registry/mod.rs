@@ -102,6 +102,9 @@ pub struct Resolved {
     pub docker_image_reference: String,
     /// The Image object, when it was fetched (a digest not known before).
     pub image: Option<Image>,
+    /// With PreserveOriginal, the Images of the index's platforms not known before (OpenShift
+    /// creates "Image objects … plus sub-manifests in PreserveOriginal mode", spec §3.2).
+    pub platform_images: Vec<Image>,
 }
 
 /// Why a tag could not be imported; becomes an `ImportSuccess=False` condition.

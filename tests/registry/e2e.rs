@@ -691,3 +691,53 @@ spec:
     );
     repo.assert_converged();
 }
+
+#[test]
+fn apply_records_an_index_and_its_platforms_with_preserve_original() {
+    let reg = Registry::start(Variant::Plain);
+    let (index, amd, arm) = reg.pusher().index("multi/app", "1.0");
+    let extra = format!(
+        "  - name: multi
+    from:
+      kind: DockerImage
+      name: {}/multi/app:1.0
+    importPolicy:
+      insecure: true
+      importMode: PreserveOriginal
+  - name: legacy
+    from:
+      kind: DockerImage
+      name: {}/multi/app:1.0
+    importPolicy:
+      insecure: true
+",
+        reg.host(),
+        reg.host()
+    );
+    let p = reg.pusher();
+    p.image("demo/app", "1.0", "amd64", "one");
+    p.image("demo/app", "2.0", "amd64", "two");
+    let repo = Repo::new(&app_definition(&reg.host(), &extra));
+    let out = repo.run(&["apply"]);
+    assert_eq!(out.code, 0, "{out}");
+    assert_eq!(history_images(&repo.tag("app:multi")), [index.as_str()]);
+    assert_eq!(
+        history_images(&repo.tag("app:legacy")),
+        [amd.digest.as_str()]
+    );
+    // The index and both platforms are Images in the state; amd64 once, shared with `legacy`.
+    for digest in [&index, &amd.digest, &arm.digest] {
+        let path = repo
+            .path()
+            .join("state/images/sha256")
+            .join(format!("{}.yaml", hex(digest)));
+        assert!(path.is_file(), "{} missing", path.display());
+    }
+    let arm_file = repo
+        .path()
+        .join("state/images/sha256")
+        .join(format!("{}.yaml", hex(&arm.digest)));
+    let text = std::fs::read_to_string(arm_file).expect("arm64 image");
+    assert!(text.contains("Architecture: arm64"), "{text}");
+    repo.assert_converged();
+}

@@ -86,3 +86,64 @@ fn preserve_original_records_the_index() {
         ]
     );
 }
+
+#[test]
+fn preserve_original_records_an_image_per_platform() {
+    let reg = Registry::start(Variant::Plain);
+    let (index, amd, arm) = reg.pusher().index("multi/app", "1.0");
+    let root = crate::harness::root();
+    let spec = format!("{}/multi/app:1.0", reg.host());
+    let mut r = req(&spec);
+    r.import_mode = "PreserveOriginal".to_owned();
+
+    let c = client(&insecure_config(), root.path(), None);
+    let out = c.resolve_all(std::slice::from_ref(&r), &none_known);
+    let got = out[0].as_ref().expect("resolved");
+    assert_eq!(got.digest, index);
+    // OpenShift creates the sub-manifests' Images too (spec §3.2), each with its metadata
+    // and its own pull spec by digest.
+    let platforms: Vec<(String, String, String)> = got
+        .platform_images
+        .iter()
+        .map(|i| {
+            (
+                i.metadata.name.clone(),
+                i.docker_image_metadata
+                    .as_ref()
+                    .unwrap()
+                    .architecture
+                    .clone(),
+                i.docker_image_reference.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        platforms,
+        vec![
+            (
+                arm.digest.clone(),
+                "arm64".to_owned(),
+                format!("{}/multi/app@{}", reg.host(), arm.digest)
+            ),
+            (
+                amd.digest.clone(),
+                "amd64".to_owned(),
+                format!("{}/multi/app@{}", reg.host(), amd.digest)
+            ),
+        ]
+    );
+    // HEAD the tag, GET the index, then manifest and config per platform.
+    let n = c.request_counts()[&reg.host()];
+    assert_eq!((n.head, n.get), (1, 5), "{n:?}");
+
+    // A platform already recorded is not fetched again.
+    let c = client(&insecure_config(), root.path(), None);
+    let amd_digest = amd.digest.clone();
+    let known = move |d: &str| d == amd_digest;
+    let out = c.resolve_all(std::slice::from_ref(&r), &known);
+    let got = out[0].as_ref().expect("resolved");
+    assert_eq!(got.platform_images.len(), 1);
+    assert_eq!(got.platform_images[0].metadata.name, arm.digest);
+    let n = c.request_counts()[&reg.host()];
+    assert_eq!((n.head, n.get), (1, 3), "{n:?}");
+}
