@@ -91,18 +91,11 @@ impl Diagnostic {
         }
     }
 
-    /// A note.
-    pub fn note(
-        file: impl Into<String>,
-        line: u32,
-        column: u32,
-        code: &'static str,
-        message: impl Into<String>,
-    ) -> Self {
-        Diagnostic {
-            severity: Severity::Note,
-            ..Diagnostic::error(file, line, column, code, message)
-        }
+    /// The same at another severity.
+    #[must_use]
+    pub fn with_severity(mut self, severity: Severity) -> Self {
+        self.severity = severity;
+        self
     }
 
     /// The same with a hint.

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::node::{Key, Node, Pos, Value};
 use super::{Definition, TagPositions};
-use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::diagnostic::{Diagnostic, Severity, did_you_mean};
 use crate::model::{
     Annotations, ImageStream, ImageStreamSpec, LookupPolicy, ObjectMeta, ObjectReference,
     TagImportPolicy, TagReference, TagReferencePolicy,
@@ -90,16 +90,27 @@ impl<'a> Converter<'a> {
         }
     }
 
+    fn report(
+        &mut self,
+        severity: Severity,
+        pos: Pos,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> &mut Diagnostic {
+        self.diags.push(
+            Diagnostic::error(self.file, pos.line, pos.column, code, message)
+                .with_severity(severity),
+        );
+        self.diags.last_mut().expect("just pushed")
+    }
+
     fn error(
         &mut self,
         pos: Pos,
         code: &'static str,
         message: impl Into<String>,
     ) -> &mut Diagnostic {
-        self.diags.push(Diagnostic::error(
-            self.file, pos.line, pos.column, code, message,
-        ));
-        self.diags.last_mut().expect("just pushed")
+        self.report(Severity::Error, pos, code, message)
     }
 
     fn type_error(&mut self, node: &Node, what: &str, expected: &str) {
@@ -114,18 +125,6 @@ impl<'a> Converter<'a> {
         {
             d.hint = Some("quote the value, e.g. '2.0', so YAML reads it as text".to_owned());
         }
-    }
-
-    fn note(
-        &mut self,
-        pos: Pos,
-        code: &'static str,
-        message: impl Into<String>,
-    ) -> &mut Diagnostic {
-        self.diags.push(Diagnostic::note(
-            self.file, pos.line, pos.column, code, message,
-        ));
-        self.diags.last_mut().expect("just pushed")
     }
 
     fn unknown_key(&mut self, key: &Key, context: &str, known: &[&str]) {
@@ -313,7 +312,8 @@ impl<'a> Converter<'a> {
                 // Server-owned; a definition copied from `oc get -o yaml` may carry it.
                 "status" if carries_nothing(v) => {}
                 "status" => {
-                    self.note(
+                    self.report(
+                        Severity::Note,
                         k.pos,
                         SERVER_FIELD_IGNORED,
                         "`status` is written by the server; ignored in a definition",
@@ -377,12 +377,12 @@ impl<'a> Converter<'a> {
                 _ => {
                     // Kubernetes would drop an unknown field; a typo of `name` or `labels`
                     // should not pass unseen, nor fail a file that loads in OpenShift.
-                    let d = self.error(
+                    let d = self.report(
+                        Severity::Warning,
                         k.pos,
                         "unknown-field",
                         format!("unknown field `{}` in `metadata`; ignored", k.name),
                     );
-                    d.severity = crate::diagnostic::Severity::Warning;
                     d.hint = Some(match did_you_mean(&k.name, METADATA_KEYS.iter().copied()) {
                         Some(best) => format!("did you mean `{best}`?"),
                         None => format!("fields used here: {}", METADATA_KEYS.join(", ")),
@@ -393,7 +393,8 @@ impl<'a> Converter<'a> {
         if let Some(first) = ignored.first() {
             let names: Vec<String> = ignored.iter().map(|k| format!("`{}`", k.name)).collect();
             let noun = if names.len() == 1 { "field" } else { "fields" };
-            self.note(
+            self.report(
+                Severity::Note,
                 first.pos,
                 SERVER_FIELD_IGNORED,
                 format!(
