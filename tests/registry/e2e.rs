@@ -733,6 +733,11 @@ fn apply_records_an_index_and_its_platforms_with_preserve_original() {
             .join(format!("{}.yaml", hex(digest)));
         assert!(path.is_file(), "{} missing", path.display());
     }
+    // The attestation the index lists is no image: 1.0, 2.0, the index and two platforms.
+    let images = std::fs::read_dir(repo.path().join("state/images/sha256"))
+        .expect("images")
+        .count();
+    assert_eq!(images, 5);
     let arm_file = repo
         .path()
         .join("state/images/sha256")

@@ -413,6 +413,13 @@ impl Pusher {
             "arm64",
             &format!("{tag}-arm64"),
         );
+        // As BuildKit pushes them: an attestation manifest listed as unknown/unknown.
+        let attestation = self.image(
+            repo,
+            &format!("{tag}-attestation"),
+            "unknown",
+            &format!("{tag}-attestation"),
+        );
         let index = serde_json::json!({
             "schemaVersion": 2,
             "mediaType": OCI_INDEX,
@@ -420,7 +427,12 @@ impl Pusher {
                 {"mediaType": OCI_MANIFEST, "digest": arm.digest, "size": arm.manifest_size,
                  "platform": {"architecture": "arm64", "os": "linux", "variant": "v8"}},
                 {"mediaType": OCI_MANIFEST, "digest": amd.digest, "size": amd.manifest_size,
-                 "platform": {"architecture": "amd64", "os": "linux"}}
+                 "platform": {"architecture": "amd64", "os": "linux"}},
+                {"mediaType": OCI_MANIFEST, "digest": attestation.digest,
+                 "size": attestation.manifest_size,
+                 "platform": {"architecture": "unknown", "os": "unknown"},
+                 "annotations": {"vnd.docker.reference.type": "attestation-manifest",
+                                 "vnd.docker.reference.digest": amd.digest}}
             ]
         });
         let body = serde_json::to_vec(&index).expect("json");
