@@ -15,7 +15,7 @@ fn main() {
     };
     let repos: usize = repos.parse().expect("REPOS is a number");
     let tags: usize = tags.parse().expect("TAGS is a number");
-    let pusher = harness::Pusher::plain(&format!("http://{host}"));
+    let pusher = harness::Pusher::plain(host);
     let start = std::time::Instant::now();
     for r in 0..repos {
         for t in 0..tags {

@@ -1,6 +1,6 @@
 //! A real `docker-registry` (CNCF distribution) for one test: its own config, storage folder and
 //! free port on 127.0.0.1, optional htpasswd auth or TLS with a CA made here; stopped by pid
-//! when dropped. Also pushes small images over plain HTTP (blob uploads and manifest PUTs).
+//! when dropped. Also pushes small images with oci-client.
 
 #![allow(dead_code)]
 
@@ -10,7 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use base64::Engine;
+use oci_client::Reference;
+use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
+use oci_client::secrets::RegistryAuth;
+use reqwest::header::HeaderValue;
 use sha2::{Digest, Sha256};
 
 pub const REGISTRY_BIN: &str = "/usr/bin/docker-registry";
@@ -159,26 +162,25 @@ impl Registry {
 
     /// A pusher for this registry.
     pub fn pusher(&self) -> Pusher {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut b = reqwest::Client::builder();
-        if let Some(ca) = &self.ca_pem {
-            b = b.add_root_certificate(reqwest::Certificate::from_pem(ca.as_bytes()).expect("ca"));
-        }
-        let auth = (self.variant == Variant::Htpasswd).then(|| {
-            format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"))
-            )
-        });
-        Pusher {
-            base: self.base_url(),
-            client: b.build().expect("client"),
-            auth,
-            rt: tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime"),
-        }
+        let auth = if self.variant == Variant::Htpasswd {
+            RegistryAuth::Basic(USER.to_owned(), PASSWORD.to_owned())
+        } else {
+            RegistryAuth::Anonymous
+        };
+        let protocol = if self.variant == Variant::Tls {
+            ClientProtocol::Https
+        } else {
+            ClientProtocol::Http
+        };
+        let roots = self
+            .ca_pem
+            .iter()
+            .map(|ca| Certificate {
+                encoding: CertificateEncoding::Pem,
+                data: ca.as_bytes().to_vec(),
+            })
+            .collect();
+        Pusher::new(&self.host(), protocol, roots, auth)
     }
 }
 
@@ -247,35 +249,53 @@ pub struct Pushed {
     pub layer_len: usize,
 }
 
-/// Pushes images with plain registry API calls (monolithic blob uploads, manifest PUTs).
+/// Pushes images with oci-client (monolithic blob uploads, manifest PUTs).
 pub struct Pusher {
-    pub base: String,
-    pub client: reqwest::Client,
-    pub auth: Option<String>,
+    host: String,
+    client: oci_client::Client,
     rt: tokio::runtime::Runtime,
 }
 
 impl Pusher {
-    /// A pusher for an open plain-HTTP registry at `base` (`http://host:port`).
-    pub fn plain(base: &str) -> Pusher {
+    /// A pusher for an open plain-HTTP registry at `host` (`host:port`).
+    pub fn plain(host: &str) -> Pusher {
+        Self::new(
+            host,
+            ClientProtocol::Http,
+            Vec::new(),
+            RegistryAuth::Anonymous,
+        )
+    }
+
+    fn new(
+        host: &str,
+        protocol: ClientProtocol,
+        extra_root_certificates: Vec<Certificate>,
+        auth: RegistryAuth,
+    ) -> Pusher {
         let _ = rustls::crypto::ring::default_provider().install_default();
+        let config = ClientConfig {
+            protocol,
+            extra_root_certificates,
+            use_monolithic_push: true,
+            ..ClientConfig::default()
+        };
+        // `Client::new` would fall back to defaults silently on a bad config.
+        let client = oci_client::Client::try_from(config).expect("oci client");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(client.store_auth_if_needed(host, &auth));
         Pusher {
-            base: base.to_owned(),
-            client: reqwest::Client::builder().build().expect("client"),
-            auth: None,
-            rt: tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime"),
+            host: host.to_owned(),
+            client,
+            rt,
         }
     }
 
-    fn req(&self, m: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
-        let mut r = self.client.request(m, url);
-        if let Some(a) = &self.auth {
-            r = r.header("authorization", a);
-        }
-        r
+    fn reference(&self, repo: &str, tag: &str) -> Reference {
+        Reference::with_tag(self.host.clone(), repo.to_owned(), tag.to_owned())
     }
 
     pub fn blob(&self, repo: &str, data: &[u8]) -> String {
@@ -284,46 +304,18 @@ impl Pusher {
 
     pub async fn blob_async(&self, repo: &str, data: &[u8]) -> String {
         let digest = sha256(data);
-        let head = self
-            .req(
-                reqwest::Method::HEAD,
-                &format!("{}/v2/{repo}/blobs/{digest}", self.base),
-            )
-            .send()
+        let image = self.reference(repo, "latest");
+        if !self
+            .client
+            .blob_exists(&image, &digest)
             .await
-            .expect("blob head");
-        if head.status().is_success() {
-            return digest;
+            .expect("blob head")
+        {
+            self.client
+                .push_blob(&image, data.to_vec(), &digest)
+                .await
+                .expect("blob upload");
         }
-        let start = self
-            .req(
-                reqwest::Method::POST,
-                &format!("{}/v2/{repo}/blobs/uploads/", self.base),
-            )
-            .send()
-            .await
-            .expect("upload start");
-        assert_eq!(start.status().as_u16(), 202, "upload start");
-        let loc = start
-            .headers()
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .expect("location")
-            .to_owned();
-        let loc = if loc.starts_with('/') {
-            format!("{}{loc}", self.base)
-        } else {
-            loc
-        };
-        let sep = if loc.contains('?') { '&' } else { '?' };
-        let put = self
-            .req(reqwest::Method::PUT, &format!("{loc}{sep}digest={digest}"))
-            .header("content-type", "application/octet-stream")
-            .body(data.to_vec())
-            .send()
-            .await
-            .expect("upload put");
-        assert_eq!(put.status().as_u16(), 201, "blob upload");
         digest
     }
 
@@ -339,17 +331,14 @@ impl Pusher {
         media_type: &str,
         body: &[u8],
     ) -> String {
-        let resp = self
-            .req(
-                reqwest::Method::PUT,
-                &format!("{}/v2/{repo}/manifests/{reference}", self.base),
+        self.client
+            .push_manifest_raw(
+                &self.reference(repo, reference),
+                body.to_vec(),
+                HeaderValue::from_str(media_type).expect("media type"),
             )
-            .header("content-type", media_type)
-            .body(body.to_vec())
-            .send()
             .await
             .expect("manifest put");
-        assert_eq!(resp.status().as_u16(), 201, "manifest put");
         sha256(body)
     }
 
