@@ -364,9 +364,8 @@ impl Inner {
         let image = self.image(&target, &digest, body, &reference).await?;
         let mut platform_images = Vec::new();
         for entry in &image.docker_image_manifests {
-            // Attestations and other non-runnable entries of an index say unknown/unknown:
-            // they are listed on the index image but are not images themselves.
-            if entry.os == "unknown" || known(&entry.digest) {
+            // Attestations are listed on the index image but are not images themselves.
+            if !manifest::is_platform(entry) || known(&entry.digest) {
                 continue;
             }
             let sub_reference = docker_image_reference(&parsed, &entry.digest);

@@ -170,6 +170,12 @@ pub fn parse(bytes: &[u8], header_type: &str) -> Result<(String, Parsed), String
     ))
 }
 
+/// Whether an index entry is an image for a platform, not an attestation or other artifact
+/// (BuildKit lists those as `unknown/unknown`).
+pub fn is_platform(entry: &ImageManifest) -> bool {
+    entry.os != "unknown" && entry.architecture != "unknown"
+}
+
 /// Legacy import mode's choice of one platform: the preferred arch/OS when given, then
 /// linux/amd64, then the first entry (OpenShift's importer order). Attestation entries
 /// (`unknown/unknown`) are never chosen while a real platform exists.
@@ -178,10 +184,7 @@ pub fn pick_platform<'a>(
     prefer_arch: Option<&str>,
     prefer_os: Option<&str>,
 ) -> Option<&'a ImageManifest> {
-    let real: Vec<&ImageManifest> = list
-        .iter()
-        .filter(|m| m.os != "unknown" && m.architecture != "unknown")
-        .collect();
+    let real: Vec<&ImageManifest> = list.iter().filter(|m| is_platform(m)).collect();
     let candidates = if real.is_empty() {
         list.iter().collect()
     } else {
