@@ -270,13 +270,7 @@ pub fn repository_imports(
     remote_tags: &[String],
     max: usize,
 ) -> (Vec<Change>, Vec<String>) {
-    let Some(repo) = stream
-        .spec
-        .docker_image_repository
-        .as_deref()
-        .map(str::trim)
-        .filter(|r| !r.is_empty())
-    else {
+    let Some(repo) = stream.repository() else {
         return (Vec::new(), Vec::new());
     };
     let key = stream.key();

@@ -325,10 +325,11 @@ impl Work<'_> {
             return Ok(None);
         };
         let generation = tag.generation.unwrap_or(0);
-        let ns = from
-            .namespace
-            .clone()
-            .unwrap_or_else(|| key.namespace.clone());
+        let source = from.source(&key.namespace);
+        let source_stream = |skey: &StreamKey| {
+            self.get(skey)
+                .ok_or(format!("source stream `{skey}` does not exist"))
+        };
         match from.kind.as_str() {
             crate::model::KIND_DOCKER_IMAGE if tag.reference => Ok(Some(TagEvent {
                 created: now.to_owned(),
@@ -337,29 +338,21 @@ impl Work<'_> {
                 generation,
             })),
             KIND_IMAGE_STREAM_TAG => {
-                let Some((sname, stag)) = from.name.split_once(':') else {
+                let Some((skey, stag)) = source else {
                     return Ok(None);
                 };
-                let skey = StreamKey::new(ns, sname);
-                let source = self
-                    .get(&skey)
-                    .ok_or(format!("source stream `{skey}` does not exist"))?;
                 // A source tag without an image yet is allowed: nothing is recorded.
-                Ok(head(source, stag).map(|e| TagEvent {
+                Ok(head(source_stream(&skey)?, stag).map(|e| TagEvent {
                     created: now.to_owned(),
                     generation,
                     ..e
                 }))
             }
             KIND_IMAGE_STREAM_IMAGE => {
-                let Some((sname, id)) = from.name.split_once('@') else {
+                let Some((skey, id)) = source else {
                     return Ok(None);
                 };
-                let skey = StreamKey::new(ns, sname);
-                let source = self
-                    .get(&skey)
-                    .ok_or(format!("source stream `{skey}` does not exist"))?;
-                let e = plan::resolve_image_id(source, id)?;
+                let e = plan::resolve_image_id(source_stream(&skey)?, id)?;
                 Ok(Some(TagEvent {
                     created: now.to_owned(),
                     generation,
@@ -440,10 +433,10 @@ fn import_request(stream: &ImageStream, tag: &TagReference) -> ImportRequest {
 /// tag, §3.2 bulk import): its pull spec is the change's `after.from`, which must lie in the
 /// stream's repository; the event takes the stream's generation.
 fn repository_request(stream: &ImageStream, c: &Change) -> Option<(ImportRequest, i64)> {
-    let repo = stream.spec.docker_image_repository.as_deref()?.trim();
+    let repo = stream.repository()?;
     let from = c.after.as_ref()?.get("from")?.as_str()?;
     let tag = from.strip_prefix(repo)?.strip_prefix(':')?;
-    if repo.is_empty() || tag.is_empty() || tag.contains(['/', ':', '@']) {
+    if tag.is_empty() || tag.contains(['/', ':', '@']) {
         return None;
     }
     let request = ImportRequest {

@@ -93,6 +93,15 @@ impl ImageStream {
         self.annotation(ANNOTATION_INSECURE_REPOSITORY) == Some("true")
     }
 
+    /// `spec.dockerImageRepository` when it names a repository (trimmed, not empty).
+    pub fn repository(&self) -> Option<&str> {
+        self.spec
+            .docker_image_repository
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+    }
+
     /// `namespace/name`.
     pub fn key(&self) -> StreamKey {
         StreamKey {
@@ -242,6 +251,21 @@ pub struct ObjectReference {
     /// Namespace of an ImageStreamTag/Image source; empty means the stream's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
+}
+
+impl ObjectReference {
+    /// For an `ImageStreamTag` (`stream:tag`) or `ImageStreamImage` (`stream@id`) source: the
+    /// source stream, in `namespace` unless the reference names its own, and the tag or id.
+    pub fn source(&self, namespace: &str) -> Option<(StreamKey, &str)> {
+        let split = match self.kind.as_str() {
+            KIND_IMAGE_STREAM_TAG => self.name.split_once(':'),
+            KIND_IMAGE_STREAM_IMAGE => self.name.split_once('@'),
+            _ => None,
+        };
+        let (stream, rest) = split?;
+        let namespace = self.namespace.as_deref().unwrap_or(namespace);
+        Some((StreamKey::new(namespace, stream), rest))
+    }
 }
 
 /// `importPolicy` of a tag.

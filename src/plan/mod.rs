@@ -488,19 +488,9 @@ impl Ctx<'_> {
         let Some(from) = &tag.from else {
             return Ok(None);
         };
-        let ns = from
-            .namespace
-            .clone()
-            .unwrap_or_else(|| key.namespace.clone());
-        let split = match from.kind.as_str() {
-            KIND_IMAGE_STREAM_TAG => from.name.split_once(':'),
-            KIND_IMAGE_STREAM_IMAGE => from.name.split_once('@'),
-            _ => return Ok(None),
-        };
-        let Some((source_name, rest)) = split else {
+        let Some((source_key, rest)) = from.source(&key.namespace) else {
             return Ok(None);
         };
-        let source_key = StreamKey::new(ns, source_name);
         let source_live = self.live.get(&source_key);
         if source_live.is_none() && !self.desired.contains_key(&source_key) {
             self.error(

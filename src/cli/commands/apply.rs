@@ -148,13 +148,7 @@ pub(super) fn repository_changes(
     let mut only_unreachable = true;
     let mut left = BTreeMap::new();
     for s in streams {
-        let Some(repo) = s
-            .spec
-            .docker_image_repository
-            .as_deref()
-            .map(str::trim)
-            .filter(|r| !r.is_empty())
-        else {
+        let Some(repo) = s.repository() else {
             continue;
         };
         let key = s.key();

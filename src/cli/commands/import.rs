@@ -16,8 +16,8 @@ use crate::definition::DefinitionSet;
 use crate::edit::{self, Format, Seg, Session, Val};
 use crate::error::Hinted;
 use crate::model::{
-    ImageStream, KIND_DOCKER_IMAGE, KIND_IMAGE_STREAM_IMAGE, KIND_IMAGE_STREAM_TAG,
-    ObjectReference, StreamKey, TagReference, reference,
+    ImageStream, KIND_DOCKER_IMAGE, KIND_IMAGE_STREAM_TAG, ObjectReference, StreamKey,
+    TagReference, reference,
 };
 use crate::plan::{Action, Change, Options};
 use crate::reconcile;
@@ -67,14 +67,10 @@ fn follow<'a>(stream: &'a ImageStream, start: &'a TagReference) -> Result<&'a Ta
         if from.kind != KIND_IMAGE_STREAM_TAG {
             return Ok(tag);
         }
-        let Some((sname, stag)) = from.name.split_once(':') else {
+        let Some((source, stag)) = from.source(&key.namespace) else {
             bail!("tag \"{}\" points to an invalid imagestreamtag", start.name);
         };
-        let other_ns = from
-            .namespace
-            .as_deref()
-            .is_some_and(|n| n != key.namespace);
-        if sname != key.name || other_ns {
+        if source != key {
             bail!(
                 "tag \"{}\" points to an imagestreamtag from another ImageStream",
                 start.name
@@ -147,12 +143,7 @@ fn reimport(ctx: &Context, args: &ImportArgs, printer: &Printer) -> Result<ExitS
     });
     let mut left_out = Vec::new();
     let mut wanted: Vec<Change> = Vec::new();
-    let repository = stream
-        .spec
-        .docker_image_repository
-        .as_deref()
-        .map(str::trim)
-        .filter(|r| !r.is_empty());
+    let repository = stream.repository();
     if args.all {
         if repository.is_some() {
             let repos = super::apply::repository_changes(
@@ -273,17 +264,8 @@ fn with_sources<'a>(set: &'a DefinitionSet, stream: &'a ImageStream) -> Vec<&'a 
         i += 1;
         let ns = current.key().namespace;
         for from in current.spec.tags.iter().filter_map(|t| t.from.as_ref()) {
-            let name = match from.kind.as_str() {
-                KIND_IMAGE_STREAM_TAG => from.name.split_once(':').map(|(n, _)| n),
-                KIND_IMAGE_STREAM_IMAGE => from.name.split_once('@').map(|(n, _)| n),
-                _ => None,
-            };
-            let Some(name) = name.filter(|n| !n.is_empty()) else {
+            let Some((source, _)) = from.source(&ns) else {
                 continue;
-            };
-            let source = StreamKey {
-                namespace: from.namespace.clone().unwrap_or_else(|| ns.clone()),
-                name: name.to_owned(),
             };
             if out.iter().any(|s| s.key() == source) {
                 continue;
