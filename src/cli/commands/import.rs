@@ -111,7 +111,7 @@ fn reimport(ctx: &Context, args: &ImportArgs, printer: &Printer) -> Result<ExitS
             ),
         )),
     };
-    let Some(stream) = loaded.set.streams().find(|s| s.key() == key) else {
+    let Some(stream) = loaded.set.streams.get(&key).map(|d| &d.stream) else {
         bail!("image stream `{key}` is not loaded");
     };
     let registry = resolver(ctx, &config, args.registry_config.as_deref())?;
@@ -270,8 +270,8 @@ fn with_sources<'a>(set: &'a DefinitionSet, stream: &'a ImageStream) -> Vec<&'a 
             if out.iter().any(|s| s.key() == source) {
                 continue;
             }
-            if let Some(s) = set.streams().find(|s| s.key() == source) {
-                out.push(s);
+            if let Some(d) = set.streams.get(&source) {
+                out.push(&d.stream);
             }
         }
     }
