@@ -82,11 +82,17 @@ skopeo_s=$(python3 -c "print(f'{$t1-$t0:.3f}')")
 
 # curl HEAD floor: one process, keep-alive, 8 transfers in parallel.
 accept="application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json"
-while read -r ref; do
-    repo_tag=${ref#"$host"/}
-    echo "url = \"http://$host/v2/${repo_tag%%:*}/manifests/${repo_tag##*:}\""
-    echo "output = \"/dev/null\""
-done <"$refs" >"$work/curl.cfg"
+# A curl config asking for every tag's manifest, kept in folder $1 when given.
+manifest_cfg() {
+    local out=/dev/null
+    while read -r ref; do
+        repo_tag=${ref#"$host"/}
+        echo "url = \"http://$host/v2/${repo_tag%%:*}/manifests/${repo_tag##*:}\""
+        [ -n "${1:-}" ] && out="$1/${repo_tag//\//_}"
+        echo "output = \"$out\""
+    done <"$refs"
+}
+manifest_cfg >"$work/curl.cfg"
 t0=$(now)
 curl -s --no-progress-meter -I --parallel --parallel-max 8 -H "Accept: $accept" -K "$work/curl.cfg" -w '%{http_code}\n' >"$work/curl.out"
 t1=$(now)
@@ -98,11 +104,7 @@ curl_ok=$(grep -c '^200$' "$work/curl.out" || true)
 # registry's own CPU time shows where the bound lies on this machine.
 registry_cpu() { awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$pid/stat"; }
 mkdir -p "$work/manifests"
-while read -r ref; do
-    repo_tag=${ref#"$host"/}
-    echo "url = \"http://$host/v2/${repo_tag%%:*}/manifests/${repo_tag##*:}\""
-    echo "output = \"$work/manifests/${repo_tag//\//_}\""
-done <"$refs" >"$work/curl-get.cfg"
+manifest_cfg "$work/manifests" >"$work/curl-get.cfg"
 cpu0=$(registry_cpu)
 t0=$(now)
 curl -s --no-progress-meter --parallel --parallel-max 8 -H "Accept: $accept" -K "$work/curl-get.cfg"
