@@ -177,6 +177,9 @@ struct Work<'a> {
     streams: BTreeMap<StreamKey, Option<ImageStream>>,
     /// Tags that are new or whose source changed: they get an event now.
     changed: BTreeMap<StreamKey, BTreeSet<String>>,
+    /// Tracking tags whose spec source did not change but that take their source's image again
+    /// (a plan repairing a tag that fell behind).
+    retrack: BTreeSet<(StreamKey, String)>,
     created: BTreeSet<StreamKey>,
 }
 
@@ -263,6 +266,8 @@ impl Work<'_> {
                 slot.generation = if changed { None } else { generation };
                 if changed {
                     self.changed.entry(key).or_default().insert(tag_name);
+                } else if slot.from.as_ref().and_then(|f| f.tracks_in(&key)).is_some() {
+                    self.retrack.insert((key, tag_name));
                 }
             }
             Action::RemoveTag => {
@@ -325,7 +330,7 @@ impl Work<'_> {
             return Ok(None);
         };
         let generation = tag.generation.unwrap_or(0);
-        let source = from.source(&key.namespace);
+        let source = from.source(key);
         let source_stream = |skey: &StreamKey| {
             self.get(skey)
                 .ok_or(format!("source stream `{skey}` does not exist"))
@@ -386,11 +391,9 @@ impl Work<'_> {
                 .tags
                 .iter()
                 .filter(|t| {
-                    t.from.as_ref().is_some_and(|f| {
-                        f.kind == KIND_IMAGE_STREAM_TAG
-                            && f.namespace.as_deref().is_none_or(|n| n == key.namespace)
-                            && f.name.split_once(':') == Some((key.name.as_str(), src.as_str()))
-                    })
+                    t.from
+                        .as_ref()
+                        .is_some_and(|f| f.tracks_in(key) == Some(src.as_str()))
                 })
                 .map(|t| (t.name.clone(), t.generation.unwrap_or(0)))
                 .collect();
@@ -460,6 +463,7 @@ pub fn execute(
         live,
         streams: BTreeMap::new(),
         changed: BTreeMap::new(),
+        retrack: BTreeSet::new(),
         created: BTreeSet::new(),
     };
     let mut outcomes: Vec<Outcome> = Vec::with_capacity(changes.len());
@@ -510,7 +514,7 @@ pub fn execute(
                 && c.tag.as_deref() == Some(tag)
         })
     };
-    let mut copies = Vec::new();
+    let mut copies: Vec<(StreamKey, String)> = work.retrack.iter().cloned().collect();
     for (key, name) in &changed {
         let Some(tag) = tag_of(&work, key, name) else {
             continue;
@@ -622,11 +626,11 @@ pub fn execute(
             let Some(tag) = tag_of(&work, &key, &name) else {
                 continue;
             };
-            let source = tag.from.as_ref().and_then(|f| {
-                let (s, t) = f.name.split_once(':')?;
-                let ns = f.namespace.clone().unwrap_or_else(|| key.namespace.clone());
-                Some((StreamKey::new(ns, s), t.to_owned()))
-            });
+            let source = tag
+                .from
+                .as_ref()
+                .and_then(|f| f.source(&key))
+                .map(|(s, t)| (s, t.to_owned()));
             if source
                 .as_ref()
                 .is_some_and(|s| waiting.contains(s) && *s != (key.clone(), name.clone()))

@@ -381,3 +381,116 @@ mod properties {
         }
     }
 }
+
+fn head_of(live: &BTreeMap<StreamKey, ImageStream>, stream: &str, tag: &str) -> Option<TagEvent> {
+    live[&StreamKey::new("demo", stream)]
+        .status_tag(tag)
+        .and_then(|h| h.items.first().cloned())
+}
+
+#[test]
+fn short_forms_chains_and_definition_order_all_resolve_on_create() {
+    // `latest` is defined before what it tracks, in the short form the sample library uses,
+    // and through a chain: latest → stable → 2.0 → DockerImage.
+    let desired = vec![app(vec![
+        tag("latest", "ImageStreamTag", "stable"),
+        tag("stable", "ImageStreamTag", "2.0"),
+        tag("2.0", "DockerImage", "quay.io/x/app:2.0"),
+        tag("long", "ImageStreamTag", "app:2.0"),
+    ])];
+    let (live, _) = run(&desired, &BTreeMap::new(), "a");
+    let source = head_of(&live, "app", "2.0").expect("2.0 imported");
+    for t in ["latest", "stable", "long"] {
+        let h = head_of(&live, "app", t).unwrap_or_else(|| panic!("{t} has no image"));
+        assert_eq!(
+            (&h.image, &h.docker_image_reference),
+            (&source.image, &source.docker_image_reference),
+            "{t}"
+        );
+    }
+    // The source moves: every follower follows in the same apply.
+    let (live2, _) = run(&desired, &live, "a");
+    assert_eq!(live2, live, "an unchanged apply changes nothing");
+    let moved = vec![app(vec![
+        tag("latest", "ImageStreamTag", "stable"),
+        tag("stable", "ImageStreamTag", "2.0"),
+        tag("2.0", "DockerImage", "quay.io/x/app:2.0.1"),
+        tag("long", "ImageStreamTag", "app:2.0"),
+    ])];
+    let (live3, _) = run(&moved, &live, "a");
+    let source = head_of(&live3, "app", "2.0").unwrap();
+    assert_ne!(Some(&source), head_of(&live, "app", "2.0").as_ref());
+    for t in ["latest", "stable", "long"] {
+        assert_eq!(
+            head_of(&live3, "app", t).unwrap().image,
+            source.image,
+            "{t}"
+        );
+    }
+}
+
+#[test]
+fn short_image_ids_pin_an_image_of_the_same_stream() {
+    let (live, _) = run(
+        &[app(vec![tag("2.0", "DockerImage", "quay.io/x/app:2.0")])],
+        &BTreeMap::new(),
+        "a",
+    );
+    let digest = head_of(&live, "app", "2.0").unwrap().image;
+    let hex = digest.trim_start_matches("sha256:");
+    let desired = vec![app(vec![
+        tag("2.0", "DockerImage", "quay.io/x/app:2.0"),
+        tag("by-digest", "ImageStreamImage", &digest),
+        tag("by-prefix", "ImageStreamImage", &hex[..7]),
+        tag("long", "ImageStreamImage", &format!("app@{digest}")),
+    ])];
+    let (live2, _) = run(&desired, &live, "a");
+    for t in ["by-digest", "by-prefix", "long"] {
+        assert_eq!(head_of(&live2, "app", t).unwrap().image, digest, "{t}");
+    }
+}
+
+#[test]
+fn another_streams_tag_is_copied_after_this_applys_imports_whatever_the_order() {
+    // `aaa` sorts before `zzz`, whose import it copies.
+    let mut first = ImageStream::new("demo", "aaa");
+    first.spec.tags = vec![tag("copy", "ImageStreamTag", "zzz:1.0")];
+    let mut source = ImageStream::new("demo", "zzz");
+    source.spec.tags = vec![tag("1.0", "DockerImage", "quay.io/x/zzz:1.0")];
+    let (live, _) = run(&[first, source], &BTreeMap::new(), "a");
+    assert_eq!(
+        head_of(&live, "aaa", "copy").map(|e| e.image),
+        head_of(&live, "zzz", "1.0").map(|e| e.image)
+    );
+}
+
+#[test]
+fn a_tracking_tag_left_empty_by_an_older_state_is_repaired() {
+    let desired = vec![app(vec![
+        tag("2.0", "DockerImage", "quay.io/x/app:2.0"),
+        tag("latest", "ImageStreamTag", "2.0"),
+    ])];
+    let (mut live, _) = run(&desired, &BTreeMap::new(), "a");
+    let key = StreamKey::new("demo", "app");
+    if let Some(st) = &mut live.get_mut(&key).unwrap().status {
+        st.tags.retain(|t| t.tag != "latest");
+    }
+    let p = compute(
+        desired.iter(),
+        &live,
+        &Observations::default(),
+        &Options::default(),
+    );
+    assert_eq!(p.changes.len(), 1, "{:?}", p.changes);
+    assert_eq!(p.changes[0].action, Action::UpdateTag);
+    assert!(
+        p.changes[0].reason.contains("`2.0`"),
+        "{}",
+        p.changes[0].reason
+    );
+    let (live2, _) = run(&desired, &live, "a");
+    assert_eq!(
+        head_of(&live2, "app", "latest").unwrap().image,
+        head_of(&live2, "app", "2.0").unwrap().image
+    );
+}

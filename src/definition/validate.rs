@@ -8,8 +8,8 @@ use regex::Regex;
 use super::{Definition, DefinitionSet, TagPositions};
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::model::{
-    ANNOTATION_DISPLAY_NAME, KIND_DOCKER_IMAGE, KIND_IMAGE_STREAM_IMAGE, KIND_IMAGE_STREAM_TAG,
-    reference,
+    ANNOTATION_DISPLAY_NAME, ImageStream, KIND_DOCKER_IMAGE, KIND_IMAGE_STREAM_IMAGE,
+    KIND_IMAGE_STREAM_TAG, reference, split_source,
 };
 use crate::policy::{Config, Policies};
 use crate::prune::dates::{self, Recognizer};
@@ -30,6 +30,7 @@ pub fn validate(set: &DefinitionSet, config: &Config, policies: &Policies) -> Ve
         .flat_map_iter(|def| {
             let mut v = Validator {
                 def,
+                set,
                 config,
                 dates: &recognizer,
                 out: Vec::new(),
@@ -44,6 +45,7 @@ pub fn validate(set: &DefinitionSet, config: &Config, policies: &Policies) -> Ve
 
 struct Validator<'a> {
     def: &'a Definition,
+    set: &'a DefinitionSet,
     config: &'a Config,
     dates: &'a Recognizer,
     out: Vec<Diagnostic>,
@@ -275,88 +277,7 @@ impl Validator<'_> {
                     }
                 }
             }
-            KIND_IMAGE_STREAM_TAG => {
-                let parts: Vec<&str> = from.name.split(':').collect();
-                let (src_stream, src_tag) = match parts.as_slice() {
-                    [t] => (stream_name.as_str(), *t),
-                    [s, t] => (*s, *t),
-                    _ => {
-                        self.push(
-                            name_pos,
-                            "invalid-from-name",
-                            format!(
-                                "tag `{tname}`: `{}` must be of the form <tag> or <stream>:<tag>",
-                                from.name
-                            ),
-                            None,
-                        );
-                        return;
-                    }
-                };
-                if src_stream.is_empty() || src_tag.is_empty() {
-                    self.push(
-                        name_pos,
-                        "invalid-from-name",
-                        format!(
-                            "tag `{tname}`: `{}` must be of the form <tag> or <stream>:<tag>",
-                            from.name
-                        ),
-                        None,
-                    );
-                    return;
-                }
-                let same_ns = from
-                    .namespace
-                    .as_deref()
-                    .is_none_or(|n| Some(n) == s.metadata.namespace.as_deref());
-                if same_ns && src_stream == stream_name {
-                    if src_tag == tname {
-                        self.push(
-                            name_pos,
-                            "self-reference",
-                            format!("tag `{tname}` refers to itself"),
-                            None,
-                        );
-                    } else if s.spec_tag(src_tag).is_none() {
-                        let hint =
-                            did_you_mean(src_tag, s.spec.tags.iter().map(|t| t.name.as_str()))
-                                .map_or_else(
-                                    || {
-                                        format!(
-                                            "stream `{stream_name}` defines: {}",
-                                            s.spec
-                                                .tags
-                                                .iter()
-                                                .map(|t| t.name.as_str())
-                                                .collect::<Vec<_>>()
-                                                .join(", ")
-                                        )
-                                    },
-                                    |b| format!("did you mean `{stream_name}:{b}`?"),
-                                );
-                        self.push(name_pos, "unknown-source-tag", format!("tag `{tname}` follows `{stream_name}:{src_tag}`, but stream `{stream_name}` has no tag `{src_tag}`"), Some(hint));
-                    }
-                }
-            }
-            _ => {
-                let parts: Vec<&str> = from.name.split('@').collect();
-                let ok = match parts.as_slice() {
-                    [id] => !id.is_empty(),
-                    [s, id] => !s.is_empty() && !id.is_empty(),
-                    _ => false,
-                };
-                if !ok {
-                    self.push(
-                        name_pos,
-                        "invalid-from-name",
-                        format!(
-                            "tag `{tname}`: `{}` must be of the form <id> or <stream>@<id>",
-                            from.name
-                        ),
-                        None,
-                    );
-                }
-            }
+            _ => self.stream_source(&tname, from, name_pos),
         }
         if tag.import_policy.scheduled && from.kind != KIND_DOCKER_IMAGE {
             self.push(pos.or_entry(pos.scheduled), "scheduled-not-docker", format!("tag `{tname}`: only tags pointing to Docker repositories may be scheduled for background import"), Some("remove `importPolicy.scheduled` or use a DockerImage source".into()));
@@ -368,6 +289,105 @@ impl Validator<'_> {
         let rp = tag.reference_policy.kind.as_str();
         if !["", "Source", "Local"].contains(&rp) {
             self.push(pos.or_entry(pos.reference_policy), "invalid-reference-policy", format!("tag `{tname}`: invalid reference policy `{rp}`, valid values are 'Source' and 'Local'"), did_you_mean(rp, ["Source", "Local"]).map(|b| format!("did you mean `{b}`?")));
+        }
+    }
+
+    /// An `ImageStreamTag` or `ImageStreamImage` source, through the shared resolver: its form,
+    /// and that the stream (and, for a tag, the tag) it names is defined. The API server
+    /// rejects a missing source stream too; plan refuses what this rejects.
+    fn stream_source(
+        &mut self,
+        tname: &str,
+        from: &crate::model::ObjectReference,
+        name_pos: super::Pos,
+    ) {
+        let s = &self.def.stream;
+        let (src_stream, rest) = match split_source(&from.kind, &from.name) {
+            Ok(Some(parts)) => parts,
+            Ok(None) => return,
+            Err(message) => {
+                self.push(
+                    name_pos,
+                    "invalid-from-name",
+                    format!("tag `{tname}`: {message}"),
+                    None,
+                );
+                return;
+            }
+        };
+        let holder = s.key();
+        let Some((source_key, _)) = from.source(&holder) else {
+            return;
+        };
+        let is_tag = from.kind == KIND_IMAGE_STREAM_TAG;
+        if source_key == holder {
+            if is_tag {
+                self.same_stream_source(tname, rest, name_pos);
+            }
+            return;
+        }
+        let shown = match &from.namespace {
+            Some(n) if !n.is_empty() && *n != holder.namespace => {
+                format!("{n}/{}", from.name)
+            }
+            _ => from.name.clone(),
+        };
+        let Some(source) = self.set.streams.get(&source_key).map(|d| &d.stream) else {
+            let known = self
+                .set
+                .streams
+                .keys()
+                .filter(|k| k.namespace == source_key.namespace)
+                .map(|k| k.name.as_str());
+            let hint = did_you_mean(src_stream.unwrap_or_default(), known).map_or_else(
+                || format!("define stream `{source_key}`, or point the tag at a stream the definitions have"),
+                |b| format!("did you mean `{b}`?"),
+            );
+            self.push(
+                name_pos,
+                "unknown-source-stream",
+                format!("tag `{tname}` takes its image from `{shown}`, but the definitions have no stream `{source_key}`"),
+                Some(hint),
+            );
+            return;
+        };
+        // A repository stream also holds the tags of its repository, in status only.
+        if is_tag && source.spec_tag(rest).is_none() && source.repository().is_none() {
+            let hint = did_you_mean(rest, source.spec.tags.iter().map(|t| t.name.as_str()))
+                .map_or_else(
+                    || format!("stream `{source_key}` defines: {}", tag_list(source)),
+                    |b| format!("did you mean `{}:{b}`?", source_key.name),
+                );
+            self.push(
+                name_pos,
+                "unknown-source-tag",
+                format!(
+                    "tag `{tname}` follows `{shown}`, but stream `{source_key}` has no tag `{rest}`"
+                ),
+                Some(hint),
+            );
+        }
+    }
+
+    /// An `ImageStreamTag` source in the tag's own stream: not itself, and defined (stricter
+    /// than the server, which accepts a missing one, because in Git it is a typo).
+    fn same_stream_source(&mut self, tname: &str, src_tag: &str, name_pos: super::Pos) {
+        let s = &self.def.stream;
+        let stream_name = &s.metadata.name;
+        if src_tag == tname {
+            self.push(
+                name_pos,
+                "self-reference",
+                format!("tag `{tname}` refers to itself"),
+                None,
+            );
+        } else if s.spec_tag(src_tag).is_none() && s.repository().is_none() {
+            let hint = did_you_mean(src_tag, s.spec.tags.iter().map(|t| t.name.as_str()))
+                .map_or_else(
+                    || format!("stream `{stream_name}` defines: {}", tag_list(s)),
+                    |b| format!("did you mean `{stream_name}:{b}`?"),
+                );
+            self.push(name_pos, "unknown-source-tag", format!("tag `{tname}` follows `{stream_name}:{src_tag}`, but stream `{stream_name}` has no tag `{src_tag}`"), Some(hint));
         }
     }
 
@@ -448,6 +468,15 @@ impl Validator<'_> {
             }
         }
     }
+}
+
+fn tag_list(s: &ImageStream) -> String {
+    s.spec
+        .tags
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn pullspec_hint(name: &str) -> Option<String> {
@@ -665,8 +694,14 @@ mod tests {
         };
         assert_eq!(check(&ist("2.0")), vec![]);
         assert_eq!(check(&ist("ruby:2.0")), vec![]);
-        // Another stream's tag is only known at plan time.
-        assert_eq!(check(&ist("python:3.12")), vec![]);
+        // A stream the definitions do not have is an error where the source is named, as plan
+        // refuses it.
+        let d = only(&ist("python:3.12"), "unknown-source-stream", 14, 13);
+        assert!(
+            d.message.contains("no stream `demo/python`"),
+            "{}",
+            d.message
+        );
         let d = only(&ist("2.1"), "unknown-source-tag", 14, 13);
         assert_eq!(d.hint.as_deref(), Some("did you mean `ruby:2.0`?"));
         only(&ist("ruby:latest"), "self-reference", 14, 13);
@@ -676,7 +711,35 @@ mod tests {
         let other_ns = tags(&format!(
             "{base}  - name: latest\n    from:\n      kind: ImageStreamTag\n      namespace: openshift\n      name: ruby:2.9\n"
         ));
-        assert_eq!(check(&other_ns), vec![]);
+        let d = only(&other_ns, "unknown-source-stream", 15, 13);
+        assert!(d.message.contains("`openshift/ruby:2.9`"), "{}", d.message);
+    }
+
+    #[test]
+    fn sources_in_other_streams_must_be_defined() {
+        let python = "apiVersion: v1\nkind: ImageStream\nmetadata:\n  name: python\nspec:\n  tags:\n  - name: \"3.12\"\n    from:\n      kind: DockerImage\n      name: python:3.12\n";
+        let repo = "apiVersion: v1\nkind: ImageStream\nmetadata:\n  name: mirror\nspec:\n  dockerImageRepository: quay.io/x/mirror\n";
+        let ruby = |name: &str| {
+            tags(&format!(
+                "  - name: latest\n    from:\n      kind: ImageStreamTag\n      name: \"{name}\"\n"
+            ))
+        };
+        let run = |name: &str| {
+            codes(&check_with(
+                &[
+                    ("definitions/demo/python.yaml", python),
+                    ("definitions/demo/mirror.yaml", repo),
+                    ("definitions/demo/ruby.yaml", &ruby(name)),
+                ],
+                &Config::default(),
+                &Policies::default(),
+            ))
+        };
+        assert_eq!(run("python:3.12"), vec![]);
+        assert_eq!(run("python:3.13"), vec![("unknown-source-tag", 10, 13)]);
+        assert_eq!(run("pyton:3.12"), vec![("unknown-source-stream", 10, 13)]);
+        // A repository stream's tags live in its status, so any tag of it may be named.
+        assert_eq!(run("mirror:1.0"), vec![]);
     }
 
     #[test]
@@ -688,6 +751,8 @@ mod tests {
         };
         assert_eq!(check(&isi("ruby@sha256:abc")), vec![]);
         assert_eq!(check(&isi("sha256:abc")), vec![]);
+        assert_eq!(check(&isi("3a335d7")), vec![]);
+        only(&isi("nosuch@sha256:abc"), "unknown-source-stream", 10, 13);
         only(&isi("a@b@c"), "invalid-from-name", 10, 13);
         only(&isi("ruby@"), "invalid-from-name", 10, 13);
     }

@@ -254,17 +254,55 @@ pub struct ObjectReference {
 }
 
 impl ObjectReference {
-    /// For an `ImageStreamTag` (`stream:tag`) or `ImageStreamImage` (`stream@id`) source: the
-    /// source stream, in `namespace` unless the reference names its own, and the tag or id.
-    pub fn source(&self, namespace: &str) -> Option<(StreamKey, &str)> {
-        let split = match self.kind.as_str() {
-            KIND_IMAGE_STREAM_TAG => self.name.split_once(':'),
-            KIND_IMAGE_STREAM_IMAGE => self.name.split_once('@'),
-            _ => None,
-        };
-        let (stream, rest) = split?;
-        let namespace = self.namespace.as_deref().unwrap_or(namespace);
+    /// What an `ImageStreamTag` or `ImageStreamImage` source names, read from the stream
+    /// `holder` that carries the tag: `<tag>` / `<id>` is in `holder` itself,
+    /// `<stream>:<tag>` / `<stream>@<id>` is another stream, and an empty `from.namespace` is
+    /// the holder's namespace (OpenShift's `parseFromReference`). `None` for a `DockerImage`
+    /// or a malformed name (validation reports those).
+    pub fn source(&self, holder: &StreamKey) -> Option<(StreamKey, &str)> {
+        let (stream, rest) = split_source(&self.kind, &self.name).ok()??;
+        let namespace = self
+            .namespace
+            .as_deref()
+            .filter(|n| !n.is_empty())
+            .unwrap_or(&holder.namespace);
+        let stream = stream.unwrap_or(&holder.name);
         Some((StreamKey::new(namespace, stream), rest))
+    }
+
+    /// Whether this source is a tag of `holder` itself (a tracking tag OpenShift keeps up to
+    /// date), and which.
+    pub fn tracks_in(&self, holder: &StreamKey) -> Option<&str> {
+        if self.kind != KIND_IMAGE_STREAM_TAG {
+            return None;
+        }
+        let (key, tag) = self.source(holder)?;
+        (key == *holder).then_some(tag)
+    }
+}
+
+/// Split the `from.name` of an `ImageStreamTag` (on `:`) or `ImageStreamImage` (on `@`) into
+/// its optional stream and its tag or image id, as OpenShift's `parseFromReference` does.
+/// `Ok(None)` for any other kind; `Err` with OpenShift's wording for a malformed name.
+pub fn split_source<'a>(
+    kind: &str,
+    name: &'a str,
+) -> Result<Option<(Option<&'a str>, &'a str)>, String> {
+    let sep = match kind {
+        KIND_IMAGE_STREAM_TAG => ':',
+        KIND_IMAGE_STREAM_IMAGE => '@',
+        _ => return Ok(None),
+    };
+    let parts: Vec<&str> = name.split(sep).collect();
+    let form = if sep == ':' {
+        "<tag> or <stream>:<tag>"
+    } else {
+        "<id> or <stream>@<id>"
+    };
+    match parts.as_slice() {
+        [one] if !one.is_empty() => Ok(Some((None, one))),
+        [stream, rest] if !stream.is_empty() && !rest.is_empty() => Ok(Some((Some(stream), rest))),
+        _ => Err(format!("`{name}` must be of the form {form}")),
     }
 }
 

@@ -349,6 +349,20 @@ pub fn import_pending(live: &ImageStream, tag: &TagReference) -> bool {
             .is_none_or(|h| h.items.is_empty() && h.conditions.is_empty())
 }
 
+/// For a tag that tracks another tag of its own stream: that tag's name when its current image
+/// is not the follower's (e.g. state written before short `from.name` forms were followed),
+/// so the plan repairs it instead of reporting no changes while the tag is empty.
+pub fn tracking_behind(live: &ImageStream, tag: &TagReference) -> Option<String> {
+    let src = tag.from.as_ref()?.tracks_in(&live.key())?;
+    let head = |name: &str| {
+        live.status_tag(name)
+            .and_then(|h| h.items.first())
+            .map(|e| (e.docker_image_reference.as_str(), e.image.as_str()))
+    };
+    let source = head(src)?;
+    (head(&tag.name) != Some(source)).then(|| src.to_owned())
+}
+
 /// Resolve an ImageStreamImage id (`sha256:3a33…`, `3a335d7`) against every image in a
 /// stream's history (§3.6): the event of the one distinct match, or an error naming the
 /// candidates.
@@ -488,7 +502,7 @@ impl Ctx<'_> {
         let Some(from) = &tag.from else {
             return Ok(None);
         };
-        let Some((source_key, rest)) = from.source(&key.namespace) else {
+        let Some((source_key, rest)) = from.source(key) else {
             return Ok(None);
         };
         let source_live = self.live.get(&source_key);
@@ -694,14 +708,21 @@ impl Ctx<'_> {
         live: &ImageStream,
     ) {
         let changed_ref = tag_ref_changed(l, d, &key.namespace);
-        if *d != *l {
+        let behind = if changed_ref {
+            None
+        } else {
+            tracking_behind(live, d)
+        };
+        if *d != *l || behind.is_some() {
             if changed_ref && self.check_source(key, d).is_err() {
                 return;
             }
             let reason = if changed_ref {
-                "source changed"
+                "source changed".to_owned()
+            } else if let Some(src) = &behind {
+                format!("tracking tag does not hold the image of `{src}`; it takes it now")
             } else {
-                "annotations or policies changed"
+                "annotations or policies changed".to_owned()
             };
             self.change(
                 Action::UpdateTag,

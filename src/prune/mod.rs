@@ -132,14 +132,14 @@ impl References {
         let mut refs = References::default();
         for def in set.streams.values() {
             let s = &def.stream;
-            let ns = s.metadata.namespace.clone().unwrap_or_default();
+            let holder = s.key();
+            let ns = holder.namespace.clone();
             for tag in &s.spec.tags {
                 let Some(from) = &tag.from else { continue };
-                let src_ns = from
-                    .namespace
-                    .clone()
-                    .filter(|n| !n.is_empty())
-                    .unwrap_or_else(|| ns.clone());
+                let Some((source, rest)) = from.source(&holder) else {
+                    continue;
+                };
+                let src_ns = source.namespace.clone();
                 let by_ns = if src_ns == ns {
                     String::new()
                 } else {
@@ -155,25 +155,15 @@ impl References {
                     name: from.name.clone(),
                 };
                 if from.kind == KIND_IMAGE_STREAM_TAG {
-                    let (stream, src_tag) = match from.name.split_once(':') {
-                        Some((st, t)) => (st.to_owned(), t.to_owned()),
-                        None => (s.metadata.name.clone(), from.name.clone()),
-                    };
                     refs.tags
-                        .entry((src_ns, stream, src_tag))
+                        .entry((src_ns, source.name, rest.to_owned()))
                         .or_default()
                         .push(referrer);
-                } else if from.kind == KIND_IMAGE_STREAM_IMAGE {
-                    let (stream, id) = match from.name.split_once('@') {
-                        Some((st, id)) => (st.to_owned(), id.to_owned()),
-                        None => (s.metadata.name.clone(), from.name.clone()),
-                    };
-                    if !id.is_empty() {
-                        refs.images
-                            .entry((src_ns, stream))
-                            .or_default()
-                            .push((id, referrer));
-                    }
+                } else {
+                    refs.images
+                        .entry((src_ns, source.name))
+                        .or_default()
+                        .push((rest.to_owned(), referrer));
                 }
             }
         }

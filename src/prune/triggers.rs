@@ -155,10 +155,13 @@ fn visit(file: &str, value: &Value, namespace: Option<&str>, scan: &mut Scan) {
     }
 }
 
-/// `stream:tag`, both parts non-empty (OpenShift's `SplitImageStreamTag`).
+/// `stream:tag`, both parts non-empty (OpenShift's `SplitImageStreamTag`): the shared
+/// reference resolver's two-part form, since a trigger has no stream of its own to default to.
 fn split_stream_tag(name: &str) -> Option<(&str, &str)> {
-    let (stream, tag) = name.split_once(':')?;
-    (!stream.is_empty() && !tag.is_empty()).then_some((stream, tag))
+    match crate::model::split_source(crate::model::KIND_IMAGE_STREAM_TAG, name) {
+        Ok(Some((Some(stream), tag))) => Some((stream, tag)),
+        _ => None,
+    }
 }
 
 fn annotation_uses(file: &str, annotation: &Value, namespace: Option<&str>, scan: &mut Scan) {

@@ -67,7 +67,7 @@ fn follow<'a>(stream: &'a ImageStream, start: &'a TagReference) -> Result<&'a Ta
         if from.kind != KIND_IMAGE_STREAM_TAG {
             return Ok(tag);
         }
-        let Some((source, stag)) = from.source(&key.namespace) else {
+        let Some((source, stag)) = from.source(&key) else {
             bail!("tag \"{}\" points to an invalid imagestreamtag", start.name);
         };
         if source != key {
@@ -262,9 +262,9 @@ fn with_sources<'a>(set: &'a DefinitionSet, stream: &'a ImageStream) -> Vec<&'a 
     let mut i = 0;
     while let Some(current) = out.get(i).copied() {
         i += 1;
-        let ns = current.key().namespace;
+        let holder = current.key();
         for from in current.spec.tags.iter().filter_map(|t| t.from.as_ref()) {
-            let Some((source, _)) = from.source(&ns) else {
+            let Some((source, _)) = from.source(&holder) else {
                 continue;
             };
             if out.iter().any(|s| s.key() == source) {
