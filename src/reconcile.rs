@@ -162,12 +162,14 @@ pub fn execute(
     changes: &[Change],
     resolver: &dyn Resolver,
     now: &str,
+    cluster: &crate::model::Cluster,
 ) -> Result<ApplyReport, Error> {
     let known = |d: &str| state.has_image(d);
     let env = apply::Env {
         resolver,
         image_known: &known,
         now: now.to_owned(),
+        cluster: cluster.clone(),
     };
     let applied = apply::execute(&snapshot.streams, changes, &env);
     let meta = Meta {
@@ -539,6 +541,7 @@ mod tests {
         };
         live.status = Some(ImageStreamStatus {
             docker_image_repository: String::new(),
+            public_docker_image_repository: String::new(),
             tags: vec![event("a"), event("b")],
         });
         let commit = Commit {

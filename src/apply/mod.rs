@@ -9,9 +9,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::model::{
-    ANNOTATION_PREFER_ARCH, ANNOTATION_PREFER_OS, Image, ImageStream, ImageStreamStatus,
-    KIND_IMAGE_STREAM_IMAGE, KIND_IMAGE_STREAM_TAG, NamedTagEventList, StreamKey, TagEvent,
-    TagEventCondition, TagReference,
+    ANNOTATION_PREFER_ARCH, ANNOTATION_PREFER_OS, ANNOTATION_REPOSITORY_CHECK, Image, ImageStream,
+    ImageStreamStatus, KIND_IMAGE_STREAM_IMAGE, KIND_IMAGE_STREAM_TAG, NamedTagEventList,
+    StreamKey, TagEvent, TagEventCondition, TagReference,
 };
 use crate::plan::{self, Action, Change, StreamFields};
 use crate::registry::{ImportRequest, Resolver};
@@ -170,6 +170,8 @@ pub struct Env<'a> {
     pub image_known: &'a dyn Fn(&str) -> bool,
     /// RFC 3339 "now" for events and conditions.
     pub now: String,
+    /// The integrated registry, for `status.dockerImageRepository`.
+    pub cluster: crate::model::Cluster,
 }
 
 struct Work<'a> {
@@ -230,7 +232,15 @@ impl Work<'_> {
                 let s = self
                     .get_mut(&key)
                     .ok_or(format!("stream `{key}` does not exist"))?;
+                // The server's record of the last repository import is not the user's to drop.
+                let check = s.annotation(ANNOTATION_REPOSITORY_CHECK).map(str::to_owned);
                 f.set_on(s);
+                if let Some(check) = check {
+                    s.metadata
+                        .annotations
+                        .get_or_insert_with(Default::default)
+                        .insert(ANNOTATION_REPOSITORY_CHECK.to_owned(), check);
+                }
             }
             Action::DeleteStream => {
                 if self.get(&key).is_none() {
@@ -291,7 +301,7 @@ impl Work<'_> {
 
     /// Generations as the server sets them (§1.5): the stream's goes up when its spec changed;
     /// new and changed tags, and tags without one, take it.
-    fn settle_generations(&mut self) {
+    fn settle_generations(&mut self, cluster: &crate::model::Cluster) {
         let keys: Vec<StreamKey> = self.streams.keys().cloned().collect();
         for key in keys {
             let live_spec = self.live.get(&key).map(plan::normalize);
@@ -313,9 +323,11 @@ impl Work<'_> {
                     t.generation = Some(generation);
                 }
             }
-            let repo = s.spec.docker_image_repository.clone().unwrap_or_default();
+            let repo = cluster.docker_image_repository(s);
+            let public = cluster.public_docker_image_repository(s);
             let status = s.status.get_or_insert_with(ImageStreamStatus::default);
             status.docker_image_repository = repo;
+            status.public_docker_image_repository = public;
         }
     }
 
@@ -488,7 +500,7 @@ pub fn execute(
             }
         }
     }
-    work.settle_generations();
+    work.settle_generations(&env.cluster);
     let now = env.now.clone();
     let mut heads_before: BTreeMap<(StreamKey, String), Option<TagEvent>> = BTreeMap::new();
     for (key, s) in &work.streams {
@@ -541,6 +553,7 @@ pub fn execute(
     let mut images: BTreeMap<String, Image> = BTreeMap::new();
     let mut requests = Vec::new();
     let mut targets = Vec::new();
+    let mut repository_targets: BTreeSet<usize> = BTreeSet::new();
     for (i, c) in changes.iter().enumerate() {
         if c.action != Action::Import || outcomes[i] != Outcome::Done {
             continue;
@@ -560,6 +573,7 @@ pub fn execute(
             }
             None => match work.get(&key).and_then(|s| repository_request(s, c)) {
                 Some((request, generation)) => {
+                    repository_targets.insert(i);
                     requests.push(request);
                     targets.push((i, key, name, generation));
                 }
@@ -572,6 +586,16 @@ pub fn execute(
         for ((i, key, name, generation), result) in targets.into_iter().zip(results) {
             match result {
                 Ok(r) => {
+                    if repository_targets.contains(&i)
+                        && let Some(s) = work.get_mut(&key)
+                    {
+                        // As the server records a repository import (`dockerRepositoryCheck`),
+                        // so a later pass knows the repository was imported.
+                        s.metadata
+                            .annotations
+                            .get_or_insert_with(Default::default)
+                            .insert(ANNOTATION_REPOSITORY_CHECK.to_owned(), now.clone());
+                    }
                     details[i] = Some(r.digest.clone());
                     for img in r.image.into_iter().chain(r.platform_images) {
                         if !(env.image_known)(&img.metadata.name) {

@@ -44,7 +44,7 @@ impl Resolver for TestResolver {
                     image: Some(Image {
                         metadata: ImageMeta {
                             name: digest.clone(),
-                            creation_timestamp: None,
+                            ..ImageMeta::default()
                         },
                         ..Image::default()
                     }),
@@ -92,6 +92,7 @@ fn run(
         resolver: &resolver,
         image_known: &|_| false,
         now: "2026-01-01T00:00:00Z".into(),
+        cluster: crate::model::Cluster::default(),
     };
     let applied = execute(live, &p.changes, &env);
     let mut next = live.clone();
@@ -295,6 +296,7 @@ fn stale_changes_fail_without_stopping_the_rest() {
         resolver: &resolver,
         image_known: &|_| false,
         now: "2026-01-01T00:00:00Z".into(),
+        cluster: crate::model::Cluster::default(),
     };
     // Applying the same plan again: the stream exists, so its changes fail; nothing is written.
     let applied = execute(&live, &p.changes, &env);

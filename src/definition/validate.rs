@@ -352,7 +352,7 @@ impl Validator<'_> {
             return;
         };
         // A repository stream also holds the tags of its repository, in status only.
-        if is_tag && source.spec_tag(rest).is_none() && source.repository().is_none() {
+        if is_tag && source.spec_tag(rest).is_none() && !imports_repository(source) {
             let hint = did_you_mean(rest, source.spec.tags.iter().map(|t| t.name.as_str()))
                 .map_or_else(
                     || format!("stream `{source_key}` defines: {}", tag_list(source)),
@@ -381,7 +381,7 @@ impl Validator<'_> {
                 format!("tag `{tname}` refers to itself"),
                 None,
             );
-        } else if s.spec_tag(src_tag).is_none() && s.repository().is_none() {
+        } else if s.spec_tag(src_tag).is_none() && !imports_repository(s) {
             let hint = did_you_mean(src_tag, s.spec.tags.iter().map(|t| t.name.as_str()))
                 .map_or_else(
                     || format!("stream `{stream_name}` defines: {}", tag_list(s)),
@@ -468,6 +468,14 @@ impl Validator<'_> {
             }
         }
     }
+}
+
+/// Whether the stream imports a whole repository (a valid `spec.dockerImageRepository`), so
+/// its status may hold tags its spec does not name.
+fn imports_repository(s: &ImageStream) -> bool {
+    s.repository()
+        .and_then(|r| reference::parse(r).ok())
+        .is_some_and(|r| r.tag.is_empty() && r.digest.is_empty())
 }
 
 fn tag_list(s: &ImageStream) -> String {

@@ -5,7 +5,10 @@
 //! schema. Nothing here does I/O or knows where a value came from: positions and diagnostics
 //! belong to `definition`.
 
+pub mod cluster;
 pub mod reference;
+
+pub use cluster::Cluster;
 
 use std::collections::BTreeMap;
 
@@ -366,6 +369,9 @@ pub struct ImageStreamStatus {
     /// Where the stream's images can be pulled (integrated registry, or the spec repository).
     #[serde(default)]
     pub docker_image_repository: String,
+    /// Where they can be pulled from outside the cluster (the registry's external route).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub public_docker_image_repository: String,
     /// The history of every tag, sorted by tag.
     #[serde(default)]
     pub tags: Vec<NamedTagEventList>,
@@ -431,37 +437,85 @@ pub struct TagEventCondition {
     pub generation: i64,
 }
 
-/// An Image object (`state/images/sha256/<hex>.yaml`): what a digest is.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+/// `image.openshift.io/dockerLayersOrder`: in which order `dockerImageLayers` lists layers.
+pub const ANNOTATION_LAYERS_ORDER: &str = "image.openshift.io/dockerLayersOrder";
+
+/// An Image object (`state/images/sha256/<hex>.yaml`): what a digest is, field for field as
+/// openshift/api `image/v1` `Image` holds it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Image {
     /// `image.openshift.io/v1`.
-    #[serde(default = "default_api_version")]
+    #[serde(
+        default = "default_api_version",
+        deserialize_with = "api_version_or_default"
+    )]
     pub api_version: String,
     /// `Image`.
-    #[serde(default = "default_image_kind")]
+    #[serde(
+        default = "default_image_kind",
+        deserialize_with = "image_kind_or_default"
+    )]
     pub kind: String,
     /// `metadata.name` is the digest.
     pub metadata: ImageMeta,
     /// The pull spec by digest it was first imported from.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub docker_image_reference: String,
-    /// Manifest media type.
-    #[serde(default)]
-    pub docker_image_manifest_media_type: String,
-    /// Layers, in order.
+    /// The image config as a docker10 `DockerImage`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub docker_image_metadata: Option<DockerImage>,
+    /// `1.0`, the version of `dockerImageMetadata`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub docker_image_metadata_version: String,
+    /// Layers, base first (see [`ANNOTATION_LAYERS_ORDER`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub docker_image_layers: Vec<ImageLayer>,
+    /// Manifest media type.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub docker_image_manifest_media_type: String,
     /// For an index imported with PreserveOriginal: the platforms it holds.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub docker_image_manifests: Vec<ImageManifest>,
-    /// The image config (architecture, env, labels, ...).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub docker_image_metadata: Option<ImageMetadata>,
+}
+
+impl Default for Image {
+    fn default() -> Self {
+        Image {
+            api_version: default_api_version(),
+            kind: default_image_kind(),
+            metadata: ImageMeta::default(),
+            docker_image_reference: String::new(),
+            docker_image_metadata: None,
+            docker_image_metadata_version: String::new(),
+            docker_image_layers: Vec::new(),
+            docker_image_manifest_media_type: String::new(),
+            docker_image_manifests: Vec::new(),
+        }
+    }
 }
 
 fn default_image_kind() -> String {
     "Image".to_owned()
+}
+
+// State written before the objects carried their type wrote `apiVersion: ""` and `kind: ""`.
+fn api_version_or_default<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let v = String::deserialize(d)?;
+    Ok(if v.is_empty() {
+        default_api_version()
+    } else {
+        v
+    })
+}
+
+fn image_kind_or_default<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let v = String::deserialize(d)?;
+    Ok(if v.is_empty() {
+        default_image_kind()
+    } else {
+        v
+    })
 }
 
 /// `metadata` of an Image.
@@ -473,6 +527,9 @@ pub struct ImageMeta {
     /// When it was first recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub creation_timestamp: Option<String>,
+    /// `image.openshift.io/dockerLayersOrder: ascending` when it has layers.
+    #[serde(default, skip_serializing_if = "is_none_or_empty")]
+    pub annotations: Option<Annotations>,
 }
 
 /// One layer of an image.
@@ -506,44 +563,201 @@ pub struct ImageManifest {
     pub variant: String,
 }
 
-/// The parts of an image config streamsync records.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ImageMetadata {
-    /// CPU architecture.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub architecture: String,
-    /// Operating system.
-    #[serde(default, rename = "OS", skip_serializing_if = "String::is_empty")]
-    pub os: String,
+/// `dockerImageMetadata`: openshift/api `image/docker10` `DockerImage`, the parts of an image
+/// config streamsync records. Reads the flat shape older versions wrote too (`Env`, `Labels`,
+/// ... beside `Architecture`, `ExposedPorts` as a list), so old state loads; it is written
+/// back in this shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "RawDockerImage")]
+pub struct DockerImage {
+    /// `DockerImage`.
+    pub kind: String,
+    /// `1.0`.
+    #[serde(rename = "apiVersion")]
+    pub api_version: String,
+    /// The config digest (the image ID).
+    #[serde(rename = "Id")]
+    pub id: String,
     /// Build time.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(rename = "Created", skip_serializing_if = "String::is_empty")]
     pub created: String,
     /// Author.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(rename = "Author", skip_serializing_if = "String::is_empty")]
     pub author: String,
+    /// What a container of it runs with.
+    #[serde(rename = "Config", skip_serializing_if = "Option::is_none")]
+    pub config: Option<DockerConfig>,
+    /// CPU architecture.
+    #[serde(rename = "Architecture", skip_serializing_if = "String::is_empty")]
+    pub architecture: String,
+    /// The config blob plus each distinct layer once.
+    #[serde(rename = "Size", skip_serializing_if = "is_zero")]
+    pub size: i64,
+}
+
+/// The `kind` of a [`DockerImage`].
+pub const KIND_DOCKER_IMAGE_METADATA: &str = "DockerImage";
+/// The `apiVersion` of a [`DockerImage`] and `Image.dockerImageMetadataVersion`.
+pub const DOCKER_IMAGE_METADATA_VERSION: &str = "1.0";
+
+impl Default for DockerImage {
+    fn default() -> Self {
+        DockerImage {
+            kind: KIND_DOCKER_IMAGE_METADATA.to_owned(),
+            api_version: DOCKER_IMAGE_METADATA_VERSION.to_owned(),
+            id: String::new(),
+            created: String::new(),
+            author: String::new(),
+            config: None,
+            architecture: String::new(),
+            size: 0,
+        }
+    }
+}
+
+impl DockerImage {
+    /// The run config, empty when there is none.
+    pub fn run_config(&self) -> DockerConfig {
+        self.config.clone().unwrap_or_default()
+    }
+}
+
+/// The name older code knew the image metadata by.
+pub type ImageMetadata = DockerImage;
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+
+/// docker10 `DockerConfig`: the run configuration of an image.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DockerConfig {
     /// User.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub user: String,
-    /// Working directory.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub working_dir: String,
+    /// Exposed ports (`8080/tcp`), each mapped to an empty object as Docker writes them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub exposed_ports: BTreeMap<String, Empty>,
     /// Environment.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub env: Vec<String>,
     /// Command.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cmd: Vec<String>,
+    /// Working directory.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub working_dir: String,
     /// Entrypoint.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub entrypoint: Vec<String>,
-    /// Exposed ports (`8080/tcp`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub exposed_ports: Vec<String>,
     /// Labels.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
-    /// Total size of the layers.
+}
+
+impl DockerConfig {
+    fn is_empty(&self) -> bool {
+        *self == DockerConfig::default()
+    }
+}
+
+/// `{}`: the value of a Docker set such as `ExposedPorts`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Empty {}
+
+/// Exposed ports as docker10 writes them (a map) or as older state did (a list).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Ports {
+    Map(BTreeMap<String, serde::de::IgnoredAny>),
+    List(Vec<String>),
+}
+
+impl Ports {
+    fn into_map(self) -> BTreeMap<String, Empty> {
+        match self {
+            Ports::Map(m) => m.into_keys().map(|k| (k, Empty {})).collect(),
+            Ports::List(l) => l.into_iter().map(|k| (k, Empty {})).collect(),
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct RawDockerImage {
+    #[serde(default, rename = "kind")]
+    kind: Option<String>,
+    #[serde(default, rename = "apiVersion")]
+    api_version: Option<String>,
+    #[serde(default, rename = "Id")]
+    id: Option<String>,
     #[serde(default)]
-    pub size: i64,
+    created: Option<String>,
+    #[serde(default)]
+    author: Option<String>,
+    #[serde(default)]
+    config: Option<RawDockerConfig>,
+    #[serde(default)]
+    architecture: Option<String>,
+    #[serde(default)]
+    size: Option<i64>,
+    // The flat shape of older state.
+    #[serde(flatten)]
+    legacy: RawDockerConfig,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct RawDockerConfig {
+    #[serde(default)]
+    user: Option<String>,
+    #[serde(default)]
+    exposed_ports: Option<Ports>,
+    #[serde(default)]
+    env: Option<Vec<String>>,
+    #[serde(default)]
+    cmd: Option<Vec<String>>,
+    #[serde(default)]
+    working_dir: Option<String>,
+    #[serde(default)]
+    entrypoint: Option<Vec<String>>,
+    #[serde(default)]
+    labels: Option<BTreeMap<String, String>>,
+}
+
+impl From<RawDockerConfig> for DockerConfig {
+    fn from(r: RawDockerConfig) -> Self {
+        DockerConfig {
+            user: r.user.unwrap_or_default(),
+            exposed_ports: r.exposed_ports.map(Ports::into_map).unwrap_or_default(),
+            env: r.env.unwrap_or_default(),
+            cmd: r.cmd.unwrap_or_default(),
+            working_dir: r.working_dir.unwrap_or_default(),
+            entrypoint: r.entrypoint.unwrap_or_default(),
+            labels: r.labels.unwrap_or_default(),
+        }
+    }
+}
+
+impl From<RawDockerImage> for DockerImage {
+    fn from(r: RawDockerImage) -> Self {
+        let config = match r.config {
+            Some(c) => DockerConfig::from(c),
+            None => DockerConfig::from(r.legacy),
+        };
+        let or = |v: Option<String>, d: &str| {
+            v.filter(|v| !v.is_empty()).unwrap_or_else(|| d.to_owned())
+        };
+        DockerImage {
+            kind: or(r.kind, KIND_DOCKER_IMAGE_METADATA),
+            api_version: or(r.api_version, DOCKER_IMAGE_METADATA_VERSION),
+            id: r.id.unwrap_or_default(),
+            created: r.created.unwrap_or_default(),
+            author: r.author.unwrap_or_default(),
+            config: (!config.is_empty()).then_some(config),
+            architecture: r.architecture.unwrap_or_default(),
+            size: r.size.unwrap_or_default(),
+        }
+    }
 }

@@ -74,6 +74,7 @@ fn defaults_and_empty_maps_are_not_differences() {
     let mut live = live_of(&d, 1);
     live.status = Some(crate::model::ImageStreamStatus {
         docker_image_repository: String::new(),
+        public_docker_image_repository: String::new(),
         tags: vec![NamedTagEventList {
             tag: "1.0".into(),
             items: vec![TagEvent {
@@ -97,6 +98,7 @@ fn only_tag_ref_changes_import_again() {
     let mut live = live_of(&d, 1);
     live.status = Some(crate::model::ImageStreamStatus {
         docker_image_repository: String::new(),
+        public_docker_image_repository: String::new(),
         tags: vec![NamedTagEventList {
             tag: "1.0".into(),
             items: vec![TagEvent {
@@ -188,6 +190,7 @@ fn image_id_prefix_resolution() {
     };
     s.status = Some(crate::model::ImageStreamStatus {
         docker_image_repository: String::new(),
+        public_docker_image_repository: String::new(),
         tags: vec![
             NamedTagEventList {
                 tag: "a".into(),

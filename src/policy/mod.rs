@@ -25,6 +25,9 @@ pub struct Config {
     /// Apply behaviour.
     #[serde(default)]
     pub apply: ApplyConfig,
+    /// The cluster the streams are meant for (its integrated registry).
+    #[serde(default)]
+    pub cluster: crate::model::Cluster,
 }
 
 impl Default for Config {
@@ -33,6 +36,7 @@ impl Default for Config {
             default_namespace: default_namespace(),
             registry: RegistryConfig::default(),
             apply: ApplyConfig::default(),
+            cluster: crate::model::Cluster::default(),
         }
     }
 }

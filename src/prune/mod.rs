@@ -728,7 +728,6 @@ mod tests {
         let mut s = ImageStream::new("team", "app");
         s.metadata.creation_timestamp = creation.map(str::to_owned);
         s.status = Some(ImageStreamStatus {
-            docker_image_repository: String::new(),
             tags: vec![NamedTagEventList {
                 tag: "latest".into(),
                 items: created
@@ -743,6 +742,7 @@ mod tests {
                     .collect(),
                 conditions: Vec::new(),
             }],
+            ..ImageStreamStatus::default()
         });
         BTreeMap::from([(s.key(), s)])
     }

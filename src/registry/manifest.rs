@@ -7,7 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 
-use crate::model::{Image, ImageLayer, ImageManifest, ImageMeta, ImageMetadata};
+use crate::model::{
+    ANNOTATION_LAYERS_ORDER, DOCKER_IMAGE_METADATA_VERSION, DockerConfig, DockerImage, Empty,
+    Image, ImageLayer, ImageManifest, ImageMeta,
+};
 
 /// OCI image manifest.
 pub const OCI_MANIFEST: &str = oci_client::manifest::OCI_IMAGE_MEDIA_TYPE;
@@ -214,8 +217,6 @@ struct RawConfigFile {
     #[serde(default)]
     architecture: String,
     #[serde(default)]
-    os: String,
-    #[serde(default)]
     created: Option<String>,
     #[serde(default)]
     author: Option<String>,
@@ -260,30 +261,48 @@ pub fn image_from_parts(
             size = size.saturating_add(l.size);
         }
     }
-    let metadata = ImageMetadata {
-        architecture: raw.architecture,
-        os: raw.os,
-        created: raw.created.unwrap_or_default(),
-        author: raw.author.unwrap_or_default(),
+    let config = DockerConfig {
         user: run.user.unwrap_or_default(),
-        working_dir: run.working_dir.unwrap_or_default(),
+        exposed_ports: run
+            .exposed_ports
+            .unwrap_or_default()
+            .into_keys()
+            .map(|p| (p, Empty {}))
+            .collect(),
         env: run.env.unwrap_or_default(),
         cmd: run.cmd.unwrap_or_default(),
+        working_dir: run.working_dir.unwrap_or_default(),
         entrypoint: run.entrypoint.unwrap_or_default(),
-        exposed_ports: run.exposed_ports.unwrap_or_default().into_keys().collect(),
         labels: run.labels.unwrap_or_default(),
-        size,
     };
+    // OpenShift's importer: the image ID is the config digest, and layers are listed base
+    // first, which the annotation records.
+    let metadata = DockerImage {
+        id: parts.config_digest.clone(),
+        created: raw.created.unwrap_or_default(),
+        author: raw.author.unwrap_or_default(),
+        config: (config != DockerConfig::default()).then_some(config),
+        architecture: raw.architecture,
+        size,
+        ..DockerImage::default()
+    };
+    let annotations = (!parts.layers.is_empty()).then(|| {
+        [(ANNOTATION_LAYERS_ORDER.to_owned(), "ascending".to_owned())]
+            .into_iter()
+            .collect()
+    });
     Ok(Image {
         metadata: ImageMeta {
             name: digest.to_owned(),
             creation_timestamp: None,
+            annotations,
         },
         docker_image_reference: docker_image_reference.to_owned(),
         docker_image_manifest_media_type: parts.media_type.clone(),
         docker_image_layers: parts.layers.clone(),
         docker_image_manifests: Vec::new(),
         docker_image_metadata: Some(metadata),
+        docker_image_metadata_version: DOCKER_IMAGE_METADATA_VERSION.to_owned(),
         ..Image::default()
     })
 }
@@ -299,6 +318,7 @@ pub fn image_from_index(
         metadata: ImageMeta {
             name: digest.to_owned(),
             creation_timestamp: None,
+            annotations: None,
         },
         docker_image_reference: docker_image_reference.to_owned(),
         docker_image_manifest_media_type: media_type.to_owned(),
@@ -381,9 +401,24 @@ mod tests {
         let img = image_from_parts("sha256:x", "r/a@sha256:x", &parts, config).unwrap();
         let m = img.docker_image_metadata.unwrap();
         assert_eq!(m.architecture, "amd64");
-        assert_eq!(m.user, "1001");
-        assert_eq!(m.exposed_ports, vec!["8080/tcp".to_owned()]);
+        assert_eq!(
+            (m.kind.as_str(), m.api_version.as_str()),
+            ("DockerImage", "1.0")
+        );
+        assert_eq!(m.id, "sha256:c");
+        let run = m.run_config();
+        assert_eq!(run.user, "1001");
+        assert_eq!(run.exposed_ports.keys().collect::<Vec<_>>(), ["8080/tcp"]);
         assert_eq!(m.size, config.len() as i64 + 105);
+        assert_eq!(img.docker_image_metadata_version, "1.0");
+        assert_eq!(
+            img.metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get("image.openshift.io/dockerLayersOrder"))
+                .map(String::as_str),
+            Some("ascending")
+        );
         assert_eq!(img.docker_image_layers.len(), 3);
     }
 

@@ -32,9 +32,12 @@ fn resolves_tag_and_records_metadata() {
     assert_eq!(img.docker_image_layers[0].size, pushed.layer_len as i64);
     let m = img.docker_image_metadata.as_ref().expect("config metadata");
     assert_eq!(m.architecture, "amd64");
-    assert_eq!(m.os, "linux");
+    assert_eq!((m.kind.as_str(), m.api_version.as_str()), ("DockerImage", "1.0"));
+    assert!(m.id.starts_with("sha256:"), "Id is the config digest: {}", m.id);
+    assert_eq!(img.docker_image_metadata_version, "1.0");
     assert_eq!(m.created, "2026-01-01T00:00:00Z");
     assert_eq!(m.author, "streamsync tests");
+    let m = &m.run_config();
     assert_eq!(m.user, "1001");
     assert_eq!(m.working_dir, "/opt/app");
     assert_eq!(
@@ -43,9 +46,10 @@ fn resolves_tag_and_records_metadata() {
     );
     assert_eq!(m.cmd, vec!["run".to_owned()]);
     assert_eq!(m.entrypoint, vec!["/entry".to_owned()]);
-    assert_eq!(m.exposed_ports, vec!["8080/tcp".to_owned()]);
+    assert_eq!(m.exposed_ports.keys().collect::<Vec<_>>(), ["8080/tcp"]);
     assert_eq!(m.labels.get("release").map(String::as_str), Some("one"));
-    assert_eq!(m.size, (pushed.layer_len + pushed.config_len) as i64);
+    let size = img.docker_image_metadata.as_ref().map_or(0, |m| m.size);
+    assert_eq!(size, (pushed.layer_len + pushed.config_len) as i64);
     // One HEAD, then the manifest and the config once each.
     let counts = c.request_counts();
     let n = counts.get(&reg.host()).expect("counted");
@@ -119,6 +123,7 @@ fn digest_moves_after_repush() {
             .docker_image_metadata
             .as_ref()
             .unwrap()
+            .run_config()
             .labels["release"],
         "second"
     );

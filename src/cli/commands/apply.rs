@@ -16,7 +16,7 @@ use crate::cli::commands::{Registry, load_definitions, refuse_invalid, resolver}
 use crate::cli::settings::parse_duration;
 use crate::cli::{ApplyArgs, Context, ExitStatus, Printer, ReportFormat};
 use crate::error::Hinted;
-use crate::model::{ImageStream, StreamKey};
+use crate::model::{ANNOTATION_REPOSITORY_CHECK, ImageStream, StreamKey};
 use crate::plan::{self, Action, Change, Options, Plan, PlanError, render};
 use crate::reconcile::{self, ApplyReport, SavedPlan};
 use crate::registry::{RequestCounts, Resolver};
@@ -79,24 +79,7 @@ pub fn run(ctx: &Context, args: &ApplyArgs, printer: &Printer) -> Result<ExitSta
     let planned = reconcile::plan(&desired, &state, &options, None)?;
     let mut changes = planned.plan.changes.clone();
     let errors = planned.plan.errors.clone();
-    // A stream importing a whole repository does so when it is new or its repository changed.
-    let fresh: Vec<&ImageStream> = desired
-        .iter()
-        .copied()
-        .filter(|s| {
-            changes.iter().any(|c| {
-                c.key() == s.key()
-                    && (c.action == Action::CreateStream
-                        || (c.action == Action::UpdateStream
-                            && c.before
-                                .as_ref()
-                                .and_then(|b| b.get("dockerImageRepository"))
-                                != c.after
-                                    .as_ref()
-                                    .and_then(|a| a.get("dockerImageRepository"))))
-            })
-        })
-        .collect();
+    let fresh = repositories_due(&desired, &changes, &planned.snapshot.streams);
     let mut repos =
         repository_changes(&fresh, &planned.snapshot.streams, &registry, REPOSITORY_CAP);
     changes.append(&mut repos.changes);
@@ -116,6 +99,40 @@ pub fn run(ctx: &Context, args: &ApplyArgs, printer: &Printer) -> Result<ExitSta
         args.format,
         printer,
     ))
+}
+
+/// The streams whose `spec.dockerImageRepository` is imported now, as OpenShift's import
+/// controller decides (`needsImport`): the stream is new, its repository changed, or the live
+/// stream has no `openshift.io/image.dockerRepositoryCheck` yet (no import has succeeded).
+/// Nothing else re-imports a repository; `import STREAM --all` does it on request.
+pub(super) fn repositories_due<'a>(
+    desired: &[&'a ImageStream],
+    changes: &[Change],
+    live: &BTreeMap<StreamKey, ImageStream>,
+) -> Vec<&'a ImageStream> {
+    desired
+        .iter()
+        .copied()
+        .filter(|s| s.repository().is_some())
+        .filter(|s| {
+            let key = s.key();
+            let changed = changes.iter().any(|c| {
+                c.key() == key
+                    && (c.action == Action::CreateStream
+                        || (c.action == Action::UpdateStream
+                            && c.before
+                                .as_ref()
+                                .and_then(|b| b.get("dockerImageRepository"))
+                                != c.after
+                                    .as_ref()
+                                    .and_then(|a| a.get("dockerImageRepository"))))
+            });
+            changed
+                || live
+                    .get(&key)
+                    .is_some_and(|l| l.annotation(ANNOTATION_REPOSITORY_CHECK).is_none())
+        })
+        .collect()
 }
 
 /// OpenShift's `maxImagesBulkImportedPerRepository` default (§3.2).
@@ -205,6 +222,7 @@ pub(super) fn execute(
             changes,
             &registry.client,
             now,
+            &registry.cluster,
         )?);
     }
     let start = registry.done.load(Ordering::Relaxed);
@@ -230,7 +248,14 @@ pub(super) fn execute(
                 std::thread::sleep(Duration::from_millis(100));
             }
         });
-        let report = reconcile::execute(state, snapshot, changes, &registry.client, now);
+        let report = reconcile::execute(
+            state,
+            snapshot,
+            changes,
+            &registry.client,
+            now,
+            &registry.cluster,
+        );
         stop.store(true, Ordering::Relaxed);
         report
     });

@@ -4,12 +4,14 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use serde::Serialize;
 
 use crate::cli::{Context, ExitStatus, GetArgs, GetFormat, GetWhat, Printer};
 use crate::error::Hinted;
-use crate::model::{Image, ImageStream, StreamKey, TagEvent, TagEventCondition, TagReference};
+use crate::model::{
+    Image, ImageStream, LookupPolicy, StreamKey, TagEvent, TagEventCondition, TagReference,
+};
 use crate::state::dir::DirState;
 use crate::state::dir::to_yaml;
 
@@ -17,10 +19,9 @@ use crate::state::dir::to_yaml;
 pub fn run(ctx: &Context, args: &GetArgs, printer: &Printer) -> Result<ExitStatus> {
     let state = DirState::open(&ctx.state_dir)?;
     let streams = state.load_streams()?;
-    let default_ns = ctx
-        .load_config()
-        .map(|c| c.default_namespace)
-        .unwrap_or_else(|_| "default".to_owned());
+    let config = ctx.load_config().unwrap_or_default();
+    let default_ns = config.default_namespace.clone();
+    let cluster = &config.cluster;
     let text = match &args.what {
         GetWhat::Streams => streams_out(&streams, args.output)?,
         GetWhat::Stream { name } => {
@@ -40,15 +41,15 @@ pub fn run(ctx: &Context, args: &GetArgs, printer: &Printer) -> Result<ExitStatu
             })?;
             let key = find_stream(&streams, stream, &default_ns)?;
             let s = &streams[&key];
-            let obj = tag_object(s, tag).ok_or_else(|| {
-                Hinted::new(
+            if s.spec_tag(tag).is_none() && s.status_tag(tag).is_none() {
+                bail!(Hinted::new(
                     format!("stream `{key}` has no tag `{tag}`"),
                     format!("its tags: {}", tag_names(s).join(", ")),
-                )
-            })?;
+                ));
+            }
             match args.output {
-                GetFormat::Table => describe_tag(s, tag),
-                other => encode(&obj, other)?,
+                GetFormat::Table => describe_tag(s, tag, cluster),
+                other => encode(&tag_object(&state, s, tag, cluster)?, other)?,
             }
         }
         GetWhat::Image { name } => {
@@ -61,26 +62,10 @@ pub fn run(ctx: &Context, args: &GetArgs, printer: &Printer) -> Result<ExitStatu
             let key = find_stream(&streams, stream, &default_ns)?;
             let s = &streams[&key];
             let event = crate::plan::resolve_image_id(s, id).map_err(anyhow::Error::msg)?;
-            let image = state.load_image(&event.image)?.unwrap_or_else(|| Image {
-                metadata: crate::model::ImageMeta {
-                    name: event.image.clone(),
-                    creation_timestamp: None,
-                },
-                docker_image_reference: event.docker_image_reference.clone(),
-                ..Image::default()
-            });
-            let obj = ImageStreamImage {
-                api_version: "image.openshift.io/v1",
-                kind: "ImageStreamImage",
-                metadata: Meta {
-                    name: format!("{}@{}", key.name, event.image),
-                    namespace: key.namespace.clone(),
-                },
-                image,
-            };
+            let image = image_of(&state, &event.image, &event.docker_image_reference)?;
             match args.output {
-                GetFormat::Table => describe_image(&obj, &event),
-                other => encode(&obj, other)?,
+                GetFormat::Table => describe_image(&key, &image, &event),
+                other => encode(&image, other)?,
             }
         }
     };
@@ -347,71 +332,109 @@ fn describe(s: &ImageStream) -> String {
     out
 }
 
-fn describe_tag(s: &ImageStream, tag: &str) -> String {
-    let mut out = format!("Stream:       {}\n\n", s.key());
+fn describe_tag(s: &ImageStream, tag: &str, cluster: &crate::model::Cluster) -> String {
+    let mut out = format!("Stream:       {}\n", s.key());
+    if let Some(pull) = cluster.resolve_tag(s, tag) {
+        let _ = writeln!(out, "Pull spec:    {pull}");
+    }
+    out.push('\n');
     describe_tag_into(&mut out, s, tag);
     out
 }
 
+/// The Image recorded for `digest`, with `dockerImageReference` set to `pull_spec` (where this
+/// stream pulls it from); a digest whose Image file is missing gets a bare one.
+fn image_of(state: &DirState, digest: &str, pull_spec: &str) -> Result<Image> {
+    let mut image = state.load_image(digest)?.unwrap_or_else(|| Image {
+        metadata: crate::model::ImageMeta {
+            name: digest.to_owned(),
+            ..crate::model::ImageMeta::default()
+        },
+        ..Image::default()
+    });
+    pull_spec.clone_into(&mut image.docker_image_reference);
+    Ok(image)
+}
+
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct Meta {
     name: String,
     namespace: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    creation_timestamp: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    annotations: Option<crate::model::Annotations>,
 }
 
+/// openshift/api `ImageStreamTag`.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ImageStreamTag<'a> {
     api_version: &'static str,
     kind: &'static str,
     metadata: Meta,
-    #[serde(skip_serializing_if = "Option::is_none")]
     tag: Option<&'a TagReference>,
     generation: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    image: Option<&'a TagEvent>,
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    history: &'a [TagEvent],
+    lookup_policy: LookupPolicy,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     conditions: &'a [TagEventCondition],
-}
-
-fn tag_object<'a>(s: &'a ImageStream, tag: &str) -> Option<ImageStreamTag<'a>> {
-    let spec = s.spec_tag(tag);
-    let status = s.status_tag(tag);
-    if spec.is_none() && status.is_none() {
-        return None;
-    }
-    let items = status.map(|h| h.items.as_slice()).unwrap_or_default();
-    Some(ImageStreamTag {
-        api_version: "image.openshift.io/v1",
-        kind: "ImageStreamTag",
-        metadata: Meta {
-            name: format!("{}:{tag}", s.metadata.name),
-            namespace: s.key().namespace,
-        },
-        tag: spec,
-        generation: items.first().map_or(0, |i| i.generation),
-        image: items.first(),
-        history: items,
-        conditions: status.map(|h| h.conditions.as_slice()).unwrap_or_default(),
-    })
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ImageStreamImage {
-    api_version: &'static str,
-    kind: &'static str,
-    metadata: Meta,
     image: Image,
 }
 
-fn describe_image(obj: &ImageStreamImage, event: &TagEvent) -> String {
-    let img = &obj.image;
+/// The `ImageStreamTag` of `tag`, as the API server builds it (`newISTag`): the tag's newest
+/// image, its pull spec resolved through the tag's reference policy, the tag's annotations on
+/// it. A tag without an image yet is not found there, and is an error here.
+fn tag_object<'a>(
+    state: &DirState,
+    s: &'a ImageStream,
+    tag: &str,
+    cluster: &crate::model::Cluster,
+) -> Result<ImageStreamTag<'a>> {
+    let key = s.key();
+    let spec = s.spec_tag(tag);
+    let status = s.status_tag(tag);
+    let Some(event) = status
+        .and_then(|h| h.items.first())
+        .filter(|e| !e.image.is_empty())
+    else {
+        bail!(Hinted::new(
+            format!("imagestreamtag `{}:{tag}` has no image yet", key.name),
+            format!("`streamsync get tag {key}:{tag}` (as a table) shows its history and why"),
+        ));
+    };
+    let annotations = spec
+        .and_then(|t| t.annotations.clone())
+        .filter(|a| !a.is_empty());
+    let mut image = image_of(state, &event.image, &cluster.resolve_event(s, tag, event))?;
+    if let Some(a) = &annotations {
+        image
+            .metadata
+            .annotations
+            .get_or_insert_with(Default::default)
+            .extend(a.clone());
+    }
+    Ok(ImageStreamTag {
+        api_version: "image.openshift.io/v1",
+        kind: "ImageStreamTag",
+        metadata: Meta {
+            name: format!("{}:{tag}", key.name),
+            namespace: key.namespace.clone(),
+            creation_timestamp: Some(event.created.clone()).filter(|c| !c.is_empty()),
+            annotations,
+        },
+        tag: spec,
+        generation: event.generation,
+        lookup_policy: s.spec.lookup_policy.clone().unwrap_or_default(),
+        conditions: status.map(|h| h.conditions.as_slice()).unwrap_or_default(),
+        image,
+    })
+}
+
+fn describe_image(key: &StreamKey, img: &Image, event: &TagEvent) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "Name:         {}", obj.metadata.name);
-    let _ = writeln!(out, "Namespace:    {}", obj.metadata.namespace);
+    let _ = writeln!(out, "Name:         {}@{}", key.name, img.metadata.name);
+    let _ = writeln!(out, "Namespace:    {}", key.namespace);
     let _ = writeln!(out, "Digest:       {}", img.metadata.name);
     let _ = writeln!(out, "Pull spec:    {}", event.docker_image_reference);
     if !img.docker_image_manifest_media_type.is_empty() {
@@ -422,7 +445,9 @@ fn describe_image(obj: &ImageStreamImage, event: &TagEvent) -> String {
         );
     }
     if let Some(m) = &img.docker_image_metadata {
-        let _ = writeln!(out, "Platform:     {}/{}", m.os, m.architecture);
+        if !m.architecture.is_empty() {
+            let _ = writeln!(out, "Architecture: {}", m.architecture);
+        }
         if !m.created.is_empty() {
             let _ = writeln!(out, "Built:        {}", m.created);
         }
@@ -430,7 +455,7 @@ fn describe_image(obj: &ImageStreamImage, event: &TagEvent) -> String {
             let _ = writeln!(out, "Author:       {}", m.author);
         }
         let _ = writeln!(out, "Size:         {} bytes", m.size);
-        for (k, v) in &m.labels {
+        for (k, v) in &m.run_config().labels {
             let _ = writeln!(out, "Label:        {k}={v}");
         }
     }

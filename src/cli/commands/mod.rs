@@ -71,6 +71,8 @@ pub struct Registry {
     pub done: Arc<AtomicU64>,
     /// When the run started asking (for the summary line).
     pub started: Instant,
+    /// The cluster's integrated registry (`[cluster]`), which the state's streams point at.
+    pub cluster: crate::model::Cluster,
 }
 
 /// The registry client every command uses: the one place that builds it. An auth file or CA
@@ -94,6 +96,7 @@ pub fn resolver(
         client,
         done,
         started: Instant::now(),
+        cluster: config.cluster.clone(),
     })
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 
-use super::apply::{REPOSITORY_CAP, execute, finish, lock, repository_changes};
+use super::apply::{REPOSITORY_CAP, execute, finish, lock, repositories_due, repository_changes};
 use crate::apply::Outcome;
 use crate::cli::commands::{load_definitions, refuse_invalid, resolver};
 use crate::cli::settings::parse_duration;
@@ -107,7 +107,8 @@ fn pass(
     let errors = planned.plan.errors.clone();
     let scheduled = reconcile::scheduled_imports(&desired, live, &changes);
     changes.extend(scheduled);
-    let mut repos = repository_changes(&desired, live, &registry, REPOSITORY_CAP);
+    let due = repositories_due(&desired, &changes, live);
+    let mut repos = repository_changes(&due, live, &registry, REPOSITORY_CAP);
     changes.append(&mut repos.changes);
     let report = execute(
         &state,
