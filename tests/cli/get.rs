@@ -32,8 +32,9 @@ fn get_streams_tags_and_images() {
     );
     let full = repo.run(&["get", "image", "web/ruby@sha256:3a335", "-o", "json"]);
     let v: serde_json::Value = serde_json::from_str(&full.stdout).unwrap();
-    assert_eq!(v["kind"], "ImageStreamImage");
-    assert_eq!(v["image"]["dockerImageMetadata"]["Architecture"], "amd64");
+    assert_eq!(v["kind"], "Image");
+    assert_eq!(v["apiVersion"], "image.openshift.io/v1");
+    assert_eq!(v["dockerImageMetadata"]["Architecture"], "amd64");
     let ambiguous = repo.run(&["get", "image", "ruby@3a33"]);
     assert_eq!(ambiguous.code, 1);
     assert!(
@@ -93,5 +94,83 @@ fn a_damaged_state_file_is_a_clear_error() {
             && out.stderr.contains("damaged"),
         "{}",
         out.stderr
+    );
+}
+
+#[test]
+fn get_tag_and_image_print_openshift_objects() {
+    // The scenario's Image file is in the flat shape older versions wrote; it is shown in the
+    // docker10 shape.
+    let repo = scenario_repo("update");
+    snap!(
+        "get_tag_yaml",
+        repo.run(&["get", "tag", "web/ruby:3.1", "-o", "yaml"])
+            .snapshot()
+    );
+    snap!(
+        "get_image_yaml",
+        repo.run(&["get", "image", "web/ruby@3a335d7", "-o", "yaml"])
+            .snapshot()
+    );
+    let v: serde_json::Value = serde_json::from_str(
+        &repo
+            .run(&["get", "tag", "web/ruby:latest", "-o", "json"])
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(v["kind"], "ImageStreamTag");
+    assert_eq!(v["metadata"]["name"], "ruby:latest");
+    assert_eq!(v["tag"]["from"]["kind"], "ImageStreamTag");
+    assert_eq!(v["lookupPolicy"]["local"], false);
+    assert!(v.get("history").is_none(), "{v}");
+}
+
+#[test]
+fn local_reference_policy_resolves_through_the_integrated_registry() {
+    let repo = scenario_repo("update");
+    let path = repo.path().join("state/web/ruby.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    // Tag 3.1 is the first tag of the file: make its reference policy Local.
+    std::fs::write(&path, text.replacen("type: Source", "type: Local", 1)).unwrap();
+    let digest = format!("sha256:3a335d7{}", "e".repeat(57));
+    let resolved = |repo: &crate::common::TestRepo| {
+        let out = repo.run(&["get", "tag", "web/ruby:3.1", "-o", "json"]);
+        let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        v["image"]["dockerImageReference"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    // Without [cluster]: no integrated registry and no spec repository, so the imported pull
+    // spec by digest.
+    assert_eq!(
+        resolved(&repo),
+        format!("registry.example.com/ruby@{digest}")
+    );
+    repo.write(
+        "streamsync.toml",
+        "[cluster]\ninternal_registry = \"image-registry.openshift-image-registry.svc:5000\"\npublic_registry = \"registry.apps.example.com\"\n",
+    );
+    assert_eq!(
+        resolved(&repo),
+        format!("image-registry.openshift-image-registry.svc:5000/web/ruby@{digest}")
+    );
+    let table = repo.run(&["get", "tag", "web/ruby:3.1"]);
+    assert!(
+        table.stdout.contains(&format!(
+            "Pull spec:    image-registry.openshift-image-registry.svc:5000/web/ruby@{digest}"
+        )),
+        "{}",
+        table.stdout
+    );
+    // A Source tag is not rewritten.
+    let out = repo.run(&["get", "tag", "web/ruby:3.3", "-o", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert!(
+        v["image"]["dockerImageReference"]
+            .as_str()
+            .unwrap()
+            .starts_with("registry.example.com/ruby@"),
+        "{v}"
     );
 }

@@ -164,7 +164,11 @@ fn image_prefix_errors_name_the_candidates() {
     assert_eq!(v["errors"].as_array().map(Vec::len), Some(2));
     let got = repo.run(&["get", "tag", "ruby:by-full-digest", "-o", "json"]);
     let v: serde_json::Value = serde_json::from_str(&got.stdout).unwrap();
-    assert_eq!(v["image"]["image"], format!("sha256:{}", "c".repeat(64)));
+    assert_eq!(v["kind"], "ImageStreamTag");
+    assert_eq!(
+        v["image"]["metadata"]["name"],
+        format!("sha256:{}", "c".repeat(64))
+    );
 }
 
 #[test]

@@ -32,8 +32,15 @@ fn resolves_tag_and_records_metadata() {
     assert_eq!(img.docker_image_layers[0].size, pushed.layer_len as i64);
     let m = img.docker_image_metadata.as_ref().expect("config metadata");
     assert_eq!(m.architecture, "amd64");
-    assert_eq!((m.kind.as_str(), m.api_version.as_str()), ("DockerImage", "1.0"));
-    assert!(m.id.starts_with("sha256:"), "Id is the config digest: {}", m.id);
+    assert_eq!(
+        (m.kind.as_str(), m.api_version.as_str()),
+        ("DockerImage", "1.0")
+    );
+    assert!(
+        m.id.starts_with("sha256:"),
+        "Id is the config digest: {}",
+        m.id
+    );
     assert_eq!(img.docker_image_metadata_version, "1.0");
     assert_eq!(m.created, "2026-01-01T00:00:00Z");
     assert_eq!(m.author, "streamsync tests");

@@ -353,6 +353,12 @@ fn image_of(state: &DirState, digest: &str, pull_spec: &str) -> Result<Image> {
         ..Image::default()
     });
     pull_spec.clone_into(&mut image.docker_image_reference);
+    // Image files written before the version was recorded hold version 1.0 metadata, which
+    // is also the API's default for an empty version.
+    if image.docker_image_metadata.is_some() && image.docker_image_metadata_version.is_empty() {
+        crate::model::DOCKER_IMAGE_METADATA_VERSION
+            .clone_into(&mut image.docker_image_metadata_version);
+    }
     Ok(image)
 }
 
@@ -384,7 +390,8 @@ struct ImageStreamTag<'a> {
 
 /// The `ImageStreamTag` of `tag`, as the API server builds it (`newISTag`): the tag's newest
 /// image, its pull spec resolved through the tag's reference policy, the tag's annotations on
-/// it. A tag without an image yet is not found there, and is an error here.
+/// it. A tag with no history yet is an error, as it is not found there; a reference tag (a pull
+/// spec without an image id) shows that pull spec, where the server would say not found.
 fn tag_object<'a>(
     state: &DirState,
     s: &'a ImageStream,
@@ -394,10 +401,7 @@ fn tag_object<'a>(
     let key = s.key();
     let spec = s.spec_tag(tag);
     let status = s.status_tag(tag);
-    let Some(event) = status
-        .and_then(|h| h.items.first())
-        .filter(|e| !e.image.is_empty())
-    else {
+    let Some(event) = status.and_then(|h| h.items.first()) else {
         bail!(Hinted::new(
             format!("imagestreamtag `{}:{tag}` has no image yet", key.name),
             format!("`streamsync get tag {key}:{tag}` (as a table) shows its history and why"),
@@ -406,7 +410,15 @@ fn tag_object<'a>(
     let annotations = spec
         .and_then(|t| t.annotations.clone())
         .filter(|a| !a.is_empty());
-    let mut image = image_of(state, &event.image, &cluster.resolve_event(s, tag, event))?;
+    let pull_spec = cluster.resolve_event(s, tag, event);
+    let mut image = if event.image.is_empty() {
+        Image {
+            docker_image_reference: pull_spec,
+            ..Image::default()
+        }
+    } else {
+        image_of(state, &event.image, &pull_spec)?
+    };
     if let Some(a) = &annotations {
         image
             .metadata
