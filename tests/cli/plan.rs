@@ -158,3 +158,105 @@ fn plan_notes_tags_whose_last_import_failed() {
         out.stderr
     );
 }
+
+#[test]
+fn sources_the_definitions_do_not_have_are_refused_by_validate_plan_and_apply() {
+    let repo = TestRepo::new();
+    let app = "apiVersion: image.openshift.io/v1
+kind: ImageStream
+metadata:
+  name: app
+spec:
+  tags:
+  - name: \"1.0\"
+    from:
+      kind: DockerImage
+      name: quay.io/x/app:1.0
+    reference: true
+  - name: copy
+    from:
+      kind: ImageStreamTag
+      name: nosuch:1.0
+  - name: pin
+    from:
+      kind: ImageStreamImage
+      name: nosuch@sha256:0123456789abcdef
+  - name: latest
+    from:
+      kind: ImageStreamTag
+      name: \"1.0\"
+";
+    repo.write("definitions/demo/app.yaml", app);
+    let validate = repo.run(&["validate", "--format", "json"]);
+    assert_eq!(validate.code, 1, "{}", validate.snapshot());
+    let v: serde_json::Value = serde_json::from_str(&validate.stdout).unwrap();
+    let found: Vec<(String, u64, u64)> = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap().to_owned(),
+                d["line"].as_u64().unwrap(),
+                d["column"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("unknown-source-stream".to_owned(), 15, 13),
+            ("unknown-source-stream".to_owned(), 19, 13),
+        ]
+    );
+    // Plan and apply refuse the definitions as a whole: not even `1.0` is applied.
+    for cmd in ["plan", "apply"] {
+        let out = repo.run(&[cmd]);
+        assert_eq!(out.code, 1, "{}", out.snapshot());
+        assert!(
+            out.stderr
+                .contains("definitions/demo/app.yaml:15:13: error: tag `copy` takes its image from `nosuch:1.0`"),
+            "{}",
+            out.stderr
+        );
+    }
+    assert!(!repo.path().join("state").exists());
+    // With the source stream defined, the same forms plan: short and long.
+    repo.write(
+        "definitions/demo/nosuch.yaml",
+        "apiVersion: v1\nkind: ImageStream\nmetadata:\n  name: nosuch\nspec:\n  tags:\n  - name: \"1.0\"\n    from:\n      kind: DockerImage\n      name: quay.io/x/nosuch:1.0\n    reference: true\n",
+    );
+    repo.write(
+        "definitions/demo/app.yaml",
+        &app.replace(
+            "  - name: pin\n    from:\n      kind: ImageStreamImage\n      name: nosuch@sha256:0123456789abcdef\n",
+            "",
+        ),
+    );
+    let plan = repo.run(&["plan", "--format", "json"]);
+    assert_eq!(plan.code, 0, "{}", plan.snapshot());
+    let v: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    let reasons: Vec<&str> = v["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["stream"] == "app")
+        .map(|c| c["reason"].as_str().unwrap())
+        .collect();
+    assert!(
+        reasons.contains(&"new tag; follows `nosuch:1.0`"),
+        "{reasons:?}"
+    );
+    assert!(reasons.contains(&"new tag; follows `1.0`"), "{reasons:?}");
+    let apply = repo.run(&["apply"]);
+    assert_eq!(apply.code, 0, "{}", apply.snapshot());
+    for (tag, want) in [
+        ("app:copy", "quay.io/x/nosuch:1.0"),
+        ("app:latest", "quay.io/x/app:1.0"),
+    ] {
+        let out = repo.run(&["get", "tag", tag, "-o", "json"]);
+        let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        assert_eq!(v["image"]["dockerImageReference"], want, "{tag}");
+    }
+    assert_eq!(repo.run(&["plan", "--detailed-exitcode"]).code, 0);
+}

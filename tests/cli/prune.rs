@@ -484,3 +484,27 @@ fn unreadable_live_stream_is_a_located_error() {
         out.stderr
     );
 }
+
+#[test]
+fn short_image_ids_protect_history_as_the_long_form_does() {
+    let long = fixture("history");
+    let short = fixture("history");
+    let path = "definitions/team/app.yaml";
+    let text = std::fs::read_to_string(short.path().join(path)).unwrap();
+    short.write(
+        path,
+        &text.replace("\"app@sha256:a0dfadeb8f6b7f37\"", "\"a0dfadeb8f6b7f37\""),
+    );
+    let json = |repo: &TestRepo| {
+        let out = repo.run(&["prune", "--format", "json"]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        (codes(&v, "candidates"), codes(&v, "kept"))
+    };
+    let (candidates, kept) = json(&short);
+    assert_eq!((candidates.clone(), kept.clone()), json(&long));
+    assert!(
+        kept.contains(&c("history", "team/app", "latest", "referenced")),
+        "{kept:?}"
+    );
+}

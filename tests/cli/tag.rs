@@ -587,3 +587,42 @@ fn import_confirm_creates_a_stream() {
     assert!(out.stderr.contains("invalid pull spec `Not A Spec`"));
     validate_ok(&repo);
 }
+
+#[test]
+fn short_form_sources_are_followed_by_tag() {
+    // `latest` tracks `3.3` in the sample library's short form; the live state holds what an
+    // apply recorded for it.
+    let repo = repo();
+    let defs = RUBY.replace(
+        "  # a reference-only tag\n",
+        "  - name: latest\n    from:\n      kind: ImageStreamTag\n      name: \"3.3\"\n  # a reference-only tag\n",
+    );
+    repo.write("definitions/web/ruby.yaml", &defs);
+    let state = live_state().replace(
+        "  - tag: ref\n",
+        &format!(
+            "  - tag: latest\n    items:\n    - created: '2025-12-01T00:00:00Z'\n      dockerImageReference: quay.io/ruby/ruby@{DIGEST}\n      image: {DIGEST}\n      generation: 2\n  - tag: ref\n"
+        ),
+    );
+    repo.write("state/web/ruby.yaml", &state);
+    validate_ok(&repo);
+    // A permanent tag of the tracking tag pins the image it holds.
+    let out = repo.run(&["tag", "ruby:latest", "ruby:pinned"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        read(&repo, "definitions/web/ruby.yaml").contains(&format!("name: ruby@{DIGEST}")),
+        "{}",
+        read(&repo, "definitions/web/ruby.yaml")
+    );
+    validate_ok(&repo);
+    // Deleting the tag `latest` names in the short form would leave it dangling.
+    let before = read(&repo, "definitions/web/ruby.yaml");
+    let out = repo.run(&["tag", "-d", "ruby:3.3"]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(
+        out.stderr.contains("tag `latest` follows `ruby:3.3`"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(read(&repo, "definitions/web/ruby.yaml"), before);
+}
