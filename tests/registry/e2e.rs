@@ -85,10 +85,32 @@ impl Repo {
         self.run_at("2026-01-01T00:00:00Z", args)
     }
 
+    /// A tag's `history` and `conditions` (from its stream's status) and, when it has an image,
+    /// `image`: what its ImageStreamTag shows (digest and resolved pull spec).
     fn tag(&self, tag: &str) -> Value {
+        let (stream, name) = tag.split_once(':').expect("stream:tag");
+        let s = self.run(&["get", "stream", stream, "-o", "json"]).json();
+        let status = s["status"]["tags"]
+            .as_array()
+            .and_then(|l| l.iter().find(|t| t["tag"] == name))
+            .cloned()
+            .unwrap_or(Value::Null);
         let out = self.run(&["get", "tag", tag, "-o", "json"]);
-        assert_eq!(out.code, 0, "{out}");
-        out.json()
+        let image = if out.code == 0 {
+            let istag = out.json();
+            assert_eq!(istag["kind"], "ImageStreamTag", "{out}");
+            serde_json::json!({
+                "image": istag["image"]["metadata"]["name"],
+                "dockerImageReference": istag["image"]["dockerImageReference"],
+            })
+        } else {
+            Value::Null
+        };
+        serde_json::json!({
+            "history": status["items"],
+            "conditions": status["conditions"],
+            "image": image,
+        })
     }
 
     /// Every state file and its bytes.
