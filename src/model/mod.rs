@@ -761,3 +761,69 @@ impl From<RawDockerImage> for DockerImage {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_and_long_source_forms_resolve_against_the_holder() {
+        let holder = StreamKey::new("demo", "ruby");
+        let r = |kind: &str, name: &str, ns: Option<&str>| ObjectReference {
+            kind: kind.into(),
+            name: name.into(),
+            namespace: ns.map(str::to_owned),
+        };
+        let ist = r(KIND_IMAGE_STREAM_TAG, "2.0", None);
+        assert_eq!(ist.source(&holder), Some((holder.clone(), "2.0")));
+        assert_eq!(ist.tracks_in(&holder), Some("2.0"));
+        let long = r(KIND_IMAGE_STREAM_TAG, "ruby:2.0", Some(""));
+        assert_eq!(long.tracks_in(&holder), Some("2.0"));
+        let other = r(KIND_IMAGE_STREAM_TAG, "python:3.12", Some("openshift"));
+        assert_eq!(
+            other.source(&holder),
+            Some((StreamKey::new("openshift", "python"), "3.12"))
+        );
+        assert_eq!(other.tracks_in(&holder), None);
+        let id = r(KIND_IMAGE_STREAM_IMAGE, "sha256:3a33", None);
+        assert_eq!(id.source(&holder), Some((holder.clone(), "sha256:3a33")));
+        assert_eq!(id.tracks_in(&holder), None);
+        let long_id = r(KIND_IMAGE_STREAM_IMAGE, "ruby@3a33", None);
+        assert_eq!(long_id.source(&holder), Some((holder.clone(), "3a33")));
+        assert_eq!(r(KIND_DOCKER_IMAGE, "ruby:2.0", None).source(&holder), None);
+        for bad in ["a:b:c", ":x", "x:"] {
+            assert!(split_source(KIND_IMAGE_STREAM_TAG, bad).is_err(), "{bad}");
+        }
+        assert!(split_source(KIND_IMAGE_STREAM_IMAGE, "a@b@c").is_err());
+    }
+
+    #[test]
+    fn image_metadata_of_older_state_loads_in_the_docker10_shape() {
+        let old = "apiVersion: ''\nkind: ''\nmetadata:\n  name: sha256:aa\ndockerImageMetadata:\n  Architecture: amd64\n  OS: linux\n  Env: [A=1]\n  ExposedPorts: [8080/tcp]\n  Labels: {k: v}\n  Size: 10\n";
+        let img: Image = serde_saphyr::from_str(old).unwrap();
+        assert_eq!(
+            (img.api_version.as_str(), img.kind.as_str()),
+            ("image.openshift.io/v1", "Image")
+        );
+        let m = img.docker_image_metadata.clone().unwrap();
+        assert_eq!(
+            (m.kind.as_str(), m.api_version.as_str()),
+            ("DockerImage", "1.0")
+        );
+        let run = m.run_config();
+        assert_eq!(run.env, ["A=1"]);
+        assert_eq!(run.exposed_ports.keys().collect::<Vec<_>>(), ["8080/tcp"]);
+        assert_eq!(run.labels["k"], "v");
+        assert_eq!(m.size, 10);
+        // Written back, it is the new shape, and reads back the same.
+        let json = serde_json::to_value(&img).unwrap();
+        assert_eq!(
+            json["dockerImageMetadata"]["Config"]["ExposedPorts"]["8080/tcp"],
+            serde_json::json!({})
+        );
+        assert!(json["dockerImageMetadata"].get("OS").is_none());
+        assert!(json["dockerImageMetadata"].get("Env").is_none());
+        let again: Image = serde_json::from_value(json).unwrap();
+        assert_eq!(again, img);
+    }
+}
