@@ -314,6 +314,14 @@ fn describe(s: &ImageStream) -> String {
     if let Some(r) = &s.spec.docker_image_repository {
         let _ = writeln!(out, "Repository:   {r}");
     }
+    if let Some(st) = &s.status {
+        if !st.docker_image_repository.is_empty() {
+            let _ = writeln!(out, "Pull from:    {}", st.docker_image_repository);
+        }
+        if !st.public_docker_image_repository.is_empty() {
+            let _ = writeln!(out, "Public:       {}", st.public_docker_image_repository);
+        }
+    }
     let _ = writeln!(
         out,
         "Lookup:       {}",
