@@ -58,7 +58,6 @@ pub fn run(ctx: &Context, args: &PlanArgs, printer: &Printer) -> Result<ExitStat
         ReportFormat::Markdown => printer.out(&render::markdown(plan)),
         ReportFormat::Json => printer.out(&render::json(plan)),
     }
-    note_failed_imports(&planned.snapshot.streams, &desired, printer);
     if let Some(out) = &args.out {
         let saved = SavedPlan::new(&planned, &desired, &options);
         let mut text = serde_json::to_string_pretty(&saved)?;
@@ -71,44 +70,6 @@ pub fn run(ctx: &Context, args: &PlanArgs, printer: &Printer) -> Result<ExitStat
         ));
     }
     Ok(status(plan, args.detailed_exitcode))
-}
-
-/// A failed import is not retried by apply (OpenShift's rule: the tag's generation was
-/// observed), so say on stderr which tags are failing and how to retry them.
-fn note_failed_imports(
-    live: &std::collections::BTreeMap<crate::model::StreamKey, ImageStream>,
-    desired: &[&ImageStream],
-    printer: &Printer,
-) {
-    let mut failing = Vec::new();
-    for stream in desired {
-        let Some(live) = live.get(&stream.key()) else {
-            continue;
-        };
-        for tag in &stream.spec.tags {
-            let condition = live.status_tag(&tag.name).and_then(|t| {
-                t.conditions
-                    .iter()
-                    .find(|c| c.kind == "ImportSuccess" && c.status == "False")
-            });
-            if let Some(c) = condition {
-                failing.push(format!("{}:{} ({})", stream.key(), tag.name, c.reason));
-            }
-        }
-    }
-    if failing.is_empty() {
-        return;
-    }
-    let shown: Vec<&str> = failing.iter().take(3).map(String::as_str).collect();
-    let more = failing.len().saturating_sub(shown.len());
-    printer.info(&format!(
-        "note: {} {} failed {} last import: {}{}; `streamsync import STREAM:TAG` retries, `streamsync get stream NAME` shows why",
-        failing.len(),
-        crate::diagnostic::plural(failing.len(), "tag", "tags"),
-        crate::diagnostic::plural(failing.len(), "its", "their"),
-        shown.join(", "),
-        if more > 0 { format!(" and {more} more") } else { String::new() },
-    ));
 }
 
 /// Exit status of a plan: errors 1, unreachable registries 3, changes 2 with
