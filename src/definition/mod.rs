@@ -121,6 +121,12 @@ pub fn load(source: &Source, config: &Config, policies: &Policies) -> Result<Loa
         // Read and parse each file on the same worker: the reads overlap the parsing, and a
         // file's bytes are dropped as soon as it is converted.
         Source::WorkTree { root } => {
+            if !root.join(source::DEFINITIONS_DIR).is_dir() {
+                return Err(SourceError::MissingDir {
+                    path: source::DEFINITIONS_DIR.to_owned(),
+                    at: String::new(),
+                });
+            }
             let paths = source::list_worktree(root)?;
             let parsed = paths
                 .par_iter()

@@ -311,8 +311,93 @@ fn rev_outside_git_and_unknown_rev_are_errors() {
     assert_eq!(out.code, 1);
     assert!(
         out.stderr
-            .contains("cannot resolve revision `no-such-branch`"),
+            .contains("error: no such revision `no-such-branch`"),
         "{}",
         out.stderr
+    );
+    // libgit2's class and code numbers are not for people.
+    assert!(!out.stderr.contains("class="), "{}", out.stderr);
+}
+
+#[test]
+fn rev_of_a_tree_or_a_blob_is_an_error() {
+    let repo = TestRepo::new();
+    repo.write(
+        "definitions/a/s.yaml",
+        "kind: ImageStream\nmetadata:\n  name: s\n",
+    );
+    git2::Repository::init(repo.path()).unwrap();
+    crate::common::commit_all(&git2::Repository::open(repo.path()).unwrap(), "one");
+    for (rev, kind) in [
+        ("HEAD^{tree}", "tree"),
+        ("HEAD:definitions/a/s.yaml", "blob"),
+    ] {
+        for command in ["validate", "plan"] {
+            let out = repo.run(&[command, "--rev", rev]);
+            assert_eq!(out.code, 1, "{}", out.snapshot());
+            assert!(
+                out.stderr.contains(&format!(
+                    "error: revision `{rev}` is a {kind}, not a commit"
+                )),
+                "{}",
+                out.stderr
+            );
+            assert_eq!(out.stdout, "");
+        }
+    }
+    // A tag is followed to its commit.
+    let git = git2::Repository::open(repo.path()).unwrap();
+    let head = git.head().unwrap().peel(git2::ObjectType::Commit).unwrap();
+    let sig = git2::Signature::now("Test", "test@example.com").unwrap();
+    git.tag("v1", &head, &sig, "v1", false).unwrap();
+    assert_eq!(repo.run(&["validate", "--rev", "v1"]).code, 0);
+}
+
+#[test]
+fn a_missing_definitions_folder_is_an_error_not_an_empty_plan() {
+    let repo = TestRepo::new();
+    repo.write("streamsync.toml", "");
+    repo.write("defs/a/s.yaml", "kind: ImageStream\nmetadata:\n  name: s\n");
+    for command in ["validate", "plan", "apply"] {
+        let out = repo.run(&[command]);
+        assert_eq!(out.code, 1, "{}", out.snapshot());
+        assert!(
+            out.stderr
+                .starts_with("error: the definitions folder `definitions` does not exist in `"),
+            "{}",
+            out.stderr
+        );
+        assert!(out.stderr.contains("hint: "), "{}", out.stderr);
+        assert_eq!(out.stdout, "");
+    }
+    assert!(!repo.path().join("state").exists());
+    // At a revision too.
+    git2::Repository::init(repo.path()).unwrap();
+    crate::common::commit_all(&git2::Repository::open(repo.path()).unwrap(), "one");
+    let out = repo.run(&["plan", "--rev", "HEAD"]);
+    assert_eq!(out.code, 1, "{}", out.snapshot());
+    assert!(
+        out.stderr.contains(
+            "error: the definitions folder `definitions` does not exist at revision `HEAD`"
+        ),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn outside_any_repository_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_streamsync"))
+        .arg("plan")
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("error: not inside a streamsync repository: "),
+        "{stderr}"
     );
 }

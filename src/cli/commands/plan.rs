@@ -93,13 +93,19 @@ fn plan_base(
     head: &reconcile::Planned,
     options: &Options,
 ) -> Result<Plan> {
-    let loaded = load_definitions(
-        ctx,
-        &RevArgs {
-            rev: Some(base.to_owned()),
-        },
-    )
-    .with_context(|| format!("cannot read the definitions at base `{base}`"))?;
+    let rev = RevArgs {
+        rev: Some(base.to_owned()),
+    };
+    let loaded = match super::load_source(ctx, &rev) {
+        Ok(loaded) => loaded,
+        // A base before the first definition (the pull request adding them): everything
+        // the head plans is introduced by it.
+        Err(crate::definition::SourceError::MissingDir { .. }) => Default::default(),
+        Err(e) => {
+            return Err(super::source_error(ctx, e))
+                .with_context(|| format!("cannot read the definitions at base `{base}`"));
+        }
+    };
     if loaded.has_errors() {
         return Err(Hinted::new(
             format!(

@@ -186,10 +186,7 @@ fn manifests_in_worktree(ctx: &Context) -> Result<Vec<SourceFile>> {
 /// The same files as they are at `rev` (read through git2, no checkout).
 fn manifests_at_rev(root: &Path, rev: &str) -> Result<Vec<SourceFile>> {
     let (repo, prefix) = source::open_repo(root)?;
-    let tree = repo
-        .revparse_single(rev)
-        .and_then(|o| o.peel_to_tree())
-        .with_context(|| format!("cannot resolve revision `{rev}`"))?;
+    let tree = source::commit_tree(&repo, rev)?;
     let tree = if prefix.is_empty() {
         tree
     } else {
