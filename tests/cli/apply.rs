@@ -332,3 +332,39 @@ fn killed_applies_leave_a_loadable_state_that_the_next_apply_repairs() {
     }
     eprintln!("{killed_mid_write} of 24 kills landed while stream files were being written");
 }
+
+#[test]
+fn quiet_apply_prints_nothing_but_errors() {
+    let repo = TestRepo::new();
+    repo.write(
+        "definitions/web/ruby.yaml",
+        "kind: ImageStream\nmetadata:\n  name: ruby\nspec:\n  tags:\n  - name: ref\n    reference: true\n    from:\n      kind: DockerImage\n      name: quay.io/ruby/ruby:3.3\n",
+    );
+    let out = repo.run(&["-q", "apply"]);
+    assert_eq!(
+        (out.code, out.stdout.as_str(), out.stderr.as_str()),
+        (0, "", "")
+    );
+    assert!(repo.path().join("state/web/ruby.yaml").exists());
+    // Nothing to do: still silent.
+    let out = repo.run(&["-q", "apply"]);
+    assert_eq!(
+        (out.code, out.stdout.as_str(), out.stderr.as_str()),
+        (0, "", "")
+    );
+    // A failed import is an error: one line for it on stderr, nothing on stdout.
+    repo.write(
+        "definitions/web/perl.yaml",
+        "kind: ImageStream\nmetadata:\n  name: perl\nspec:\n  tags:\n  - name: \"5\"\n    from:\n      kind: DockerImage\n      name: 127.0.0.1:1/perl/perl:5\n",
+    );
+    let out = repo.run(&["-q", "apply"]);
+    assert_eq!(out.code, 3, "{}", out.snapshot());
+    assert_eq!(out.stdout, "");
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .starts_with("error: import web/perl:5: Unreachable: cannot reach 127.0.0.1:1"),
+        "{}",
+        out.stderr
+    );
+}

@@ -384,6 +384,42 @@ fn dry_run_prints_the_diff_and_writes_nothing() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     snap!("tag_dry_run", out.snapshot());
     assert_eq!(read(&repo, "definitions/web/ruby.yaml"), RUBY);
+    // The plan the edit would cause, not the plan of the unedited files.
+    assert!(
+        out.stdout.contains("  + add tag web/ruby:3.4  (new tag)\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("  <= import web/ruby:3.4  (new tag)\n"),
+        "{}",
+        out.stdout
+    );
+    // The fixture's live state holds none of the tags yet, so the plan adds them all.
+    assert!(
+        out.stdout
+            .ends_with("Plan: 3 to add, 1 to change, 0 to remove, 2 to import.\n"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn quiet_tag_prints_nothing_but_errors() {
+    let repo = repo();
+    let out = repo.run(&["-q", "tag", "quay.io/ruby/ruby:3.4", "ruby:3.4"]);
+    assert_eq!(out.code, 0, "{}", out.snapshot());
+    assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("", ""));
+    assert!(read(&repo, "definitions/web/ruby.yaml").contains("name: \"3.4\""));
+    let out = repo.run(&["-q", "tag", "-d", "ruby:3.4"]);
+    assert_eq!(
+        (out.code, out.stdout.as_str(), out.stderr.as_str()),
+        (0, "", "")
+    );
+    // Errors still show.
+    let out = repo.run(&["-q", "tag", "-d", "ruby:nosuch"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.starts_with("error: "), "{}", out.stderr);
 }
 
 #[test]

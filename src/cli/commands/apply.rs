@@ -316,6 +316,8 @@ pub(super) fn summary_line(report: &ApplyReport, registry: &Registry) -> Option<
 
 pub(super) fn print_plan(plan: &Plan, format: ReportFormat, printer: &Printer) {
     match format {
+        // `-q`: nothing but errors (JSON was asked for by name, so it still prints).
+        ReportFormat::Text | ReportFormat::Markdown if printer.is_quiet() => {}
         ReportFormat::Text => printer.out(&render::text(plan, printer.color_stdout())),
         ReportFormat::Markdown => printer.out(&render::markdown(plan)),
         ReportFormat::Json => printer.out(&render::json(plan)),
@@ -383,6 +385,9 @@ pub(super) fn finish(
             text.push('\n');
             printer.out(&text);
         }
+        ReportFormat::Text | ReportFormat::Markdown if printer.is_quiet() => {
+            printer.diagnostics(&failure_lines(report, errors));
+        }
         ReportFormat::Text | ReportFormat::Markdown => {
             printer.out(&text_report(
                 report,
@@ -412,6 +417,25 @@ pub(super) fn status_of(
     } else {
         ExitStatus::Success
     }
+}
+
+/// What `-q` still says: one `error:` line per change that failed, on stderr.
+fn failure_lines(report: &ApplyReport, errors: &[PlanError]) -> String {
+    let mut out = String::new();
+    for r in &report.applied.results {
+        if let Outcome::Failed { message, .. } = &r.outcome {
+            let verb = r.change.action.as_str().replace('_', " ");
+            let _ = writeln!(out, "error: {verb} {}: {message}", r.change.target());
+        }
+    }
+    for e in errors {
+        let target = match &e.tag {
+            Some(t) => format!("{}/{}:{t}", e.namespace, e.stream),
+            None => format!("{}/{}", e.namespace, e.stream),
+        };
+        let _ = writeln!(out, "error: {target}: not planned: {}", e.message);
+    }
+    out
 }
 
 pub(super) fn text_report(report: &ApplyReport, errors: &[PlanError], markdown: bool) -> String {

@@ -128,6 +128,15 @@ fn plan_base(
 /// (used by `watch`, `tag` and `prune --write`).
 pub fn offline_text(ctx: &Context, only: Option<&[crate::model::StreamKey]>) -> Result<String> {
     let loaded = load_definitions(ctx, &RevArgs::default())?;
+    offline_text_of(ctx, &loaded, only)
+}
+
+/// [`offline_text`] of definitions already loaded, e.g. an edit not written yet (`--dry-run`).
+pub fn offline_text_of(
+    ctx: &Context,
+    loaded: &crate::definition::Loaded,
+    only: Option<&[crate::model::StreamKey]>,
+) -> Result<String> {
     if loaded.has_errors() {
         return Ok(crate::diagnostic::render_text(&loaded.diagnostics));
     }

@@ -116,6 +116,7 @@ fn write(
             .with_context(|| format!("cannot remove tag `{}:{}`", key, c.tag))?;
     }
     super::tag::finish(&session, dry_run, false, printer)?;
+    let loaded = session.load();
     printer.info(&format!(
         "{} {} {} from the definitions; review the diff and commit it",
         if dry_run { "would remove" } else { "removed" },
@@ -128,7 +129,7 @@ fn write(
             .map(|c| StreamKey::new(&c.namespace, &c.stream))
             .collect();
         streams.dedup();
-        super::tag::print_implied_plan(ctx, &streams, printer);
+        super::tag::print_implied_plan(ctx, &loaded, &streams, printer);
     }
     Ok(ExitStatus::Success)
 }

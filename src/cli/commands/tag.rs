@@ -135,14 +135,22 @@ pub fn run(ctx: &Context, args: &TagArgs, printer: &Printer) -> Result<ExitStatu
         }
     }
     touched.dedup();
-    print_implied_plan(ctx, &touched, printer);
+    print_implied_plan(ctx, &loaded, &touched, printer);
     Ok(ExitStatus::Success)
 }
 
-/// The plan that the edit implies for the touched streams. The plan module prints it once it
-/// lands; until then there is nothing to print.
-pub fn print_implied_plan(ctx: &Context, streams: &[StreamKey], printer: &Printer) {
-    match super::plan::offline_text(ctx, Some(streams)) {
+/// The plan that the edit implies for the touched streams, from the edited definitions
+/// (`loaded`, written or not: a dry run shows the plan it would cause). Not with `-q`.
+pub fn print_implied_plan(
+    ctx: &Context,
+    loaded: &crate::definition::Loaded,
+    streams: &[StreamKey],
+    printer: &Printer,
+) {
+    if printer.is_quiet() {
+        return;
+    }
+    match super::plan::offline_text_of(ctx, loaded, Some(streams)) {
         Ok(text) => printer.out(&format!("\n{text}")),
         Err(err) => printer.warn(&format!("cannot show the plan this edit implies: {err:#}")),
     }
@@ -534,8 +542,11 @@ pub(crate) fn finish(
     } else {
         session.write_checked()?
     };
-    for change in &changes {
-        printer.out(&edit::unified_diff(change));
+    // `-q`: nothing but errors.
+    if !printer.is_quiet() {
+        for change in &changes {
+            printer.out(&edit::unified_diff(change));
+        }
     }
     for change in &changes {
         let verb = match (change.before.is_some(), dry_run) {
