@@ -257,9 +257,23 @@ pub struct ImportArgs {
     /// The pull spec to import from (creates the stream with --confirm).
     #[arg(long, value_name = "PULLSPEC")]
     pub from: Option<String>,
-    /// Create the stream in the definitions.
+    /// Create the stream in the definitions (needed only for a new stream, or to change the
+    /// repository of `--all`).
     #[arg(long)]
     pub confirm: bool,
+    /// Re-import periodically (`importPolicy.scheduled`).
+    #[arg(long)]
+    pub scheduled: bool,
+    /// Allow insecure transport (`importPolicy.insecure`; with `--all`, the stream's
+    /// `openshift.io/image.insecureRepository` annotation).
+    #[arg(long)]
+    pub insecure: bool,
+    /// `source` or `local`.
+    #[arg(long, value_name = "POLICY")]
+    pub reference_policy: Option<String>,
+    /// `Legacy` (one platform of an index) or `PreserveOriginal` (the whole index).
+    #[arg(long, value_name = "MODE")]
+    pub import_mode: Option<String>,
     /// Show what would change and write nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -298,7 +312,10 @@ pub struct TagArgs {
     /// Allow insecure transport.
     #[arg(long)]
     pub insecure: bool,
-    /// Print the diff and write nothing.
+    /// `Legacy` (one platform of an index) or `PreserveOriginal` (the whole index).
+    #[arg(long, value_name = "MODE")]
+    pub import_mode: Option<String>,
+    /// Print the diff and the plan it implies, and write nothing.
     #[arg(long)]
     pub dry_run: bool,
 }

@@ -76,13 +76,19 @@ pub fn run(ctx: &Context, args: &TagArgs, printer: &Printer) -> Result<ExitStatu
         let set = session.load().set;
         let source = resolve_source(ctx, &set, source_arg, args, default_ns(&session))?;
         check_source_flags(&source, args, &dests, &set, default_ns(&session))?;
+        // A new destination stream named without a namespace goes where its source stream
+        // is (`oc tag` works in one namespace); with no source stream, `default_namespace`.
+        let new_stream_ns = source
+            .stream
+            .as_ref()
+            .map_or_else(|| default_ns(&session).to_owned(), |s| s.namespace.clone());
         for dest in &dests {
             let set = session.load().set;
             let resolved = resolve(
                 &set,
                 dest.namespace.as_deref(),
                 &dest.stream,
-                default_ns(&session),
+                &new_stream_ns,
             )?;
             let key = match &resolved {
                 Resolved::Existing(k) | Resolved::New(k) => k.clone(),
@@ -97,7 +103,8 @@ pub fn run(ctx: &Context, args: &TagArgs, printer: &Printer) -> Result<ExitStatu
                     let exists = def.stream.spec_tag(&dest.tag).is_some();
                     session.edit(&file, |text| {
                         if exists {
-                            edit::update_tag(text, format, &target, &tag)
+                            let text = edit::update_tag(text, format, &target, &tag)?;
+                            set_import_mode(&text, format, &target, &tag)
                         } else {
                             edit::add_tag(text, format, &target, &tag)
                         }
@@ -116,8 +123,14 @@ pub fn run(ctx: &Context, args: &TagArgs, printer: &Printer) -> Result<ExitStatu
                     let target = target_for(&key, &file, &session);
                     let text = edit::add_tag(&new_stream_text(&key), Format::Yaml, &target, &tag)?;
                     session.create(&file, text)?;
+                    let why = match (&dest.namespace, &source.stream) {
+                        (Some(_), _) => String::new(),
+                        (None, Some(_)) => " (the source stream's namespace)".to_owned(),
+                        (None, None) => " (default_namespace)".to_owned(),
+                    };
                     messages.push(format!(
-                        "Image stream `{key}` does not exist yet: creating `{file}`."
+                        "Image stream `{key}` does not exist yet: creating it in namespace `{}`{why}, in `{file}`.",
+                        key.namespace
                     ));
                 }
             }
@@ -165,6 +178,11 @@ fn validate_flags(args: &TagArgs) -> Result<()> {
         && !matches!(p.to_ascii_lowercase().as_str(), "source" | "local")
     {
         bail!("reference policy must be set to 'source' or 'local'");
+    }
+    if let Some(m) = &args.import_mode
+        && !matches!(m.as_str(), "Legacy" | "PreserveOriginal")
+    {
+        bail!("valid ImportMode values are Legacy or PreserveOriginal");
     }
     if args.delete {
         if args.source.is_some() {
@@ -449,6 +467,7 @@ fn new_tag(source: &Source, args: &TagArgs, dest_tag: &str, dest: &StreamKey) ->
     };
     tag.import_policy.insecure = args.insecure;
     tag.import_policy.scheduled = args.scheduled;
+    tag.import_policy.import_mode = args.import_mode.clone().unwrap_or_default();
     if let Some(p) = &args.reference_policy {
         tag.reference_policy.kind = if p.eq_ignore_ascii_case("local") {
             "Local".into()
@@ -483,6 +502,26 @@ fn success_message(
         let _ = source.named_kind;
         format!("Tag {dest_text} set to {src}.")
     }
+}
+
+/// `--import-mode` on an existing tag: `update_tag` keeps the entry's `importMode` bytes, so
+/// the mode asked for is set here (and only when asked for).
+pub(crate) fn set_import_mode(
+    text: &str,
+    format: Format,
+    target: &Target,
+    tag: &TagReference,
+) -> Result<String, edit::EditError> {
+    if tag.import_policy.import_mode.is_empty() {
+        return Ok(text.to_owned());
+    }
+    edit::set(
+        text,
+        format,
+        target,
+        &edit::tag_path(&tag.name, &["importPolicy", "importMode"]),
+        &edit::Val::str(&tag.import_policy.import_mode),
+    )
 }
 
 /// After the edits, each touched tag must read back as what was meant (the fields `oc tag`
