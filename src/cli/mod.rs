@@ -206,6 +206,10 @@ pub struct ApplyArgs {
     /// Show the plan and change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Do not ask for confirmation. It is asked only when standard input and output are both
+    /// terminals and `CI` is not set; pipes, scripts and CI never get a prompt.
+    #[arg(long)]
+    pub auto_approve: bool,
     /// Registry auth file (docker config.json format).
     #[arg(long, value_name = "FILE")]
     pub registry_config: Option<PathBuf>,

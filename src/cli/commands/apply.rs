@@ -75,8 +75,29 @@ pub fn run(ctx: &Context, args: &ApplyArgs, printer: &Printer) -> Result<ExitSta
         print_plan(&first.plan, args.format, printer);
         return Ok(ExitStatus::Success);
     }
+    let approved = if should_prompt(args) {
+        print_plan(&first.plan, ReportFormat::Text, printer);
+        let answer = printer
+            .ask("\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve (--auto-approve skips this).\n\n  Enter a value: ")
+            .context("cannot read the answer")?;
+        // Only `yes` approves, as with Terraform.
+        if answer.trim() != "yes" {
+            printer.diagnostics("Apply cancelled: nothing was changed.\n");
+            return Ok(ExitStatus::Failure);
+        }
+        Some(first.plan.changes.clone())
+    } else {
+        None
+    };
     let _guard = lock(&state, timeout)?;
     let planned = reconcile::plan(&desired, &state, &options, None)?;
+    if approved.is_some_and(|a| a != planned.plan.changes) {
+        return Err(Hinted::new(
+            "the plan changed while it waited for approval (another apply ran); nothing was changed",
+            "run `streamsync apply` again to review the new plan",
+        )
+        .into());
+    }
     let mut changes = planned.plan.changes.clone();
     let errors = planned.plan.errors.clone();
     // A stream importing a whole repository does so when it is new or its repository changed.
@@ -116,6 +137,18 @@ pub fn run(ctx: &Context, args: &ApplyArgs, printer: &Printer) -> Result<ExitSta
         args.format,
         printer,
     ))
+}
+
+/// Terraform's habit: ask before changing anything, but only a person at a terminal. Pipes,
+/// scripts and CI (`CI` set, as every CI service does) never see a prompt.
+fn should_prompt(args: &ApplyArgs) -> bool {
+    use std::io::IsTerminal;
+    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+    !args.auto_approve
+        && !ci
+        && args.format == ReportFormat::Text
+        && std::io::stdin().is_terminal()
+        && std::io::stdout().is_terminal()
 }
 
 /// OpenShift's `maxImagesBulkImportedPerRepository` default (§3.2).
