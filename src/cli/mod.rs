@@ -153,7 +153,7 @@ pub struct ValidateArgs {
     #[command(flatten)]
     pub rev: RevArgs,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = DiagnosticFormat::Text)]
+    #[arg(long, short = 'o', visible_alias = "output", value_enum, default_value_t = DiagnosticFormat::Text)]
     pub format: DiagnosticFormat,
 }
 
@@ -173,7 +173,7 @@ pub struct PlanArgs {
     #[arg(long, value_name = "REV")]
     pub base: Option<String>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    #[arg(long, short = 'o', visible_alias = "output", value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
     /// Save the plan to apply it later with `apply FILE`.
     #[arg(long, value_name = "FILE")]
@@ -214,7 +214,7 @@ pub struct ApplyArgs {
     #[arg(long, value_name = "FILE")]
     pub registry_config: Option<PathBuf>,
     /// Output format of the report.
-    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    #[arg(long, short = 'o', visible_alias = "output", value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
 }
 
@@ -243,7 +243,7 @@ pub struct SyncArgs {
     #[arg(long, value_name = "FILE")]
     pub registry_config: Option<PathBuf>,
     /// Output format of each pass's report (JSON as `apply --format json`, one document a pass).
-    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    #[arg(long, short = 'o', visible_alias = "output", value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
 }
 
@@ -331,7 +331,7 @@ pub struct GetArgs {
     #[command(subcommand)]
     pub what: GetWhat,
     /// Output format.
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = GetFormat::Table, global = true)]
+    #[arg(short = 'o', long = "output", visible_alias = "format", value_enum, default_value_t = GetFormat::Table, global = true)]
     pub output: GetFormat,
 }
 
@@ -350,9 +350,9 @@ pub enum GetWhat {
         /// `[namespace/]stream:tag`.
         name: String,
     },
-    /// One image by (short) id.
+    /// One image by (short) id: `stream@id` in one stream, or `id` across every stream.
     Image {
-        /// `[namespace/]stream@id`.
+        /// `[namespace/]stream@id` or `id` (`sha256:3a33…`, `3a335d7`).
         name: String,
     },
 }
@@ -370,7 +370,7 @@ pub struct PruneArgs {
     #[arg(long)]
     pub detailed_exitcode: bool,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    #[arg(long, short = 'o', visible_alias = "output", value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
     /// Remove the candidate tags from the definitions.
     #[arg(long)]
