@@ -758,10 +758,14 @@ fn refusal_failure(host: &str, url: &str, r: Refusal) -> ImportFailure {
             };
             ImportFailure::new(FailureReason::RateLimited, message)
         }
-        Refusal::Unreachable(_) => ImportFailure::new(
-            FailureReason::Unreachable,
-            format!("not asked ({host} was unreachable earlier in this run): {url}"),
-        ),
+        Refusal::Unreachable(why) => {
+            // The first failure's own URL stays with it; its hint (a CA to add) helps here too.
+            let hint = why.find(" (hint: ").map_or("", |i| &why[i..]);
+            ImportFailure::new(
+                FailureReason::Unreachable,
+                format!("not asked ({host} was unreachable earlier in this run): {url}{hint}"),
+            )
+        }
     }
 }
 
