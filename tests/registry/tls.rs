@@ -45,7 +45,7 @@ fn tls_registry_trusted_through_ca_files_only() {
         "{}",
         second.message
     );
-    assert!(c.request_counts().get(&reg.host()).is_none());
+    assert!(!c.request_counts().contains_key(&reg.host()));
 
     // Insecure asked and allowed: the certificate is not verified.
     let allowed = RegistryConfig {
