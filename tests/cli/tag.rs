@@ -790,3 +790,79 @@ fn tag_import_mode_and_the_namespace_of_a_new_stream() {
     );
     validate_ok(&repo);
 }
+
+#[test]
+fn tagging_a_destination_again_with_its_source_forces_a_reimport() {
+    let repo = TestRepo::new();
+    repo.write(
+        "definitions/web/app.yaml",
+        "kind: ImageStream\nmetadata:\n  name: app\nspec:\n  tags:\n  - name: \"1\"\n    from:\n      kind: DockerImage\n      name: quay.io/org/app:1\n",
+    );
+    repo.write(
+        "state/web/app.yaml",
+        &format!(
+            "apiVersion: image.openshift.io/v1
+kind: ImageStream
+metadata:
+  name: app
+  namespace: web
+  generation: 1
+spec:
+  lookupPolicy:
+    local: false
+  tags:
+  - name: '1'
+    from:
+      kind: DockerImage
+      name: quay.io/org/app:1
+    generation: 1
+    importPolicy:
+      importMode: Legacy
+    referencePolicy:
+      type: Source
+status:
+  dockerImageRepository: ''
+  tags:
+  - tag: '1'
+    items:
+    - created: '2025-12-01T00:00:00Z'
+      dockerImageReference: quay.io/org/app@{DIGEST}
+      image: {DIGEST}
+      generation: 1
+"
+        ),
+    );
+    assert_eq!(repo.run(&["plan", "--detailed-exitcode"]).code, 0);
+    let definition = read(&repo, "definitions/web/app.yaml");
+    // A dry run says what it would request and changes nothing.
+    let out = repo.run(&["tag", "--dry-run", "quay.io/org/app:1", "app:1"]);
+    assert_eq!(out.code, 0, "{}", out.snapshot());
+    assert!(
+        out.stderr
+            .contains("would request a re-import of web/app:1"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(repo.run(&["plan", "--detailed-exitcode"]).code, 0);
+    let out = repo.run(&["tag", "quay.io/org/app:1", "app:1"]);
+    assert_eq!(out.code, 0, "{}", out.snapshot());
+    assert!(
+        out.stderr.contains("Requested a re-import of web/app:1"),
+        "{}",
+        out.stderr
+    );
+    // The definition is as it was; the plan now imports the tag again.
+    assert_eq!(read(&repo, "definitions/web/app.yaml"), definition);
+    assert!(out.stdout.contains("<= import web/app:1"), "{}", out.stdout);
+    let plan = repo.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{}", plan.snapshot());
+    assert!(
+        plan.stdout.contains("<= import web/app:1"),
+        "{}",
+        plan.stdout
+    );
+    // Another source is an ordinary change of the definition, not a forced re-import.
+    let out = repo.run(&["tag", "quay.io/org/app:2", "app:1"]);
+    assert_eq!(out.code, 0, "{}", out.snapshot());
+    assert!(!out.stderr.contains("re-import"), "{}", out.stderr);
+}

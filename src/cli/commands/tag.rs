@@ -1,8 +1,9 @@
 //! `tag`: `oc tag` done the GitOps way. It decides what `oc tag` would set (source kind,
 //! permanent pin from live state, tracking alias, reference, scheduled, insecure, reference
 //! policy) and has the editor write exactly that into the definition files, then prints the
-//! diff. It reads live state only for a permanent tag's current image, never writes it, and
-//! never asks a registry.
+//! diff. It reads live state for a permanent tag's current image; it writes it only to record
+//! a forced re-import (a destination tagged again with its own source, as `oc tag` does with
+//! generation 0), and never asks a registry.
 //!
 //! An existing destination tag is updated in place to what `oc tag` leaves behind: `from`,
 //! `reference`, `importPolicy.insecure`/`scheduled` and `referencePolicy` take the values of
@@ -29,6 +30,8 @@ pub fn run(ctx: &Context, args: &TagArgs, printer: &Printer) -> Result<ExitStatu
     let mut session = Session::open(&ctx.root, config, policies)?;
     let mut messages = Vec::new();
     let mut touched = Vec::new();
+    // Destinations tagged again with the source they already import from.
+    let mut reimport: Vec<(StreamKey, String)> = Vec::new();
     // What each edited tag must read back as: `None` for a deleted tag.
     let mut expected: Vec<(StreamKey, String, Option<TagReference>)> = Vec::new();
     if args.delete {
@@ -101,6 +104,12 @@ pub fn run(ctx: &Context, args: &TagArgs, printer: &Printer) -> Result<ExitStatu
                     let target = target_for(&key, &file, &session);
                     let format = Format::of_path(&file);
                     let exists = def.stream.spec_tag(&dest.tag).is_some();
+                    if let Some(old) = def.stream.spec_tag(&dest.tag)
+                        && tag.is_importable()
+                        && !crate::plan::tag_ref_changed(old, &tag, &key.namespace)
+                    {
+                        reimport.push((key.clone(), dest.tag.clone()));
+                    }
                     session.edit(&file, |text| {
                         if exists {
                             let text = edit::update_tag(text, format, &target, &tag)?;
@@ -147,9 +156,84 @@ pub fn run(ctx: &Context, args: &TagArgs, printer: &Printer) -> Result<ExitStatu
             printer.info(m);
         }
     }
+    request_reimports(ctx, &reimport, args.dry_run, printer)?;
     touched.dedup();
     print_implied_plan(ctx, &loaded, &touched, printer);
     Ok(ExitStatus::Success)
+}
+
+/// `oc tag` of a destination with the source it already has sets the tag's generation to 0,
+/// which the server turns into a new generation that is not imported yet: a forced
+/// re-import. The definitions cannot say that (they hold no generations), so the request is
+/// recorded where the server would record it, in the live state: the stream's generation
+/// goes up and the tag takes it, and the next plan lists the tag as an import until an apply
+/// or sync imports it. A tag never applied yet is imported by the next apply anyway.
+fn request_reimports(
+    ctx: &Context,
+    tags: &[(StreamKey, String)],
+    dry_run: bool,
+    printer: &Printer,
+) -> Result<()> {
+    if tags.is_empty() {
+        return Ok(());
+    }
+    let state = crate::state::dir::DirState::open(&ctx.state_dir)?;
+    let _guard = if dry_run {
+        None
+    } else {
+        Some(super::apply::lock(&state, std::time::Duration::ZERO)?)
+    };
+    let snapshot = crate::state::LiveState::load(&state)?;
+    let mut streams = std::collections::BTreeMap::new();
+    let mut requested = Vec::new();
+    for (key, name) in tags {
+        let Some(live) = streams
+            .get(key)
+            .cloned()
+            .flatten()
+            .or_else(|| snapshot.streams.get(key).cloned())
+        else {
+            continue;
+        };
+        let mut live: ImageStream = live;
+        let generation = live.metadata.generation.unwrap_or(0) + 1;
+        let Some(t) = live.spec.tags.iter_mut().find(|t| t.name == *name) else {
+            continue;
+        };
+        t.generation = Some(generation);
+        live.metadata.generation = Some(generation);
+        streams.insert(key.clone(), Some(live));
+        requested.push(format!("{}/{}:{name}", key.namespace, key.name));
+    }
+    if requested.is_empty() {
+        return Ok(());
+    }
+    if dry_run {
+        printer.info(&format!(
+            "would request a re-import of {}",
+            requested.join(", ")
+        ));
+        return Ok(());
+    }
+    let meta = crate::state::Meta {
+        lineage: snapshot
+            .lineage()
+            .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned),
+        serial: snapshot.serial() + 1,
+    };
+    crate::state::LiveState::commit(
+        &state,
+        &crate::state::Commit {
+            streams,
+            images: Vec::new(),
+            meta: Some(meta),
+        },
+    )?;
+    printer.info(&format!(
+        "Requested a re-import of {}: the next apply or sync imports it again.",
+        requested.join(", ")
+    ));
+    Ok(())
 }
 
 /// The plan that the edit implies for the touched streams, from the edited definitions
