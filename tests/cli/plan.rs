@@ -212,3 +212,31 @@ fn a_failed_import_stays_pending_and_is_retried() {
         again.stderr
     );
 }
+
+/// The pull request that adds the first definitions: its base has no definitions folder, so
+/// everything is introduced; a base that does not exist is "no such revision".
+#[test]
+fn base_without_definitions_and_missing_base() {
+    let repo = TestRepo::new();
+    repo.write("streamsync.toml", "");
+    let git = git2::Repository::init(repo.path()).unwrap();
+    crate::common::commit_all(&git, "empty");
+    repo.write(
+        "definitions/web/ruby.yaml",
+        "kind: ImageStream\nmetadata:\n  name: ruby\nspec:\n  tags: []\n",
+    );
+    let out = repo.run(&["plan", "--base", "HEAD", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.snapshot());
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["changes"][0]["action"], "create_stream");
+    assert_eq!(v["changes"][0]["introduced"], true);
+    let out = repo.run(&["plan", "--base", "no-such-branch"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("caused by: no such revision `no-such-branch`"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("class="), "{}", out.stderr);
+}
