@@ -450,11 +450,11 @@ mod tests {
         );
         let l = load(&[("definitions/d/a.yaml", &text)]);
         assert_eq!(codes(&l), vec![]);
-        // A misspelt metadata field is a warning, not silently dropped.
+        // A misspelt metadata field is an error, as unknown fields are everywhere.
         let text = format!("{IS}  lables: {{a: b}}\nspec: {{}}\n");
         let l = load(&[("definitions/d/a.yaml", &text)]);
         assert_eq!(codes(&l), vec![("unknown-field", 5, 3)]);
-        assert!(!l.has_errors());
+        assert!(l.has_errors());
         assert_eq!(
             l.diagnostics[0].hint.as_deref(),
             Some("did you mean `labels`?")
