@@ -108,7 +108,21 @@ fn run(
         &Observations::default(),
         &Options::default(),
     );
-    assert!(again.is_empty(), "plan after apply: {:?}", again.changes);
+    // After a successful apply the plan is empty; what failed to import stays as a retry,
+    // and nothing else.
+    let failed: Vec<(StreamKey, Option<String>)> = applied
+        .results
+        .iter()
+        .filter(|r| r.change.action == Action::Import && r.outcome != Outcome::Done)
+        .map(|r| (r.change.key(), r.change.tag.clone()))
+        .collect();
+    assert!(
+        again.changes.iter().all(|c| c.action == Action::Import
+            && c.reason.starts_with(crate::plan::RETRY_PREFIX)
+            && failed.contains(&(c.key(), c.tag.clone()))),
+        "plan after apply: {:?}",
+        again.changes
+    );
     (next, applied)
 }
 

@@ -153,7 +153,7 @@ pub struct ValidateArgs {
     #[command(flatten)]
     pub rev: RevArgs,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = DiagnosticFormat::Text)]
+    #[arg(long, short = 'o', visible_alias = "output", value_enum, default_value_t = DiagnosticFormat::Text)]
     pub format: DiagnosticFormat,
 }
 
@@ -173,7 +173,7 @@ pub struct PlanArgs {
     #[arg(long, value_name = "REV")]
     pub base: Option<String>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    #[arg(long, short = 'o', visible_alias = "output", value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
     /// Save the plan to apply it later with `apply FILE`.
     #[arg(long, value_name = "FILE")]
@@ -206,11 +206,15 @@ pub struct ApplyArgs {
     /// Show the plan and change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Do not ask for confirmation. It is asked only when standard input and output are both
+    /// terminals and `CI` is not set; pipes, scripts and CI never get a prompt.
+    #[arg(long)]
+    pub auto_approve: bool,
     /// Registry auth file (docker config.json format).
     #[arg(long, value_name = "FILE")]
     pub registry_config: Option<PathBuf>,
     /// Output format of the report.
-    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    #[arg(long, short = 'o', visible_alias = "output", value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
 }
 
@@ -239,7 +243,7 @@ pub struct SyncArgs {
     #[arg(long, value_name = "FILE")]
     pub registry_config: Option<PathBuf>,
     /// Output format of each pass's report (JSON as `apply --format json`, one document a pass).
-    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    #[arg(long, short = 'o', visible_alias = "output", value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
 }
 
@@ -257,9 +261,23 @@ pub struct ImportArgs {
     /// The pull spec to import from (creates the stream with --confirm).
     #[arg(long, value_name = "PULLSPEC")]
     pub from: Option<String>,
-    /// Create the stream in the definitions.
+    /// Create the stream in the definitions (needed only for a new stream, or to change the
+    /// repository of `--all`).
     #[arg(long)]
     pub confirm: bool,
+    /// Re-import periodically (`importPolicy.scheduled`).
+    #[arg(long)]
+    pub scheduled: bool,
+    /// Allow insecure transport (`importPolicy.insecure`; with `--all`, the stream's
+    /// `openshift.io/image.insecureRepository` annotation).
+    #[arg(long)]
+    pub insecure: bool,
+    /// `source` or `local`.
+    #[arg(long, value_name = "POLICY")]
+    pub reference_policy: Option<String>,
+    /// `Legacy` (one platform of an index) or `PreserveOriginal` (the whole index).
+    #[arg(long, value_name = "MODE")]
+    pub import_mode: Option<String>,
     /// Show what would change and write nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -298,7 +316,10 @@ pub struct TagArgs {
     /// Allow insecure transport.
     #[arg(long)]
     pub insecure: bool,
-    /// Print the diff and write nothing.
+    /// `Legacy` (one platform of an index) or `PreserveOriginal` (the whole index).
+    #[arg(long, value_name = "MODE")]
+    pub import_mode: Option<String>,
+    /// Print the diff and the plan it implies, and write nothing.
     #[arg(long)]
     pub dry_run: bool,
 }
@@ -310,7 +331,7 @@ pub struct GetArgs {
     #[command(subcommand)]
     pub what: GetWhat,
     /// Output format.
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = GetFormat::Table, global = true)]
+    #[arg(short = 'o', long = "output", visible_alias = "format", value_enum, default_value_t = GetFormat::Table, global = true)]
     pub output: GetFormat,
 }
 
@@ -329,9 +350,9 @@ pub enum GetWhat {
         /// `[namespace/]stream:tag`.
         name: String,
     },
-    /// One image by (short) id.
+    /// One image by (short) id: `stream@id` in one stream, or `id` across every stream.
     Image {
-        /// `[namespace/]stream@id`.
+        /// `[namespace/]stream@id` or `id` (`sha256:3a33…`, `3a335d7`).
         name: String,
     },
 }
@@ -349,7 +370,7 @@ pub struct PruneArgs {
     #[arg(long)]
     pub detailed_exitcode: bool,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    #[arg(long, short = 'o', visible_alias = "output", value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
     /// Remove the candidate tags from the definitions.
     #[arg(long)]

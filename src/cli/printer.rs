@@ -94,6 +94,17 @@ impl Printer {
         }
     }
 
+    /// Ask a person at the terminal: `question` on stderr, the answer line from stdin.
+    pub fn ask(&self, question: &str) -> std::io::Result<String> {
+        use std::io::BufRead;
+        let mut stderr = std::io::stderr().lock();
+        stderr.write_all(question.as_bytes())?;
+        stderr.flush()?;
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        Ok(answer)
+    }
+
     /// `error: …`, `caused by: …` lines, then `hint: …`.
     pub fn error(&self, err: &anyhow::Error) {
         let mut text = format!("{}: {err}\n", self.paint_err("error", "1;31"));

@@ -24,6 +24,9 @@ pub struct Context {
     pub now: DateTime<Utc>,
     /// The global options as given.
     pub global: GlobalArgs,
+    /// Whether the root was found or given (false: no folder upward looked like a repository,
+    /// and the current folder stands in).
+    pub root_found: bool,
 }
 
 impl Context {
@@ -45,6 +48,7 @@ impl Context {
             }
             None => find_root(&cwd).unwrap_or_else(|| cwd.clone()),
         };
+        let root_found = global.repo.is_some() || find_root(&cwd).is_some();
         let config_path = global
             .config
             .as_ref()
@@ -63,6 +67,7 @@ impl Context {
             state_dir,
             now,
             global: global.clone(),
+            root_found,
         })
     }
 

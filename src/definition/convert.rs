@@ -375,17 +375,17 @@ impl<'a> Converter<'a> {
                     }
                 }
                 _ => {
-                    // Kubernetes would drop an unknown field; a typo of `name` or `labels`
-                    // should not pass unseen, nor fail a file that loads in OpenShift.
-                    let d = self.report(
-                        Severity::Warning,
+                    // Kubernetes would drop an unknown field, but in Git `lables:` is a typo
+                    // whose labels would silently never be applied: an error, as elsewhere.
+                    let d = self.error(
                         k.pos,
                         "unknown-field",
-                        format!("unknown field `{}` in `metadata`; ignored", k.name),
+                        format!("unknown field `{}` in `metadata`", k.name),
                     );
-                    d.hint = Some(match did_you_mean(&k.name, METADATA_KEYS.iter().copied()) {
+                    let known = METADATA_KEYS.iter().chain(METADATA_IGNORED).copied();
+                    d.hint = Some(match did_you_mean(&k.name, known) {
                         Some(best) => format!("did you mean `{best}`?"),
-                        None => format!("fields used here: {}", METADATA_KEYS.join(", ")),
+                        None => format!("valid fields here: {}", METADATA_KEYS.join(", ")),
                     });
                 }
             }

@@ -121,6 +121,12 @@ pub fn load(source: &Source, config: &Config, policies: &Policies) -> Result<Loa
         // Read and parse each file on the same worker: the reads overlap the parsing, and a
         // file's bytes are dropped as soon as it is converted.
         Source::WorkTree { root } => {
+            if !root.join(source::DEFINITIONS_DIR).is_dir() {
+                return Err(SourceError::MissingDir {
+                    path: source::DEFINITIONS_DIR.to_owned(),
+                    at: String::new(),
+                });
+            }
             let paths = source::list_worktree(root)?;
             let parsed = paths
                 .par_iter()
@@ -444,11 +450,11 @@ mod tests {
         );
         let l = load(&[("definitions/d/a.yaml", &text)]);
         assert_eq!(codes(&l), vec![]);
-        // A misspelt metadata field is a warning, not silently dropped.
+        // A misspelt metadata field is an error, as unknown fields are everywhere.
         let text = format!("{IS}  lables: {{a: b}}\nspec: {{}}\n");
         let l = load(&[("definitions/d/a.yaml", &text)]);
         assert_eq!(codes(&l), vec![("unknown-field", 5, 3)]);
-        assert!(!l.has_errors());
+        assert!(l.has_errors());
         assert_eq!(
             l.diagnostics[0].hint.as_deref(),
             Some("did you mean `labels`?")

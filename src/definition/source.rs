@@ -56,14 +56,35 @@ pub enum SourceError {
         #[source]
         source: git2::Error,
     },
+    /// The revision names nothing in the repository.
+    #[error("no such revision `{rev}`")]
+    NoSuchRev {
+        /// The revision.
+        rev: String,
+    },
     /// The revision does not resolve.
-    #[error("cannot resolve revision `{rev}`")]
+    #[error("cannot resolve revision `{rev}`: {message}")]
     Rev {
         /// The revision.
         rev: String,
-        /// Why.
-        #[source]
-        source: git2::Error,
+        /// Why, without libgit2's class and code numbers.
+        message: String,
+    },
+    /// The revision names a tree or a blob: definitions are read from commits.
+    #[error("revision `{rev}` is a {kind}, not a commit")]
+    NotACommit {
+        /// The revision.
+        rev: String,
+        /// `tree`, `blob`, ...
+        kind: String,
+    },
+    /// There is no definitions folder, so there is nothing to plan (never "0 streams").
+    #[error("the definitions folder `{path}` does not exist{at}")]
+    MissingDir {
+        /// The folder, as the user would write it.
+        path: String,
+        /// ` at revision `REV`` or empty for the working tree.
+        at: String,
     },
     /// Another git failure.
     #[error("cannot read `{path}` at revision `{rev}`")]
@@ -187,16 +208,41 @@ pub fn open_repo(root: &Path) -> Result<(git2::Repository, String), SourceError>
     Ok((repo, prefix))
 }
 
+/// The tree of the commit `rev` names (a tag is followed to its commit). A tree or a blob is
+/// refused: reading definitions "at" one would silently skip the folder layout.
+pub fn commit_tree<'r>(
+    repo: &'r git2::Repository,
+    rev: &str,
+) -> Result<git2::Tree<'r>, SourceError> {
+    let object = repo.revparse_single(rev).map_err(|e| match e.code() {
+        git2::ErrorCode::NotFound | git2::ErrorCode::InvalidSpec => SourceError::NoSuchRev {
+            rev: rev.to_owned(),
+        },
+        _ => SourceError::Rev {
+            rev: rev.to_owned(),
+            message: e.message().to_owned(),
+        },
+    })?;
+    if let Ok(commit) = object.peel_to_commit() {
+        return commit.tree().map_err(|e| SourceError::Rev {
+            rev: rev.to_owned(),
+            message: e.message().to_owned(),
+        });
+    }
+    let mut target = object;
+    while let Some(next) = target.as_tag().and_then(|t| t.target().ok()) {
+        target = next;
+    }
+    Err(SourceError::NotACommit {
+        rev: rev.to_owned(),
+        kind: target.kind().map_or("object", |k| k.str()).to_owned(),
+    })
+}
+
 /// Every definition-like file under `subdir` of the tree at `rev`.
 pub fn read_rev(root: &Path, rev: &str, subdir: &str) -> Result<Vec<SourceFile>, SourceError> {
     let (repo, prefix) = open_repo(root)?;
-    let tree = repo
-        .revparse_single(rev)
-        .and_then(|o| o.peel_to_tree())
-        .map_err(|source| SourceError::Rev {
-            rev: rev.to_owned(),
-            source,
-        })?;
+    let tree = commit_tree(&repo, rev)?;
     let full = if prefix.is_empty() {
         subdir.to_owned()
     } else {
@@ -209,7 +255,12 @@ pub fn read_rev(root: &Path, rev: &str, subdir: &str) -> Result<Vec<SourceFile>,
     };
     let entry = match tree.get_path(Path::new(&full)) {
         Ok(e) => e,
-        Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(Vec::new()),
+        Err(e) if e.code() == git2::ErrorCode::NotFound => {
+            return Err(SourceError::MissingDir {
+                path: full.clone(),
+                at: format!(" at revision `{rev}`"),
+            });
+        }
         Err(e) => return Err(git_err(e)),
     };
     let sub = repo.find_tree(entry.id()).map_err(git_err)?;

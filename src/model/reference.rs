@@ -56,6 +56,18 @@ pub enum ParseError {
     /// A digest whose hex part is not lowercase hexadecimal.
     #[error("invalid checksum digest format")]
     DigestFormat,
+    /// A digest cut short (`@sha256:abc`): the grammar wants the whole digest.
+    #[error("digest `{digest}` is too short: {algorithm} takes {want} hex digits, it has {got}")]
+    DigestTooShort {
+        /// The digest as written.
+        digest: String,
+        /// `sha256`, ...
+        algorithm: String,
+        /// Hex digits the algorithm takes.
+        want: usize,
+        /// Hex digits written.
+        got: usize,
+    },
 }
 
 static REFERENCE: LazyLock<Regex> = LazyLock::new(|| {
@@ -81,7 +93,7 @@ pub fn parse(spec: &str) -> Result<Reference, ParseError> {
         if REFERENCE.is_match(&spec.to_lowercase()) {
             return Err(ParseError::Uppercase);
         }
-        return Err(ParseError::Format);
+        return Err(short_digest(spec).unwrap_or(ParseError::Format));
     };
     let name = caps.get(1).map_or("", |m| m.as_str());
     if name.len() > NAME_TOTAL_LENGTH_MAX {
@@ -134,6 +146,29 @@ fn named_string(name: &str, tag: &str, digest: &str) -> String {
     s
 }
 
+/// The grammar refuses a digest under 32 hex digits outright; say that the digest is short
+/// rather than "invalid reference format" when the rest of `spec` parses.
+fn short_digest(spec: &str) -> Option<ParseError> {
+    let (name, digest) = spec.rsplit_once('@')?;
+    let (algorithm, hex) = digest.split_once(':')?;
+    let want = match algorithm {
+        "sha256" => 64,
+        "sha384" => 96,
+        "sha512" => 128,
+        _ => return None,
+    };
+    let is_hex = !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit());
+    if !is_hex || hex.len() >= want || !REFERENCE.is_match(name) {
+        return None;
+    }
+    Some(ParseError::DigestTooShort {
+        digest: digest.to_owned(),
+        algorithm: algorithm.to_owned(),
+        want,
+        got: hex.len(),
+    })
+}
+
 fn validate_digest(digest: &str) -> Result<(), ParseError> {
     let (algorithm, hex) = digest.split_once(':').ok_or(ParseError::Format)?;
     let want = match algorithm {
@@ -142,6 +177,14 @@ fn validate_digest(digest: &str) -> Result<(), ParseError> {
         "sha512" => 128,
         _ => return Err(ParseError::DigestAlgorithm),
     };
+    if hex.len() < want && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ParseError::DigestTooShort {
+            digest: digest.to_owned(),
+            algorithm: algorithm.to_owned(),
+            want,
+            got: hex.len(),
+        });
+    }
     if hex.len() != want {
         return Err(ParseError::DigestLength);
     }
@@ -406,13 +449,28 @@ mod tests {
                 "registry:3000/integration/imageStream:success".into(),
                 ParseError::Uppercase,
             ),
+            // library-go says "invalid checksum digest length" and "invalid reference
+            // format" for these two; streamsync says the digest is too short.
             (
                 "registry:5000/integration/test-image-stream@sha256:00000000000000000000000000000001"
                     .into(),
-                ParseError::DigestLength,
+                ParseError::DigestTooShort {
+                    digest: "sha256:00000000000000000000000000000001".into(),
+                    algorithm: "sha256".into(),
+                    want: 64,
+                    got: 32,
+                },
             ),
             ("abc@badid".into(), ParseError::Format),
-            ("index.docker.io/mysql@sha256:bad".into(), ParseError::Format),
+            (
+                "index.docker.io/mysql@sha256:bad".into(),
+                ParseError::DigestTooShort {
+                    digest: "sha256:bad".into(),
+                    algorithm: "sha256".into(),
+                    want: 64,
+                    got: 3,
+                },
+            ),
             (format!("@{D256}"), ParseError::Format),
             (":tag".into(), ParseError::Format),
             ("bar/foo/baz////biz".into(), ParseError::Format),
@@ -525,6 +583,15 @@ mod tests {
             (format!("@{sha}"), ParseError::Format),
             (
                 format!("repo@sha256:{}", "f".repeat(34)),
+                ParseError::DigestTooShort {
+                    digest: format!("sha256:{}", "f".repeat(34)),
+                    algorithm: "sha256".into(),
+                    want: 64,
+                    got: 34,
+                },
+            ),
+            (
+                format!("repo@sha256:{}", "f".repeat(65)),
                 ParseError::DigestLength,
             ),
             (

@@ -363,6 +363,21 @@ pub fn tracking_behind(live: &ImageStream, tag: &TagReference) -> Option<String>
     (head(&tag.name) != Some(source)).then(|| src.to_owned())
 }
 
+/// How the reason of an import that retries a failed one begins (`retry: Unreachable: …`).
+pub const RETRY_PREFIX: &str = "retry: ";
+
+/// The `ImportSuccess=False` condition of a tag whose last import failed. A successful import
+/// clears the tag's conditions, so any such condition means the tag still waits for its image.
+pub fn last_import_failure<'a>(
+    live: &'a ImageStream,
+    tag: &str,
+) -> Option<&'a crate::model::TagEventCondition> {
+    live.status_tag(tag)?
+        .conditions
+        .iter()
+        .find(|c| c.kind == "ImportSuccess" && c.status == "False")
+}
+
 /// Resolve an ImageStreamImage id (`sha256:3a33…`, `3a335d7`) against every image in a
 /// stream's history (§3.6): the event of the one distinct match, or an error naming the
 /// candidates.
@@ -743,6 +758,12 @@ impl Ctx<'_> {
             Some("source changed".to_owned())
         } else if pending {
             Some("the last import did not finish".to_owned())
+        } else if let Some(failure) = last_import_failure(live, &d.name) {
+            // Like a tainted resource: a failed import stays pending until one succeeds.
+            Some(format!(
+                "{RETRY_PREFIX}{}: {}",
+                failure.reason, failure.message
+            ))
         } else if d.import_policy.scheduled {
             let obs = self
                 .observations

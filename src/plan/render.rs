@@ -289,8 +289,13 @@ pub fn text(plan: &Plan, color: bool) -> String {
         }
     }
     for key in plan.diffs.keys() {
+        // Imports alone leave the spec as it is: no diff to show.
+        let diff = stream_diff(plan, key);
+        if diff.is_empty() {
+            continue;
+        }
         out.push('\n');
-        out.push_str(&paint_diff(&stream_diff(plan, key), color));
+        out.push_str(&paint_diff(&diff, color));
     }
     if !out.is_empty() {
         out.push('\n');

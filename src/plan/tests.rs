@@ -130,18 +130,26 @@ fn only_tag_ref_changes_import_again() {
             (Action::Import, Some("1.0".into()))
         ]
     );
-    // A failed import recorded at the tag's generation is not pending.
+    // A failed import recorded at the tag's generation stays pending as a retry, with the
+    // failure's reason, until an import succeeds.
     let mut failed = live.clone();
     if let Some(s) = &mut failed.status {
         s.tags[0].items.clear();
         s.tags[0].conditions.push(TagEventCondition {
             kind: "ImportSuccess".into(),
             status: "False".into(),
+            reason: "Unreachable".into(),
+            message: "connection refused".into(),
             generation: 1,
             ..TagEventCondition::default()
         });
     }
-    assert!(plan(&d, Some(failed)).is_empty());
+    let retry = plan(&d, Some(failed));
+    assert_eq!(actions(&retry), vec![(Action::Import, Some("1.0".into()))]);
+    assert_eq!(
+        retry.changes[0].reason,
+        "retry: Unreachable: connection refused"
+    );
     // A spec generation above what was observed is pending.
     let mut pending = live;
     pending.spec.tags[0].generation = Some(2);

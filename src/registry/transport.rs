@@ -244,7 +244,14 @@ impl Transport {
         path_and_query: &str,
         accept: Option<&str>,
     ) -> Result<reqwest::Response, ImportFailure> {
-        let host = self.host(&target.host);
+        // Plain HTTP and TLS to one host fail for different reasons (a self-signed
+        // certificate, no TLS at all): each transport keeps its own record, so a failure on
+        // one does not keep a tag that asked for the other from being asked.
+        let host = if target.insecure {
+            self.host(&format!("{} insecure", target.host))
+        } else {
+            self.host(&target.host)
+        };
         // The first request to a host goes alone (see `HostState::warmup`).
         let _warm = if host.health.answered() {
             None
@@ -257,10 +264,11 @@ impl Transport {
         let mut anonymous_refused = false;
         let mut scheme_switched = false;
         loop {
-            if let Some(r) = host.health.refusal() {
-                return Err(refusal_failure(&target.host, r));
-            }
             let scheme = self.scheme(target, &host);
+            if let Some(r) = host.health.refusal() {
+                let url = format!("{scheme}://{}{path_and_query}", target.host);
+                return Err(refusal_failure(&target.host, &url, r));
+            }
             let url = Url::parse(&format!("{scheme}://{}{path_and_query}", target.host)).map_err(
                 |_| {
                     ImportFailure::new(
@@ -296,8 +304,13 @@ impl Transport {
                 && scheme == "https"
                 && !scheme_switched
                 && !host_scheme_known(&host);
-            if !(probing && result.is_err()) {
-                // A failed TLS probe of an insecure host is no HTTP exchange: not counted.
+            // Only requests that went out count: a failed TLS probe of an insecure host or a
+            // refused connection is no HTTP exchange.
+            let sent = match &result {
+                Ok(_) => true,
+                Err(e) => !probing && !e.is_connect(),
+            };
+            if sent {
                 self.count(&target.host, &method);
             }
             let resp = match result {
@@ -363,6 +376,7 @@ impl Transport {
                 if host.health.refusal().is_some() {
                     return Err(refusal_failure(
                         &target.host,
+                        "",
                         Refusal::RateLimited(String::new()),
                     ));
                 }
@@ -726,7 +740,10 @@ fn sensitive(value: &Secret) -> Result<HeaderValue, ImportFailure> {
     Ok(v)
 }
 
-fn refusal_failure(host: &str, r: Refusal) -> ImportFailure {
+/// The failure of a request that was not sent because the host was given up earlier in the
+/// run: it names the request's own URL (`url`, empty when the request was sent and refused),
+/// never the failure of another tag.
+fn refusal_failure(host: &str, url: &str, r: Refusal) -> ImportFailure {
     match r {
         Refusal::RateLimited(why) => {
             let why = if why.is_empty() {
@@ -734,15 +751,21 @@ fn refusal_failure(host: &str, r: Refusal) -> ImportFailure {
             } else {
                 why
             };
+            let message = if url.is_empty() {
+                format!("{host}: {why}; not asked again in this run")
+            } else {
+                format!("not asked (rate limited earlier in this run: {why}): {url}")
+            };
+            ImportFailure::new(FailureReason::RateLimited, message)
+        }
+        Refusal::Unreachable(why) => {
+            // The first failure's own URL stays with it; its hint (a CA to add) helps here too.
+            let hint = why.find(" (hint: ").map_or("", |i| &why[i..]);
             ImportFailure::new(
-                FailureReason::RateLimited,
-                format!("{host}: {why}; not asked again in this run"),
+                FailureReason::Unreachable,
+                format!("not asked ({host} was unreachable earlier in this run): {url}{hint}"),
             )
         }
-        Refusal::Unreachable(why) => ImportFailure::new(
-            FailureReason::Unreachable,
-            format!("not asked: earlier in this run, {why}"),
-        ),
     }
 }
 

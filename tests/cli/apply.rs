@@ -332,3 +332,123 @@ fn killed_applies_leave_a_loadable_state_that_the_next_apply_repairs() {
     }
     eprintln!("{killed_mid_write} of 24 kills landed while stream files were being written");
 }
+
+#[test]
+fn quiet_apply_prints_nothing_but_errors() {
+    let repo = TestRepo::new();
+    repo.write(
+        "definitions/web/ruby.yaml",
+        "kind: ImageStream\nmetadata:\n  name: ruby\nspec:\n  tags:\n  - name: ref\n    reference: true\n    from:\n      kind: DockerImage\n      name: quay.io/ruby/ruby:3.3\n",
+    );
+    let out = repo.run(&["-q", "apply"]);
+    assert_eq!(
+        (out.code, out.stdout.as_str(), out.stderr.as_str()),
+        (0, "", "")
+    );
+    assert!(repo.path().join("state/web/ruby.yaml").exists());
+    // Nothing to do: still silent.
+    let out = repo.run(&["-q", "apply"]);
+    assert_eq!(
+        (out.code, out.stdout.as_str(), out.stderr.as_str()),
+        (0, "", "")
+    );
+    // A failed import is an error: one line for it on stderr, nothing on stdout.
+    repo.write(
+        "definitions/web/perl.yaml",
+        "kind: ImageStream\nmetadata:\n  name: perl\nspec:\n  tags:\n  - name: \"5\"\n    from:\n      kind: DockerImage\n      name: 127.0.0.1:1/perl/perl:5\n",
+    );
+    let out = repo.run(&["-q", "apply"]);
+    assert_eq!(out.code, 3, "{}", out.snapshot());
+    assert_eq!(out.stdout, "");
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .starts_with("error: import web/perl:5: Unreachable: cannot reach 127.0.0.1:1"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// Run streamsync on a pseudo-terminal (through `script`), feeding `input` to it.
+fn run_on_terminal(repo: &TestRepo, args: &str, input: &str, ci: Option<&str>) -> (i32, String) {
+    let command = format!(
+        "{} -C {} {args}",
+        env!("CARGO_BIN_EXE_streamsync"),
+        repo.path().display()
+    );
+    let mut cmd = Command::new("script");
+    cmd.args(["-qec", &command, "/dev/null"])
+        .env("NO_COLOR", "1")
+        .env("STREAMSYNC_NOW", "2026-01-01T00:00:00Z")
+        .env_remove("CI")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(v) = ci {
+        cmd.env("CI", v);
+    }
+    let mut child = cmd.spawn().expect("script(1) runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+fn reference_stream(repo: &TestRepo) {
+    repo.write(
+        "definitions/web/ruby.yaml",
+        "kind: ImageStream\nmetadata:\n  name: ruby\nspec:\n  tags:\n  - name: ref\n    reference: true\n    from:\n      kind: DockerImage\n      name: quay.io/ruby/ruby:3.3\n",
+    );
+}
+
+#[test]
+fn apply_on_a_terminal_shows_the_plan_and_asks_first() {
+    let repo = TestRepo::new();
+    reference_stream(&repo);
+    let (code, screen) = run_on_terminal(&repo, "apply", "no\n", None);
+    assert_eq!(code, 1, "{screen}");
+    assert!(screen.contains("+ create stream web/ruby"), "{screen}");
+    assert!(screen.contains("Enter a value:"), "{screen}");
+    assert!(
+        screen.contains("Apply cancelled: nothing was changed."),
+        "{screen}"
+    );
+    assert!(!repo.path().join("state").exists());
+    let (code, screen) = run_on_terminal(&repo, "apply", "yes\n", None);
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("Apply complete: 2 done"), "{screen}");
+    assert!(repo.path().join("state/web/ruby.yaml").exists());
+}
+
+#[test]
+fn auto_approve_ci_and_pipes_never_prompt() {
+    let repo = TestRepo::new();
+    reference_stream(&repo);
+    let (code, screen) = run_on_terminal(&repo, "apply --auto-approve", "", None);
+    assert_eq!(code, 0, "{screen}");
+    assert!(!screen.contains("Enter a value"), "{screen}");
+    repo.write(
+        "definitions/web/perl.yaml",
+        "kind: ImageStream\nmetadata:\n  name: perl\nspec:\n  tags: []\n",
+    );
+    let (code, screen) = run_on_terminal(&repo, "apply", "", Some("true"));
+    assert_eq!(code, 0, "{screen}");
+    assert!(!screen.contains("Enter a value"), "{screen}");
+    assert!(repo.path().join("state/web/perl.yaml").exists());
+    // Pipes (as every other test runs): no prompt, the apply just runs.
+    repo.write(
+        "definitions/web/node.yaml",
+        "kind: ImageStream\nmetadata:\n  name: node\nspec:\n  tags: []\n",
+    );
+    let out = repo.run(&["apply"]);
+    assert_eq!(out.code, 0, "{}", out.snapshot());
+    assert!(!out.stderr.contains("Enter a value"), "{}", out.stderr);
+    assert!(repo.path().join("state/web/node.yaml").exists());
+}

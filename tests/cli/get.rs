@@ -174,3 +174,72 @@ fn local_reference_policy_resolves_through_the_integrated_registry() {
         "{v}"
     );
 }
+
+#[test]
+fn get_reads_like_oc() {
+    let repo = scenario_repo("update");
+    // Short rows: three tags and `+N more…`, ages instead of timestamps.
+    let out = repo.run(&["get", "streams"]);
+    assert_eq!(out.code, 0, "{}", out.snapshot());
+    assert!(
+        out.stdout
+            .contains("web         ruby   3.1,3.3,docs +2 more…   "),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("T00:00:00Z"), "{}", out.stdout);
+    // `-o` and `--format` are the same option, on get and on every other data command.
+    let a = repo.run(&["get", "streams", "-o", "json"]);
+    let b = repo.run(&["get", "streams", "--format", "json"]);
+    assert_eq!((a.code, &a.stdout), (0, &b.stdout));
+    for command in ["plan", "validate", "prune"] {
+        let a = repo.run(&[command, "-o", "json"]);
+        let b = repo.run(&[command, "--format", "json"]);
+        assert_eq!(a.stdout, b.stdout, "{command}");
+        assert!(a.stdout.starts_with('{'), "{command}: {}", a.stdout);
+    }
+    // Each digest once in a description.
+    let out = repo.run(&["get", "stream", "ruby"]);
+    let digest = "sha256:3a335d7eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee";
+    assert_eq!(out.stdout.matches(digest).count(), 1, "{}", out.stdout);
+    // An image by (short) id, across streams.
+    let out = repo.run(&["get", "image", "3a335d7"]);
+    assert_eq!(out.code, 0, "{}", out.snapshot());
+    assert!(
+        out.stdout.contains(&format!("Digest:       {digest}")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("Streams:      web/ruby"),
+        "{}",
+        out.stdout
+    );
+    let json = repo.run(&["get", "image", "sha256:3a335d7", "-o", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(v["metadata"]["name"], digest);
+    let ambiguous = repo.run(&["get", "image", "3a33"]);
+    assert_eq!(ambiguous.code, 1);
+    assert!(
+        ambiguous
+            .stderr
+            .contains("multiple images match the prefix `3a33`")
+    );
+    let none = repo.run(&["get", "image", "0123abc"]);
+    assert_eq!(none.code, 1);
+    assert!(
+        none.stderr
+            .contains("no image in the live state matches `0123abc`")
+    );
+}
+
+#[test]
+fn no_streams_is_no_resources_found() {
+    let repo = crate::common::TestRepo::new();
+    repo.write("streamsync.toml", "");
+    let out = repo.run(&["get", "streams"]);
+    assert_eq!(
+        (out.code, out.stdout.as_str(), out.stderr.as_str()),
+        (0, "", "No resources found\n")
+    );
+}

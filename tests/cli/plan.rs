@@ -133,30 +133,112 @@ fn base_marks_introduced_changes_and_drift() {
     assert!(bad.stderr.contains("no-such-branch"), "{}", bad.stderr);
 }
 
-/// A failed import is not retried by apply (OpenShift's rule), so plan says which tags are
-/// failing and how to retry, on stderr, while the plan itself stays empty.
+/// A failed import stays pending, like a tainted resource: the next plan lists it as an
+/// import to retry with the last failure's reason, `--detailed-exitcode` exits 2, and apply
+/// and sync (scheduled or not) retry it.
 #[test]
-fn plan_notes_tags_whose_last_import_failed() {
+fn a_failed_import_stays_pending_and_is_retried() {
     let repo = TestRepo::new();
     repo.write(
         "definitions/tools/cli.yaml",
-        "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: cli\nspec:\n  tags:\n  - name: stable\n    from:\n      kind: DockerImage\n      name: 127.0.0.1:1/example/cli:1.5\n",
+        "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: cli\nspec:\n  tags:\n  - name: stable\n    from:\n      kind: DockerImage\n      name: 127.0.0.1:1/example/cli:1.5\n  - name: next\n    from:\n      kind: DockerImage\n      name: 127.0.0.1:1/example/cli:1.6\n",
     );
     let applied = repo.run(&["apply"]);
     assert_eq!(applied.code, 3, "{}", applied.snapshot());
     let out = repo.run(&["plan", "--detailed-exitcode"]);
-    assert_eq!(out.code, 0, "{}", out.snapshot());
-    assert_eq!(
-        out.stdout,
-        "No changes. Live state matches the definitions.\n"
+    assert_eq!(out.code, 2, "{}", out.snapshot());
+    // One line per tag, each naming its own URL: the first asked could not connect, the
+    // other was not asked, and says so.
+    for (tag, version) in [("next", "1.6"), ("stable", "1.5")] {
+        let line = out
+            .stdout
+            .lines()
+            .find(|l| l.contains(&format!("<= import tools/cli:{tag}  (retry: Unreachable: ")))
+            .unwrap_or_else(|| panic!("no retry of {tag}:\n{}", out.stdout));
+        assert!(
+            line.contains(&format!(
+                "https://127.0.0.1:1/v2/example/cli/manifests/{version}"
+            )),
+            "{line}"
+        );
+    }
+    assert!(
+        out.stdout
+            .contains("(127.0.0.1:1 was unreachable earlier in this run)"),
+        "{}",
+        out.stdout
     );
     assert!(
-        out.stderr.starts_with(
-            "note: 1 tag failed its last import: tools/cli:stable (Unreachable); `streamsync import STREAM:TAG` retries"
-        ),
+        out.stdout
+            .ends_with("Plan: 0 to add, 0 to change, 0 to remove, 2 to import.\n"),
+        "{}",
+        out.stdout
+    );
+    let json = repo.run(&["plan", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(v["summary"]["import"], 2);
+    assert_eq!(v["changes"][0]["action"], "import");
+    assert!(
+        v["changes"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("retry: Unreachable: "),
+        "{v}"
+    );
+    // apply retries (and fails again, so the plan keeps them).
+    let again = repo.run(&["apply"]);
+    assert_eq!(again.code, 3, "{}", again.snapshot());
+    assert!(
+        again
+            .stdout
+            .contains("import tools/cli:stable: failed: Unreachable"),
+        "{}",
+        again.stdout
+    );
+    // sync retries a tag that is not scheduled.
+    let sync = repo.run(&["sync", "--once"]);
+    assert_eq!(sync.code, 3, "{}", sync.snapshot());
+    assert!(
+        sync.stdout
+            .contains("import tools/cli:next: failed: Unreachable"),
+        "{}",
+        sync.stdout
+    );
+    assert_eq!(repo.run(&["plan", "--detailed-exitcode"]).code, 2);
+    // Failed connections are not requests that were sent.
+    assert!(
+        again.stderr.contains(", 0 requests; 2 failed"),
+        "{}",
+        again.stderr
+    );
+}
+
+/// The pull request that adds the first definitions: its base has no definitions folder, so
+/// everything is introduced; a base that does not exist is "no such revision".
+#[test]
+fn base_without_definitions_and_missing_base() {
+    let repo = TestRepo::new();
+    repo.write("streamsync.toml", "");
+    let git = git2::Repository::init(repo.path()).unwrap();
+    crate::common::commit_all(&git, "empty");
+    repo.write(
+        "definitions/web/ruby.yaml",
+        "kind: ImageStream\nmetadata:\n  name: ruby\nspec:\n  tags: []\n",
+    );
+    let out = repo.run(&["plan", "--base", "HEAD", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.snapshot());
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["changes"][0]["action"], "create_stream");
+    assert_eq!(v["changes"][0]["introduced"], true);
+    let out = repo.run(&["plan", "--base", "no-such-branch"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("caused by: no such revision `no-such-branch`"),
         "{}",
         out.stderr
     );
+    assert!(!out.stderr.contains("class="), "{}", out.stderr);
 }
 
 #[test]

@@ -88,7 +88,11 @@ fn invalid_pull_specs_exit_1_with_the_reason() {
         ("https://quay.io/org/app", "invalid reference format"),
         (
             "app@sha256:0000000000000000000000000000000001",
-            "invalid checksum digest length",
+            "digest `sha256:0000000000000000000000000000000001` is too short: sha256 takes 64 hex digits, it has 34",
+        ),
+        (
+            "quay.io/org/app@sha256:abc",
+            "digest `sha256:abc` is too short: sha256 takes 64 hex digits, it has 3\n  hint: write the whole digest",
         ),
         ("a//b", "invalid reference format"),
     ];

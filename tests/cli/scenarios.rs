@@ -104,7 +104,13 @@ fn update_covers_stream_and_tag_changes_and_image_prefixes() {
 fn offline_import_failure_is_recorded_and_keeps_history() {
     let repo = scenario_repo("import-offline");
     assert_eq!(plans(&repo, "import_offline", &[]), 0);
-    assert_eq!(apply_and_converge(&repo, "import_offline", &[]), 3);
+    let out = repo.run(&["apply"]);
+    snap!("scenario_import_offline_apply", out.snapshot());
+    assert_eq!(out.code, 3);
+    // The failed import stays pending: the next plan retries it.
+    let again = repo.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(again.code, 2, "{}", again.snapshot());
+    snap!("scenario_import_offline_plan_retry", again.snapshot());
     let tag = repo.run(&["get", "tag", "tools/cli:stable", "-o", "json"]);
     assert_eq!(tag.code, 0, "{}", tag.stderr);
     let v: serde_json::Value = serde_json::from_str(&tag.stdout).unwrap();

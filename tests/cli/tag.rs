@@ -384,6 +384,42 @@ fn dry_run_prints_the_diff_and_writes_nothing() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     snap!("tag_dry_run", out.snapshot());
     assert_eq!(read(&repo, "definitions/web/ruby.yaml"), RUBY);
+    // The plan the edit would cause, not the plan of the unedited files.
+    assert!(
+        out.stdout.contains("  + add tag web/ruby:3.4  (new tag)\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("  <= import web/ruby:3.4  (new tag)\n"),
+        "{}",
+        out.stdout
+    );
+    // The fixture's live state holds none of the tags yet, so the plan adds them all.
+    assert!(
+        out.stdout
+            .ends_with("Plan: 3 to add, 1 to change, 0 to remove, 2 to import.\n"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn quiet_tag_prints_nothing_but_errors() {
+    let repo = repo();
+    let out = repo.run(&["-q", "tag", "quay.io/ruby/ruby:3.4", "ruby:3.4"]);
+    assert_eq!(out.code, 0, "{}", out.snapshot());
+    assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("", ""));
+    assert!(read(&repo, "definitions/web/ruby.yaml").contains("name: \"3.4\""));
+    let out = repo.run(&["-q", "tag", "-d", "ruby:3.4"]);
+    assert_eq!(
+        (out.code, out.stdout.as_str(), out.stderr.as_str()),
+        (0, "", "")
+    );
+    // Errors still show.
+    let out = repo.run(&["-q", "tag", "-d", "ruby:nosuch"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.starts_with("error: "), "{}", out.stderr);
 }
 
 #[test]
@@ -431,8 +467,7 @@ fn stream_names_follow_the_stream_rule() {
         "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: perl\n  namespace: default\nspec:\n  tags:\n  - name: \"5\"\n    from:\n      kind: DockerImage\n      name: quay.io/x/perl:5\n"
     );
     assert!(
-        out.stderr
-            .contains("creating `definitions/default/perl.yaml`"),
+        out.stderr.contains("in `definitions/default/perl.yaml`"),
         "{}",
         out.stderr
     );
@@ -514,8 +549,9 @@ fn common(a: &str, b: &str) -> (usize, usize) {
 #[test]
 fn import_confirm_creates_a_stream() {
     let repo = repo();
+    // A new stream needs --confirm, as with `oc import-image`: exit 1.
     let out = repo.run(&["import", "web/python", "--from", "quay.io/py/python:3.12"]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.code, 1, "{}", out.stderr);
     snap!("import_without_confirm", out.snapshot());
     assert!(!repo.path().join("definitions/web/python.yaml").exists());
 
@@ -531,6 +567,7 @@ fn import_confirm_creates_a_stream() {
         read(&repo, "definitions/web/python.yaml"),
         "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: python\n  namespace: web\nspec:\n  tags:\n  - name: \"3.12\"\n    from:\n      kind: DockerImage\n      name: quay.io/py/python:3.12\n"
     );
+    // On a stream that exists, --from adds the tag (--confirm or not).
     let out = repo.run(&[
         "import",
         "python",
@@ -538,13 +575,10 @@ fn import_confirm_creates_a_stream() {
         "quay.io/py/python:3.13",
         "--confirm",
     ]);
-    assert_eq!(out.code, 1);
+    assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
-        out.stderr.contains(
-            "image stream `web/python` already exists (defined in `definitions/web/python.yaml`)"
-        ),
-        "{}",
-        out.stderr
+        read(&repo, "definitions/web/python.yaml")
+            .ends_with("  - name: \"3.13\"\n    from:\n      kind: DockerImage\n      name: quay.io/py/python:3.13\n")
     );
 
     let out = repo.run(&["import", "perl", "--from", "quay.io/perl/perl", "--confirm"]);
@@ -578,6 +612,19 @@ fn import_confirm_creates_a_stream() {
         "{}",
         out.stdout
     );
+    // The plan the new stream implies; --confirm was given, so nothing asks for it.
+    assert!(
+        out.stdout
+            .contains("  + create stream tools/go  (new stream in the definitions)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("  <= import tools/go:1.23  (new tag)"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stderr.contains("--confirm"), "{}", out.stderr);
     assert!(!repo.path().join("definitions/tools/go.yaml").exists());
     let out = repo.run(&["import", "x", "--confirm"]);
     assert_eq!(out.code, 1);
@@ -625,4 +672,236 @@ fn short_form_sources_are_followed_by_tag() {
         out.stderr
     );
     assert_eq!(read(&repo, "definitions/web/ruby.yaml"), before);
+}
+
+#[test]
+fn import_from_adds_or_updates_a_tag_of_a_defined_stream_with_the_import_flags() {
+    let repo = repo();
+    repo.write(
+        "streamsync.toml",
+        "[registry]\ninsecure_allowed = [\"registry.lab:5000\"]\n",
+    );
+    // No --confirm needed: the stream exists.
+    let out = repo.run(&[
+        "import",
+        "ruby:3.4",
+        "--from",
+        "registry.lab:5000/ruby/ruby:3.4",
+        "--scheduled",
+        "--insecure",
+        "--reference-policy",
+        "local",
+        "--import-mode",
+        "PreserveOriginal",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.snapshot());
+    assert_inserted(
+        RUBY,
+        &read(&repo, "definitions/web/ruby.yaml"),
+        "      name: quay.io/ruby/ruby:ref\n",
+        "  - name: \"3.4\"\n    from:\n      kind: DockerImage\n      name: registry.lab:5000/ruby/ruby:3.4\n    importPolicy:\n      insecure: true\n      scheduled: true\n      importMode: PreserveOriginal\n    referencePolicy:\n      type: Local\n",
+    );
+    assert!(
+        out.stdout.contains("  <= import web/ruby:3.4  (new tag)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr
+            .contains("Tag web/ruby:3.4 added to import registry.lab:5000/ruby/ruby:3.4."),
+        "{}",
+        out.stderr
+    );
+    // The same tag again with another source and mode updates it in place.
+    let out = repo.run(&[
+        "import",
+        "ruby:3.4",
+        "--from",
+        "quay.io/ruby/ruby:3.4.1",
+        "--import-mode",
+        "Legacy",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.snapshot());
+    let after = read(&repo, "definitions/web/ruby.yaml");
+    assert!(
+        after.ends_with("  - name: \"3.4\"\n    from:\n      kind: DockerImage\n      name: quay.io/ruby/ruby:3.4.1\n    importPolicy:\n      insecure: false\n      scheduled: false\n      importMode: Legacy\n    referencePolicy:\n      type: Source\n"),
+        "{after}"
+    );
+    validate_ok(&repo);
+    // --insecure is written into a stream it creates.
+    let out = repo.run(&[
+        "import",
+        "lab/tool",
+        "--from",
+        "registry.lab:5000/tools/tool:1",
+        "--insecure",
+        "--confirm",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.snapshot());
+    assert!(
+        read(&repo, "definitions/lab/tool.yaml").ends_with(
+            "      name: registry.lab:5000/tools/tool:1\n    importPolicy:\n      insecure: true\n"
+        ),
+        "{}",
+        read(&repo, "definitions/lab/tool.yaml")
+    );
+    let out = repo.run(&[
+        "import",
+        "lab/all",
+        "--all",
+        "--from",
+        "registry.lab:5000/tools/all",
+        "--insecure",
+        "--confirm",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.snapshot());
+    assert!(
+        read(&repo, "definitions/lab/all.yaml")
+            .contains("openshift.io/image.insecureRepository: \"true\""),
+        "{}",
+        read(&repo, "definitions/lab/all.yaml")
+    );
+    validate_ok(&repo);
+    // Bad values are refused as `oc` refuses them.
+    let out = repo.run(&[
+        "import",
+        "ruby:3.4",
+        "--from",
+        "quay.io/x/y:1",
+        "--import-mode",
+        "Fast",
+    ]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("valid ImportMode values are Legacy or PreserveOriginal")
+    );
+}
+
+#[test]
+fn tag_import_mode_and_the_namespace_of_a_new_stream() {
+    let repo = repo();
+    let out = repo.run(&[
+        "tag",
+        "quay.io/ruby/ruby:3.4",
+        "ruby:3.4",
+        "--import-mode",
+        "PreserveOriginal",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.snapshot());
+    assert!(
+        read(&repo, "definitions/web/ruby.yaml")
+            .ends_with("    importPolicy:\n      importMode: PreserveOriginal\n"),
+        "{}",
+        read(&repo, "definitions/web/ruby.yaml")
+    );
+    // On an existing tag, only the mode asked for changes.
+    let out = repo.run(&[
+        "tag",
+        "quay.io/ruby/ruby:3.3",
+        "ruby:3.3",
+        "--import-mode",
+        "Legacy",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.snapshot());
+    assert!(read(&repo, "definitions/web/ruby.yaml").contains(
+        "      name: quay.io/ruby/ruby:3.3\n    importPolicy:\n      importMode: Legacy\n"
+    ));
+    // A new stream named without a namespace goes to the source stream's namespace...
+    let out = repo.run(&["tag", "ruby:3.3", "gems:stable"]);
+    assert_eq!(out.code, 0, "{}", out.snapshot());
+    assert!(repo.path().join("definitions/web/gems.yaml").exists());
+    assert!(
+        out.stderr
+            .contains("creating it in namespace `web` (the source stream's namespace)"),
+        "{}",
+        out.stderr
+    );
+    // ...and with a registry source, to default_namespace.
+    let out = repo.run(&["tag", "quay.io/x/y:1", "other:1"]);
+    assert_eq!(out.code, 0, "{}", out.snapshot());
+    assert!(repo.path().join("definitions/default/other.yaml").exists());
+    assert!(
+        out.stderr
+            .contains("creating it in namespace `default` (default_namespace)"),
+        "{}",
+        out.stderr
+    );
+    validate_ok(&repo);
+}
+
+#[test]
+fn tagging_a_destination_again_with_its_source_forces_a_reimport() {
+    let repo = TestRepo::new();
+    repo.write(
+        "definitions/web/app.yaml",
+        "kind: ImageStream\nmetadata:\n  name: app\nspec:\n  tags:\n  - name: \"1\"\n    from:\n      kind: DockerImage\n      name: quay.io/org/app:1\n",
+    );
+    repo.write(
+        "state/web/app.yaml",
+        &format!(
+            "apiVersion: image.openshift.io/v1
+kind: ImageStream
+metadata:
+  name: app
+  namespace: web
+  generation: 1
+spec:
+  lookupPolicy:
+    local: false
+  tags:
+  - name: '1'
+    from:
+      kind: DockerImage
+      name: quay.io/org/app:1
+    generation: 1
+    importPolicy:
+      importMode: Legacy
+    referencePolicy:
+      type: Source
+status:
+  dockerImageRepository: ''
+  tags:
+  - tag: '1'
+    items:
+    - created: '2025-12-01T00:00:00Z'
+      dockerImageReference: quay.io/org/app@{DIGEST}
+      image: {DIGEST}
+      generation: 1
+"
+        ),
+    );
+    assert_eq!(repo.run(&["plan", "--detailed-exitcode"]).code, 0);
+    let definition = read(&repo, "definitions/web/app.yaml");
+    // A dry run says what it would request and changes nothing.
+    let out = repo.run(&["tag", "--dry-run", "quay.io/org/app:1", "app:1"]);
+    assert_eq!(out.code, 0, "{}", out.snapshot());
+    assert!(
+        out.stderr
+            .contains("would request a re-import of web/app:1"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(repo.run(&["plan", "--detailed-exitcode"]).code, 0);
+    let out = repo.run(&["tag", "quay.io/org/app:1", "app:1"]);
+    assert_eq!(out.code, 0, "{}", out.snapshot());
+    assert!(
+        out.stderr.contains("Requested a re-import of web/app:1"),
+        "{}",
+        out.stderr
+    );
+    // The definition is as it was; the plan now imports the tag again.
+    assert_eq!(read(&repo, "definitions/web/app.yaml"), definition);
+    assert!(out.stdout.contains("<= import web/app:1"), "{}", out.stdout);
+    let plan = repo.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{}", plan.snapshot());
+    assert!(
+        plan.stdout.contains("<= import web/app:1"),
+        "{}",
+        plan.stdout
+    );
+    // Another source is an ordinary change of the definition, not a forced re-import.
+    let out = repo.run(&["tag", "quay.io/org/app:2", "app:1"]);
+    assert_eq!(out.code, 0, "{}", out.snapshot());
+    assert!(!out.stderr.contains("re-import"), "{}", out.stderr);
 }

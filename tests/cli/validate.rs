@@ -27,7 +27,7 @@ fn corpus_files_validate_unchanged() {
 
 #[test]
 fn an_exported_stream_loads_with_notes_for_what_the_server_owns() {
-    // As `oc get is ruby -o yaml` prints it, plus a misspelt metadata field.
+    // As `oc get is ruby -o yaml` prints it.
     let repo = TestRepo::new();
     repo.write(
         "definitions/demo/ruby.yaml",
@@ -42,8 +42,6 @@ metadata:
   namespace: demo
   resourceVersion: "12345"
   uid: 0f0e0d0c-0000-4000-8000-000000000000
-  lables:
-    team: web
 spec:
   lookupPolicy:
     local: false
@@ -74,24 +72,79 @@ status:
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(
         (&v["valid"], &v["errors"], &v["warnings"], &v["notes"]),
-        (&true.into(), &0.into(), &1.into(), &2.into()),
+        (&true.into(), &0.into(), &0.into(), &2.into()),
         "{v}"
     );
     // `-q` keeps notes and warnings out of the text.
     let out = repo.run(&["-q", "validate"]);
     assert_eq!((out.code, out.stderr.as_str()), (0, ""));
-    // `[lint] allow` silences the notes, not the warning.
+    // `[lint] allow` silences the notes.
     repo.write(
         "policies/lint.toml",
         "[lint]\nallow = [\"server-field-ignored\"]\n",
     );
     let out = repo.run(&["validate", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    assert_eq!((&v["warnings"], &v["notes"]), (&1.into(), &0.into()), "{v}");
+    assert_eq!((&v["warnings"], &v["notes"]), (&0.into(), &0.into()), "{v}");
     // The server's fields never reach the plan.
     let out = repo.run(&["plan", "--format", "json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(!out.stdout.contains("12345") && !out.stdout.contains("svc:5000"));
+}
+
+#[test]
+fn a_metadata_typo_is_an_error_everywhere() {
+    let repo = TestRepo::new();
+    repo.write(
+        "definitions/demo/ruby.yaml",
+        "apiVersion: image.openshift.io/v1
+kind: ImageStream
+metadata:
+  name: ruby
+  lables:
+    team: web
+  anotations:
+    openshift.io/display-name: Ruby
+  uid: 0f0e0d0c-0000-4000-8000-000000000000
+spec:
+  tags: []
+",
+    );
+    let out = repo.run(&["validate"]);
+    assert_eq!(out.code, 1, "{}", out.snapshot());
+    snap!("validate_metadata_typo", out.snapshot());
+    assert!(
+        out.stderr.contains(
+            "definitions/demo/ruby.yaml:5:3: error: unknown field `lables` in `metadata`\n  hint: did you mean `labels`?"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(
+            "definitions/demo/ruby.yaml:7:3: error: unknown field `anotations` in `metadata`\n  hint: did you mean `annotations`?"
+        ),
+        "{}",
+        out.stderr
+    );
+    // The server-owned `uid` stays a note.
+    assert!(
+        out.stderr
+            .contains("note: server-owned metadata field `uid`"),
+        "{}",
+        out.stderr
+    );
+    // plan and apply refuse the definitions as a whole.
+    for command in ["plan", "apply"] {
+        let out = repo.run(&[command]);
+        assert_eq!(out.code, 1, "{}", out.snapshot());
+        assert!(
+            out.stderr.contains("unknown field `lables`"),
+            "{}",
+            out.stderr
+        );
+    }
+    assert!(!repo.path().join("state").exists());
 }
 
 /// Copy a folder of the crate (recursively) into the repository.
@@ -311,8 +364,93 @@ fn rev_outside_git_and_unknown_rev_are_errors() {
     assert_eq!(out.code, 1);
     assert!(
         out.stderr
-            .contains("cannot resolve revision `no-such-branch`"),
+            .contains("error: no such revision `no-such-branch`"),
         "{}",
         out.stderr
+    );
+    // libgit2's class and code numbers are not for people.
+    assert!(!out.stderr.contains("class="), "{}", out.stderr);
+}
+
+#[test]
+fn rev_of_a_tree_or_a_blob_is_an_error() {
+    let repo = TestRepo::new();
+    repo.write(
+        "definitions/a/s.yaml",
+        "kind: ImageStream\nmetadata:\n  name: s\n",
+    );
+    git2::Repository::init(repo.path()).unwrap();
+    crate::common::commit_all(&git2::Repository::open(repo.path()).unwrap(), "one");
+    for (rev, kind) in [
+        ("HEAD^{tree}", "tree"),
+        ("HEAD:definitions/a/s.yaml", "blob"),
+    ] {
+        for command in ["validate", "plan"] {
+            let out = repo.run(&[command, "--rev", rev]);
+            assert_eq!(out.code, 1, "{}", out.snapshot());
+            assert!(
+                out.stderr.contains(&format!(
+                    "error: revision `{rev}` is a {kind}, not a commit"
+                )),
+                "{}",
+                out.stderr
+            );
+            assert_eq!(out.stdout, "");
+        }
+    }
+    // A tag is followed to its commit.
+    let git = git2::Repository::open(repo.path()).unwrap();
+    let head = git.head().unwrap().peel(git2::ObjectType::Commit).unwrap();
+    let sig = git2::Signature::now("Test", "test@example.com").unwrap();
+    git.tag("v1", &head, &sig, "v1", false).unwrap();
+    assert_eq!(repo.run(&["validate", "--rev", "v1"]).code, 0);
+}
+
+#[test]
+fn a_missing_definitions_folder_is_an_error_not_an_empty_plan() {
+    let repo = TestRepo::new();
+    repo.write("streamsync.toml", "");
+    repo.write("defs/a/s.yaml", "kind: ImageStream\nmetadata:\n  name: s\n");
+    for command in ["validate", "plan", "apply"] {
+        let out = repo.run(&[command]);
+        assert_eq!(out.code, 1, "{}", out.snapshot());
+        assert!(
+            out.stderr
+                .starts_with("error: the definitions folder `definitions` does not exist in `"),
+            "{}",
+            out.stderr
+        );
+        assert!(out.stderr.contains("hint: "), "{}", out.stderr);
+        assert_eq!(out.stdout, "");
+    }
+    assert!(!repo.path().join("state").exists());
+    // At a revision too.
+    git2::Repository::init(repo.path()).unwrap();
+    crate::common::commit_all(&git2::Repository::open(repo.path()).unwrap(), "one");
+    let out = repo.run(&["plan", "--rev", "HEAD"]);
+    assert_eq!(out.code, 1, "{}", out.snapshot());
+    assert!(
+        out.stderr.contains(
+            "error: the definitions folder `definitions` does not exist at revision `HEAD`"
+        ),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn outside_any_repository_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_streamsync"))
+        .arg("plan")
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("error: not inside a streamsync repository: "),
+        "{stderr}"
     );
 }

@@ -260,3 +260,61 @@ fn markdown_plan_of_2000_changes_fits_a_comment() {
         "a truncation note"
     );
 }
+
+/// The README answers what a newcomer asks first, lists every command, and keeps its first
+/// screen (up to the install section) short.
+#[test]
+fn readme_covers_what_a_newcomer_needs() {
+    let readme = std::fs::read_to_string(crate::common::crate_path("README.md")).unwrap();
+    for needed in [
+        "Rust 1.89",
+        "C compiler",
+        "cargo install --locked --path .",
+        "uses: <owner>/streamsync/.github/actions/streamsync@<ref>",
+        "--auto-approve",
+        "A failed import stays pending",
+        "`request_timeout`",
+        "`connect_timeout`",
+        "`max_concurrency`",
+        "`[apply] prune_streams",
+        "--import-mode",
+        "--scheduled",
+        "otherwise re-imports every `DockerImage` tag",
+    ] {
+        let flat = readme.replace('\n', " ");
+        assert!(
+            readme.contains(needed) || flat.contains(&needed.replace('\n', " ")),
+            "README lacks {needed:?}"
+        );
+    }
+    let first_section = readme.find("\n## Install").expect("an Install section");
+    assert!(
+        readme[..first_section].lines().count() <= 30,
+        "the README's first screen grew"
+    );
+    let table_start = readme.find("## Commands").unwrap();
+    let table = &readme[table_start
+        ..readme[table_start..]
+            .find("\n## ")
+            .map_or(readme.len(), |i| table_start + i + 1)];
+    let help = crate::common::run_in(std::path::Path::new("."), &["--help"]).stdout;
+    let commands = help
+        .split("Commands:")
+        .nth(1)
+        .unwrap()
+        .split("\n\n")
+        .next()
+        .unwrap();
+    for line in commands.lines() {
+        let Some(name) = line.split_whitespace().next() else {
+            continue;
+        };
+        if name == "help" {
+            continue;
+        }
+        assert!(
+            table.contains(&format!("| `{name}")),
+            "the README's command table lacks `{name}`"
+        );
+    }
+}

@@ -430,8 +430,27 @@ fn a_missing_upstream_tag_is_a_not_found_condition() {
     assert_eq!(t["conditions"][0]["type"], "ImportSuccess");
     assert_eq!(t["conditions"][0]["status"], "False");
     assert_eq!(t["conditions"][0]["reason"], "NotFound");
-    // The other tags were imported, and the failure does not keep the plan open.
+    // The other tags were imported; the failed one stays pending until an import succeeds.
     assert_eq!(history_images(&repo.tag("app:1.0")).len(), 1);
+    let plan = repo.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{plan}");
+    assert!(
+        plan.stdout
+            .contains("<= import demo/app:gone  (retry: NotFound: "),
+        "{plan}"
+    );
+    assert!(
+        plan.stdout
+            .ends_with("Plan: 0 to add, 0 to change, 0 to remove, 1 to import.\n"),
+        "{plan}"
+    );
+    // Once the image exists upstream, the next apply imports it and clears the failure.
+    let gone = p.image("demo/app", "missing", "amd64", "late");
+    let out = repo.run(&["apply"]);
+    assert_eq!(out.code, 0, "{out}");
+    let t = repo.tag("app:gone");
+    assert_eq!(history_images(&t), [gone.digest.as_str()]);
+    assert!(t.get("conditions").is_none(), "{t}");
     repo.assert_converged();
 }
 
@@ -454,6 +473,19 @@ fn a_rate_limited_registry_is_incomplete_and_keeps_the_last_good_import() {
     let t = repo.tag("app:2.0");
     assert_eq!(history_images(&t), [two.digest.as_str()]);
     assert_eq!(t["conditions"][0]["reason"], "RateLimited");
+    // The failed re-import stays pending: the next plan retries it, and the next sync
+    // (the registry answering again) clears it.
+    let plan = repo.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{plan}");
+    assert!(
+        plan.stdout
+            .contains("<= import demo/app:2.0  (retry: RateLimited: "),
+        "{plan}"
+    );
+    proxy.set_default(Fault::Pass);
+    let out = repo.run(&["sync", "--once"]);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(repo.tag("app:2.0").get("conditions").is_none());
     repo.assert_converged();
 }
 

@@ -32,8 +32,20 @@ fn tls_registry_trusted_through_ca_files_only() {
         assert_eq!(e.reason, FailureReason::Unreachable);
         assert!(e.message.contains("ca_files"), "{}", e.message);
     }
-    // A certificate failure is not retried, and the host is not tried again in this run.
-    assert_eq!(c.request_counts()[&reg.host()].head, 1);
+    // The host is not tried again in this run, and a handshake that failed sent no request,
+    // so none is counted.
+    let second = out[1].as_ref().unwrap_err();
+    assert!(
+        second.message.starts_with("not asked ("),
+        "{}",
+        second.message
+    );
+    assert!(
+        second.message.contains("/v2/secure/app/manifests/1.0"),
+        "{}",
+        second.message
+    );
+    assert!(!c.request_counts().contains_key(&reg.host()));
 
     // Insecure asked and allowed: the certificate is not verified.
     let allowed = RegistryConfig {
@@ -92,4 +104,32 @@ fn bad_configuration_is_a_clear_error() {
     .unwrap_err()
     .to_string();
     assert!(e.contains("absent.json"), "{e}");
+}
+
+#[test]
+fn a_failure_on_one_transport_does_not_poison_the_other() {
+    // A plain-HTTP registry: verified TLS to it fails, plain HTTP (asked and allowed) works.
+    let reg = Registry::start(Variant::Plain);
+    let pushed = reg.pusher().image("demo/app", "1.0", "amd64", "p");
+    let root = crate::harness::root();
+    let spec = format!("{}/demo/app:1.0", reg.host());
+    let mut secure = req(&spec);
+    secure.insecure = false;
+    let c = client(&crate::insecure_config(), root.path(), None);
+    let out = c.resolve_all(std::slice::from_ref(&secure), &none_known);
+    assert_eq!(
+        out[0].as_ref().unwrap_err().reason,
+        FailureReason::Unreachable
+    );
+    // Same client, same host, later in the run: the tag that asked for plain HTTP is asked.
+    let out = c.resolve_all(&[req(&spec)], &none_known);
+    assert_eq!(
+        out[0].as_ref().expect("plain HTTP is not poisoned").digest,
+        pushed.digest
+    );
+    // And in one batch, both orders.
+    let c = client(&crate::insecure_config(), root.path(), None);
+    let out = c.resolve_all(&[secure.clone(), req(&spec), secure], &none_known);
+    assert!(out[0].is_err() && out[2].is_err());
+    assert_eq!(out[1].as_ref().expect("plain HTTP").digest, pushed.digest);
 }

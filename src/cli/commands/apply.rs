@@ -75,8 +75,29 @@ pub fn run(ctx: &Context, args: &ApplyArgs, printer: &Printer) -> Result<ExitSta
         print_plan(&first.plan, args.format, printer);
         return Ok(ExitStatus::Success);
     }
+    let approved = if should_prompt(args) {
+        print_plan(&first.plan, ReportFormat::Text, printer);
+        let answer = printer
+            .ask("\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve (--auto-approve skips this).\n\n  Enter a value: ")
+            .context("cannot read the answer")?;
+        // Only `yes` approves, as with Terraform.
+        if answer.trim() != "yes" {
+            printer.diagnostics("Apply cancelled: nothing was changed.\n");
+            return Ok(ExitStatus::Failure);
+        }
+        Some(first.plan.changes.clone())
+    } else {
+        None
+    };
     let _guard = lock(&state, timeout)?;
     let planned = reconcile::plan(&desired, &state, &options, None)?;
+    if approved.is_some_and(|a| a != planned.plan.changes) {
+        return Err(Hinted::new(
+            "the plan changed while it waited for approval (another apply ran); nothing was changed",
+            "run `streamsync apply` again to review the new plan",
+        )
+        .into());
+    }
     let mut changes = planned.plan.changes.clone();
     let errors = planned.plan.errors.clone();
     let fresh = repositories_due(&desired, &changes, &planned.snapshot.streams);
@@ -133,6 +154,18 @@ pub(super) fn repositories_due<'a>(
                     .is_some_and(|l| l.annotation(ANNOTATION_REPOSITORY_CHECK).is_none())
         })
         .collect()
+}
+
+/// Terraform's habit: ask before changing anything, but only a person at a terminal. Pipes,
+/// scripts and CI (`CI` set, as every CI service does) never see a prompt.
+fn should_prompt(args: &ApplyArgs) -> bool {
+    use std::io::IsTerminal;
+    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+    !args.auto_approve
+        && !ci
+        && args.format == ReportFormat::Text
+        && std::io::stdin().is_terminal()
+        && std::io::stdout().is_terminal()
 }
 
 /// OpenShift's `maxImagesBulkImportedPerRepository` default (§3.2).
@@ -341,6 +374,8 @@ pub(super) fn summary_line(report: &ApplyReport, registry: &Registry) -> Option<
 
 pub(super) fn print_plan(plan: &Plan, format: ReportFormat, printer: &Printer) {
     match format {
+        // `-q`: nothing but errors (JSON was asked for by name, so it still prints).
+        ReportFormat::Text | ReportFormat::Markdown if printer.is_quiet() => {}
         ReportFormat::Text => printer.out(&render::text(plan, printer.color_stdout())),
         ReportFormat::Markdown => printer.out(&render::markdown(plan)),
         ReportFormat::Json => printer.out(&render::json(plan)),
@@ -408,6 +443,9 @@ pub(super) fn finish(
             text.push('\n');
             printer.out(&text);
         }
+        ReportFormat::Text | ReportFormat::Markdown if printer.is_quiet() => {
+            printer.diagnostics(&failure_lines(report, errors));
+        }
         ReportFormat::Text | ReportFormat::Markdown => {
             printer.out(&text_report(
                 report,
@@ -437,6 +475,25 @@ pub(super) fn status_of(
     } else {
         ExitStatus::Success
     }
+}
+
+/// What `-q` still says: one `error:` line per change that failed, on stderr.
+fn failure_lines(report: &ApplyReport, errors: &[PlanError]) -> String {
+    let mut out = String::new();
+    for r in &report.applied.results {
+        if let Outcome::Failed { message, .. } = &r.outcome {
+            let verb = r.change.action.as_str().replace('_', " ");
+            let _ = writeln!(out, "error: {verb} {}: {message}", r.change.target());
+        }
+    }
+    for e in errors {
+        let target = match &e.tag {
+            Some(t) => format!("{}/{}:{t}", e.namespace, e.stream),
+            None => format!("{}/{}", e.namespace, e.stream),
+        };
+        let _ = writeln!(out, "error: {target}: not planned: {}", e.message);
+    }
+    out
 }
 
 pub(super) fn text_report(report: &ApplyReport, errors: &[PlanError], markdown: bool) -> String {

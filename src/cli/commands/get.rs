@@ -23,7 +23,15 @@ pub fn run(ctx: &Context, args: &GetArgs, printer: &Printer) -> Result<ExitStatu
     let default_ns = config.default_namespace.clone();
     let cluster = &config.cluster;
     let text = match &args.what {
-        GetWhat::Streams => streams_out(&streams, args.output)?,
+        GetWhat::Streams if streams.is_empty() && args.output == GetFormat::Table => {
+            // As `oc get is`: people-talk on stderr, no table at all.
+            printer.info("No resources found");
+            return Ok(ExitStatus::Success);
+        }
+        GetWhat::Streams => streams_out(&streams, args.output, ctx.now)?,
+        GetWhat::Image { name } if !name.contains('@') => {
+            image_by_id(&state, &streams, name, args.output)?
+        }
         GetWhat::Stream { name } => {
             let key = find_stream(&streams, name, &default_ns)?;
             let s = &streams[&key];
@@ -64,7 +72,12 @@ pub fn run(ctx: &Context, args: &GetArgs, printer: &Printer) -> Result<ExitStatu
             let event = crate::plan::resolve_image_id(s, id).map_err(anyhow::Error::msg)?;
             let image = image_of(&state, &event.image, &event.docker_image_reference)?;
             match args.output {
-                GetFormat::Table => describe_image(&key, &image, &event),
+                GetFormat::Table => describe_image(
+                    &format!("{}@{}", key.name, image.metadata.name),
+                    &key.namespace,
+                    &image,
+                    &event,
+                ),
                 other => encode(&image, other)?,
             }
         }
@@ -156,7 +169,90 @@ fn updated(s: &ImageStream) -> String {
         .unwrap_or_default()
 }
 
-fn streams_out(streams: &BTreeMap<StreamKey, ImageStream>, format: GetFormat) -> Result<String> {
+/// How many tags a `get streams` row lists before `+N more…` (as `oc get is`).
+const ROW_TAGS: usize = 3;
+
+/// `3d`, `5h`, `12m`, `40s`: the age of an RFC 3339 time at `now`, as `oc get` prints ages.
+fn age(time: &str, now: chrono::DateTime<chrono::Utc>) -> String {
+    let Ok(t) = chrono::DateTime::parse_from_rfc3339(time) else {
+        return String::new();
+    };
+    let secs = (now - t.with_timezone(&chrono::Utc)).num_seconds().max(0);
+    match secs {
+        s if s < 120 => format!("{s}s"),
+        s if s < 3600 => format!("{}m", s / 60),
+        s if s < 48 * 3600 => format!("{}h", s / 3600),
+        s if s < 365 * 86400 => format!("{}d", s / 86400),
+        s => format!("{}y", s / (365 * 86400)),
+    }
+}
+
+/// `a,b,c +2 more…`.
+fn short_tags(names: &[String]) -> String {
+    let shown = names
+        .iter()
+        .take(ROW_TAGS)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(",");
+    match names.len().saturating_sub(ROW_TAGS) {
+        0 => shown,
+        more => format!("{shown} +{more} more…"),
+    }
+}
+
+/// `get image ID`: the image a (short) id names, looked up in every stream's history.
+fn image_by_id(
+    state: &DirState,
+    streams: &BTreeMap<StreamKey, ImageStream>,
+    id: &str,
+    format: GetFormat,
+) -> Result<String> {
+    let mut found: BTreeMap<String, (TagEvent, Vec<String>)> = BTreeMap::new();
+    for (key, s) in streams {
+        if let Ok(event) = crate::plan::resolve_image_id(s, id) {
+            let entry = found
+                .entry(event.image.clone())
+                .or_insert_with(|| (event.clone(), Vec::new()));
+            entry.1.push(key.to_string());
+        }
+        // A prefix several images of one stream share is ambiguous across streams too.
+        if let Err(e) = crate::plan::resolve_image_id(s, id)
+            && e.starts_with("multiple images")
+        {
+            return Err(anyhow::Error::msg(e));
+        }
+    }
+    let (digest, (event, users)) = match found.len() {
+        0 => {
+            return Err(Hinted::new(
+                format!("no image in the live state matches `{id}`"),
+                "`streamsync get stream NAME` lists each tag's images",
+            )
+            .into());
+        }
+        1 => found.into_iter().next().unwrap_or_default(),
+        _ => {
+            return Err(anyhow::Error::msg(format!(
+                "multiple images match the prefix `{id}`: {}",
+                found.keys().cloned().collect::<Vec<_>>().join(", ")
+            )));
+        }
+    };
+    let image = image_of(state, &digest, &event.docker_image_reference)?;
+    if format != GetFormat::Table {
+        return encode(&image, format);
+    }
+    let mut out = describe_image(&digest, "", &image, &event);
+    let _ = writeln!(out, "Streams:      {}", users.join(", "));
+    Ok(out)
+}
+
+fn streams_out(
+    streams: &BTreeMap<StreamKey, ImageStream>,
+    format: GetFormat,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<String> {
     if format != GetFormat::Table {
         return encode(
             &List {
@@ -170,8 +266,13 @@ fn streams_out(streams: &BTreeMap<StreamKey, ImageStream>, format: GetFormat) ->
     let rows: Vec<[String; 4]> = streams
         .iter()
         .map(|(k, s)| {
-            let tags = tag_names(s).join(",");
-            [k.namespace.clone(), k.name.clone(), tags, updated(s)]
+            let tags = short_tags(&tag_names(s));
+            [
+                k.namespace.clone(),
+                k.name.clone(),
+                tags,
+                age(&updated(s), now),
+            ]
         })
         .collect();
     Ok(table(&["NAMESPACE", "NAME", "TAGS", "UPDATED"], &rows))
@@ -268,7 +369,8 @@ fn describe_tag_into(out: &mut String, s: &ImageStream, tag: &str) {
     }
     for (i, e) in items.iter().enumerate() {
         let mark = if i == 0 { "*" } else { " " };
-        let image = if e.image.is_empty() {
+        // The digest once: the pull spec of an imported tag already ends in it.
+        let image = if e.image.is_empty() || e.docker_image_reference.ends_with(&e.image) {
             String::new()
         } else {
             format!("  ({})", e.image)
@@ -451,10 +553,13 @@ fn tag_object<'a>(
     })
 }
 
-fn describe_image(key: &StreamKey, img: &Image, event: &TagEvent) -> String {
+/// `name` is `stream@digest`, or the digest alone for an image found across streams.
+fn describe_image(name: &str, namespace: &str, img: &Image, event: &TagEvent) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "Name:         {}@{}", key.name, img.metadata.name);
-    let _ = writeln!(out, "Namespace:    {}", key.namespace);
+    let _ = writeln!(out, "Name:         {name}");
+    if !namespace.is_empty() {
+        let _ = writeln!(out, "Namespace:    {namespace}");
+    }
     let _ = writeln!(out, "Digest:       {}", img.metadata.name);
     let _ = writeln!(out, "Pull spec:    {}", event.docker_image_reference);
     if !img.docker_image_manifest_media_type.is_empty() {

@@ -16,8 +16,8 @@ use crate::definition::DefinitionSet;
 use crate::edit::{self, Format, Seg, Session, Val};
 use crate::error::Hinted;
 use crate::model::{
-    ImageStream, KIND_DOCKER_IMAGE, KIND_IMAGE_STREAM_TAG, ObjectReference, StreamKey,
-    TagReference, reference,
+    ANNOTATION_INSECURE_REPOSITORY, ImageStream, KIND_DOCKER_IMAGE, KIND_IMAGE_STREAM_TAG,
+    ObjectReference, StreamKey, TagReference, reference,
 };
 use crate::plan::{Action, Change, Options};
 use crate::reconcile;
@@ -25,6 +25,16 @@ use crate::state::dir::DirState;
 
 /// Run `import`.
 pub fn run(ctx: &Context, args: &ImportArgs, printer: &Printer) -> Result<ExitStatus> {
+    if let Some(p) = &args.reference_policy
+        && !matches!(p.to_ascii_lowercase().as_str(), "source" | "local")
+    {
+        bail!("reference policy must be set to 'source' or 'local'");
+    }
+    if let Some(m) = &args.import_mode
+        && !matches!(m.as_str(), "Legacy" | "PreserveOriginal")
+    {
+        bail!("valid ImportMode values are Legacy or PreserveOriginal");
+    }
     if args.confirm || args.from.is_some() {
         return confirm_create(ctx, args, printer);
     }
@@ -92,6 +102,20 @@ fn follow<'a>(stream: &'a ImageStream, start: &'a TagReference) -> Result<&'a Ta
 /// Re-import tags of a defined stream now.
 fn reimport(ctx: &Context, args: &ImportArgs, printer: &Printer) -> Result<ExitStatus> {
     let (namespace, name, tag) = parse_target(&args.target, args.all)?;
+    if args.scheduled
+        || args.insecure
+        || args.reference_policy.is_some()
+        || args.import_mode.is_some()
+    {
+        // They set the tag's import policy, which lives in the definitions.
+        bail!(Hinted::new(
+            "--scheduled, --insecure, --reference-policy and --import-mode change the tag's definition, so they need --from",
+            format!(
+                "streamsync import {} --from PULLSPEC … (or streamsync tag)",
+                args.target
+            ),
+        ));
+    }
     let timeout = parse_duration(&args.lock_timeout)?;
     let loaded = load_definitions(ctx, &RevArgs::default())?;
     if let Some(status) = refuse_invalid(&loaded, printer, "nothing was imported") {
@@ -300,10 +324,12 @@ fn forced(key: &StreamKey, t: &TagReference, live: Option<&ImageStream>) -> Chan
     c
 }
 
-/// `import NAME --from PULLSPEC [--all] --confirm`: create `definitions/<ns>/<name>.yaml`
-/// holding a stream that imports PULLSPEC (one tag: NAME's tag, else the pull spec's, else
-/// `latest`; with `--all`, `spec.dockerImageRepository`). Without `--confirm` (or with
-/// `--dry-run`) it shows the file it would create and writes nothing.
+/// `import NAME[:TAG] --from PULLSPEC [--all] [--confirm]`, done by editing the definitions:
+/// on a defined stream it adds or updates the tag (NAME's tag, else the pull spec's, else
+/// `latest`) to import PULLSPEC with the import flags; a stream that is not defined is
+/// created in `definitions/<ns>/<name>.yaml` only with `--confirm` (without it: exit 1, as
+/// `oc`); with `--all`, PULLSPEC's repository becomes `spec.dockerImageRepository`. It prints
+/// the diff and the plan the edit implies; `--dry-run` writes nothing.
 pub fn confirm_create(ctx: &Context, args: &ImportArgs, printer: &Printer) -> Result<ExitStatus> {
     let Some(from) = args.from.as_deref() else {
         bail!(Hinted::new(
@@ -338,57 +364,153 @@ pub fn confirm_create(ctx: &Context, args: &ImportArgs, printer: &Printer) -> Re
     let mut session = Session::open(&ctx.root, config, policies)?;
     let set = session.load().set;
     let default_namespace = session.config().default_namespace.clone();
-    let key = match resolve(&set, namespace, name, &default_namespace)? {
+    let tag_name = target_tag
+        .map(str::to_owned)
+        .or_else(|| (!pull.tag.is_empty()).then(|| pull.tag.clone()))
+        .unwrap_or_else(|| "latest".to_owned());
+    let tag = import_tag(args, &tag_name, from);
+    let mut repo = pull.clone();
+    repo.tag.clear();
+    repo.digest.clear();
+    let repository = repo.exact();
+    let repository_path = [
+        Seg::Key("spec".into()),
+        Seg::Key("dockerImageRepository".into()),
+    ];
+    let insecure_path = [
+        Seg::Key("metadata".into()),
+        Seg::Key("annotations".into()),
+        Seg::Key(ANNOTATION_INSECURE_REPOSITORY.into()),
+    ];
+    let (key, message) = match resolve(&set, namespace, name, &default_namespace)? {
         Resolved::Existing(key) => {
-            let file = &set.streams[&key].file;
-            bail!(Hinted::new(
-                format!("image stream `{key}` already exists (defined in `{file}`)"),
-                "import --confirm only creates new streams; edit its tags with `streamsync tag`",
-            ));
+            let def = &set.streams[&key];
+            let file = def.file.clone();
+            let target = target_for(&key, &file, &session);
+            let format = Format::of_path(&file);
+            let message = if args.all {
+                let current = def.stream.repository().unwrap_or_default();
+                if current != repository && !args.confirm {
+                    bail!(Hinted::new(
+                        format!(
+                            "the image stream has a different import spec \"{current}\", pass --confirm to update"
+                        ),
+                        format!(
+                            "streamsync import {} --all --from {from} --confirm",
+                            args.target
+                        ),
+                    ));
+                }
+                session.edit(&file, |text| {
+                    let text = edit::set(
+                        text,
+                        format,
+                        &target,
+                        &repository_path,
+                        &Val::str(&repository),
+                    )?;
+                    if args.insecure {
+                        edit::set(&text, format, &target, &insecure_path, &Val::str("true"))
+                    } else {
+                        Ok(text)
+                    }
+                })?;
+                format!("Image stream `{key}` imports the repository {repository}.")
+            } else {
+                let exists = def.stream.spec_tag(&tag_name).is_some();
+                session.edit(&file, |text| {
+                    if exists {
+                        let text = edit::update_tag(text, format, &target, &tag)?;
+                        super::tag::set_import_mode(&text, format, &target, &tag)
+                    } else {
+                        edit::add_tag(text, format, &target, &tag)
+                    }
+                })?;
+                format!(
+                    "Tag {}/{}:{tag_name} {} to import {from}.",
+                    key.namespace,
+                    key.name,
+                    if exists { "updated" } else { "added" }
+                )
+            };
+            (key, message)
         }
-        Resolved::New(key) => key,
+        Resolved::New(key) => {
+            if !args.confirm {
+                bail!(Hinted::new(
+                    format!(
+                        "no image stream named \"{}\" exists, pass --confirm to create and import",
+                        key.name
+                    ),
+                    format!("streamsync import {} --from {from} --confirm", args.target),
+                ));
+            }
+            let file = new_stream_file(&key);
+            if session.text(&file).is_some() || ctx.root.join(&file).exists() {
+                bail!(Hinted::new(
+                    format!(
+                        "image stream `{key}` does not exist, and `{file}` (where it would go) already exists"
+                    ),
+                    "add the stream to a definition file yourself, or name another namespace",
+                ));
+            }
+            let target = target_for(&key, &file, &session);
+            let text = if args.all {
+                let text = edit::set(
+                    &new_stream_text(&key),
+                    Format::Yaml,
+                    &target,
+                    &repository_path,
+                    &Val::str(&repository),
+                )?;
+                if args.insecure {
+                    edit::set(
+                        &text,
+                        Format::Yaml,
+                        &target,
+                        &insecure_path,
+                        &Val::str("true"),
+                    )?
+                } else {
+                    text
+                }
+            } else {
+                edit::add_tag(&new_stream_text(&key), Format::Yaml, &target, &tag)?
+            };
+            session.create(&file, text)?;
+            let message = format!("Created image stream `{key}` importing {from} in `{file}`.");
+            (key, message)
+        }
     };
-    let file = new_stream_file(&key);
-    let target = target_for(&key, &file, &session);
-    let text = if args.all {
-        let mut repo = pull.clone();
-        repo.tag.clear();
-        repo.digest.clear();
-        edit::set(
-            &new_stream_text(&key),
-            Format::Yaml,
-            &target,
-            &[
-                Seg::Key("spec".into()),
-                Seg::Key("dockerImageRepository".into()),
-            ],
-            &Val::str(repo.exact()),
-        )?
-    } else {
-        let tag_name = target_tag
-            .map(str::to_owned)
-            .or_else(|| (!pull.tag.is_empty()).then(|| pull.tag.clone()))
-            .unwrap_or_else(|| "latest".to_owned());
-        let tag = TagReference {
-            name: tag_name,
-            from: Some(ObjectReference {
-                kind: KIND_DOCKER_IMAGE.to_owned(),
-                name: from.to_owned(),
-                namespace: None,
-            }),
-            ..TagReference::default()
-        };
-        edit::add_tag(&new_stream_text(&key), Format::Yaml, &target, &tag)?
-    };
-    session.create(&file, text)?;
-    let dry_run = !args.confirm || args.dry_run;
-    finish(&session, dry_run, false, printer)?;
-    if dry_run {
-        printer.info(&format!(
-            "image stream `{key}` does not exist; pass --confirm to create it in `{file}`"
-        ));
-    } else {
-        printer.info(&format!("Created image stream `{key}` importing {from}."));
+    let loaded = session.check()?;
+    finish(&session, args.dry_run, true, printer)?;
+    if !args.dry_run {
+        printer.info(&message);
     }
+    super::tag::print_implied_plan(ctx, &loaded, &[key], printer);
     Ok(ExitStatus::Success)
+}
+
+/// The spec tag `oc import-image --from` writes: a `DockerImage` source with the import flags.
+fn import_tag(args: &ImportArgs, name: &str, from: &str) -> TagReference {
+    let mut tag = TagReference {
+        name: name.to_owned(),
+        from: Some(ObjectReference {
+            kind: KIND_DOCKER_IMAGE.to_owned(),
+            name: from.to_owned(),
+            namespace: None,
+        }),
+        ..TagReference::default()
+    };
+    tag.import_policy.insecure = args.insecure;
+    tag.import_policy.scheduled = args.scheduled;
+    tag.import_policy.import_mode = args.import_mode.clone().unwrap_or_default();
+    if let Some(p) = &args.reference_policy {
+        tag.reference_policy.kind = if p.eq_ignore_ascii_case("local") {
+            "Local".into()
+        } else {
+            "Source".into()
+        };
+    }
+    tag
 }

@@ -19,6 +19,8 @@ use std::time::Instant;
 
 use anyhow::Result;
 
+use crate::error::Hinted;
+
 use super::{Cli, Command, Context, ExitStatus, Printer};
 
 /// Run the command the user asked for.
@@ -46,6 +48,14 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<ExitStatus> {
 
 /// Load config, policies and definitions (working tree or `--rev`) with every diagnostic.
 pub fn load_definitions(ctx: &Context, rev: &super::RevArgs) -> Result<crate::definition::Loaded> {
+    load_source(ctx, rev).map_err(|e| source_error(ctx, e))
+}
+
+/// [`load_definitions`], with the source's own error for callers that treat some as normal.
+pub fn load_source(
+    ctx: &Context,
+    rev: &super::RevArgs,
+) -> Result<crate::definition::Loaded, crate::definition::SourceError> {
     let (config, policies, mut diags) = ctx.load_settings();
     let source = match &rev.rev {
         Some(rev) => crate::definition::Source::Rev {
@@ -61,6 +71,44 @@ pub fn load_definitions(ctx: &Context, rev: &super::RevArgs) -> Result<crate::de
     crate::diagnostic::sort(&mut diags);
     loaded.diagnostics = diags;
     Ok(loaded)
+}
+
+/// A definitions source that cannot be read, with the hint that fixes it.
+pub fn source_error(ctx: &Context, e: crate::definition::SourceError) -> anyhow::Error {
+    use crate::definition::SourceError;
+    match &e {
+        SourceError::MissingDir { at, .. } if at.is_empty() && !ctx.root_found => Hinted::new(
+            format!(
+                "not inside a streamsync repository: neither `{}` nor a folder above it holds \
+                 streamsync.toml, definitions/ or .git",
+                ctx.root.display()
+            ),
+            "run streamsync inside the repository, or pass -C/--repo DIR",
+        )
+        .into(),
+        SourceError::MissingDir { at, .. } if at.is_empty() => Hinted::new(
+            format!("{e} in `{}`", ctx.root.display()),
+            "keep ImageStream files in definitions/<namespace>/*.yaml at the repository root, \
+             or pass -C/--repo to point at the repository",
+        )
+        .into(),
+        SourceError::MissingDir { .. } => Hinted::new(
+            e.to_string(),
+            "check the revision and the folder's name in it",
+        )
+        .into(),
+        SourceError::NoSuchRev { .. } => Hinted::new(
+            e.to_string(),
+            "name a branch, tag or commit of the repository (`git branch -a` lists them)",
+        )
+        .into(),
+        SourceError::NotACommit { .. } => Hinted::new(
+            e.to_string(),
+            "--rev takes a commit: a branch, a tag or a commit id",
+        )
+        .into(),
+        _ => e.into(),
+    }
 }
 
 /// The registry client of one run, with what its progress bar and summary need.

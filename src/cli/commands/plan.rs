@@ -58,7 +58,6 @@ pub fn run(ctx: &Context, args: &PlanArgs, printer: &Printer) -> Result<ExitStat
         ReportFormat::Markdown => printer.out(&render::markdown(plan)),
         ReportFormat::Json => printer.out(&render::json(plan)),
     }
-    note_failed_imports(&planned.snapshot.streams, &desired, printer);
     if let Some(out) = &args.out {
         let saved = SavedPlan::new(&planned, &desired, &options);
         let mut text = serde_json::to_string_pretty(&saved)?;
@@ -71,44 +70,6 @@ pub fn run(ctx: &Context, args: &PlanArgs, printer: &Printer) -> Result<ExitStat
         ));
     }
     Ok(status(plan, args.detailed_exitcode))
-}
-
-/// A failed import is not retried by apply (OpenShift's rule: the tag's generation was
-/// observed), so say on stderr which tags are failing and how to retry them.
-fn note_failed_imports(
-    live: &std::collections::BTreeMap<crate::model::StreamKey, ImageStream>,
-    desired: &[&ImageStream],
-    printer: &Printer,
-) {
-    let mut failing = Vec::new();
-    for stream in desired {
-        let Some(live) = live.get(&stream.key()) else {
-            continue;
-        };
-        for tag in &stream.spec.tags {
-            let condition = live.status_tag(&tag.name).and_then(|t| {
-                t.conditions
-                    .iter()
-                    .find(|c| c.kind == "ImportSuccess" && c.status == "False")
-            });
-            if let Some(c) = condition {
-                failing.push(format!("{}:{} ({})", stream.key(), tag.name, c.reason));
-            }
-        }
-    }
-    if failing.is_empty() {
-        return;
-    }
-    let shown: Vec<&str> = failing.iter().take(3).map(String::as_str).collect();
-    let more = failing.len().saturating_sub(shown.len());
-    printer.info(&format!(
-        "note: {} {} failed {} last import: {}{}; `streamsync import STREAM:TAG` retries, `streamsync get stream NAME` shows why",
-        failing.len(),
-        crate::diagnostic::plural(failing.len(), "tag", "tags"),
-        crate::diagnostic::plural(failing.len(), "its", "their"),
-        shown.join(", "),
-        if more > 0 { format!(" and {more} more") } else { String::new() },
-    ));
 }
 
 /// Exit status of a plan: errors 1, unreachable registries 3, changes 2 with
@@ -132,13 +93,19 @@ fn plan_base(
     head: &reconcile::Planned,
     options: &Options,
 ) -> Result<Plan> {
-    let loaded = load_definitions(
-        ctx,
-        &RevArgs {
-            rev: Some(base.to_owned()),
-        },
-    )
-    .with_context(|| format!("cannot read the definitions at base `{base}`"))?;
+    let rev = RevArgs {
+        rev: Some(base.to_owned()),
+    };
+    let loaded = match super::load_source(ctx, &rev) {
+        Ok(loaded) => loaded,
+        // A base before the first definition (the pull request adding them): everything
+        // the head plans is introduced by it.
+        Err(crate::definition::SourceError::MissingDir { .. }) => Default::default(),
+        Err(e) => {
+            return Err(super::source_error(ctx, e))
+                .with_context(|| format!("cannot read the definitions at base `{base}`"));
+        }
+    };
     if loaded.has_errors() {
         return Err(Hinted::new(
             format!(
@@ -161,6 +128,15 @@ fn plan_base(
 /// (used by `watch`, `tag` and `prune --write`).
 pub fn offline_text(ctx: &Context, only: Option<&[crate::model::StreamKey]>) -> Result<String> {
     let loaded = load_definitions(ctx, &RevArgs::default())?;
+    offline_text_of(ctx, &loaded, only)
+}
+
+/// [`offline_text`] of definitions already loaded, e.g. an edit not written yet (`--dry-run`).
+pub fn offline_text_of(
+    ctx: &Context,
+    loaded: &crate::definition::Loaded,
+    only: Option<&[crate::model::StreamKey]>,
+) -> Result<String> {
     if loaded.has_errors() {
         return Ok(crate::diagnostic::render_text(&loaded.diagnostics));
     }

@@ -116,6 +116,7 @@ fn write(
             .with_context(|| format!("cannot remove tag `{}:{}`", key, c.tag))?;
     }
     super::tag::finish(&session, dry_run, false, printer)?;
+    let loaded = session.load();
     printer.info(&format!(
         "{} {} {} from the definitions; review the diff and commit it",
         if dry_run { "would remove" } else { "removed" },
@@ -128,7 +129,7 @@ fn write(
             .map(|c| StreamKey::new(&c.namespace, &c.stream))
             .collect();
         streams.dedup();
-        super::tag::print_implied_plan(ctx, &streams, printer);
+        super::tag::print_implied_plan(ctx, &loaded, &streams, printer);
     }
     Ok(ExitStatus::Success)
 }
@@ -186,10 +187,7 @@ fn manifests_in_worktree(ctx: &Context) -> Result<Vec<SourceFile>> {
 /// The same files as they are at `rev` (read through git2, no checkout).
 fn manifests_at_rev(root: &Path, rev: &str) -> Result<Vec<SourceFile>> {
     let (repo, prefix) = source::open_repo(root)?;
-    let tree = repo
-        .revparse_single(rev)
-        .and_then(|o| o.peel_to_tree())
-        .with_context(|| format!("cannot resolve revision `{rev}`"))?;
+    let tree = source::commit_tree(&repo, rev)?;
     let tree = if prefix.is_empty() {
         tree
     } else {

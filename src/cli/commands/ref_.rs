@@ -17,6 +17,10 @@ pub fn run(args: &RefArgs, printer: &Printer) -> Result<ExitStatus> {
             Some("a pull spec has no scheme: drop the `https://`")
         } else if spec.is_empty() {
             Some("a pull spec looks like `[registry/][namespace/]name[:tag][@digest]`")
+        } else if matches!(e, reference::ParseError::DigestTooShort { .. }) {
+            Some(
+                "write the whole digest; `streamsync get image ID` finds an imported image by a short id",
+            )
         } else if matches!(e, reference::ParseError::Uppercase) {
             Some("registries accept lowercase repository paths only (tags may be mixed case)")
         } else {

@@ -1,8 +1,9 @@
 //! `tag`: `oc tag` done the GitOps way. It decides what `oc tag` would set (source kind,
 //! permanent pin from live state, tracking alias, reference, scheduled, insecure, reference
 //! policy) and has the editor write exactly that into the definition files, then prints the
-//! diff. It reads live state only for a permanent tag's current image, never writes it, and
-//! never asks a registry.
+//! diff. It reads live state for a permanent tag's current image; it writes it only to record
+//! a forced re-import (a destination tagged again with its own source, as `oc tag` does with
+//! generation 0), and never asks a registry.
 //!
 //! An existing destination tag is updated in place to what `oc tag` leaves behind: `from`,
 //! `reference`, `importPolicy.insecure`/`scheduled` and `referencePolicy` take the values of
@@ -29,6 +30,8 @@ pub fn run(ctx: &Context, args: &TagArgs, printer: &Printer) -> Result<ExitStatu
     let mut session = Session::open(&ctx.root, config, policies)?;
     let mut messages = Vec::new();
     let mut touched = Vec::new();
+    // Destinations tagged again with the source they already import from.
+    let mut reimport: Vec<(StreamKey, String)> = Vec::new();
     // What each edited tag must read back as: `None` for a deleted tag.
     let mut expected: Vec<(StreamKey, String, Option<TagReference>)> = Vec::new();
     if args.delete {
@@ -76,13 +79,19 @@ pub fn run(ctx: &Context, args: &TagArgs, printer: &Printer) -> Result<ExitStatu
         let set = session.load().set;
         let source = resolve_source(ctx, &set, source_arg, args, default_ns(&session))?;
         check_source_flags(&source, args, &dests, &set, default_ns(&session))?;
+        // A new destination stream named without a namespace goes where its source stream
+        // is (`oc tag` works in one namespace); with no source stream, `default_namespace`.
+        let new_stream_ns = source
+            .stream
+            .as_ref()
+            .map_or_else(|| default_ns(&session).to_owned(), |s| s.namespace.clone());
         for dest in &dests {
             let set = session.load().set;
             let resolved = resolve(
                 &set,
                 dest.namespace.as_deref(),
                 &dest.stream,
-                default_ns(&session),
+                &new_stream_ns,
             )?;
             let key = match &resolved {
                 Resolved::Existing(k) | Resolved::New(k) => k.clone(),
@@ -95,9 +104,16 @@ pub fn run(ctx: &Context, args: &TagArgs, printer: &Printer) -> Result<ExitStatu
                     let target = target_for(&key, &file, &session);
                     let format = Format::of_path(&file);
                     let exists = def.stream.spec_tag(&dest.tag).is_some();
+                    if let Some(old) = def.stream.spec_tag(&dest.tag)
+                        && tag.is_importable()
+                        && !crate::plan::tag_ref_changed(old, &tag, &key.namespace)
+                    {
+                        reimport.push((key.clone(), dest.tag.clone()));
+                    }
                     session.edit(&file, |text| {
                         if exists {
-                            edit::update_tag(text, format, &target, &tag)
+                            let text = edit::update_tag(text, format, &target, &tag)?;
+                            set_import_mode(&text, format, &target, &tag)
                         } else {
                             edit::add_tag(text, format, &target, &tag)
                         }
@@ -116,8 +132,14 @@ pub fn run(ctx: &Context, args: &TagArgs, printer: &Printer) -> Result<ExitStatu
                     let target = target_for(&key, &file, &session);
                     let text = edit::add_tag(&new_stream_text(&key), Format::Yaml, &target, &tag)?;
                     session.create(&file, text)?;
+                    let why = match (&dest.namespace, &source.stream) {
+                        (Some(_), _) => String::new(),
+                        (None, Some(_)) => " (the source stream's namespace)".to_owned(),
+                        (None, None) => " (default_namespace)".to_owned(),
+                    };
                     messages.push(format!(
-                        "Image stream `{key}` does not exist yet: creating `{file}`."
+                        "Image stream `{key}` does not exist yet: creating it in namespace `{}`{why}, in `{file}`.",
+                        key.namespace
                     ));
                 }
             }
@@ -134,15 +156,98 @@ pub fn run(ctx: &Context, args: &TagArgs, printer: &Printer) -> Result<ExitStatu
             printer.info(m);
         }
     }
+    request_reimports(ctx, &reimport, args.dry_run, printer)?;
     touched.dedup();
-    print_implied_plan(ctx, &touched, printer);
+    print_implied_plan(ctx, &loaded, &touched, printer);
     Ok(ExitStatus::Success)
 }
 
-/// The plan that the edit implies for the touched streams. The plan module prints it once it
-/// lands; until then there is nothing to print.
-pub fn print_implied_plan(ctx: &Context, streams: &[StreamKey], printer: &Printer) {
-    match super::plan::offline_text(ctx, Some(streams)) {
+/// `oc tag` of a destination with the source it already has sets the tag's generation to 0,
+/// which the server turns into a new generation that is not imported yet: a forced
+/// re-import. The definitions cannot say that (they hold no generations), so the request is
+/// recorded where the server would record it, in the live state: the stream's generation
+/// goes up and the tag takes it, and the next plan lists the tag as an import until an apply
+/// or sync imports it. A tag never applied yet is imported by the next apply anyway.
+fn request_reimports(
+    ctx: &Context,
+    tags: &[(StreamKey, String)],
+    dry_run: bool,
+    printer: &Printer,
+) -> Result<()> {
+    if tags.is_empty() {
+        return Ok(());
+    }
+    let state = crate::state::dir::DirState::open(&ctx.state_dir)?;
+    let _guard = if dry_run {
+        None
+    } else {
+        Some(super::apply::lock(&state, std::time::Duration::ZERO)?)
+    };
+    let snapshot = crate::state::LiveState::load(&state)?;
+    let mut streams = std::collections::BTreeMap::new();
+    let mut requested = Vec::new();
+    for (key, name) in tags {
+        let Some(live) = streams
+            .get(key)
+            .cloned()
+            .flatten()
+            .or_else(|| snapshot.streams.get(key).cloned())
+        else {
+            continue;
+        };
+        let mut live: ImageStream = live;
+        let generation = live.metadata.generation.unwrap_or(0) + 1;
+        let Some(t) = live.spec.tags.iter_mut().find(|t| t.name == *name) else {
+            continue;
+        };
+        t.generation = Some(generation);
+        live.metadata.generation = Some(generation);
+        streams.insert(key.clone(), Some(live));
+        requested.push(format!("{}/{}:{name}", key.namespace, key.name));
+    }
+    if requested.is_empty() {
+        return Ok(());
+    }
+    if dry_run {
+        printer.info(&format!(
+            "would request a re-import of {}",
+            requested.join(", ")
+        ));
+        return Ok(());
+    }
+    let meta = crate::state::Meta {
+        lineage: snapshot
+            .lineage()
+            .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned),
+        serial: snapshot.serial() + 1,
+    };
+    crate::state::LiveState::commit(
+        &state,
+        &crate::state::Commit {
+            streams,
+            images: Vec::new(),
+            meta: Some(meta),
+        },
+    )?;
+    printer.info(&format!(
+        "Requested a re-import of {}: the next apply or sync imports it again.",
+        requested.join(", ")
+    ));
+    Ok(())
+}
+
+/// The plan that the edit implies for the touched streams, from the edited definitions
+/// (`loaded`, written or not: a dry run shows the plan it would cause). Not with `-q`.
+pub fn print_implied_plan(
+    ctx: &Context,
+    loaded: &crate::definition::Loaded,
+    streams: &[StreamKey],
+    printer: &Printer,
+) {
+    if printer.is_quiet() {
+        return;
+    }
+    match super::plan::offline_text_of(ctx, loaded, Some(streams)) {
         Ok(text) => printer.out(&format!("\n{text}")),
         Err(err) => printer.warn(&format!("cannot show the plan this edit implies: {err:#}")),
     }
@@ -157,6 +262,11 @@ fn validate_flags(args: &TagArgs) -> Result<()> {
         && !matches!(p.to_ascii_lowercase().as_str(), "source" | "local")
     {
         bail!("reference policy must be set to 'source' or 'local'");
+    }
+    if let Some(m) = &args.import_mode
+        && !matches!(m.as_str(), "Legacy" | "PreserveOriginal")
+    {
+        bail!("valid ImportMode values are Legacy or PreserveOriginal");
     }
     if args.delete {
         if args.source.is_some() {
@@ -441,6 +551,7 @@ fn new_tag(source: &Source, args: &TagArgs, dest_tag: &str, dest: &StreamKey) ->
     };
     tag.import_policy.insecure = args.insecure;
     tag.import_policy.scheduled = args.scheduled;
+    tag.import_policy.import_mode = args.import_mode.clone().unwrap_or_default();
     if let Some(p) = &args.reference_policy {
         tag.reference_policy.kind = if p.eq_ignore_ascii_case("local") {
             "Local".into()
@@ -475,6 +586,26 @@ fn success_message(
         let _ = source.named_kind;
         format!("Tag {dest_text} set to {src}.")
     }
+}
+
+/// `--import-mode` on an existing tag: `update_tag` keeps the entry's `importMode` bytes, so
+/// the mode asked for is set here (and only when asked for).
+pub(crate) fn set_import_mode(
+    text: &str,
+    format: Format,
+    target: &Target,
+    tag: &TagReference,
+) -> Result<String, edit::EditError> {
+    if tag.import_policy.import_mode.is_empty() {
+        return Ok(text.to_owned());
+    }
+    edit::set(
+        text,
+        format,
+        target,
+        &edit::tag_path(&tag.name, &["importPolicy", "importMode"]),
+        &edit::Val::str(&tag.import_policy.import_mode),
+    )
 }
 
 /// After the edits, each touched tag must read back as what was meant (the fields `oc tag`
@@ -534,8 +665,11 @@ pub(crate) fn finish(
     } else {
         session.write_checked()?
     };
-    for change in &changes {
-        printer.out(&edit::unified_diff(change));
+    // `-q`: nothing but errors.
+    if !printer.is_quiet() {
+        for change in &changes {
+            printer.out(&edit::unified_diff(change));
+        }
     }
     for change in &changes {
         let verb = match (change.before.is_some(), dry_run) {
