@@ -178,9 +178,11 @@ pub fn execute(
             .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned),
         serial: snapshot.serial() + 1,
     };
+    let mut images = applied.images.clone();
+    images.extend(images_to_upgrade(state, &applied));
     let commit = Commit {
         streams: applied.streams.clone(),
-        images: applied.images.clone(),
+        images,
         meta: Some(meta),
     };
     let written = state.commit(&commit)?;
@@ -194,6 +196,34 @@ pub fn execute(
         written,
         serial,
     })
+}
+
+/// Image files in the shape older versions wrote (no `dockerImageMetadataVersion`, flat
+/// metadata) that the streams this apply writes point at: they are written again in the
+/// openshift/api shape with the streams, so state is upgraded as it is next written.
+fn images_to_upgrade(state: &dyn LiveState, applied: &Applied) -> Vec<crate::model::Image> {
+    let digests: std::collections::BTreeSet<&str> = applied
+        .streams
+        .values()
+        .flatten()
+        .filter_map(|s| s.status.as_ref())
+        .flat_map(|st| st.tags.iter().flat_map(|t| t.items.iter()))
+        .map(|e| e.image.as_str())
+        .filter(|d| !d.is_empty())
+        .collect();
+    digests
+        .into_iter()
+        .filter(|d| state.has_image(d))
+        .filter_map(|d| state.load_image(d).ok().flatten())
+        .filter(|img| {
+            img.docker_image_metadata.is_some() && img.docker_image_metadata_version.is_empty()
+        })
+        .map(|mut img| {
+            crate::model::DOCKER_IMAGE_METADATA_VERSION
+                .clone_into(&mut img.docker_image_metadata_version);
+            img
+        })
+        .collect()
 }
 
 /// Import changes for a scheduled pass (`sync`, semantics §3.4): every importable tag with

@@ -611,13 +611,12 @@ impl LiveState for DirState {
     fn commit(&self, commit: &Commit) -> Result<Written, Error> {
         let mut written = Written::default();
         let mut dirs = std::collections::BTreeSet::new();
-        // Images first: a stream written later may point at them.
+        // Images first: a stream written later may point at them. An existing file is
+        // rewritten only when its bytes differ (an Image upgraded to the current shape).
         let mut images = Vec::new();
         for image in &commit.images {
             let path = self.image_path(&image.metadata.name)?;
-            if !path.is_file() {
-                images.push((path, image));
-            }
+            images.push((path, image));
         }
         for path in self.write_images(&images)? {
             written.images += 1;

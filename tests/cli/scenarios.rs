@@ -98,6 +98,21 @@ fn update_covers_stream_and_tag_changes_and_image_prefixes() {
         meta.contains("lineage = \"11111111-2222-4333-8444-555555555555\"\nserial = 5"),
         "{meta}"
     );
+    // The Image file the scenario holds in the flat shape of older versions was written again
+    // in the openshift/api shape along with the stream that points at it.
+    let image = std::fs::read_to_string(repo.path().join(format!(
+        "state/images/sha256/3a335d7{}.yaml",
+        "e".repeat(57)
+    )))
+    .unwrap();
+    for line in [
+        "dockerImageMetadataVersion: \"1.0\"",
+        "  kind: DockerImage",
+        "  Config:\n    Labels:\n      io.k8s.display-name: Ruby 3.1",
+    ] {
+        assert!(image.contains(line), "{line}: {image}");
+    }
+    assert!(!image.contains("OS:"), "{image}");
 }
 
 #[test]
