@@ -757,7 +757,12 @@ impl Ctx<'_> {
         let reason = if changed_ref {
             Some("source changed".to_owned())
         } else if pending {
-            Some("the last import did not finish".to_owned())
+            // A spec generation no import has observed: an interrupted apply, or a re-import
+            // asked for (`tag` of a destination with its own source).
+            Some(format!(
+                "import requested: generation {} not imported yet",
+                live_tag.and_then(|t| t.generation).unwrap_or(0)
+            ))
         } else if let Some(failure) = last_import_failure(live, &d.name) {
             // Like a tainted resource: a failed import stays pending until one succeeds.
             Some(format!(
