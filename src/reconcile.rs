@@ -30,7 +30,13 @@ pub enum Error {
     /// A saved plan file that cannot be used.
     #[error("cannot use saved plan: {0}")]
     BadPlan(String),
+    /// The serial is at its maximum: one more apply cannot be counted.
+    #[error("the live state's serial is at its maximum ({0}); no further apply can be recorded")]
+    SerialExhausted(u64),
 }
+
+/// The largest serial `streamsync.toml` can hold (TOML integers are signed 64-bit).
+pub const MAX_SERIAL: u64 = i64::MAX as u64;
 
 /// A computed plan with what it was computed from.
 #[derive(Debug, Clone)]
@@ -163,6 +169,13 @@ pub fn execute(
     resolver: &dyn Resolver,
     now: &str,
 ) -> Result<ApplyReport, Error> {
+    // Checked before anything runs: a serial that cannot move would leave written streams
+    // under an unchanged serial, which a saved plan could not tell from no apply at all.
+    let next = snapshot
+        .serial()
+        .checked_add(1)
+        .filter(|n| *n <= MAX_SERIAL)
+        .ok_or(Error::SerialExhausted(snapshot.serial()))?;
     let known = |d: &str| state.has_image(d);
     let env = apply::Env {
         resolver,
@@ -174,7 +187,7 @@ pub fn execute(
         lineage: snapshot
             .lineage()
             .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned),
-        serial: snapshot.serial() + 1,
+        serial: next,
     };
     let commit = Commit {
         streams: applied.streams.clone(),
@@ -183,7 +196,7 @@ pub fn execute(
     };
     let written = state.commit(&commit)?;
     let serial = if written.meta {
-        snapshot.serial() + 1
+        next
     } else {
         snapshot.serial()
     };

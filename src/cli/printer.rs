@@ -102,6 +102,16 @@ impl Printer {
             if let Some(h) = cause.downcast_ref::<Hinted>() {
                 hint = hint.or(h.hint.clone());
             }
+            let state =
+                cause
+                    .downcast_ref::<crate::state::Error>()
+                    .or_else(|| match cause.downcast_ref::<crate::reconcile::Error>() {
+                        Some(crate::reconcile::Error::State(e)) => Some(e),
+                        _ => None,
+                    });
+            if let Some(h) = state.and_then(crate::state::Error::hint) {
+                hint = hint.or(Some(h.to_owned()));
+            }
         }
         for cause in err.chain().skip(1) {
             text.push_str(&format!("  caused by: {cause}\n"));
