@@ -250,3 +250,115 @@ fn a_mismatched_image_file_is_never_shown_under_another_id() {
         out.stderr
     );
 }
+
+/// The paths `git status` reports as changed (staged or not), with their status bits.
+fn git_status(repo: &git2::Repository) -> Vec<(String, git2::Status)> {
+    let mut opts = git2::StatusOptions::new();
+    opts.include_untracked(true).recurse_untracked_dirs(true);
+    repo.statuses(Some(&mut opts))
+        .unwrap()
+        .iter()
+        .map(|e| (e.path().unwrap().to_owned(), e.status()))
+        .collect()
+}
+
+fn head_tree(repo: &git2::Repository) -> git2::Tree<'_> {
+    repo.head().unwrap().peel_to_tree().unwrap()
+}
+
+#[test]
+fn sync_commit_commits_exactly_the_state_folder() {
+    let repo = scenario_repo("fresh");
+    repo.write(
+        "definitions/web/app.tmpl.yaml",
+        "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: app.tmpl\nspec:\n  tags:\n  - name: v1\n    reference: true\n    from:\n      kind: DockerImage\n      name: registry.example.com/app:1\n",
+    );
+    let git = git2::Repository::init(repo.path()).unwrap();
+    crate::common::commit_all(&git, "definitions");
+    // Someone's work in progress: a staged new file and a staged edit.
+    repo.write("notes.txt", "staged, not for the sync commit\n");
+    repo.write("definitions/web/README.md", "staged edit\n");
+    let mut index = git.index().unwrap();
+    index.add_path(Path::new("notes.txt")).unwrap();
+    index
+        .add_path(Path::new("definitions/web/README.md"))
+        .unwrap();
+    index.write().unwrap();
+
+    let out = repo.run(&["sync", "--once", "--commit"]);
+    assert_eq!(out.code, 0, "{}", out.snapshot());
+    assert!(out.stderr.contains("committed "), "{}", out.stderr);
+    let tree = head_tree(&git);
+    for path in [
+        "state/streamsync.toml",
+        "state/web/ruby.yaml",
+        "state/web/app.tmpl.yaml",
+        "state/apps/site.yaml",
+    ] {
+        assert!(
+            tree.get_path(Path::new(path)).is_ok(),
+            "{path} not committed"
+        );
+    }
+    for path in ["notes.txt", "definitions/web/README.md", "state/.lock"] {
+        assert!(
+            tree.get_path(Path::new(path)).is_err(),
+            "{path} is in the sync commit"
+        );
+    }
+    // The staged work is still staged; the state is clean.
+    let status = git_status(&git);
+    assert!(
+        status
+            .iter()
+            .any(|(p, s)| p == "notes.txt" && s.contains(git2::Status::INDEX_NEW)),
+        "{status:?}"
+    );
+    assert!(
+        status
+            .iter()
+            .any(|(p, s)| p == "definitions/web/README.md" && s.contains(git2::Status::INDEX_NEW)),
+        "{status:?}"
+    );
+    let dirty: Vec<_> = status
+        .iter()
+        .filter(|(p, _)| p.starts_with("state/"))
+        .collect();
+    assert!(dirty.is_empty(), "state not clean: {dirty:?}");
+}
+
+#[test]
+fn a_sync_commit_that_failed_is_made_by_the_next_sync() {
+    let repo = scenario_repo("fresh");
+    let git = git2::Repository::init(repo.path()).unwrap();
+    crate::common::commit_all(&git, "definitions");
+    let head = git.head().unwrap().target().unwrap();
+    let lock = git.path().join("index.lock");
+    std::fs::write(&lock, "").unwrap();
+    let out = repo.run(&["sync", "--once", "--commit"]);
+    assert_eq!(out.code, 1, "{}", out.snapshot());
+    assert!(out.stderr.contains("index.lock"), "{}", out.stderr);
+    assert_eq!(git.head().unwrap().target().unwrap(), head);
+    assert!(repo.path().join("state/web/ruby.yaml").is_file());
+    std::fs::remove_file(&lock).unwrap();
+    // Nothing new to apply, but the state on disk is not in HEAD yet.
+    let out = repo.run(&["sync", "--once", "--commit"]);
+    assert_eq!(out.code, 0, "{}", out.snapshot());
+    let tree = head_tree(&git);
+    let blob = tree
+        .get_path(Path::new("state/web/ruby.yaml"))
+        .unwrap()
+        .to_object(&git)
+        .unwrap()
+        .peel_to_blob()
+        .unwrap();
+    assert_eq!(
+        blob.content(),
+        std::fs::read(repo.path().join("state/web/ruby.yaml")).unwrap()
+    );
+    let dirty: Vec<_> = git_status(&git)
+        .into_iter()
+        .filter(|(p, _)| p.starts_with("state/"))
+        .collect();
+    assert!(dirty.is_empty(), "state not clean: {dirty:?}");
+}
