@@ -30,6 +30,16 @@ pub enum Error {
     /// A saved plan file that cannot be used.
     #[error("cannot use saved plan: {0}")]
     BadPlan(String),
+    /// The definitions, policies or config a saved plan was made from changed since.
+    #[error(
+        "saved plan is stale: the definitions, policies or config it was made from changed since the plan was made"
+    )]
+    StaleInputs,
+    /// A saved plan whose changes are not what its inputs give: it was edited by hand.
+    #[error(
+        "saved plan does not match the definitions it was made from ({0}); it was changed after `streamsync plan --out` wrote it"
+    )]
+    Forged(String),
     /// The serial is at its maximum: one more apply cannot be counted.
     #[error("the live state's serial is at its maximum ({0}); no further apply can be recorded")]
     SerialExhausted(u64),
@@ -365,6 +375,9 @@ pub struct SavedPlan {
     pub inputs_digest: String,
     /// Whether unmanaged streams were to be deleted.
     pub prune: bool,
+    /// The Git revision the definitions were read from (`plan --rev`); none: the work tree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rev: Option<String>,
     /// Counts.
     pub summary: Summary,
     /// The changes, applied exactly.
@@ -385,6 +398,7 @@ impl SavedPlan {
             state_digest: planned.snapshot.digest.clone(),
             inputs_digest: plan::inputs_digest(desired.iter().copied(), options),
             prune: options.prune,
+            rev: None,
             summary: planned.plan.summary(),
             changes: planned.plan.changes.clone(),
             errors: planned.plan.errors.clone(),
@@ -421,6 +435,66 @@ impl SavedPlan {
         }
     }
 
+    /// Refuse when the inputs (digest from [`inputs_digest`]) changed since the plan was made.
+    pub fn check_inputs(&self, digest: &str) -> Result<(), Error> {
+        if self.inputs_digest == digest {
+            Ok(())
+        } else {
+            Err(Error::StaleInputs)
+        }
+    }
+
+    /// Refuse unless the saved changes are exactly `recomputed`, the changes the same inputs
+    /// give against the same state now. A digest inside the plan cannot tell a hand-edited
+    /// plan from a real one (a forger recomputes it); recomputing can. What a refresh adds is
+    /// let through: the digests it observed (resolved again at apply) and re-imports of
+    /// scheduled tags of `desired`.
+    pub fn check_changes(
+        &self,
+        recomputed: &[Change],
+        desired: &[&ImageStream],
+    ) -> Result<(), Error> {
+        let scheduled: std::collections::BTreeSet<(StreamKey, &str)> = desired
+            .iter()
+            .flat_map(|s| {
+                s.spec
+                    .tags
+                    .iter()
+                    .filter(|t| t.is_importable() && t.import_policy.scheduled)
+                    .map(|t| (s.key(), t.name.as_str()))
+            })
+            .collect();
+        let want: Vec<Change> = recomputed.iter().map(comparable).collect();
+        let mut rest = want.clone();
+        for change in &self.changes {
+            let c = comparable(change);
+            if let Some(at) = rest.iter().position(|w| *w == c) {
+                rest.remove(at);
+                continue;
+            }
+            let refreshed = c.action == plan::Action::Import
+                && c.tag
+                    .as_deref()
+                    .is_some_and(|t| scheduled.contains(&(c.key(), t)))
+                && !want.contains(&c);
+            if !refreshed {
+                return Err(Error::Forged(format!(
+                    "`{} {}` is not a change they give",
+                    c.action.as_str(),
+                    c.target()
+                )));
+            }
+        }
+        if let Some(missing) = rest.first() {
+            return Err(Error::Forged(format!(
+                "`{} {}` is missing",
+                missing.action.as_str(),
+                missing.target()
+            )));
+        }
+        Ok(())
+    }
+
     /// Refuse when the live state moved since the plan was made.
     pub fn check_fresh(&self, snapshot: &Snapshot) -> Result<(), Error> {
         let lineage = snapshot.lineage().map(str::to_owned);
@@ -448,6 +522,21 @@ impl SavedPlan {
         }
         Ok(())
     }
+}
+
+/// A change as compared between a saved plan and its recomputation: the words and the
+/// `--base` mark do not act, and an import's observed digest is resolved again at apply.
+fn comparable(c: &Change) -> Change {
+    let mut c = c.clone();
+    c.reason = String::new();
+    c.introduced = None;
+    if c.action == plan::Action::Import
+        && let Some(serde_json::Value::Object(after)) = &mut c.after
+    {
+        after.remove("image");
+        after.remove("dockerImageReference");
+    }
+    c
 }
 
 #[cfg(test)]

@@ -362,3 +362,116 @@ fn a_sync_commit_that_failed_is_made_by_the_next_sync() {
         .collect();
     assert!(dirty.is_empty(), "state not clean: {dirty:?}");
 }
+
+/// Every file of a state folder but the lock, with its text and modification time.
+fn state_files(dir: &Path) -> Vec<(String, String, std::time::SystemTime)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if !p.ends_with(".lock") {
+                let modified = std::fs::metadata(&p).unwrap().modified().unwrap();
+                out.push((p.display().to_string(), read(&p), modified));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Save a plan of `repo` (extra `plan` arguments in `args`) and return it as JSON.
+fn saved_plan(repo: &TestRepo, args: &[&str]) -> (String, serde_json::Value) {
+    let file = repo.path().join("plan.json");
+    let file = file.to_str().unwrap().to_owned();
+    let mut all = vec!["plan", "--out", &file];
+    all.extend_from_slice(args);
+    let out = repo.run(&all);
+    assert!(out.code == 0 || out.code == 2, "{}", out.snapshot());
+    let v = serde_json::from_str(&read(&file)).unwrap();
+    (file, v)
+}
+
+/// Apply a hand-edited plan: refused, state untouched.
+fn assert_forged_refused(repo: &TestRepo, file: &str, plan: &serde_json::Value) {
+    std::fs::write(file, serde_json::to_string_pretty(plan).unwrap()).unwrap();
+    let state = state_files(&repo.path().join("state"));
+    let out = repo.run(&["apply", file]);
+    assert_eq!(out.code, 1, "{}", out.snapshot());
+    assert!(
+        out.stderr
+            .contains("error: saved plan does not match the definitions it was made from"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        state_files(&repo.path().join("state")),
+        state,
+        "the state changed"
+    );
+}
+
+#[test]
+fn hand_edited_saved_plans_are_refused() {
+    let repo = scenario_repo("update");
+    let (file, plan) = saved_plan(&repo, &[]);
+    let changes = plan["changes"].as_array().unwrap().clone();
+    assert!(!changes.is_empty());
+
+    // An added create_stream.
+    let mut forged = plan.clone();
+    forged["changes"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "action": "create_stream", "namespace": "evil", "stream": "backdoor", "tag": null,
+            "before": null, "after": {}, "reason": "new stream"
+        }));
+    assert_forged_refused(&repo, &file, &forged);
+
+    // A changed pull spec.
+    let mut forged = plan.clone();
+    let text = serde_json::to_string(&forged["changes"]).unwrap();
+    assert!(text.contains("registry.example.com"), "{text}");
+    forged["changes"] =
+        serde_json::from_str(&text.replace("registry.example.com", "evil.example.com")).unwrap();
+    assert_forged_refused(&repo, &file, &forged);
+
+    // A change left out.
+    let mut forged = plan.clone();
+    forged["changes"].as_array_mut().unwrap().pop();
+    assert_forged_refused(&repo, &file, &forged);
+
+    // A delete_stream in a plan made without --prune.
+    let mut forged = plan.clone();
+    forged["changes"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "action": "delete_stream", "namespace": "web", "stream": "ruby", "tag": null,
+            "before": {}, "after": null, "reason": "not in the definitions"
+        }));
+    assert_forged_refused(&repo, &file, &forged);
+
+    // The real plan still applies.
+    std::fs::write(&file, serde_json::to_string_pretty(&plan).unwrap()).unwrap();
+    let out = repo.run(&["apply", &file]);
+    assert_eq!(out.code, 0, "{}", out.snapshot());
+}
+
+#[test]
+fn a_saved_plan_is_stale_when_its_config_or_policies_change() {
+    let repo = scenario_repo("update");
+    let (file, _) = saved_plan(&repo, &[]);
+    repo.write("policies/prune.toml", "[prune]\nkeep_tag_revisions = 7\n");
+    let out = repo.run(&["apply", &file]);
+    assert_eq!(out.code, 1, "{}", out.snapshot());
+    assert!(
+        out.stderr
+            .contains("error: saved plan is stale: the definitions, policies or config"),
+        "{}",
+        out.stderr
+    );
+}
