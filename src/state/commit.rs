@@ -4,6 +4,8 @@
 
 use std::path::Path;
 
+use crate::util::escape_line;
+
 /// Why the commit failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CommitError {
@@ -252,6 +254,39 @@ mod tests {
     use super::*;
 
     #[test]
+    fn no_line_of_a_commit_message_can_be_forged() {
+        let message = commit_message(
+            &[ImportLine {
+                stream: "web/ruby".into(),
+                tag: "3.3\x1b[2J".into(),
+                digest: "sha256:abc".into(),
+                previous: None,
+            }],
+            &[FailureLine {
+                stream: "web/ruby".into(),
+                tag: "4.0".into(),
+                reason: "Unreachable".into(),
+                message: "gone\n\nSigned-off-by: Mallory <m@example.com>\r\t\x07".into(),
+            }],
+            &["update tag web/ruby:x\nCo-authored-by: m".into()],
+        );
+        assert!(
+            !message
+                .lines()
+                .any(|l| l.starts_with("Signed-off-by") || l.starts_with("Co-authored-by")),
+            "{message}"
+        );
+        assert!(
+            !message.chars().any(|c| c.is_control() && c != '\n'),
+            "{message:?}"
+        );
+        assert!(
+            message.contains("gone\\n\\nSigned-off-by: Mallory"),
+            "{message}"
+        );
+    }
+
+    #[test]
     fn authors() {
         assert_eq!(
             parse_author("Sync Bot <bot@example.com>").unwrap(),
@@ -333,12 +368,34 @@ fn short_stream(stream: &str) -> &str {
 }
 
 /// `streamsync: import ruby:2.2 sha256:ab12cd34… (was sha256:99aa…), 3 more`, then a body
-/// listing every import and failure.
+/// listing every import and failure. Every value is escaped onto its one line
+/// ([`escape_line`]): a registry's error text cannot add a line (`Signed-off-by: …`) or a
+/// control character to the commit.
 pub fn commit_message(
     imports: &[ImportLine],
     failures: &[FailureLine],
     other: &[String],
 ) -> String {
+    let imports: Vec<ImportLine> = imports
+        .iter()
+        .map(|i| ImportLine {
+            stream: escape_line(&i.stream).into_owned(),
+            tag: escape_line(&i.tag).into_owned(),
+            digest: escape_line(&i.digest).into_owned(),
+            previous: i.previous.as_deref().map(|p| escape_line(p).into_owned()),
+        })
+        .collect();
+    let failures: Vec<FailureLine> = failures
+        .iter()
+        .map(|f| FailureLine {
+            stream: escape_line(&f.stream).into_owned(),
+            tag: escape_line(&f.tag).into_owned(),
+            reason: escape_line(&f.reason).into_owned(),
+            message: escape_line(&f.message).into_owned(),
+        })
+        .collect();
+    let other: Vec<String> = other.iter().map(|o| escape_line(o).into_owned()).collect();
+    let (imports, failures, other) = (&imports[..], &failures[..], &other[..]);
     let subject = match imports.first() {
         Some(first) => {
             let mut s = format!(

@@ -475,3 +475,135 @@ fn a_saved_plan_is_stale_when_its_config_or_policies_change() {
         out.stderr
     );
 }
+
+const HOSTILE: &str = "apiVersion: image.openshift.io/v1
+kind: ImageStream
+metadata:
+  name: evil
+  annotations:
+    openshift.io/display-name: \"Evil\\e]0;pwned\\a\\e[2J\\rHidden\\tTab\\nSigned-off-by: Mallory <m@example.com>\"
+spec:
+  tags:
+  - name: v1
+    annotations:
+      description: \"see `[here](https://evil.example.com)` \\e[31mred\\e[0m @everyone <img src=x>\"
+    reference: true
+    from:
+      kind: DockerImage
+      name: quay.io/org/evil:v1
+";
+
+/// No control character but the newline, and no bidirectional override.
+fn assert_clean(what: &str, text: &str) {
+    let bad: Vec<char> = text
+        .chars()
+        .filter(|c| (c.is_control() && *c != '\n') || ('\u{202a}'..='\u{202e}').contains(c))
+        .collect();
+    assert!(bad.is_empty(), "{what} prints {bad:?}:\n{text}");
+}
+
+#[test]
+fn text_from_definitions_is_escaped_in_every_output() {
+    let repo = TestRepo::new();
+    repo.write("definitions/team/evil.yaml", HOSTILE);
+    for args in [
+        &["plan"][..],
+        &["plan", "--format", "markdown"],
+        &["plan", "--format", "json"],
+        &["validate"],
+    ] {
+        let out = repo.run(args);
+        assert_clean(&format!("{args:?} stdout"), &out.stdout);
+        assert_clean(&format!("{args:?} stderr"), &out.stderr);
+    }
+    let out = repo.run(&["apply"]);
+    assert_eq!(out.code, 0, "{}", out.snapshot());
+    for args in [
+        &["get", "stream", "team/evil"][..],
+        &["get", "stream", "team/evil", "-o", "yaml"],
+        &["get", "streams"],
+        &["get", "tag", "team/evil:v1"],
+    ] {
+        let out = repo.run(args);
+        assert_eq!(out.code, 0, "{args:?}: {}", out.snapshot());
+        assert_clean(&format!("{args:?} stdout"), &out.stdout);
+    }
+    // Colour still works: the only escape sequences are streamsync's own colours.
+    repo.write(
+        "definitions/team/evil.yaml",
+        &HOSTILE.replace("name: v1\n", "name: v2\n"),
+    );
+    let out = repo.run(&["--color", "always", "plan"]);
+    assert!(out.stdout.contains("\x1b[32m"), "{}", out.stdout);
+    assert!(!out.stdout.contains("\x1b]0;"), "{:?}", out.stdout);
+    assert!(!out.stdout.contains("\x1b[2J"), "{:?}", out.stdout);
+}
+
+#[test]
+fn markdown_shows_outside_text_only_as_code_or_escaped_text() {
+    let repo = TestRepo::new();
+    repo.write("definitions/team/evil.yaml", HOSTILE);
+    let out = repo.run(&["plan", "--format", "markdown"]);
+    assert_clean("markdown", &out.stdout);
+    for line in out.stdout.lines().filter(|l| l.contains("<img")) {
+        let in_code = line.starts_with('+') || (line.starts_with("  - `") && line.ends_with('`'));
+        assert!(in_code, "outside text as Markdown: {line}");
+    }
+    // Pull specs appear verbatim in code spans.
+    assert!(
+        out.stdout.contains("`quay.io/org/evil:v1`"),
+        "{}",
+        out.stdout
+    );
+}
+
+fn big_stream(name: &str, tags: usize, registry: &str) -> String {
+    let mut s = format!(
+        "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: {name}\n  annotations:\n    openshift.io/display-name: {name}\nspec:\n  tags:\n"
+    );
+    for t in 0..tags {
+        s.push_str(&format!(
+            "  - name: 'v{t}.0'\n    annotations:\n      description: A long description of version {t} of {name}, long enough to make every section large.\n    from:\n      kind: DockerImage\n      name: {registry}/{name}:v{t}.0\n    reference: true\n"
+        ));
+    }
+    s
+}
+
+#[test]
+fn a_cut_comment_still_names_every_stream_source_and_removal() {
+    let repo = TestRepo::new();
+    repo.write(
+        "definitions/team/zzz.yaml",
+        "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: zzz\nspec:\n  tags:\n  - name: keep\n    reference: true\n    from:\n      kind: DockerImage\n      name: quay.io/org/zzz:1\n  - name: gone\n    reference: true\n    from:\n      kind: DockerImage\n      name: quay.io/org/zzz:2\n",
+    );
+    assert_eq!(repo.run(&["apply"]).code, 0);
+    for i in 0..200 {
+        let name = format!("app{i:03}");
+        repo.write(
+            &format!("definitions/team/{name}.yaml"),
+            &big_stream(&name, 12, "quay.io/org"),
+        );
+    }
+    // The one change to watch: a source moved to another registry, and a tag removed.
+    repo.write(
+        "definitions/team/zzz.yaml",
+        "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: zzz\nspec:\n  tags:\n  - name: keep\n    reference: true\n    from:\n      kind: DockerImage\n      name: evil.example.net/org/zzz:1\n",
+    );
+    let out = repo.run(&["plan", "--format", "markdown"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let md = &out.stdout;
+    assert!(md.chars().count() <= 60_000, "{} characters", md.len());
+    assert!(md.contains("job summary"), "says where the full plan is");
+    for i in 0..200 {
+        assert!(
+            md.contains(&format!("`team/app{i:03}`")),
+            "app{i:03} is missing"
+        );
+    }
+    assert!(md.contains("`team/zzz`"), "{md}");
+    assert!(
+        md.contains("evil.example.net/org/zzz"),
+        "the new source is hidden"
+    );
+    assert!(md.contains("`gone`"), "the removal is hidden");
+}

@@ -250,7 +250,7 @@ pub(super) fn execute(
                     .iter()
                     .map(|(host, c)| format!("{host} {}", c.head + c.get))
                     .collect();
-                pb.set_message(per_host.join(" · "));
+                pb.set_message(crate::util::escape_line(&per_host.join(" · ")).into_owned());
                 std::thread::sleep(Duration::from_millis(100));
             }
         });
