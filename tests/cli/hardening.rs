@@ -607,3 +607,110 @@ fn a_cut_comment_still_names_every_stream_source_and_removal() {
     );
     assert!(md.contains("`gone`"), "the removal is hidden");
 }
+
+const STREAM: &str = "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: NAME\nspec:\n  tags:\n  - name: v1\n    reference: true\n    from:\n      kind: DockerImage\n      name: quay.io/org/NAME:v1\n";
+
+#[test]
+fn definition_links_leading_out_are_errors_in_the_work_tree_and_at_a_revision() {
+    let repo = TestRepo::new();
+    let outside = tempfile::tempdir().unwrap();
+    let secret = outside.path().join("secret.yaml");
+    std::fs::write(&secret, STREAM.replace("NAME", "secret")).unwrap();
+    repo.write("definitions/web/ruby.yaml", &STREAM.replace("NAME", "ruby"));
+    // A link inside the repository is read at its target.
+    repo.write("shared/python.yaml", &STREAM.replace("NAME", "python"));
+    symlink(
+        "../../shared/python.yaml",
+        repo.path().join("definitions/web/python.yaml"),
+    )
+    .unwrap();
+    let git = git2::Repository::init(repo.path()).unwrap();
+    crate::common::commit_all(&git, "inside links");
+    for args in [&["validate"][..], &["validate", "--rev", "HEAD"]] {
+        let out = repo.run(args);
+        assert_eq!(out.code, 0, "{args:?}: {}", out.snapshot());
+    }
+    let plan = repo.run(&["plan", "--rev", "HEAD", "--format", "json"]);
+    assert!(plan.stdout.contains("\"python\""), "{}", plan.stdout);
+
+    // A link leading out: an error naming it, in the work tree and at a revision.
+    symlink(&secret, repo.path().join("definitions/web/secret.yaml")).unwrap();
+    crate::common::commit_all(&git, "a link out");
+    for args in [
+        &["validate"][..],
+        &["plan"],
+        &["validate", "--rev", "HEAD"],
+        &["plan", "--rev", "HEAD"],
+    ] {
+        let out = repo.run(args);
+        assert_eq!(out.code, 1, "{args:?}: {}", out.snapshot());
+        assert!(
+            out.stderr.contains(
+                "`definitions/web/secret.yaml` is a symbolic link leading outside the repository"
+            ),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(!out.stdout.contains("secret"), "{args:?}: {}", out.stdout);
+    }
+    // A tag edit never writes through it either.
+    let out = repo.run(&["tag", "quay.io/org/x:1", "web/ruby:x"]);
+    assert_eq!(out.code, 1, "{}", out.snapshot());
+    assert_eq!(read(&secret), STREAM.replace("NAME", "secret"));
+}
+
+#[test]
+fn a_submodule_under_definitions_is_refused_alike_by_the_work_tree_and_a_revision() {
+    let repo = TestRepo::new();
+    repo.write("definitions/web/ruby.yaml", &STREAM.replace("NAME", "ruby"));
+    let vendor = repo.path().join("definitions/vendor");
+    std::fs::create_dir_all(&vendor).unwrap();
+    let inner = git2::Repository::init(&vendor).unwrap();
+    std::fs::write(vendor.join("extra.yaml"), STREAM.replace("NAME", "extra")).unwrap();
+    crate::common::commit_all(&inner, "vendor");
+    let git = git2::Repository::init(repo.path()).unwrap();
+    // The outer repository records the inner one as a submodule: a gitlink entry.
+    let mut index = git.index().unwrap();
+    index
+        .add_path(Path::new("definitions/web/ruby.yaml"))
+        .unwrap();
+    index
+        .add(&git2::IndexEntry {
+            ctime: git2::IndexTime::new(0, 0),
+            mtime: git2::IndexTime::new(0, 0),
+            dev: 0,
+            ino: 0,
+            mode: 0o160000,
+            uid: 0,
+            gid: 0,
+            file_size: 0,
+            id: inner.head().unwrap().target().unwrap(),
+            flags: "definitions/vendor".len() as u16,
+            flags_extended: 0,
+            path: b"definitions/vendor".to_vec(),
+        })
+        .unwrap();
+    index.write().unwrap();
+    let tree = git.find_tree(index.write_tree().unwrap()).unwrap();
+    let sig = git2::Signature::now("Test", "test@example.com").unwrap();
+    git.commit(Some("HEAD"), &sig, &sig, "with a submodule", &tree, &[])
+        .unwrap();
+    let head = git.head().unwrap().peel_to_tree().unwrap();
+    assert_eq!(
+        head.get_path(Path::new("definitions/vendor"))
+            .unwrap()
+            .kind(),
+        Some(git2::ObjectType::Commit),
+        "the test needs a gitlink"
+    );
+    for args in [&["validate"][..], &["validate", "--rev", "HEAD"]] {
+        let out = repo.run(args);
+        assert_eq!(out.code, 1, "{args:?}: {}", out.snapshot());
+        assert!(
+            out.stderr
+                .contains("`definitions/vendor` is a Git submodule"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+}
