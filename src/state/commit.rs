@@ -39,7 +39,12 @@ pub fn parse_author(text: &str) -> Result<(String, String), CommitError> {
         .strip_suffix('>')
         .ok_or_else(|| CommitError::Author(text.to_owned()))?;
     let name = name.trim();
-    if name.is_empty() || email.trim().is_empty() || email.contains(['<', '>']) {
+    // A control character (a newline above all) would let the author forge commit lines.
+    if name.is_empty()
+        || email.trim().is_empty()
+        || email.contains(['<', '>'])
+        || text.chars().any(char::is_control)
+    {
         return Err(CommitError::Author(text.to_owned()));
     }
     Ok((name.to_owned(), email.trim().to_owned()))
@@ -294,6 +299,7 @@ mod tests {
         );
         assert!(parse_author("nobody").is_err());
         assert!(parse_author("<a@b>").is_err());
+        assert!(parse_author("Bot\nSigned-off-by: m <a@b>").is_err());
     }
 
     #[test]

@@ -1,7 +1,10 @@
-//! The state folder is streamsync's own and nothing else: links inside it are never followed,
-//! a folder that is not a store is never written into, a first apply leaves a recognisable
-//! store even when interrupted, the serial never wraps, and a damaged image file is never
-//! shown as another image.
+//! Hostile repositories and races, through the binary. The state folder is streamsync's own
+//! (no link in it is followed, a folder that is not a store is never written into, a first
+//! apply leaves a recognisable store even when killed, the serial never wraps, a damaged image
+//! file is never shown as another image); `sync --commit` commits the state folder alone; a
+//! hand-edited saved plan is refused; text from definitions is escaped in every output; a cut
+//! plan comment still names every change; definition links leading out and submodules are
+//! refused alike in the work tree and at a revision.
 
 use std::os::unix::fs::symlink;
 use std::path::Path;
