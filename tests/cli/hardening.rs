@@ -366,7 +366,7 @@ fn a_sync_commit_that_failed_is_made_by_the_next_sync() {
     assert!(dirty.is_empty(), "state not clean: {dirty:?}");
 }
 
-/// Every file of a state folder but the lock, with its text and modification time.
+/// Every file of a state folder (the lock file too), with its text and modification time.
 fn state_files(dir: &Path) -> Vec<(String, String, std::time::SystemTime)> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -375,7 +375,7 @@ fn state_files(dir: &Path) -> Vec<(String, String, std::time::SystemTime)> {
             let p = e.unwrap().path();
             if p.is_dir() {
                 stack.push(p);
-            } else if !p.ends_with(".lock") {
+            } else {
                 let modified = std::fs::metadata(&p).unwrap().modified().unwrap();
                 out.push((p.display().to_string(), read(&p), modified));
             }

@@ -54,12 +54,16 @@ pub fn run(ctx: &Context, args: &ApplyArgs, printer: &Printer) -> Result<ExitSta
         saved
             .check_inputs(&super::inputs_digest(ctx, &desired, &options))
             .map_err(|e| anyhow::Error::from(Hinted::new(e.to_string(), again)))?;
-        let _guard = lock(&state, timeout)?;
-        let snapshot = state.load()?;
-        saved
-            .check_fresh(&snapshot)
-            .map_err(|e| anyhow::Error::from(Hinted::new(e.to_string(), again)))?;
-        let recomputed = reconcile::plan_snapshot(&desired, snapshot, &state, &options, None);
+        let fresh = |snapshot: &state::Snapshot| {
+            saved
+                .check_fresh(snapshot)
+                .map_err(|e| anyhow::Error::from(Hinted::new(e.to_string(), again)))
+        };
+        // Checked before the lock is taken: a refused plan touches nothing in the state
+        // folder, not even the lock file.
+        let unlocked = state.load()?;
+        fresh(&unlocked)?;
+        let recomputed = reconcile::plan_snapshot(&desired, unlocked, &state, &options, None);
         saved
             .check_changes(&recomputed.plan.changes, &desired)
             .map_err(|e| {
@@ -68,7 +72,10 @@ pub fn run(ctx: &Context, args: &ApplyArgs, printer: &Printer) -> Result<ExitSta
                     "apply only plans written by `streamsync plan --out`, unchanged; nothing was applied",
                 ))
             })?;
-        let snapshot = recomputed.snapshot;
+        let _guard = lock(&state, timeout)?;
+        // The same digest under the lock means the same state the changes were checked on.
+        let snapshot = state.load()?;
+        fresh(&snapshot)?;
         let report = execute(&state, &snapshot, &saved.changes, &registry, &now, printer)?;
         return Ok(finish(
             &report,
