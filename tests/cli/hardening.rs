@@ -717,3 +717,25 @@ fn a_submodule_under_definitions_is_refused_alike_by_the_work_tree_and_a_revisio
         );
     }
 }
+
+#[test]
+fn a_policy_file_linked_out_of_the_repository_is_not_read() {
+    let repo = TestRepo::new();
+    repo.write("definitions/web/ruby.yaml", &STREAM.replace("NAME", "ruby"));
+    let outside = tempfile::tempdir().unwrap();
+    let secret = outside.path().join("secret.toml");
+    std::fs::write(&secret, "password = \"hunter2\"\n").unwrap();
+    std::fs::create_dir_all(repo.path().join("policies")).unwrap();
+    symlink(&secret, repo.path().join("policies/prune.toml")).unwrap();
+    let out = repo.run(&["validate"]);
+    assert_eq!(out.code, 1, "{}", out.snapshot());
+    assert!(
+        out.stderr.contains(
+            "policies/prune.toml: error: is a symbolic link leading outside the repository"
+        ),
+        "{}",
+        out.snapshot()
+    );
+    assert!(!out.stderr.contains("hunter2"), "{}", out.stderr);
+    assert!(!out.stdout.contains("hunter2"), "{}", out.stdout);
+}
