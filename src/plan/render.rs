@@ -396,7 +396,19 @@ fn index_entries(by_stream: &ByStream<'_>) -> Vec<IndexEntry> {
                         if action != Action::Import && before.as_deref() == Some(after.as_str()) {
                             continue;
                         }
-                        repositories.insert(md_code(&repository_of(&after)));
+                        let pull_spec = match action {
+                            Action::AddTag | Action::UpdateTag => c
+                                .after
+                                .as_ref()
+                                .and_then(|a| a.get("from")?.get("kind")?.as_str())
+                                .is_some_and(|k| k == "DockerImage"),
+                            _ => true,
+                        };
+                        repositories.insert(if pull_spec {
+                            md_code(&repository_of(&after))
+                        } else {
+                            md_code(&after)
+                        });
                         let tag = c.tag.as_deref().map(|t| format!("{} ", md_code(t)));
                         sources.push(match before.filter(|_| action != Action::Import) {
                             Some(b) => format!(
