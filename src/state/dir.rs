@@ -113,9 +113,10 @@ fn is_hidden(name: &str) -> bool {
 }
 
 /// Entries a store may hold before its `streamsync.toml` exists: what [`DirState::lock`] and
-/// an interrupted first apply leave behind.
+/// an interrupted first apply leave behind, and the placeholder that keeps an empty folder in
+/// Git.
 fn is_own_leftover(name: &str) -> bool {
-    name == LOCK_FILE || name == ".gitignore" || name.starts_with(TMP_PREFIX)
+    matches!(name, LOCK_FILE | ".gitignore" | ".gitkeep") || name.starts_with(TMP_PREFIX)
 }
 
 /// An error when `path` is a symbolic link (a missing path is fine: it is not a link).
