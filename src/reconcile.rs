@@ -454,14 +454,22 @@ impl SavedPlan {
         recomputed: &[Change],
         desired: &[&ImageStream],
     ) -> Result<(), Error> {
-        let scheduled: std::collections::BTreeSet<(StreamKey, &str)> = desired
+        // Each scheduled tag with the `after` its import carries (before a refresh fills in
+        // the digest).
+        let scheduled: BTreeMap<(StreamKey, &str), serde_json::Value> = desired
             .iter()
             .flat_map(|s| {
                 s.spec
                     .tags
                     .iter()
                     .filter(|t| t.is_importable() && t.import_policy.scheduled)
-                    .map(|t| (s.key(), t.name.as_str()))
+                    .map(|t| {
+                        let after = serde_json::json!({
+                            "from": t.from.as_ref().map(|f| f.name.clone()).unwrap_or_default(),
+                            "importMode": t.import_policy.effective_import_mode(),
+                        });
+                        ((s.key(), t.name.as_str()), after)
+                    })
             })
             .collect();
         let want: Vec<Change> = recomputed.iter().map(comparable).collect();
@@ -475,7 +483,8 @@ impl SavedPlan {
             let refreshed = c.action == plan::Action::Import
                 && c.tag
                     .as_deref()
-                    .is_some_and(|t| scheduled.contains(&(c.key(), t)))
+                    .and_then(|t| scheduled.get(&(c.key(), t)))
+                    .is_some_and(|after| c.after.as_ref() == Some(after))
                 && !want.contains(&c);
             if !refreshed {
                 return Err(Error::Forged(format!(
@@ -669,5 +678,77 @@ mod tests {
         );
         assert_eq!(refreshed.plan.unobserved.len(), 1);
         assert_eq!(refreshed.plan.unobserved[0].tag, "b");
+    }
+}
+
+#[cfg(test)]
+mod saved_plan_tests {
+    use super::*;
+    use crate::model::{ObjectReference, TagReference};
+
+    fn saved(changes: Vec<Change>) -> SavedPlan {
+        SavedPlan {
+            format_version: plan::FORMAT_VERSION.to_owned(),
+            kind: SAVED_PLAN_KIND.to_owned(),
+            lineage: None,
+            serial: 0,
+            state_digest: String::new(),
+            inputs_digest: String::new(),
+            prune: false,
+            rev: None,
+            summary: Summary::default(),
+            changes,
+            errors: Vec::new(),
+        }
+    }
+
+    fn import(from: &str) -> Change {
+        Change {
+            action: plan::Action::Import,
+            namespace: "web".into(),
+            stream: "ruby".into(),
+            tag: Some("3.3".into()),
+            before: None,
+            after: Some(serde_json::json!({
+                "from": from, "importMode": "Legacy", "image": "sha256:new",
+                "dockerImageReference": "x@sha256:new"
+            })),
+            reason: "scheduled: upstream moved".into(),
+            introduced: None,
+        }
+    }
+
+    #[test]
+    fn only_a_refresh_may_add_imports_and_only_of_scheduled_tags_as_defined() {
+        let mut stream = ImageStream::new("web", "ruby");
+        let mut tag = TagReference {
+            name: "3.3".into(),
+            from: Some(ObjectReference {
+                kind: "DockerImage".into(),
+                name: "quay.io/ruby:3.3".into(),
+                namespace: None,
+            }),
+            ..TagReference::default()
+        };
+        tag.import_policy.scheduled = true;
+        stream.spec.tags.push(tag);
+        let desired = [&stream];
+        assert!(
+            saved(vec![import("quay.io/ruby:3.3")])
+                .check_changes(&[], &desired)
+                .is_ok()
+        );
+        let forged = saved(vec![import("evil.example.com/ruby:3.3")]);
+        assert!(matches!(
+            forged.check_changes(&[], &desired),
+            Err(Error::Forged(_))
+        ));
+        // Not scheduled: no refresh adds it.
+        stream.spec.tags[0].import_policy.scheduled = false;
+        let desired = [&stream];
+        assert!(matches!(
+            saved(vec![import("quay.io/ruby:3.3")]).check_changes(&[], &desired),
+            Err(Error::Forged(_))
+        ));
     }
 }
