@@ -30,7 +30,23 @@ pub enum Error {
     /// A saved plan file that cannot be used.
     #[error("cannot use saved plan: {0}")]
     BadPlan(String),
+    /// The definitions, policies or config a saved plan was made from changed since.
+    #[error(
+        "saved plan is stale: the definitions, policies or config it was made from changed since the plan was made"
+    )]
+    StaleInputs,
+    /// A saved plan whose changes are not what its inputs give: it was edited by hand.
+    #[error(
+        "saved plan does not match the definitions it was made from ({0}); it was changed after `streamsync plan --out` wrote it"
+    )]
+    Forged(String),
+    /// The serial is at its maximum: one more apply cannot be counted.
+    #[error("the live state's serial is at its maximum ({0}); no further apply can be recorded")]
+    SerialExhausted(u64),
 }
+
+/// The largest serial `streamsync.toml` can hold (TOML integers are signed 64-bit).
+pub const MAX_SERIAL: u64 = i64::MAX as u64;
 
 /// A computed plan with what it was computed from.
 #[derive(Debug, Clone)]
@@ -164,6 +180,13 @@ pub fn execute(
     now: &str,
     cluster: &crate::model::Cluster,
 ) -> Result<ApplyReport, Error> {
+    // Checked before anything runs: a serial that cannot move would leave written streams
+    // under an unchanged serial, which a saved plan could not tell from no apply at all.
+    let next = snapshot
+        .serial()
+        .checked_add(1)
+        .filter(|n| *n <= MAX_SERIAL)
+        .ok_or(Error::SerialExhausted(snapshot.serial()))?;
     let known = |d: &str| state.has_image(d);
     let env = apply::Env {
         resolver,
@@ -176,7 +199,7 @@ pub fn execute(
         lineage: snapshot
             .lineage()
             .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned),
-        serial: snapshot.serial() + 1,
+        serial: next,
     };
     let mut images = applied.images.clone();
     images.extend(images_to_upgrade(state, &applied));
@@ -187,7 +210,7 @@ pub fn execute(
     };
     let written = state.commit(&commit)?;
     let serial = if written.meta {
-        snapshot.serial() + 1
+        next
     } else {
         snapshot.serial()
     };
@@ -384,6 +407,9 @@ pub struct SavedPlan {
     pub inputs_digest: String,
     /// Whether unmanaged streams were to be deleted.
     pub prune: bool,
+    /// The Git revision the definitions were read from (`plan --rev`); none: the work tree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rev: Option<String>,
     /// Counts.
     pub summary: Summary,
     /// The changes, applied exactly.
@@ -404,6 +430,7 @@ impl SavedPlan {
             state_digest: planned.snapshot.digest.clone(),
             inputs_digest: plan::inputs_digest(desired.iter().copied(), options),
             prune: options.prune,
+            rev: None,
             summary: planned.plan.summary(),
             changes: planned.plan.changes.clone(),
             errors: planned.plan.errors.clone(),
@@ -440,6 +467,75 @@ impl SavedPlan {
         }
     }
 
+    /// Refuse when the inputs (digest from [`inputs_digest`]) changed since the plan was made.
+    pub fn check_inputs(&self, digest: &str) -> Result<(), Error> {
+        if self.inputs_digest == digest {
+            Ok(())
+        } else {
+            Err(Error::StaleInputs)
+        }
+    }
+
+    /// Refuse unless the saved changes are exactly `recomputed`, the changes the same inputs
+    /// give against the same state now. A digest inside the plan cannot tell a hand-edited
+    /// plan from a real one (a forger recomputes it); recomputing can. What a refresh adds is
+    /// let through: the digests it observed (resolved again at apply) and re-imports of
+    /// scheduled tags of `desired`.
+    pub fn check_changes(
+        &self,
+        recomputed: &[Change],
+        desired: &[&ImageStream],
+    ) -> Result<(), Error> {
+        // Each scheduled tag with the `after` its import carries (before a refresh fills in
+        // the digest).
+        let scheduled: BTreeMap<(StreamKey, &str), serde_json::Value> = desired
+            .iter()
+            .flat_map(|s| {
+                s.spec
+                    .tags
+                    .iter()
+                    .filter(|t| t.is_importable() && t.import_policy.scheduled)
+                    .map(|t| {
+                        let after = serde_json::json!({
+                            "from": t.from.as_ref().map(|f| f.name.clone()).unwrap_or_default(),
+                            "importMode": t.import_policy.effective_import_mode(),
+                        });
+                        ((s.key(), t.name.as_str()), after)
+                    })
+            })
+            .collect();
+        let want: Vec<Change> = recomputed.iter().map(comparable).collect();
+        let mut rest = want.clone();
+        for change in &self.changes {
+            let c = comparable(change);
+            if let Some(at) = rest.iter().position(|w| *w == c) {
+                rest.remove(at);
+                continue;
+            }
+            let refreshed = c.action == plan::Action::Import
+                && c.tag
+                    .as_deref()
+                    .and_then(|t| scheduled.get(&(c.key(), t)))
+                    .is_some_and(|after| c.after.as_ref() == Some(after))
+                && !want.contains(&c);
+            if !refreshed {
+                return Err(Error::Forged(format!(
+                    "`{} {}` is not a change they give",
+                    c.action.as_str(),
+                    c.target()
+                )));
+            }
+        }
+        if let Some(missing) = rest.first() {
+            return Err(Error::Forged(format!(
+                "`{} {}` is missing",
+                missing.action.as_str(),
+                missing.target()
+            )));
+        }
+        Ok(())
+    }
+
     /// Refuse when the live state moved since the plan was made.
     pub fn check_fresh(&self, snapshot: &Snapshot) -> Result<(), Error> {
         let lineage = snapshot.lineage().map(str::to_owned);
@@ -467,6 +563,21 @@ impl SavedPlan {
         }
         Ok(())
     }
+}
+
+/// A change as compared between a saved plan and its recomputation: the words and the
+/// `--base` mark do not act, and an import's observed digest is resolved again at apply.
+fn comparable(c: &Change) -> Change {
+    let mut c = c.clone();
+    c.reason = String::new();
+    c.introduced = None;
+    if c.action == plan::Action::Import
+        && let Some(serde_json::Value::Object(after)) = &mut c.after
+    {
+        after.remove("image");
+        after.remove("dockerImageReference");
+    }
+    c
 }
 
 #[cfg(test)]
@@ -600,5 +711,77 @@ mod tests {
         );
         assert_eq!(refreshed.plan.unobserved.len(), 1);
         assert_eq!(refreshed.plan.unobserved[0].tag, "b");
+    }
+}
+
+#[cfg(test)]
+mod saved_plan_tests {
+    use super::*;
+    use crate::model::{ObjectReference, TagReference};
+
+    fn saved(changes: Vec<Change>) -> SavedPlan {
+        SavedPlan {
+            format_version: plan::FORMAT_VERSION.to_owned(),
+            kind: SAVED_PLAN_KIND.to_owned(),
+            lineage: None,
+            serial: 0,
+            state_digest: String::new(),
+            inputs_digest: String::new(),
+            prune: false,
+            rev: None,
+            summary: Summary::default(),
+            changes,
+            errors: Vec::new(),
+        }
+    }
+
+    fn import(from: &str) -> Change {
+        Change {
+            action: plan::Action::Import,
+            namespace: "web".into(),
+            stream: "ruby".into(),
+            tag: Some("3.3".into()),
+            before: None,
+            after: Some(serde_json::json!({
+                "from": from, "importMode": "Legacy", "image": "sha256:new",
+                "dockerImageReference": "x@sha256:new"
+            })),
+            reason: "scheduled: upstream moved".into(),
+            introduced: None,
+        }
+    }
+
+    #[test]
+    fn only_a_refresh_may_add_imports_and_only_of_scheduled_tags_as_defined() {
+        let mut stream = ImageStream::new("web", "ruby");
+        let mut tag = TagReference {
+            name: "3.3".into(),
+            from: Some(ObjectReference {
+                kind: "DockerImage".into(),
+                name: "quay.io/ruby:3.3".into(),
+                namespace: None,
+            }),
+            ..TagReference::default()
+        };
+        tag.import_policy.scheduled = true;
+        stream.spec.tags.push(tag);
+        let desired = [&stream];
+        assert!(
+            saved(vec![import("quay.io/ruby:3.3")])
+                .check_changes(&[], &desired)
+                .is_ok()
+        );
+        let forged = saved(vec![import("evil.example.com/ruby:3.3")]);
+        assert!(matches!(
+            forged.check_changes(&[], &desired),
+            Err(Error::Forged(_))
+        ));
+        // Not scheduled: no refresh adds it.
+        stream.spec.tags[0].import_policy.scheduled = false;
+        let desired = [&stream];
+        assert!(matches!(
+            saved(vec![import("quay.io/ruby:3.3")]).check_changes(&[], &desired),
+            Err(Error::Forged(_))
+        ));
     }
 }

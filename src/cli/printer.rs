@@ -1,11 +1,15 @@
 //! The only writer to the terminal: data to stdout, people-talk to stderr, colour only when
-//! asked for or on a terminal without `NO_COLOR`.
+//! asked for or on a terminal without `NO_COLOR`. Everything it writes passes
+//! [`escape_terminal`]: text from a registry, a definition or a commit can hold escape
+//! sequences, carriage returns, tabs or bells, and none of them reaches the terminal as
+//! itself; only the newlines and the colour sequences streamsync writes do.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::io::{IsTerminal, Write};
 
 use super::ColorChoice;
 use crate::error::Hinted;
+use crate::util::escape_terminal;
 
 /// Where output goes and how it looks.
 #[derive(Debug, Clone)]
@@ -62,8 +66,14 @@ impl Printer {
         !self.quiet && std::io::stderr().is_terminal()
     }
 
-    /// Data: written to stdout as is (a broken pipe is not an error worth a message).
+    /// Data: written to stdout, escaped (a broken pipe is not an error worth a message).
     pub fn out(&self, text: &str) {
+        self.out_raw(&escape_terminal(text, self.color_stdout));
+    }
+
+    /// Text streamsync generated whole, with no outside data in it (a completion script),
+    /// written to stdout byte for byte.
+    pub fn out_raw(&self, text: &str) {
         let mut stdout = std::io::stdout().lock();
         let _ = stdout.write_all(text.as_bytes());
         let _ = stdout.flush();
@@ -76,21 +86,25 @@ impl Printer {
             return;
         }
         let mut stderr = std::io::stderr().lock();
-        let _ = stderr.write_all(text.as_bytes());
+        let _ = stderr.write_all(escape_terminal(text, self.color_stderr).as_bytes());
         let _ = stderr.flush();
     }
 
     /// A status line on stderr, silenced by `-q`.
     pub fn info(&self, text: &str) {
         if !self.quiet {
-            eprintln!("{text}");
+            eprintln!("{}", escape_terminal(text, self.color_stderr));
         }
     }
 
     /// A warning on stderr (also shown with `-q`? no: quiet means errors only).
     pub fn warn(&self, text: &str) {
         if !self.quiet {
-            eprintln!("{}: {text}", self.paint_err("warning", "33"));
+            eprintln!(
+                "{}: {}",
+                self.paint_err("warning", "33"),
+                escape_terminal(text, self.color_stderr)
+            );
         }
     }
 
@@ -113,6 +127,16 @@ impl Printer {
             if let Some(h) = cause.downcast_ref::<Hinted>() {
                 hint = hint.or(h.hint.clone());
             }
+            let state =
+                cause
+                    .downcast_ref::<crate::state::Error>()
+                    .or_else(|| match cause.downcast_ref::<crate::reconcile::Error>() {
+                        Some(crate::reconcile::Error::State(e)) => Some(e),
+                        _ => None,
+                    });
+            if let Some(h) = state.and_then(crate::state::Error::hint) {
+                hint = hint.or(Some(h.to_owned()));
+            }
         }
         for cause in err.chain().skip(1) {
             text.push_str(&format!("  caused by: {cause}\n"));
@@ -120,7 +144,7 @@ impl Printer {
         if let Some(h) = hint {
             text.push_str(&format!("  {}: {h}\n", self.paint_err("hint", "36")));
         }
-        eprint!("{text}");
+        eprint!("{}", escape_terminal(&text, self.color_stderr));
     }
 
     fn paint_err(&self, text: &str, code: &str) -> String {

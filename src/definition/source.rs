@@ -1,5 +1,10 @@
 //! Where definition files come from: the working tree, or a Git revision read through git2
 //! straight from the object database (no checkout; bare repositories work).
+//!
+//! Both read the same files the same way: a file that is a symbolic link is read at its
+//! target only when that target is a file inside the repository (a link leading out, a
+//! dangling link or a link to a folder is an error naming it), and a Git submodule (or any
+//! nested repository) under `definitions/` is an error in both.
 
 use std::path::{Path, PathBuf};
 
@@ -86,6 +91,19 @@ pub enum SourceError {
         /// ` at revision `REV`` or empty for the working tree.
         at: String,
     },
+    /// A definition file or folder that is a symbolic link streamsync does not follow.
+    #[error("`{path}` is a symbolic link {what}, so it is not read")]
+    Link {
+        /// The link, relative to the root.
+        path: String,
+        /// Where it leads, in words.
+        what: String,
+    },
+    /// A submodule (or nested repository) under `definitions/`.
+    #[error(
+        "`{0}` is a Git submodule; definitions are read from this repository only (a --rev read could not see its files either)"
+    )]
+    Submodule(String),
     /// Another git failure.
     #[error("cannot read `{path}` at revision `{rev}`")]
     Git {
@@ -126,9 +144,25 @@ fn read_worktree(root: &Path) -> Result<Vec<SourceFile>, SourceError> {
 pub fn list_worktree(root: &Path) -> Result<Vec<String>, SourceError> {
     let dir = root.join(DEFINITIONS_DIR);
     let mut out = Vec::new();
+    let rel_of = |path: &Path| {
+        path.strip_prefix(root)
+            .unwrap_or(path)
+            .to_string_lossy()
+            .replace('\\', "/")
+    };
+    if std::fs::symlink_metadata(&dir).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(SourceError::Link {
+            path: DEFINITIONS_DIR.to_owned(),
+            what: "to a folder".to_owned(),
+        });
+    }
     if !dir.is_dir() {
         return Ok(out);
     }
+    let canonical_root = root.canonicalize().map_err(|source| SourceError::Io {
+        path: root.display().to_string(),
+        source,
+    })?;
     let mut stack = vec![dir];
     while let Some(dir) = stack.pop() {
         let entries = fs_err::read_dir(&dir).map_err(|source| SourceError::Io {
@@ -149,15 +183,37 @@ pub fn list_worktree(root: &Path) -> Result<Vec<String>, SourceError> {
             if name.starts_with('.') {
                 continue;
             }
-            if file_type.is_dir() {
+            if file_type.is_symlink() {
+                if !is_definition_file(&name) && !path.is_dir() {
+                    continue;
+                }
+                let chained = std::fs::read_link(&path).is_ok_and(|t| {
+                    let t = path.parent().unwrap_or(root).join(t);
+                    std::fs::symlink_metadata(t).is_ok_and(|m| m.file_type().is_symlink())
+                });
+                let what = match path.canonicalize() {
+                    Err(_) => Some("that leads nowhere"),
+                    Ok(_) if chained => Some("to another link"),
+                    Ok(target) if !target.starts_with(&canonical_root) => {
+                        Some("leading outside the repository")
+                    }
+                    Ok(target) if target.is_dir() => Some("to a folder"),
+                    Ok(_) => None,
+                };
+                if let Some(what) = what {
+                    return Err(SourceError::Link {
+                        path: rel_of(&path),
+                        what: what.to_owned(),
+                    });
+                }
+                out.push(rel_of(&path));
+            } else if file_type.is_dir() {
+                if path.join(".git").exists() {
+                    return Err(SourceError::Submodule(rel_of(&path)));
+                }
                 stack.push(path);
-            } else if is_definition_file(&name) && path.is_file() {
-                let rel = path
-                    .strip_prefix(root)
-                    .unwrap_or(&path)
-                    .to_string_lossy()
-                    .replace('\\', "/");
-                out.push(rel);
+            } else if is_definition_file(&name) && file_type.is_file() {
+                out.push(rel_of(&path));
             }
         }
     }
@@ -263,13 +319,42 @@ pub fn read_rev(root: &Path, rev: &str, subdir: &str) -> Result<Vec<SourceFile>,
         }
         Err(e) => return Err(git_err(e)),
     };
+    if entry.filemode() == LINK_MODE {
+        return Err(SourceError::Link {
+            path: subdir.to_owned(),
+            what: "to a folder".to_owned(),
+        });
+    }
     let sub = repo.find_tree(entry.id()).map_err(git_err)?;
     let mut out = Vec::new();
     let mut failure = None;
+    let mut refused = None;
     sub.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
         let name = entry.name().unwrap_or_default();
         if name.starts_with('.') {
             return git2::TreeWalkResult::Skip;
+        }
+        let rel = format!("{subdir}/{dir}{name}");
+        if entry.kind() == Some(git2::ObjectType::Commit) {
+            refused = Some(SourceError::Submodule(rel));
+            return git2::TreeWalkResult::Abort;
+        }
+        if entry.filemode() == LINK_MODE {
+            // Resolved inside the tree at this revision, never on disk.
+            match resolve_link(&repo, &tree, &prefix, &rel, entry.id()) {
+                Ok(Some(bytes)) if is_definition_file(name) => {
+                    out.push(SourceFile { path: rel, bytes })
+                }
+                Ok(_) => {}
+                // A link of another name matters only when it is a folder (as on disk).
+                Err(SourceError::Link { what, .. })
+                    if !is_definition_file(name) && what != "to a folder" => {}
+                Err(e) => {
+                    refused = Some(e);
+                    return git2::TreeWalkResult::Abort;
+                }
+            }
+            return git2::TreeWalkResult::Ok;
         }
         if entry.kind() == Some(git2::ObjectType::Blob) && is_definition_file(name) {
             match repo.find_blob(entry.id()) {
@@ -289,9 +374,94 @@ pub fn read_rev(root: &Path, rev: &str, subdir: &str) -> Result<Vec<SourceFile>,
         }
         git2::TreeWalkResult::Ok
     })
-    .map_err(git_err)?;
+    .or_else(|e| {
+        if refused.is_some() {
+            Ok(())
+        } else {
+            Err(git_err(e))
+        }
+    })?;
+    if let Some(e) = refused {
+        return Err(e);
+    }
     if let Some(e) = failure {
         return Err(git_err(e));
     }
     Ok(out)
+}
+
+/// Git's file mode of a symbolic link.
+const LINK_MODE: i32 = 0o120000;
+
+/// The bytes of the file that the link `rel` (relative to the root, blob `id`) names in the
+/// tree at a revision: `None` when it names a folder or a file that is not there; an error
+/// when it leads outside the root or to another link.
+fn resolve_link(
+    repo: &git2::Repository,
+    tree: &git2::Tree<'_>,
+    prefix: &str,
+    rel: &str,
+    id: git2::Oid,
+) -> Result<Option<Vec<u8>>, SourceError> {
+    let outside = || SourceError::Link {
+        path: rel.to_owned(),
+        what: "leading outside the repository".to_owned(),
+    };
+    let blob = repo.find_blob(id).map_err(|source| SourceError::Git {
+        path: rel.to_owned(),
+        rev: String::new(),
+        source,
+    })?;
+    let target = String::from_utf8_lossy(blob.content()).into_owned();
+    if target.starts_with('/') {
+        return Err(outside());
+    }
+    // The link's folder, as a path in the whole tree, then the target's parts on top.
+    let mut parts: Vec<&str> = prefix.split('/').filter(|p| !p.is_empty()).collect();
+    let root_depth = parts.len();
+    parts.extend(rel.split('/'));
+    parts.pop();
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if parts.len() <= root_depth {
+                    return Err(outside());
+                }
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    let path = parts.join("/");
+    let entry = match tree.get_path(Path::new(&path)) {
+        Ok(e) => e,
+        Err(_) => {
+            return Err(SourceError::Link {
+                path: rel.to_owned(),
+                what: "that leads nowhere".to_owned(),
+            });
+        }
+    };
+    let what = if entry.filemode() == LINK_MODE {
+        "to another link"
+    } else if entry.kind() != Some(git2::ObjectType::Blob) {
+        "to a folder"
+    } else {
+        let blob = repo
+            .find_blob(entry.id())
+            .map_err(|source| SourceError::Git {
+                path: path.clone(),
+                rev: String::new(),
+                source,
+            })?;
+        let content = blob.content();
+        return Ok(Some(
+            content[..content.len().min(MAX_FILE_BYTES + 1)].to_vec(),
+        ));
+    };
+    Err(SourceError::Link {
+        path: rel.to_owned(),
+        what: what.to_owned(),
+    })
 }

@@ -2,6 +2,12 @@
 //! the whole set is parsed and validated again before anything is written, and each changed
 //! file is written atomically (temporary file, flush, rename). Also renders the unified diff
 //! and the changed line ranges that the commands print.
+//!
+//! Edits of one repository never interleave: a session holds an exclusive lock on the
+//! repository folder from the moment it reads the files until it is dropped, so ten parallel
+//! `tag` runs each see the one before. A file changed by anything else between the read and
+//! the rename is refused, not overwritten. A file keeps its mode, a read-only file is refused,
+//! and a file that is a link is edited at its target (inside the repository), never replaced.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -41,6 +47,18 @@ pub enum SessionError {
     /// The edited definitions do not validate; nothing was written.
     #[error("the edit would leave definitions that do not validate, so nothing was written:\n{}", render(.0))]
     Invalid(Vec<Diagnostic>),
+    /// Another edit of the repository holds the lock for too long.
+    #[error("another streamsync edit of `{0}` is still running")]
+    Locked(String),
+    /// The file changed on disk after it was read: writing would lose that change.
+    #[error("`{0}` changed on disk while it was being edited, so nothing was written to it")]
+    Changed(String),
+    /// The file has no write permission.
+    #[error("`{0}` is read-only, so it was not edited")]
+    ReadOnly(String),
+    /// The file is a link leading outside the repository.
+    #[error("`{0}` is a symbolic link leading outside the repository, so it was not edited")]
+    LinkOutside(String),
     /// Writing failed.
     #[error("cannot write `{path}`")]
     Io {
@@ -78,11 +96,40 @@ pub struct Session {
     created: BTreeSet<String>,
     /// Errors the definitions had before any edit (file, code, message), computed once.
     known_errors: std::sync::OnceLock<BTreeSet<(String, &'static str, String)>>,
+    /// The repository folder, locked for the session's lifetime (unlocked when dropped).
+    _lock: std::fs::File,
+}
+
+/// How long a session waits for another edit of the same repository to finish.
+const EDIT_LOCK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Lock `root` exclusively (an advisory lock on the folder itself: it exists before any edit
+/// and is never replaced, unlike the files a rename swaps).
+fn lock_root(root: &Path) -> Result<std::fs::File, SessionError> {
+    let io = |source| SessionError::Io {
+        path: root.display().to_string(),
+        source,
+    };
+    let dir = std::fs::File::open(root).map_err(io)?;
+    let deadline = std::time::Instant::now() + EDIT_LOCK_TIMEOUT;
+    loop {
+        match dir.try_lock() {
+            Ok(()) => return Ok(dir),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                if std::time::Instant::now() >= deadline {
+                    return Err(SessionError::Locked(root.display().to_string()));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+        }
+    }
 }
 
 impl Session {
     /// Read every definition file of the working tree under `root`.
     pub fn open(root: &Path, config: Config, policies: Policies) -> Result<Session, SessionError> {
+        let lock = lock_root(root)?;
         let files = definition::source::read_files(&Source::WorkTree {
             root: root.to_path_buf(),
         })?;
@@ -98,6 +145,7 @@ impl Session {
             original,
             created: BTreeSet::new(),
             known_errors: std::sync::OnceLock::new(),
+            _lock: lock,
         })
     }
 
@@ -254,14 +302,59 @@ impl Session {
     /// on the same edits.
     pub fn write_checked(&self) -> Result<Vec<FileChange>, SessionError> {
         let changes = self.changes();
+        // Every file is checked before the first is written, so a refusal writes nothing.
+        let mut targets = Vec::with_capacity(changes.len());
         for c in &changes {
-            let path = self.root.join(&c.path);
-            write_atomic(&path, c.after.as_bytes()).map_err(|source| SessionError::Io {
+            targets.push(self.target_of(c)?);
+        }
+        for (c, path) in changes.iter().zip(&targets) {
+            write_atomic(path, c.after.as_bytes()).map_err(|source| SessionError::Io {
                 path: c.path.clone(),
                 source,
             })?;
         }
         Ok(changes)
+    }
+
+    /// The file to write for `change`: the file itself, or the target of a link inside the
+    /// repository; refused when read-only, or changed since it was read.
+    fn target_of(&self, change: &FileChange) -> Result<PathBuf, SessionError> {
+        let path = self.root.join(&change.path);
+        let io = |source| SessionError::Io {
+            path: change.path.clone(),
+            source,
+        };
+        let link = match std::fs::symlink_metadata(&path) {
+            Ok(meta) => meta.file_type().is_symlink(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+            Err(e) => return Err(io(e)),
+        };
+        let target = if link {
+            let target = std::fs::canonicalize(&path).map_err(io)?;
+            let root = std::fs::canonicalize(&self.root).map_err(io)?;
+            if !target.starts_with(&root) {
+                return Err(SessionError::LinkOutside(change.path.clone()));
+            }
+            target
+        } else {
+            path
+        };
+        let Some(original) = self.original.get(&change.path) else {
+            // A new file: `create` refused it if it existed when the session began.
+            if std::fs::symlink_metadata(&target).is_ok() {
+                return Err(SessionError::Exists(change.path.clone()));
+            }
+            return Ok(target);
+        };
+        let meta = std::fs::metadata(&target).map_err(io)?;
+        if meta.permissions().readonly() {
+            return Err(SessionError::ReadOnly(change.path.clone()));
+        }
+        let now = std::fs::read(&target).map_err(io)?;
+        if now != *original {
+            return Err(SessionError::Changed(change.path.clone()));
+        }
+        Ok(target)
     }
 }
 

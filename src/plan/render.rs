@@ -1,6 +1,11 @@
 //! Plans for people and machines: Terraform-like text with a unified diff per stream,
 //! Markdown for a pull-request comment (summary first, `<details>` per stream, a hard size
 //! budget) and JSON with a stable field order. Pure formatting: no I/O, no decisions.
+//!
+//! A comment that must be cut still names every changed stream, every new or changed source
+//! and every removal (an index of the whole plan comes before any detail), so no change can
+//! hide behind the size limit. Text from definitions and registries goes into Markdown only
+//! as code spans or escaped text ([`crate::util::md_code`], [`crate::util::md_text`]).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -10,6 +15,7 @@ use serde_json::Value;
 
 use super::{Action, Bucket, Change, FORMAT_VERSION, Plan, PlanError, Summary, Unobserved};
 use crate::model::{ImageStream, StreamKey};
+use crate::util::{md_code, md_text};
 
 /// GitHub refuses comments above 65,536 characters; this leaves room for a workflow's own text.
 pub const MARKDOWN_BUDGET: usize = 60_000;
@@ -322,22 +328,138 @@ fn counts_phrase(s: &Summary) -> String {
 
 fn md_change(c: &Change) -> String {
     let mut line = format!(
-        "- `{}` {} `{}` — {}",
+        "- `{}` {} {} — {}",
         marker(c.action),
         verb(c.action),
-        c.tag.as_deref().unwrap_or(&c.stream),
-        escape_md(&c.reason)
+        md_code(c.tag.as_deref().unwrap_or(&c.stream)),
+        md_text(&c.reason)
     );
     line.push('\n');
     for d in details(c) {
-        let _ = writeln!(line, "  - `{}`", d.replace('`', "'"));
+        let _ = writeln!(line, "  - {}", md_code(&d));
     }
     line
 }
 
-fn escape_md(s: &str) -> String {
-    s.replace('<', "&lt;").replace('>', "&gt;")
+/// `<`, `>`, `&` and quotes as HTML entities, for text inside an HTML element.
+fn html_escape(s: &str) -> String {
+    crate::util::escape_line(s)
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
+
+/// A source named by a change's value: a tag's `from.name`, an import's `from`, a stream's
+/// `dockerImageRepository`.
+fn source_of(v: Option<&Value>, action: Action) -> Option<String> {
+    let v = v?;
+    let s = match action {
+        Action::Import => v.get("from")?.as_str()?,
+        Action::CreateStream | Action::UpdateStream => v.get("dockerImageRepository")?.as_str()?,
+        _ => v.get("from")?.get("name")?.as_str()?,
+    };
+    (!s.is_empty()).then(|| s.to_owned())
+}
+
+/// The registry and repository of a pull spec (`quay.io/org/app` for `quay.io/org/app:1`).
+fn repository_of(spec: &str) -> String {
+    match crate::model::reference::parse(spec) {
+        Ok(r) if !r.registry.is_empty() => format!("{}/{}", r.registry, r.repository_name()),
+        Ok(r) => r.repository_name(),
+        Err(_) => spec.to_owned(),
+    }
+}
+
+/// One stream in the index of a cut comment.
+struct IndexEntry {
+    key: StreamKey,
+    counts: String,
+    /// New or changed sources, whole (`old → new` for a change).
+    sources: Vec<String>,
+    /// Their registries and repositories only.
+    repositories: std::collections::BTreeSet<String>,
+    /// Removed tags, or the whole stream.
+    removals: Vec<String>,
+}
+
+fn index_entries(by_stream: &ByStream<'_>) -> Vec<IndexEntry> {
+    by_stream
+        .iter()
+        .map(|(key, changes)| {
+            let mut sources = Vec::new();
+            let mut repositories = std::collections::BTreeSet::new();
+            let mut removals = Vec::new();
+            for c in changes {
+                match c.action {
+                    Action::RemoveTag => removals.push(md_code(c.tag.as_deref().unwrap_or(""))),
+                    Action::DeleteStream => removals.push("the whole stream".to_owned()),
+                    action => {
+                        let after = source_of(c.after.as_ref(), action);
+                        let before = source_of(c.before.as_ref(), action);
+                        let Some(after) = after else { continue };
+                        if action != Action::Import && before.as_deref() == Some(after.as_str()) {
+                            continue;
+                        }
+                        let pull_spec = match action {
+                            Action::AddTag | Action::UpdateTag => c
+                                .after
+                                .as_ref()
+                                .and_then(|a| a.get("from")?.get("kind")?.as_str())
+                                .is_some_and(|k| k == "DockerImage"),
+                            _ => true,
+                        };
+                        repositories.insert(if pull_spec {
+                            md_code(&repository_of(&after))
+                        } else {
+                            md_code(&after)
+                        });
+                        let tag = c.tag.as_deref().map(|t| format!("{} ", md_code(t)));
+                        sources.push(match before.filter(|_| action != Action::Import) {
+                            Some(b) => format!(
+                                "{}{} → {}",
+                                tag.unwrap_or_default(),
+                                md_code(&b),
+                                md_code(&after)
+                            ),
+                            None => format!("{}{}", tag.unwrap_or_default(), md_code(&after)),
+                        });
+                    }
+                }
+            }
+            IndexEntry {
+                key: key.clone(),
+                counts: counts_phrase(&Summary::of(changes.iter().copied())),
+                sources,
+                repositories,
+                removals,
+            }
+        })
+        .collect()
+}
+
+/// The index lines: every stream, every new or changed source (whole when `whole`, else its
+/// registry and repository) and every removal.
+fn index_text(entries: &[IndexEntry], whole: bool) -> String {
+    let mut out = String::new();
+    for e in entries {
+        let _ = write!(out, "- {}: {}", md_code(&e.key.to_string()), e.counts);
+        if whole && !e.sources.is_empty() {
+            let _ = write!(out, "; sources: {}", e.sources.join(", "));
+        } else if !e.repositories.is_empty() {
+            let list: Vec<&str> = e.repositories.iter().map(String::as_str).collect();
+            let _ = write!(out, "; sources from {}", list.join(", "));
+        }
+        if !e.removals.is_empty() {
+            let _ = write!(out, "; removes {}", e.removals.join(", "));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Where the whole plan is when the comment is cut.
+const FULL_PLAN_NOTE: &str = "the full plan is in this workflow run's job summary and its `plan` artifact (locally: `streamsync plan`)";
 
 /// Whether a Markdown section shows its stream's diff.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -353,7 +475,8 @@ enum Diff {
 fn md_section(plan: &Plan, key: &StreamKey, changes: &[&Change], diff_mode: Diff) -> String {
     let s = Summary::of(changes.iter().copied());
     let mut out = format!(
-        "<details><summary><code>{key}</code>: {}</summary>\n\n",
+        "<details><summary><code>{}</code>: {}</summary>\n\n",
+        html_escape(&key.to_string()),
         counts_phrase(&s)
     );
     for c in changes {
@@ -366,7 +489,9 @@ fn md_section(plan: &Plan, key: &StreamKey, changes: &[&Change], diff_mode: Diff
     };
     if !diff.is_empty() {
         if diff_mode == Diff::Full {
-            let fence = if diff.contains("```") { "~~~~" } else { "```" };
+            // Longer than any run of backticks in the diff, so no line of it can close it.
+            let longest = diff.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+            let fence = "`".repeat(longest.max(2) + 1);
             let _ = write!(out, "\n{fence}diff\n{diff}{fence}\n");
         } else {
             let _ = writeln!(
@@ -436,7 +561,11 @@ pub fn markdown(plan: &Plan) -> String {
     if !plan.errors.is_empty() {
         head.push_str("\n> [!CAUTION]\n> Some changes are left out because of errors:\n");
         for e in &plan.errors {
-            let _ = writeln!(head, "> - `{}`", error_line(e).replace('`', "'"));
+            let target = match &e.tag {
+                Some(t) => format!("{}/{}:{t}", e.namespace, e.stream),
+                None => format!("{}/{}", e.namespace, e.stream),
+            };
+            let _ = writeln!(head, "> - {}: {}", md_code(&target), md_text(&e.message));
         }
     }
     if !plan.unobserved.is_empty() {
@@ -452,7 +581,7 @@ pub fn markdown(plan: &Plan) -> String {
             .unmanaged
             .iter()
             .take(50)
-            .map(|k| format!("`{k}`"))
+            .map(|k| md_code(&k.to_string()))
             .collect();
         let more = plan.unmanaged.len().saturating_sub(shown.len());
         let _ = writeln!(
@@ -484,14 +613,86 @@ pub fn markdown(plan: &Plan) -> String {
             )
         })
         .collect();
+    let full = sections(plan, &head, &tail, &groups, None);
+    if let Some(full) = full {
+        return finish_markdown(full, &tail);
+    }
+    // Not every stream fits with its details: an index of every change first, then as many
+    // detailed sections as still fit.
+    let all: ByStream<'_> = {
+        let mut all: ByStream<'_> = BTreeMap::new();
+        for (_, by_stream) in &groups {
+            for (key, changes) in by_stream {
+                all.entry(key.clone())
+                    .or_default()
+                    .extend(changes.iter().copied());
+            }
+        }
+        all
+    };
+    let entries = index_entries(&all);
+    let mut index = index_text(&entries, true);
+    if head.len() + index.len() + tail.len() + 2_000 > MARKDOWN_BUDGET {
+        index = index_text(&entries, false);
+    }
+    let mut with_index = head.clone();
+    let _ = write!(
+        with_index,
+        "\n_Truncated: this plan is too large for one comment, so every stream is listed below with its new or changed sources and removals, and per-field details follow only as far as they fit; {FULL_PLAN_NOTE}._\n\n#### Every change\n\n"
+    );
+    let room = MARKDOWN_BUDGET.saturating_sub(with_index.len() + tail.len() + 200);
+    if index.len() > room {
+        // Even the index does not fit (thousands of streams): cut it on a line.
+        let mut cut = room;
+        while !index.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let keep = index[..cut].rfind('\n').map_or(0, |i| i + 1);
+        let listed = index[..keep].lines().count();
+        index.truncate(keep);
+        let _ = writeln!(
+            index,
+            "- _and {} more streams; {FULL_PLAN_NOTE}_",
+            entries.len() - listed
+        );
+    }
+    with_index.push_str(&index);
+    let out = sections(plan, &with_index, &tail, &groups, Some(())).unwrap_or(with_index);
+    finish_markdown(out, &tail)
+}
+
+/// The tail, then a last cut on a character boundary if something still overflows.
+fn finish_markdown(mut out: String, tail: &str) -> String {
+    out.push_str(tail);
+    if out.len() > MARKDOWN_BUDGET {
+        // The tail alone (a huge unmanaged list) could still overflow: cut on a char boundary.
+        let mut cut = MARKDOWN_BUDGET - 80;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+        out.push_str("\n\n_Truncated to fit the comment._\n");
+    }
+    out
+}
+
+/// `head` plus a `<details>` section per stream. Without `partial`, `None` unless every
+/// stream fits (a diff may be left out); with it, as many sections as fit, then a note.
+fn sections(
+    plan: &Plan,
+    head: &str,
+    tail: &str,
+    groups: &[(Option<&str>, ByStream<'_>)],
+    partial: Option<()>,
+) -> Option<String> {
     // Room for the truncation note.
     const RESERVE: usize = 400;
-    let mut out = head;
+    let mut out = head.to_owned();
     let total: usize = groups.iter().map(|(_, g)| g.len()).sum();
     let mut shown = 0;
     let mut trimmed = 0;
     let mut diffed = std::collections::BTreeSet::new();
-    'groups: for (title, by_stream) in &groups {
+    'groups: for (title, by_stream) in groups {
         if let Some(title) = title {
             if by_stream.is_empty() {
                 continue;
@@ -522,9 +723,10 @@ pub fn markdown(plan: &Plan) -> String {
         }
     }
     if shown < total {
+        partial?;
         let _ = writeln!(
             out,
-            "\n_Truncated: {} of {total} streams are not shown to keep this comment under {MARKDOWN_BUDGET} characters; run `streamsync plan` for the full plan._",
+            "\n_The details of {} of {total} streams are not shown to keep this comment under {MARKDOWN_BUDGET} characters (they are in the list above); {FULL_PLAN_NOTE}._",
             total - shown
         );
     } else if trimmed > 0 {
@@ -533,17 +735,7 @@ pub fn markdown(plan: &Plan) -> String {
             "\n_The diffs of {trimmed} streams are left out to fit the comment._"
         );
     }
-    out.push_str(&tail);
-    if out.len() > MARKDOWN_BUDGET {
-        // The tail alone (a huge unmanaged list) could still overflow: cut on a char boundary.
-        let mut cut = MARKDOWN_BUDGET - 80;
-        while !out.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        out.truncate(cut);
-        out.push_str("\n\n_Truncated to fit the comment._\n");
-    }
-    out
+    Some(out)
 }
 
 /// The JSON document.

@@ -214,11 +214,29 @@ pub fn load_policies(root: &Path) -> (Policies, Vec<Diagnostic>) {
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
         .collect();
     files.sort();
+    let canonical_root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
     for path in files {
         let display = format!(
             "policies/{}",
             path.file_name().unwrap_or_default().to_string_lossy()
         );
+        // A link out of the repository would put another file's lines into the diagnostics
+        // a pull-request check prints: it is not read.
+        let link = std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
+        if link
+            && !path
+                .canonicalize()
+                .is_ok_and(|t| t.starts_with(&canonical_root) && t.is_file())
+        {
+            diags.push(Diagnostic::error(
+                &display,
+                0,
+                0,
+                "io",
+                "is a symbolic link leading outside the repository (or nowhere), so it is not read",
+            ));
+            continue;
+        }
         let text = match fs_err::read_to_string(&path) {
             Ok(t) => t,
             Err(e) => {

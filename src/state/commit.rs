@@ -1,7 +1,10 @@
-//! Commits the state folder with git2 after a sync that changed it, so Git history is the audit
-//! log of every import. Touches nothing outside the state folder and never pushes.
+//! Commits the state folder with git2 after a sync, so Git history is the audit log of
+//! every import. The commit holds HEAD plus the state folder and nothing a person staged;
+//! it touches no index entry outside the state folder and never pushes.
 
 use std::path::Path;
+
+use crate::util::escape_line;
 
 /// Why the commit failed.
 #[derive(Debug, thiserror::Error)]
@@ -36,16 +39,23 @@ pub fn parse_author(text: &str) -> Result<(String, String), CommitError> {
         .strip_suffix('>')
         .ok_or_else(|| CommitError::Author(text.to_owned()))?;
     let name = name.trim();
-    if name.is_empty() || email.trim().is_empty() || email.contains(['<', '>']) {
+    // A control character (a newline above all) would let the author forge commit lines.
+    if name.is_empty()
+        || email.trim().is_empty()
+        || email.contains(['<', '>'])
+        || text.chars().any(char::is_control)
+    {
         return Err(CommitError::Author(text.to_owned()));
     }
     Ok((name.to_owned(), email.trim().to_owned()))
 }
 
-/// Stage everything under `state_dir` (additions, changes, deletions; never the lock file,
-/// which a `.gitignore` written on first use keeps out of `git status` too) and
-/// commit it on HEAD with `message`. Returns the new commit, or `None` when the state folder
-/// is unchanged since HEAD (no empty commits).
+/// Commit exactly the state folder on HEAD with `message`: the new tree is HEAD's with the
+/// folder replaced by what is on disk (never the lock file or the store's own `.tmp-` files),
+/// so whatever else is staged stays staged and out of the commit. Afterwards the index holds
+/// the committed versions of the state's paths and every other entry is untouched. Returns
+/// the new commit, or `None` when the state folder matches HEAD (no empty commits); a state
+/// left uncommitted by an earlier failure is committed by the next call.
 pub fn commit_state(
     state_dir: &Path,
     author: Option<&str>,
@@ -73,16 +83,20 @@ pub fn commit_state(
         })?
         .to_string_lossy()
         .replace('\\', "/");
-    let pathspec = if rel.is_empty() {
-        ".".to_owned()
-    } else {
-        rel.clone()
-    };
+    // Checked before anything is written: a commit whose index cannot follow would leave
+    // `git status` showing the committed state as changed.
+    let index_lock = repo.path().join("index.lock");
+    if index_lock.exists() {
+        return Err(CommitError::Git(git2::Error::from_str(&format!(
+            "the Git index is locked by another process (`{}` exists); the state stays uncommitted and the next `sync --commit` commits it",
+            index_lock.display()
+        ))));
+    }
 
     // The lock file stays on disk between runs; ignoring it keeps the work tree clean for
     // the push that follows a scheduled sync.
     let ignore = state_dir.join(".gitignore");
-    if !ignore.exists() {
+    if std::fs::symlink_metadata(&ignore).is_err() {
         std::fs::write(&ignore, "/.lock\n").map_err(|e| {
             CommitError::Git(git2::Error::from_str(&format!(
                 "cannot write `{}`: {e}",
@@ -90,20 +104,7 @@ pub fn commit_state(
             )))
         })?;
     }
-    let mut index = repo.index()?;
-    let mut skip_lock = |path: &Path, _: &[u8]| -> i32 {
-        let is_lock = path.file_name().is_some_and(|n| n == ".lock")
-            || path.to_string_lossy().contains(".tmp");
-        i32::from(is_lock)
-    };
-    index.add_all(
-        [pathspec.as_str()],
-        git2::IndexAddOption::DEFAULT,
-        Some(&mut skip_lock),
-    )?;
-    index.update_all([pathspec.as_str()], None)?;
-    index.write()?;
-    let tree_id = index.write_tree()?;
+    let files = state_files(&abs, &rel)?;
 
     let parent = match repo.head() {
         Ok(head) => Some(head.peel_to_commit()?),
@@ -115,36 +116,180 @@ pub fn commit_state(
         }
         Err(e) => return Err(e.into()),
     };
-    if let Some(parent) = &parent
-        && parent.tree_id() == tree_id
-    {
-        return Ok(None);
+    // The tree: HEAD's, with the state folder replaced, built in an index of its own.
+    let mut tree_index = git2::Index::new()?;
+    if let Some(parent) = &parent {
+        tree_index.read_tree(&parent.tree()?)?;
     }
-    let tree = repo.find_tree(tree_id)?;
-    let signature = match author {
-        Some(text) => {
-            let (name, email) = parse_author(text)?;
-            git2::Signature::now(&name, &email)?
+    remove_folder(&mut tree_index, &rel)?;
+    let mut entries = Vec::with_capacity(files.len());
+    for (path, disk) in &files {
+        let bytes = std::fs::read(disk).map_err(|e| {
+            CommitError::Git(git2::Error::from_str(&format!(
+                "cannot read `{}`: {e}",
+                disk.display()
+            )))
+        })?;
+        let id = repo.blob(&bytes)?;
+        let entry = index_entry(path, id, bytes.len(), disk);
+        tree_index.add(&entry)?;
+        entries.push(entry);
+    }
+    let tree_id = tree_index.write_tree_to(&repo)?;
+
+    let mut oid = None;
+    if parent.as_ref().is_none_or(|p| p.tree_id() != tree_id) {
+        let tree = repo.find_tree(tree_id)?;
+        let signature = match author {
+            Some(text) => {
+                let (name, email) = parse_author(text)?;
+                git2::Signature::now(&name, &email)?
+            }
+            None => repo
+                .signature()
+                .or_else(|_| git2::Signature::now(DEFAULT_AUTHOR.0, DEFAULT_AUTHOR.1))?,
+        };
+        let parents: Vec<&git2::Commit> = parent.iter().collect();
+        oid = Some(repo.commit(
+            Some("HEAD"),
+            &signature,
+            &signature,
+            message,
+            &tree,
+            &parents,
+        )?);
+    }
+    // The index: the state's paths as committed, every other entry as it was.
+    let mut index = repo.index()?;
+    remove_folder(&mut index, &rel)?;
+    for entry in &entries {
+        index.add(entry)?;
+    }
+    index.write()?;
+    Ok(oid)
+}
+
+/// Drop every index entry under `rel` (the whole index when `rel` is the top).
+fn remove_folder(index: &mut git2::Index, rel: &str) -> Result<(), git2::Error> {
+    if rel.is_empty() {
+        index.clear()
+    } else {
+        index.remove_dir(Path::new(rel), 0)
+    }
+}
+
+/// The files of the state folder to commit, as (path in the repository, path on disk),
+/// sorted: everything but the lock file and the store's own temporary files (`.tmp-…`; a
+/// stream called `app.tmpl` is state). Links are never followed.
+fn state_files(abs: &Path, rel: &str) -> Result<Vec<(String, std::path::PathBuf)>, CommitError> {
+    let mut out = Vec::new();
+    let mut stack = vec![(abs.to_path_buf(), rel.to_owned())];
+    while let Some((dir, prefix)) = stack.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                return Err(CommitError::Git(git2::Error::from_str(&format!(
+                    "cannot read `{}`: {e}",
+                    dir.display()
+                ))));
+            }
+        };
+        for entry in entries.filter_map(Result::ok) {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = if prefix.is_empty() {
+                name.clone()
+            } else {
+                format!("{prefix}/{name}")
+            };
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() {
+                stack.push((entry.path(), path));
+            } else if kind.is_file() && name != ".lock" && !name.starts_with(".tmp-") {
+                out.push((path, entry.path()));
+            }
         }
-        None => repo
-            .signature()
-            .or_else(|_| git2::Signature::now(DEFAULT_AUTHOR.0, DEFAULT_AUTHOR.1))?,
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// An index entry for a file written from `disk`, with its stat data so that `git status`
+/// sees the work-tree file as unchanged.
+fn index_entry(path: &str, id: git2::Oid, size: usize, disk: &Path) -> git2::IndexEntry {
+    use std::os::unix::fs::MetadataExt as _;
+    let meta = std::fs::metadata(disk).ok();
+    let time = |secs: i64, nanos: i64| git2::IndexTime::new(secs as i32, nanos as u32);
+    let (ctime, mtime, dev, ino, uid, gid, mode) = match &meta {
+        Some(m) => (
+            time(m.ctime(), m.ctime_nsec()),
+            time(m.mtime(), m.mtime_nsec()),
+            m.dev() as u32,
+            m.ino() as u32,
+            m.uid(),
+            m.gid(),
+            if m.mode() & 0o111 != 0 {
+                0o100755
+            } else {
+                0o100644
+            },
+        ),
+        None => (time(0, 0), time(0, 0), 0, 0, 0, 0, 0o100644),
     };
-    let parents: Vec<&git2::Commit> = parent.iter().collect();
-    let oid = repo.commit(
-        Some("HEAD"),
-        &signature,
-        &signature,
-        message,
-        &tree,
-        &parents,
-    )?;
-    Ok(Some(oid))
+    git2::IndexEntry {
+        ctime,
+        mtime,
+        dev,
+        ino,
+        mode,
+        uid,
+        gid,
+        file_size: size as u32,
+        id,
+        flags: (path.len().min(0xfff)) as u16,
+        flags_extended: 0,
+        path: path.as_bytes().to_vec(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_line_of_a_commit_message_can_be_forged() {
+        let message = commit_message(
+            &[ImportLine {
+                stream: "web/ruby".into(),
+                tag: "3.3\x1b[2J".into(),
+                digest: "sha256:abc".into(),
+                previous: None,
+            }],
+            &[FailureLine {
+                stream: "web/ruby".into(),
+                tag: "4.0".into(),
+                reason: "Unreachable".into(),
+                message: "gone\n\nSigned-off-by: Mallory <m@example.com>\r\t\x07".into(),
+            }],
+            &["update tag web/ruby:x\nCo-authored-by: m".into()],
+        );
+        assert!(
+            !message
+                .lines()
+                .any(|l| l.starts_with("Signed-off-by") || l.starts_with("Co-authored-by")),
+            "{message}"
+        );
+        assert!(
+            !message.chars().any(|c| c.is_control() && c != '\n'),
+            "{message:?}"
+        );
+        assert!(
+            message.contains("gone\\n\\nSigned-off-by: Mallory"),
+            "{message}"
+        );
+    }
 
     #[test]
     fn authors() {
@@ -154,6 +299,7 @@ mod tests {
         );
         assert!(parse_author("nobody").is_err());
         assert!(parse_author("<a@b>").is_err());
+        assert!(parse_author("Bot\nSigned-off-by: m <a@b>").is_err());
     }
 
     #[test]
@@ -228,12 +374,34 @@ fn short_stream(stream: &str) -> &str {
 }
 
 /// `streamsync: import ruby:2.2 sha256:ab12cd34… (was sha256:99aa…), 3 more`, then a body
-/// listing every import and failure.
+/// listing every import and failure. Every value is escaped onto its one line
+/// ([`escape_line`]): a registry's error text cannot add a line (`Signed-off-by: …`) or a
+/// control character to the commit.
 pub fn commit_message(
     imports: &[ImportLine],
     failures: &[FailureLine],
     other: &[String],
 ) -> String {
+    let imports: Vec<ImportLine> = imports
+        .iter()
+        .map(|i| ImportLine {
+            stream: escape_line(&i.stream).into_owned(),
+            tag: escape_line(&i.tag).into_owned(),
+            digest: escape_line(&i.digest).into_owned(),
+            previous: i.previous.as_deref().map(|p| escape_line(p).into_owned()),
+        })
+        .collect();
+    let failures: Vec<FailureLine> = failures
+        .iter()
+        .map(|f| FailureLine {
+            stream: escape_line(&f.stream).into_owned(),
+            tag: escape_line(&f.tag).into_owned(),
+            reason: escape_line(&f.reason).into_owned(),
+            message: escape_line(&f.message).into_owned(),
+        })
+        .collect();
+    let other: Vec<String> = other.iter().map(|o| escape_line(o).into_owned()).collect();
+    let (imports, failures, other) = (&imports[..], &failures[..], &other[..]);
     let subject = match imports.first() {
         Some(first) => {
             let mut s = format!(

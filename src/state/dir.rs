@@ -1,7 +1,8 @@
 //! The embedded live-state store: plain YAML under one folder.
 //!
 //! ```text
-//! <dir>/streamsync.toml           lineage and serial, written last
+//! <dir>/streamsync.toml           lineage and serial: written first when the store is
+//!                                 created (serial 0), then last by every apply
 //! <dir>/<namespace>/<name>.yaml   one ImageStream (spec as applied, status)
 //! <dir>/images/sha256/<hex>.yaml  one Image, shared by every stream that holds the digest
 //! <dir>/.lock                     OS lock held while an apply runs (holder pid and time inside)
@@ -11,10 +12,16 @@
 //! a crash leaves each file old or new and every file loadable. Files whose bytes would not
 //! change are not touched (bytes and mtimes stay). Owns only the layout; it decides nothing
 //! about what the streams should contain.
+//!
+//! The store is a folder streamsync owns and nothing else: no symbolic link inside it is
+//! followed, for reading or for writing (a link is an error naming it), and a folder with
+//! other files but no `streamsync.toml` is not taken for a store, so an apply pointed at the
+//! wrong folder writes nothing into it.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -105,10 +112,52 @@ fn is_hidden(name: &str) -> bool {
     name.starts_with('.')
 }
 
+/// Entries a store may hold before its `streamsync.toml` exists: what [`DirState::lock`] and
+/// an interrupted first apply leave behind, and the placeholder that keeps an empty folder in
+/// Git.
+fn is_own_leftover(name: &str) -> bool {
+    matches!(name, LOCK_FILE | ".gitignore" | ".gitkeep") || name.starts_with(TMP_PREFIX)
+}
+
+/// An error when `path` is a symbolic link (a missing path is fine: it is not a link).
+fn refuse_link(path: &Path) -> Result<(), Error> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => Err(Error::Symlink {
+            path: path.display().to_string(),
+        }),
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io("read", path)(e)),
+    }
+}
+
+/// Read a regular file without following a link at its last component (O_NOFOLLOW); the
+/// folders above it are checked by the caller. `None` when it does not exist.
+fn read_nofollow(path: &Path) -> Result<Option<Vec<u8>>, Error> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path);
+    let mut file = match file {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Err(Error::Symlink {
+                path: path.display().to_string(),
+            });
+        }
+        Err(e) => return Err(io("read", path)(e)),
+    };
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).map_err(io("read", path))?;
+    Ok(Some(bytes))
+}
+
 impl DirState {
     /// A store at `path` (it need not exist yet: the first commit creates it).
     pub fn open(path: impl Into<PathBuf>) -> Result<Self, Error> {
         let root = path.into();
+        refuse_link(&root)?;
         if root.exists() && !root.is_dir() {
             return Err(Error::Damaged {
                 path: root.display().to_string(),
@@ -162,10 +211,55 @@ impl DirState {
             .join(format!("{hex}.yaml")))
     }
 
+    /// Refuse a link anywhere between the root (included) and `path`: a folder that is a
+    /// link would carry a write out of the store even though the rename itself never
+    /// follows one.
+    fn refuse_links_to(&self, path: &Path) -> Result<(), Error> {
+        refuse_link(&self.root)?;
+        let Ok(rel) = path.strip_prefix(&self.root) else {
+            return Ok(());
+        };
+        let mut at = self.root.clone();
+        for part in rel.components() {
+            at.push(part);
+            refuse_link(&at)?;
+        }
+        Ok(())
+    }
+
+    /// A missing or empty folder is a store to be; one with `streamsync.toml` is a store;
+    /// anything else is some other folder and is refused before it is read or written.
+    fn check_store(&self) -> Result<(), Error> {
+        refuse_link(&self.root)?;
+        let meta = self.root.join(META_FILE);
+        refuse_link(&meta)?;
+        if meta.exists() {
+            return Ok(());
+        }
+        let entries = match std::fs::read_dir(&self.root) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io("read", &self.root)(e)),
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| !is_own_leftover(n))
+            .collect();
+        names.sort();
+        match names.into_iter().next() {
+            None => Ok(()),
+            Some(entry) => Err(Error::NotAStore {
+                path: self.root.display().to_string(),
+                entry,
+            }),
+        }
+    }
+
     fn read_meta(&self) -> Result<(Option<Meta>, Vec<u8>), Error> {
         let path = self.root.join(META_FILE);
-        match std::fs::read(&path) {
-            Ok(bytes) => {
+        match read_nofollow(&path)? {
+            Some(bytes) => {
                 let text = String::from_utf8_lossy(&bytes);
                 let meta: Meta = toml::from_str(&text).map_err(|e| Error::Damaged {
                     path: path.display().to_string(),
@@ -173,8 +267,7 @@ impl DirState {
                 })?;
                 Ok((Some(meta), bytes))
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((None, Vec::new())),
-            Err(e) => Err(io("read", &path)(e)),
+            None => Ok((None, Vec::new())),
         }
     }
 
@@ -189,18 +282,30 @@ impl DirState {
         for entry in entries {
             let entry = entry.map_err(io("read", &self.root))?;
             let ns = entry.file_name().to_string_lossy().into_owned();
-            if is_hidden(&ns) || !entry.path().is_dir() {
+            let kind = entry.file_type().map_err(io("read", &entry.path()))?;
+            if kind.is_symlink() && !is_own_leftover(&ns) {
+                return Err(Error::Symlink {
+                    path: entry.path().display().to_string(),
+                });
+            }
+            if is_hidden(&ns) || !kind.is_dir() {
                 continue;
             }
             let dir = entry.path();
             for file in std::fs::read_dir(&dir).map_err(io("read", &dir))? {
                 let file = file.map_err(io("read", &dir))?;
                 let fname = file.file_name().to_string_lossy().into_owned();
+                let kind = file.file_type().map_err(io("read", &file.path()))?;
+                if kind.is_symlink() {
+                    return Err(Error::Symlink {
+                        path: file.path().display().to_string(),
+                    });
+                }
                 // `images/sha256/` is a folder, so it never looks like a stream file.
                 let Some(name) = fname.strip_suffix(".yaml") else {
                     continue;
                 };
-                if is_hidden(&fname) || !file.path().is_file() {
+                if is_hidden(&fname) || !kind.is_file() {
                     continue;
                 }
                 out.push((StreamKey::new(ns.clone(), name), file.path()));
@@ -216,30 +321,49 @@ impl DirState {
     }
 
     /// The Image recorded for `digest`.
+    /// The Image recorded for `digest`: the file named by the digest must hold the Image of
+    /// that digest (its `metadata.name`), else it is damaged and an error, never another
+    /// image's data under this id.
     pub fn load_image(&self, digest: &str) -> Result<Option<Image>, Error> {
         let path = self.image_path(digest)?;
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(io("read", &path)(e)),
+        self.refuse_links_to(&path)?;
+        let Some(bytes) = read_nofollow(&path)? else {
+            return Ok(None);
         };
-        serde_saphyr::from_str(&text)
-            .map(Some)
-            .map_err(|e| Error::Damaged {
-                path: path.display().to_string(),
-                message: first_line(&e.to_string()),
-            })
+        let damaged = |message: String| Error::Damaged {
+            path: path.display().to_string(),
+            message,
+        };
+        let text = std::str::from_utf8(&bytes).map_err(|e| damaged(e.to_string()))?;
+        let image: Image =
+            serde_saphyr::from_str(text).map_err(|e| damaged(first_line(&e.to_string())))?;
+        if image.metadata.name != digest {
+            return Err(damaged(format!(
+                "it holds image `{}`, not `{digest}`",
+                image.metadata.name
+            )));
+        }
+        Ok(Some(image))
+    }
+
+    /// Whether the file of `digest` holds that image intact; a damaged or mismatched file
+    /// counts as missing, so the next import of the digest fetches and rewrites it.
+    fn image_intact(&self, digest: &str) -> bool {
+        matches!(self.load_image(digest), Ok(Some(_)))
     }
 
     /// Write `bytes` to `path` atomically unless it already holds exactly them.
     fn write_atomic(&self, path: &Path, bytes: &[u8]) -> Result<bool, Error> {
-        if let Ok(existing) = std::fs::read(path)
+        self.refuse_links_to(path)?;
+        if let Ok(Some(existing)) = read_nofollow(path)
             && existing == bytes
         {
             return Ok(false);
         }
         let dir = path.parent().unwrap_or(&self.root);
         std::fs::create_dir_all(dir).map_err(io("create", dir))?;
+        // create_dir_all follows links; check again now the folders exist.
+        self.refuse_links_to(path)?;
         let mut tmp = tempfile::Builder::new()
             .prefix(TMP_PREFIX)
             .tempfile_in(dir)
@@ -299,14 +423,17 @@ impl DirState {
             dirs.extend(
                 entries
                     .filter_map(Result::ok)
-                    .map(|e| e.path())
-                    .filter(|p| p.is_dir()),
+                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                    .map(|e| e.path()),
             );
         }
         for dir in dirs {
             let Ok(entries) = std::fs::read_dir(&dir) else {
                 continue;
             };
+            if self.refuse_links_to(&dir).is_err() {
+                continue;
+            }
             for entry in entries.filter_map(Result::ok) {
                 if entry.file_name().to_string_lossy().starts_with(TMP_PREFIX) {
                     let _ = std::fs::remove_file(entry.path());
@@ -459,14 +586,14 @@ fn sync_dir(dir: &Path) {
     }
 }
 
-/// The lock file, locked; unlocked (and emptied) on drop.
+/// The lock file, locked; unlocked on drop. Its holder text stays behind: emptying the file
+/// on release would truncate whatever the path names by then.
 struct HeldLock {
     file: File,
 }
 
 impl Drop for HeldLock {
     fn drop(&mut self) {
-        let _ = self.file.set_len(0);
         let _ = self.file.unlock();
     }
 }
@@ -496,6 +623,7 @@ fn holder_text(file: &mut File) -> String {
 
 impl LiveState for DirState {
     fn load(&self) -> Result<Snapshot, Error> {
+        self.check_store()?;
         let (meta, meta_bytes) = self.read_meta()?;
         let files = self.stream_files()?;
         let cache_file = (files.len() >= self.cache_min_files)
@@ -528,7 +656,8 @@ impl LiveState for DirState {
                 if slot.is_some() {
                     return Ok(());
                 }
-                let bytes = std::fs::read(path).map_err(io("read", path))?;
+                let bytes = read_nofollow(path)?
+                    .ok_or_else(|| io("read", path)(std::io::ErrorKind::NotFound.into()))?;
                 let stream = parse_stream(key, path, &bytes)?;
                 *slot = Some(cache::Entry {
                     id: id.unwrap_or_default(),
@@ -569,19 +698,37 @@ impl LiveState for DirState {
     }
 
     fn has_image(&self, digest: &str) -> bool {
-        self.image_path(digest).is_ok_and(|p| p.is_file())
+        self.image_intact(digest)
     }
 
     fn lock(&self, timeout: Duration) -> Result<LockGuard, Error> {
+        self.check_store()?;
         std::fs::create_dir_all(&self.root).map_err(io("create", &self.root))?;
+        refuse_link(&self.root)?;
         let path = self.root.join(LOCK_FILE);
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
             .open(&path)
-            .map_err(io("open", &path))?;
+            .map_err(|e| {
+                if e.raw_os_error() == Some(libc::ELOOP) {
+                    Error::Symlink {
+                        path: path.display().to_string(),
+                    }
+                } else {
+                    io("open", &path)(e)
+                }
+            })?;
+        let is_file = file.metadata().map_err(io("open", &path))?.is_file();
+        if !is_file {
+            return Err(Error::Damaged {
+                path: path.display().to_string(),
+                message: "it is not a regular file".into(),
+            });
+        }
         let deadline = Instant::now() + timeout;
         loop {
             match file.try_lock() {
@@ -616,7 +763,20 @@ impl LiveState for DirState {
         let mut images = Vec::new();
         for image in &commit.images {
             let path = self.image_path(&image.metadata.name)?;
+            self.refuse_links_to(&path)?;
+            // write_atomic leaves identical bytes alone, so an intact file costs a read; an
+            // old-shape or damaged one is rewritten.
             images.push((path, image));
+        }
+        // A new store gets its meta first (serial 0), so an apply interrupted before its
+        // end leaves a folder that is still recognised as a store and repaired next time.
+        if let Some(meta) = &commit.meta
+            && self.read_meta()?.0.is_none()
+        {
+            self.write_meta(&Meta {
+                lineage: meta.lineage.clone(),
+                serial: 0,
+            })?;
         }
         for path in self.write_images(&images)? {
             written.images += 1;
@@ -652,26 +812,35 @@ impl LiveState for DirState {
         if let Some(meta) = &commit.meta
             && written.any()
         {
-            let ignore = self.root.join(".gitignore");
-            if !ignore.exists() {
-                // The lock and leftovers of a killed apply are not part of the committed state.
-                self.write_atomic(&ignore, b".lock\n.tmp-*\n")?;
-            }
-            let text = format!(
-                "# streamsync live state: written by `streamsync apply`, do not edit\n{}",
-                toml::to_string(meta).map_err(|e| Error::Damaged {
-                    path: META_FILE.into(),
-                    message: e.to_string(),
-                })?
-            );
-            written.meta = self.write_atomic(&self.root.join(META_FILE), text.as_bytes())?;
-            sync_dir(&self.root);
+            written.meta = self.write_meta(meta)?;
         }
         Ok(written)
     }
 
     fn describe(&self) -> String {
         self.root.display().to_string()
+    }
+}
+
+impl DirState {
+    /// Write `streamsync.toml` (and the `.gitignore` beside it on first use).
+    fn write_meta(&self, meta: &Meta) -> Result<bool, Error> {
+        let ignore = self.root.join(".gitignore");
+        refuse_link(&ignore)?;
+        if !ignore.exists() {
+            // The lock and leftovers of a killed apply are not part of the committed state.
+            self.write_atomic(&ignore, b".lock\n.tmp-*\n")?;
+        }
+        let text = format!(
+            "# streamsync live state: written by `streamsync apply`, do not edit\n{}",
+            toml::to_string(meta).map_err(|e| Error::Damaged {
+                path: META_FILE.into(),
+                message: e.to_string(),
+            })?
+        );
+        let written = self.write_atomic(&self.root.join(META_FILE), text.as_bytes())?;
+        sync_dir(&self.root);
+        Ok(written)
     }
 }
 
@@ -724,6 +893,7 @@ mod tests {
     fn leftover_temporary_files_are_ignored_and_removed() {
         let dir = tempfile::tempdir().unwrap();
         let state = DirState::open(dir.path()).unwrap();
+        std::fs::write(dir.path().join(META_FILE), "lineage = \"l\"\nserial = 1\n").unwrap();
         std::fs::create_dir_all(dir.path().join("demo")).unwrap();
         std::fs::write(dir.path().join("demo/.tmp-abc"), "garbage: [").unwrap();
         assert!(state.load().unwrap().streams.is_empty());
@@ -751,6 +921,7 @@ mod tests {
     fn mismatched_file_is_damaged_and_bad_names_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let state = DirState::open(dir.path()).unwrap();
+        std::fs::write(dir.path().join(META_FILE), "lineage = \"l\"\nserial = 1\n").unwrap();
         std::fs::create_dir_all(dir.path().join("demo")).unwrap();
         std::fs::write(
             dir.path().join("demo/app.yaml"),
@@ -782,6 +953,10 @@ mod cache_tests {
                 Some(ImageStream::new("demo", &name)),
             );
         }
+        commit.meta = Some(Meta {
+            lineage: "l".into(),
+            serial: 1,
+        });
         state.commit(&commit).unwrap();
         let first = state.load().unwrap();
         // Fresh files are not cached yet (younger than two seconds); age them.

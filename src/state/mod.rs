@@ -44,6 +44,38 @@ pub enum Error {
     /// A stream or image name that cannot be a file name.
     #[error("invalid name `{0}` for the live state")]
     InvalidName(String),
+    /// A symbolic link inside the state folder: following it would read or write outside the
+    /// store, so none is followed.
+    #[error("`{path}` is a symbolic link; the live state never follows links")]
+    Symlink {
+        /// The link.
+        path: String,
+    },
+    /// A folder that holds files but no `streamsync.toml`: not a store, so not written into.
+    #[error(
+        "`{path}` is not a streamsync state folder: it has no `streamsync.toml` but holds `{entry}`"
+    )]
+    NotAStore {
+        /// The folder.
+        path: String,
+        /// One of the entries found.
+        entry: String,
+    },
+}
+
+impl Error {
+    /// How to fix it, where that is known.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            Error::Symlink { .. } => Some(
+                "replace the link with the real file or folder; the live state is written only inside its own folder",
+            ),
+            Error::NotAStore { .. } => Some(
+                "point --state at the state folder (it holds `streamsync.toml`), or at an empty or missing folder to start a new one",
+            ),
+            _ => None,
+        }
+    }
 }
 
 /// `state/streamsync.toml`: which state this is and how many applies it has seen.

@@ -58,11 +58,22 @@ fn saved_plan_applies_once_and_then_is_stale() {
             .starts_with("sha256:")
     );
 
-    // Definitions changed after the plan was made: the saved plan applies exactly what it holds.
+    // Definitions changed after the plan was made: the saved plan is stale.
     repo.write(
         "definitions/web/extra.yaml",
         "kind: ImageStream\napiVersion: image.openshift.io/v1\nmetadata:\n  name: extra\nspec:\n  tags: []\n",
     );
+    let stale = repo.run(&["apply", plan_file]);
+    assert_eq!(stale.code, 1, "{}", stale.snapshot());
+    assert!(
+        stale.stderr.contains(
+            "error: saved plan is stale: the definitions, policies or config it was made from changed since the plan was made"
+        ),
+        "{}",
+        stale.stderr
+    );
+    assert!(!repo.path().join("state").exists());
+    std::fs::remove_file(repo.path().join("definitions/web/extra.yaml")).unwrap();
     let applied = repo.run(&["apply", plan_file]);
     assert_eq!(applied.code, 0, "{}", applied.snapshot());
     assert!(!applied.stdout.contains("extra"), "{}", applied.stdout);

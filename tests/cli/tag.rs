@@ -67,6 +67,10 @@ fn repo() -> TestRepo {
     let repo = TestRepo::new();
     repo.write("definitions/web/ruby.yaml", RUBY);
     repo.write("state/web/ruby.yaml", &live_state());
+    repo.write(
+        "state/streamsync.toml",
+        "lineage = \"11111111-2222-4333-8444-555555555555\"\nserial = 1\n",
+    );
     repo
 }
 
@@ -672,6 +676,82 @@ fn short_form_sources_are_followed_by_tag() {
         out.stderr
     );
     assert_eq!(read(&repo, "definitions/web/ruby.yaml"), before);
+}
+
+#[test]
+fn parallel_edits_of_one_file_lose_no_change() {
+    let repo = repo();
+    let children: Vec<_> = (0..10)
+        .map(|i| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_streamsync"))
+                .arg("-C")
+                .arg(repo.path())
+                .args(["tag", "--alias", "ruby:3.3", &format!("ruby:alias{i}")])
+                .env("NO_COLOR", "1")
+                .env("STREAMSYNC_NOW", "2026-01-01T00:00:00Z")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut ok = Vec::new();
+    for (i, child) in children.into_iter().enumerate() {
+        let out = child.wait_with_output().unwrap();
+        if out.status.success() {
+            ok.push(i);
+        }
+    }
+    let text = read(&repo, "definitions/web/ruby.yaml");
+    for i in &ok {
+        assert!(
+            text.contains(&format!("- name: alias{i}\n")),
+            "alias{i} exited 0 but its edit is lost:\n{text}"
+        );
+    }
+    assert_eq!(ok.len(), 10, "every run waits for the one before it");
+    validate_ok(&repo);
+}
+
+#[test]
+fn edits_keep_the_mode_refuse_read_only_files_and_edit_through_links() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let repo = repo();
+    let file = repo.path().join("definitions/web/ruby.yaml");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let out = repo.run(&["tag", "--alias", "ruby:3.3", "ruby:a"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640);
+
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let before = read(&repo, "definitions/web/ruby.yaml");
+    let out = repo.run(&["tag", "--alias", "ruby:3.3", "ruby:b"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("`definitions/web/ruby.yaml` is read-only, so it was not edited"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(read(&repo, "definitions/web/ruby.yaml"), before);
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+
+    // A definition that is a link to a file elsewhere in the repository: the target changes,
+    // the link stays a link.
+    let shared = repo.path().join("shared/ruby.yaml");
+    std::fs::create_dir_all(shared.parent().unwrap()).unwrap();
+    std::fs::rename(&file, &shared).unwrap();
+    std::os::unix::fs::symlink("../../shared/ruby.yaml", &file).unwrap();
+    let out = repo.run(&["tag", "--alias", "ruby:3.3", "ruby:c"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        std::fs::symlink_metadata(&file)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(read(&repo, "shared/ruby.yaml").contains("- name: c\n"));
 }
 
 #[test]

@@ -8,6 +8,7 @@ mod auth;
 mod e2e;
 mod faults;
 mod fidelity;
+mod hardening;
 mod index;
 mod resolve;
 mod secrets;

@@ -37,14 +37,45 @@ pub fn run(ctx: &Context, args: &ApplyArgs, printer: &Printer) -> Result<ExitSta
             print_plan(&saved.to_plan(), args.format, printer);
             return Ok(ExitStatus::Success);
         }
+        let again = "run `streamsync plan --out FILE` again and apply the new plan";
+        // The plan is checked against what it was made from: the same inputs, then the same
+        // state, then the same changes recomputed from both.
+        let loaded = load_definitions(
+            ctx,
+            &crate::cli::RevArgs {
+                rev: saved.rev.clone(),
+            },
+        )?;
+        if let Some(status) = refuse_invalid(&loaded, printer, "nothing was applied") {
+            return Ok(status);
+        }
+        let options = Options { prune: saved.prune };
+        let desired: Vec<&ImageStream> = loaded.set.streams().collect();
+        saved
+            .check_inputs(&super::inputs_digest(ctx, &desired, &options))
+            .map_err(|e| anyhow::Error::from(Hinted::new(e.to_string(), again)))?;
+        let fresh = |snapshot: &state::Snapshot| {
+            saved
+                .check_fresh(snapshot)
+                .map_err(|e| anyhow::Error::from(Hinted::new(e.to_string(), again)))
+        };
+        // Checked before the lock is taken: a refused plan touches nothing in the state
+        // folder, not even the lock file.
+        let unlocked = state.load()?;
+        fresh(&unlocked)?;
+        let recomputed = reconcile::plan_snapshot(&desired, unlocked, &state, &options, None);
+        saved
+            .check_changes(&recomputed.plan.changes, &desired)
+            .map_err(|e| {
+                anyhow::Error::from(Hinted::new(
+                    e.to_string(),
+                    "apply only plans written by `streamsync plan --out`, unchanged; nothing was applied",
+                ))
+            })?;
         let _guard = lock(&state, timeout)?;
+        // The same digest under the lock means the same state the changes were checked on.
         let snapshot = state.load()?;
-        saved.check_fresh(&snapshot).map_err(|e| {
-            anyhow::Error::from(Hinted::new(
-                e.to_string(),
-                "run `streamsync plan --out FILE` again and apply the new plan",
-            ))
-        })?;
+        fresh(&snapshot)?;
         let report = execute(&state, &snapshot, &saved.changes, &registry, &now, printer)?;
         return Ok(finish(
             &report,
@@ -277,7 +308,7 @@ pub(super) fn execute(
                     .iter()
                     .map(|(host, c)| format!("{host} {}", c.head + c.get))
                     .collect();
-                pb.set_message(per_host.join(" · "));
+                pb.set_message(crate::util::escape_line(&per_host.join(" · ")).into_owned());
                 std::thread::sleep(Duration::from_millis(100));
             }
         });

@@ -9,6 +9,6 @@ use crate::cli::{Cli, CompletionsArgs, ExitStatus, Printer};
 pub fn run(args: &CompletionsArgs, printer: &Printer) -> Result<ExitStatus> {
     let mut buf = Vec::new();
     clap_complete::generate(args.shell, &mut Cli::command(), "streamsync", &mut buf);
-    printer.out(&String::from_utf8_lossy(&buf));
+    printer.out_raw(&String::from_utf8_lossy(&buf));
     Ok(ExitStatus::Success)
 }

@@ -111,6 +111,26 @@ pub fn source_error(ctx: &Context, e: crate::definition::SourceError) -> anyhow:
     }
 }
 
+/// `sha256:…` over everything a plan is made from: the normalised definitions, the prune
+/// option, the config and the policies. A saved plan records it; `apply FILE` refuses the
+/// plan when it changed.
+pub fn inputs_digest(
+    ctx: &Context,
+    desired: &[&crate::model::ImageStream],
+    options: &crate::plan::Options,
+) -> String {
+    use sha2::Digest as _;
+    let (config, policies, _) = ctx.load_settings();
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(crate::plan::inputs_digest(desired.iter().copied(), options));
+    hasher.update(b"\n");
+    hasher.update(serde_json::to_vec(&config).unwrap_or_default());
+    hasher.update(b"\n");
+    // Policies are plain data (rules, patterns, numbers) whose Debug form is deterministic.
+    hasher.update(format!("{policies:?}"));
+    format!("sha256:{}", hex::encode(hasher.finalize()))
+}
+
 /// The registry client of one run, with what its progress bar and summary need.
 pub struct Registry {
     /// The client: one per run, every pass sent as one `resolve_all`.

@@ -59,7 +59,9 @@ pub fn run(ctx: &Context, args: &PlanArgs, printer: &Printer) -> Result<ExitStat
         ReportFormat::Json => printer.out(&render::json(plan)),
     }
     if let Some(out) = &args.out {
-        let saved = SavedPlan::new(&planned, &desired, &options);
+        let mut saved = SavedPlan::new(&planned, &desired, &options);
+        saved.inputs_digest = super::inputs_digest(ctx, &desired, &options);
+        saved.rev = args.rev.rev.clone();
         let mut text = serde_json::to_string_pretty(&saved)?;
         text.push('\n');
         fs_err::write(out, text).context("cannot save the plan")?;

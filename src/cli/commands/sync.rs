@@ -119,7 +119,9 @@ fn pass(
         printer,
     )?;
     let status = finish(&report, &errors, &repos, &registry, args.format, printer);
-    if args.commit && report.written.any() {
+    // Also when this pass wrote nothing: a state an earlier pass could not commit (a locked
+    // index) is committed now.
+    if args.commit {
         let message = commit_message(&report);
         let oid = commit::commit_state(&ctx.state_dir, args.author.as_deref(), &message)?;
         if let Some(oid) = oid {
