@@ -7,6 +7,7 @@ mod proxy;
 mod auth;
 mod e2e;
 mod faults;
+mod hostile;
 mod index;
 mod resolve;
 mod secrets;
