@@ -213,8 +213,9 @@ impl Repo {
         self.dir.path()
     }
 
-    /// Run the binary and measure its peak RSS with `wait4` (std's `wait` gives no rusage).
-    #[allow(clippy::zombie_processes)]
+    /// Run the binary and measure its peak RSS (`VmHWM`, polled every few milliseconds).
+    /// `wait4`'s `ru_maxrss` cannot be used here: a child spawned with `vfork` carries the
+    /// test process's own high-water mark, which the other tests' servers raise.
     fn run(&self, args: &[&str]) -> Out {
         let start = Instant::now();
         let mut child = Command::new(env!("CARGO_BIN_EXE_streamsync"))
@@ -240,25 +241,27 @@ impl Repo {
         };
         let stdout = read(Box::new(child.stdout.take().expect("stdout")));
         let stderr = read(Box::new(child.stderr.take().expect("stderr")));
-        let pid = libc::pid_t::try_from(child.id()).expect("pid fits");
-        let mut status: libc::c_int = 0;
-        // SAFETY: rusage is plain old data; zeroed is a valid value for it.
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        // SAFETY: `pid` is our own child, not yet reaped; the pointers are valid for the call.
-        let got = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-        assert_eq!(got, pid, "wait4 failed");
+        let status_file = format!("/proc/{}/status", child.id());
+        let mut max_rss_kib = 0;
+        let status = loop {
+            if let Some(kib) = std::fs::read_to_string(&status_file)
+                .ok()
+                .as_deref()
+                .and_then(high_water_kib)
+            {
+                max_rss_kib = max_rss_kib.max(kib);
+            }
+            if let Some(status) = child.try_wait().expect("wait") {
+                break status;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
         let out = Out {
-            code: if libc::WIFEXITED(status) {
-                libc::WEXITSTATUS(status)
-            } else {
-                -1
-            },
+            code: status.code().unwrap_or(-1),
             stdout: stdout.join().expect("stdout reader"),
             stderr: stderr.join().expect("stderr reader"),
             elapsed: start.elapsed(),
-            // KiB on Linux; may include the test process's pages copied at fork, so it is an
-            // upper bound on streamsync's own peak.
-            max_rss_kib: usage.ru_maxrss,
+            max_rss_kib,
         };
         eprintln!(
             "streamsync {}: exit {} in {:?}, peak RSS {} KiB",
@@ -303,6 +306,14 @@ fn status_tag(repo: &Repo, name: &str, tag: &str) -> Value {
         .and_then(|a| a.iter().find(|t| t["tag"] == tag))
         .cloned()
         .unwrap_or_else(|| panic!("no status tag {tag}: {v}"))
+}
+
+/// `VmHWM` of a `/proc/<pid>/status` text, in KiB.
+fn high_water_kib(status: &str) -> Option<i64> {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 /// A stream `app` whose tags import `<host>/<repo>:<tag>` for each of `tags`.

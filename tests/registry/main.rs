@@ -8,6 +8,7 @@ mod auth;
 mod e2e;
 mod faults;
 mod hostile;
+mod identity;
 mod index;
 mod resolve;
 mod secrets;

@@ -120,6 +120,12 @@ fn read_head(conn: &mut TcpStream) -> Option<String> {
             Ok(1) => buf.push(byte[0]),
             _ => return None,
         }
+        // A TLS handshake (the client probing an insecure host for HTTPS) is no HTTP request:
+        // close at once, as a plain HTTP server does, instead of waiting for a blank line that
+        // never comes until the client's connect timeout.
+        if buf.len() == 1 && !buf[0].is_ascii_uppercase() {
+            return None;
+        }
         if buf.len() > 64 * 1024 {
             return None;
         }
