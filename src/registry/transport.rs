@@ -373,12 +373,15 @@ impl Transport {
                     if e.is_timeout() {
                         // A host that accepts connections and never answers would cost a
                         // whole timeout for every retry of every tag: one is enough.
-                        let text = format!(
-                            "{} did not answer within the timeout ([registry] connect_timeout / request_timeout); not asked again in this run",
+                        let why = format!(
+                            "{} did not answer within the timeout ([registry] connect_timeout / request_timeout)",
                             target.host
                         );
-                        host.health.note_stalled(&text);
-                        return Err(ImportFailure::new(FailureReason::Unreachable, text));
+                        host.health.note_stalled(&why);
+                        return Err(ImportFailure::new(
+                            FailureReason::Unreachable,
+                            format!("{why}; not asked again in this run"),
+                        ));
                     }
                     let tls = is_tls_failure(&message);
                     if !tls && attempt < retry::MAX_RETRIES {
@@ -814,7 +817,7 @@ async fn read_limited(
                 let text = format!("reading {what} from {host_name}: {}", error_chain(&e));
                 if e.is_timeout() {
                     host.health.note_stalled(&format!(
-                        "{host_name} stopped answering within the timeout ([registry] request_timeout); not asked again in this run"
+                        "{host_name} stopped answering within the timeout ([registry] request_timeout)"
                     ));
                 }
                 return Err(ImportFailure::new(FailureReason::Unreachable, text));

@@ -622,3 +622,52 @@ fn an_https_registry_cannot_send_the_token_request_to_plain_http() {
         "{out}"
     );
 }
+
+#[test]
+fn a_registry_that_answered_and_then_stalls_is_given_up_for_the_run() {
+    let reg = Registry::start(Variant::Plain);
+    let p = reg.pusher();
+    for (tag, label) in [("1.0", "a"), ("2.0", "b"), ("3.0", "c")] {
+        p.image("demo/app", tag, "amd64", label);
+    }
+    let proxy = Proxy::start(reg.port);
+    // One tag's HEAD, manifest and config pass; then the registry stops answering.
+    proxy.push([Fault::Pass, Fault::Pass, Fault::Pass]);
+    proxy.set_default(Fault::Slow(Duration::from_secs(60)));
+    // One resolution at a time, so the order of events is the one described above.
+    let config = format!("{INSECURE_LOCAL}max_concurrency = 1\nrequest_timeout = \"2s\"\n");
+    let tags: Vec<(&str, String)> = ["1.0", "2.0", "3.0"]
+        .iter()
+        .map(|t| (*t, format!("{}/demo/app:{t}", proxy.host())))
+        .collect();
+    let repo = Repo::new(&config, &stream(&tags, true));
+    let out = repo.run(&["apply"]);
+    assert_eq!(out.code, 3, "{out}");
+    let imports: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.trim_start().starts_with("import demo/app:"))
+        .collect();
+    assert_eq!(imports.len(), 3, "{out}");
+    assert_eq!(
+        imports.iter().filter(|l| l.contains(": done")).count(),
+        1,
+        "{out}"
+    );
+    assert_eq!(
+        imports
+            .iter()
+            .filter(|l| l.contains(": failed: Unreachable"))
+            .count(),
+        2,
+        "{out}"
+    );
+    assert!(
+        out.stdout
+            .contains("not asked: earlier in this run, 127.0.0.1:"),
+        "{out}"
+    );
+    // Three answers, one stalled request, nothing after it.
+    assert_eq!(proxy.requests(), 4, "{out}");
+    assert!(out.elapsed < Duration::from_secs(8), "{out}");
+}
