@@ -217,11 +217,15 @@ pub trait Resolver: Send + Sync {
 
     /// The tags of a repository with what was left out of them: names that are not tag names,
     /// and whether the listing was cut at [`MAX_TAG_PAGES`] / [`MAX_LISTED_TAGS`]. The default
-    /// trusts [`Resolver::list_tags`] to be complete.
+    /// filters [`Resolver::list_tags`] and trusts it to be complete.
     fn list_repository(&self, repository: &str, insecure: bool) -> Result<TagList, ImportFailure> {
-        self.list_tags(repository, insecure).map(|tags| TagList {
+        let all = self.list_tags(repository, insecure)?;
+        let listed = all.len();
+        let tags: Vec<String> = all.into_iter().filter(|t| is_tag_name(t)).collect();
+        Ok(TagList {
+            skipped: listed - tags.len(),
             tags,
-            ..TagList::default()
+            cut: None,
         })
     }
 
@@ -295,5 +299,36 @@ mod tests {
         ] {
             assert!(!is_tag_name(bad), "{bad:?}");
         }
+    }
+
+    /// A resolver that lists what it was given.
+    struct Listing(Vec<String>);
+
+    impl Resolver for Listing {
+        fn resolve_all(
+            &self,
+            requests: &[ImportRequest],
+            known: &dyn Fn(&str) -> bool,
+        ) -> Vec<Result<Resolved, ImportFailure>> {
+            Offline.resolve_all(requests, known)
+        }
+
+        fn list_tags(&self, _: &str, _: bool) -> Result<Vec<String>, ImportFailure> {
+            Ok(self.0.clone())
+        }
+
+        fn request_counts(&self) -> BTreeMap<String, RequestCounts> {
+            BTreeMap::new()
+        }
+    }
+
+    #[test]
+    fn every_resolver_s_tag_list_is_filtered() {
+        let names = ["1.0", "\u{1b}[2J", "ok", "a\nSigned-off-by: x"];
+        let r = Listing(names.iter().map(|s| (*s).to_owned()).collect());
+        let list = r.list_repository("r.io/a/b", false).unwrap();
+        assert_eq!(list.tags, ["1.0", "ok"]);
+        assert_eq!(list.skipped, 2);
+        assert_eq!(list.cut, None);
     }
 }
