@@ -621,6 +621,46 @@ fn an_https_registry_cannot_send_the_token_request_to_plain_http() {
         0,
         "{out}"
     );
+
+    // An HTTPS realm that redirects the token request to plain HTTP is refused the same way.
+    let plain_realm = tokens.realm();
+    let own_host = Arc::new(std::sync::OnceLock::<String>::new());
+    let own = Arc::clone(&own_host);
+    let (front, ca) = Hostile::tls(move |_, target, out| {
+        if target.starts_with("/token") {
+            let location = ("Location", plain_realm.clone());
+            return answer(out, "307 Temporary Redirect", &[location], b"");
+        }
+        let realm = format!("https://{}/token", own.get().expect("host set"));
+        let challenge = format!(r#"Bearer realm="{realm}",service="hostile""#);
+        answer(
+            out,
+            "401 Unauthorized",
+            &[("WWW-Authenticate", challenge)],
+            b"",
+        );
+    });
+    own_host.set(front.host()).expect("set once");
+    let definition = stream(&[("1.0", format!("{}/demo/app:1.0", front.host()))], false);
+    let repo = Repo::new("[registry]\nca_files = [\"ca.pem\"]\n", &definition);
+    std::fs::write(repo.path().join("ca.pem"), &ca).expect("ca");
+    let out = repo.run(&["apply"]);
+    assert_eq!(out.code, 1, "{out}");
+    assert!(
+        out.stdout.contains(&format!(
+            "token service {}: refused a redirect from https://{} to http://127.0.0.1:{}",
+            front.host(),
+            front.host(),
+            tokens.port
+        )),
+        "{out}"
+    );
+    assert!(front.seen().iter().any(|r| r.starts_with("GET /token")));
+    assert_eq!(
+        tokens.seen.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "{out}"
+    );
 }
 
 #[test]
