@@ -2,23 +2,26 @@
 //! digests not seen before, one manifest and one config download each; after a streak of new
 //! digests on a host, the manifest GET replaces the HEAD), builds
 //! `dockerImageReference` as OpenShift does (semantics spec §3.3), chooses a platform for Legacy
-//! index imports, and lists repository tags following `Link` pagination. It owns a small tokio
+//! index imports, and lists repository tags following `Link` pagination (bounded in pages and
+//! tags, keeping only names that are tag names: a tag list is untrusted input). It owns a small tokio
 //! runtime because the [`Resolver`] trait is synchronous; it never touches state or definitions.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use reqwest::Method;
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use tokio::sync::{OnceCell, Semaphore};
 
 use super::auth::AuthStore;
 use super::manifest::{self, Parsed};
 use super::transport::{Target, Timing, Transport};
 use super::{
-    Error, FailureReason, ImportFailure, ImportRequest, RequestCounts, Resolved, Resolver,
+    Error, FailureReason, ImportFailure, ImportRequest, MAX_LISTED_TAGS, MAX_TAG_PAGES,
+    RequestCounts, Resolved, Resolver, TagList, is_tag_name,
 };
 use crate::model::Image;
 use crate::model::reference::{self, Reference};
@@ -182,6 +185,10 @@ impl Resolver for RegistryClient {
     }
 
     fn list_tags(&self, repository: &str, insecure: bool) -> Result<Vec<String>, ImportFailure> {
+        self.list_repository(repository, insecure).map(|l| l.tags)
+    }
+
+    fn list_repository(&self, repository: &str, insecure: bool) -> Result<TagList, ImportFailure> {
         if tokio::runtime::Handle::try_current().is_ok() {
             return Err(ImportFailure::new(
                 FailureReason::InternalError,
@@ -189,7 +196,7 @@ impl Resolver for RegistryClient {
             ));
         }
         self.runtime
-            .block_on(self.inner.list_tags(repository, insecure))
+            .block_on(self.inner.list_repository(repository, insecure))
     }
 
     fn request_counts(&self) -> BTreeMap<String, RequestCounts> {
@@ -490,11 +497,11 @@ impl Inner {
         }
     }
 
-    async fn list_tags(
+    async fn list_repository(
         &self,
         repository: &str,
         insecure: bool,
-    ) -> Result<Vec<String>, ImportFailure> {
+    ) -> Result<TagList, ImportFailure> {
         let parsed = reference::parse(repository).map_err(|e| {
             ImportFailure::new(
                 FailureReason::InternalError,
@@ -512,47 +519,148 @@ impl Inner {
         if let Some(n) = self.tag_page_size {
             path.push_str(&format!("?n={n}"));
         }
-        let mut tags = Vec::new();
-        let mut seen_pages = std::collections::HashSet::new();
-        #[derive(serde::Deserialize)]
-        struct Page {
-            #[serde(default)]
-            tags: Option<Vec<String>>,
-        }
+        let mut list = TagList::default();
+        let mut seen = HashSet::new();
+        let mut seen_pages = HashSet::new();
+        let mut pages = 0usize;
         loop {
             if !seen_pages.insert(path.clone()) {
                 // A `Link` pointing back at a page already read would loop for ever.
                 break;
             }
+            pages += 1;
             let (headers, body) = self.transport.get_bytes(&target, &path, None).await?;
-            let page: Page = serde_json::from_slice(&body).map_err(|_| {
-                ImportFailure::new(
-                    FailureReason::InternalError,
-                    format!("{}: the tag list is not valid JSON", repository),
-                )
-            })?;
-            tags.extend(page.tags.unwrap_or_default());
+            let room = MAX_LISTED_TAGS.saturating_sub(list.tags.len());
+            let mut de = serde_json::Deserializer::from_slice(&body);
+            let page = PageSeed { room }
+                .deserialize(&mut de)
+                .and_then(|p| de.end().map(|()| p))
+                .map_err(|_| {
+                    ImportFailure::new(
+                        FailureReason::InternalError,
+                        format!("{repository}: the tag list is not valid JSON"),
+                    )
+                })?;
+            for name in page.tags {
+                if !is_tag_name(&name) {
+                    list.skipped += 1;
+                } else if seen.insert(name.clone()) {
+                    list.tags.push(name);
+                }
+            }
             let next = headers
                 .get_all("link")
                 .iter()
                 .filter_map(|v| v.to_str().ok())
                 .find_map(next_link);
-            match next {
-                Some(link) => match same_host_path(&link, &target.host) {
-                    Some(p) => path = p,
-                    None => {
-                        return Err(ImportFailure::new(
-                            FailureReason::InternalError,
-                            format!("{}: the next tag page is on another host", repository),
-                        ));
-                    }
-                },
-                None => break,
+            if page.dropped > 0 || (next.is_some() && list.tags.len() >= MAX_LISTED_TAGS) {
+                list.cut = Some(format!("stopped at {MAX_LISTED_TAGS} tags"));
+                break;
+            }
+            let Some(link) = next else { break };
+            if pages >= MAX_TAG_PAGES {
+                list.cut = Some(format!("stopped after {MAX_TAG_PAGES} pages"));
+                break;
+            }
+            match same_host_path(&link, &target.host) {
+                Some(p) => path = p,
+                None => {
+                    return Err(ImportFailure::new(
+                        FailureReason::InternalError,
+                        format!("{repository}: the next tag page is on another host"),
+                    ));
+                }
             }
         }
-        let mut seen = std::collections::HashSet::new();
-        tags.retain(|t| seen.insert(t.clone()));
-        Ok(tags)
+        if let Some(cut) = &list.cut {
+            tracing::debug!(repository, pages, tags = list.tags.len(), cut = %cut, "tag list cut");
+        }
+        Ok(list)
+    }
+}
+
+/// One tag-list page, keeping at most `room` names and counting the rest, so that a page of
+/// millions of names costs no more memory than its (already bounded) bytes.
+struct PageSeed {
+    room: usize,
+}
+
+struct Page {
+    tags: Vec<String>,
+    dropped: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for PageSeed {
+    type Value = Page;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Page, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PageSeed {
+    type Value = Page;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a tag list object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Page, A::Error> {
+        let mut page = Page {
+            tags: Vec::new(),
+            dropped: 0,
+        };
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "tags" {
+                page = map.next_value_seed(TagsSeed { room: self.room })?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(page)
+    }
+}
+
+/// The `tags` array of a page (`null` for a repository without tags).
+struct TagsSeed {
+    room: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for TagsSeed {
+    type Value = Page;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Page, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TagsSeed {
+    type Value = Page;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an array of tag names or null")
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Page, E> {
+        Ok(Page {
+            tags: Vec::new(),
+            dropped: 0,
+        })
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Page, A::Error> {
+        let mut page = Page {
+            tags: Vec::new(),
+            dropped: 0,
+        };
+        while let Some(name) = seq.next_element::<String>()? {
+            if page.tags.len() < self.room {
+                page.tags.push(name);
+            } else {
+                page.dropped += 1;
+            }
+        }
+        Ok(page)
     }
 }
 

@@ -172,6 +172,35 @@ pub struct RequestCounts {
     pub get: u64,
 }
 
+/// Tag-list pages read from one repository at most: far beyond any real one, but a registry
+/// whose `Link: next` never ends must not keep a run (and the state lock) for ever.
+pub const MAX_TAG_PAGES: usize = 100;
+/// Tags read from one repository at most (OpenShift imports at most 50 of them anyway).
+pub const MAX_LISTED_TAGS: usize = 10_000;
+
+/// A repository's tag list as read, with what was left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TagList {
+    /// Valid tag names, without duplicates, in the registry's order.
+    pub tags: Vec<String>,
+    /// Names the registry listed that do not match OpenShift's tag grammar
+    /// (`[\w][\w.-]{0,127}`): skipped, never imported or written anywhere.
+    pub skipped: usize,
+    /// Why the listing stopped early (page or tag bound), when it did.
+    pub cut: Option<String>,
+}
+
+/// Whether `name` matches OpenShift's tag grammar, `[\w][\w.-]{0,127}` with ASCII `\w`
+/// (semantics spec: `TagRegexp`).
+pub fn is_tag_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    let word = |c: &u8| c.is_ascii_alphanumeric() || *c == b'_';
+    !b.is_empty()
+        && b.len() <= 128
+        && word(&b[0])
+        && b[1..].iter().all(|c| word(c) || *c == b'.' || *c == b'-')
+}
+
 /// Something that resolves tags: the real registry client, or [`Offline`].
 pub trait Resolver: Send + Sync {
     /// Resolve every request (concurrently where the implementation can); one result per
@@ -185,6 +214,20 @@ pub trait Resolver: Send + Sync {
 
     /// Every tag of a repository (`quay.io/org/app`), following pagination.
     fn list_tags(&self, repository: &str, insecure: bool) -> Result<Vec<String>, ImportFailure>;
+
+    /// The tags of a repository with what was left out of them: names that are not tag names,
+    /// and whether the listing was cut at [`MAX_TAG_PAGES`] / [`MAX_LISTED_TAGS`]. The default
+    /// filters [`Resolver::list_tags`] and trusts it to be complete.
+    fn list_repository(&self, repository: &str, insecure: bool) -> Result<TagList, ImportFailure> {
+        let all = self.list_tags(repository, insecure)?;
+        let listed = all.len();
+        let tags: Vec<String> = all.into_iter().filter(|t| is_tag_name(t)).collect();
+        Ok(TagList {
+            skipped: listed - tags.len(),
+            tags,
+            cut: None,
+        })
+    }
 
     /// Requests made so far, per registry host.
     fn request_counts(&self) -> BTreeMap<String, RequestCounts>;
@@ -230,5 +273,62 @@ impl Resolver for Offline {
 
     fn is_offline(&self) -> bool {
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tag_grammar() {
+        for ok in ["latest", "1.0", "v2.0.1-rc_1", "_x", &"a".repeat(128)] {
+            assert!(is_tag_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            ".x",
+            "-x",
+            "a b",
+            "a\u{1b}[31m",
+            "a\nb",
+            "a/b",
+            "a:b",
+            "é",
+            &"a".repeat(129),
+        ] {
+            assert!(!is_tag_name(bad), "{bad:?}");
+        }
+    }
+
+    /// A resolver that lists what it was given.
+    struct Listing(Vec<String>);
+
+    impl Resolver for Listing {
+        fn resolve_all(
+            &self,
+            requests: &[ImportRequest],
+            known: &dyn Fn(&str) -> bool,
+        ) -> Vec<Result<Resolved, ImportFailure>> {
+            Offline.resolve_all(requests, known)
+        }
+
+        fn list_tags(&self, _: &str, _: bool) -> Result<Vec<String>, ImportFailure> {
+            Ok(self.0.clone())
+        }
+
+        fn request_counts(&self) -> BTreeMap<String, RequestCounts> {
+            BTreeMap::new()
+        }
+    }
+
+    #[test]
+    fn every_resolver_s_tag_list_is_filtered() {
+        let names = ["1.0", "\u{1b}[2J", "ok", "a\nSigned-off-by: x"];
+        let r = Listing(names.iter().map(|s| (*s).to_owned()).collect());
+        let list = r.list_repository("r.io/a/b", false).unwrap();
+        assert_eq!(list.tags, ["1.0", "ok"]);
+        assert_eq!(list.skipped, 2);
+        assert_eq!(list.cut, None);
     }
 }

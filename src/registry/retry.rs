@@ -60,6 +60,10 @@ pub struct HostHealth {
     unreachable: AtomicBool,
     /// The failure that made it so (no credential: built from connection errors).
     unreachable_why: Mutex<String>,
+    /// A request timed out: the host accepts connections but does not answer. Unlike
+    /// `unreachable`, this holds even when the host answered earlier in the run, since a stall
+    /// costs a whole timeout per request and every later request would most likely pay it too.
+    stalled: AtomicBool,
     /// Some answer other than 429 was seen.
     answered: AtomicBool,
     /// 429s in a row.
@@ -87,7 +91,10 @@ impl HostHealth {
                 "the registry answered only 429 Too Many Requests".to_owned(),
             ));
         }
-        if self.unreachable.load(Ordering::SeqCst) && !self.answered.load(Ordering::SeqCst) {
+        let stalled = self.stalled.load(Ordering::SeqCst);
+        if stalled
+            || (self.unreachable.load(Ordering::SeqCst) && !self.answered.load(Ordering::SeqCst))
+        {
             let why = self
                 .unreachable_why
                 .lock()
@@ -127,6 +134,16 @@ impl HostHealth {
             *w = why.to_owned();
         }
         self.exhausted.store(true, Ordering::SeqCst);
+    }
+
+    /// A request timed out: give the host up for the rest of the run.
+    pub fn note_stalled(&self, why: &str) {
+        if let Ok(mut w) = self.unreachable_why.lock()
+            && (w.is_empty() || !self.stalled.load(Ordering::SeqCst))
+        {
+            *w = why.to_owned();
+        }
+        self.stalled.store(true, Ordering::SeqCst);
     }
 
     /// Connection attempts failed with every retry spent.
@@ -200,5 +217,18 @@ mod tests {
             h.note_429();
         }
         assert!(matches!(h.refusal(), Some(Refusal::RateLimited(_))));
+    }
+
+    #[test]
+    fn a_stall_gives_the_host_up_even_after_answers() {
+        let h = HostHealth::default();
+        h.note_answer();
+        h.note_unreachable("connection reset");
+        assert_eq!(h.refusal(), None);
+        h.note_stalled("timed out");
+        assert_eq!(
+            h.refusal(),
+            Some(Refusal::Unreachable("timed out".to_owned()))
+        );
     }
 }

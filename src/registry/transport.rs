@@ -115,8 +115,59 @@ pub struct Transport {
     counts: Mutex<BTreeMap<String, RequestCounts>>,
 }
 
-/// Largest manifest or config accepted (real ones are a few KiB).
-const MAX_DOCUMENT: usize = 16 * 1024 * 1024;
+/// Largest manifest, config, tag-list page or token answer accepted (real ones are a few
+/// KiB); a body is read in chunks and given up as soon as it passes this, so a registry that
+/// streams without end costs at most this much memory.
+pub const MAX_DOCUMENT: usize = 16 * 1024 * 1024;
+
+/// Redirects followed for one request.
+const MAX_REDIRECTS: usize = 5;
+
+/// A redirect refused because it would leave TLS for plain HTTP.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "refused a redirect from https://{from} to http://{to}: it would drop TLS (hint: list `{to}` in [registry] insecure_allowed only if it really has no TLS)"
+)]
+struct Downgrade {
+    from: String,
+    to: String,
+}
+
+/// Follow a redirect unless it goes from HTTPS to plain HTTP on a host not allowed insecure
+/// transport (the certificate checked on the first hop would protect nothing after it), or
+/// the chain is too long.
+fn redirect_decision(
+    attempt: reqwest::redirect::Attempt<'_>,
+    config: &RegistryConfig,
+) -> reqwest::redirect::Action {
+    if attempt.previous().len() > MAX_REDIRECTS {
+        return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
+    }
+    let next = attempt.url();
+    let to = auth::host_port(next);
+    let from_tls = attempt.previous().iter().any(|u| u.scheme() == "https");
+    if next.scheme() == "http" && from_tls && !config.insecure_allowed(&to) {
+        let from = attempt
+            .previous()
+            .last()
+            .map(auth::host_port)
+            .unwrap_or_default();
+        return attempt.error(Downgrade { from, to });
+    }
+    attempt.follow()
+}
+
+/// The refused downgrade inside a reqwest error, if that is what it is.
+fn downgrade_of(e: &reqwest::Error) -> Option<String> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(d) = err.downcast_ref::<Downgrade>() {
+            return Some(d.to_string());
+        }
+        cur = err.source();
+    }
+    None
+}
 
 impl Transport {
     /// Build the clients. `root` resolves relative `ca_files`.
@@ -156,7 +207,9 @@ impl Transport {
             }
             certs.extend(found);
         }
+        let allowed = Arc::new(config.clone());
         let builder = || {
+            let allowed = Arc::clone(&allowed);
             reqwest::Client::builder()
                 .connect_timeout(connect)
                 .timeout(request)
@@ -164,7 +217,9 @@ impl Transport {
                 .pool_idle_timeout(Duration::from_secs(90))
                 .tcp_keepalive(Duration::from_secs(30))
                 // reqwest drops Authorization on a redirect to another host, scheme or port.
-                .redirect(reqwest::redirect::Policy::limited(5))
+                .redirect(reqwest::redirect::Policy::custom(move |attempt| {
+                    redirect_decision(attempt, &allowed)
+                }))
                 .user_agent(concat!("streamsync/", env!("CARGO_PKG_VERSION")))
         };
         let mut secure = builder();
@@ -315,6 +370,12 @@ impl Transport {
             }
             let resp = match result {
                 Err(e) => {
+                    if let Some(text) = downgrade_of(&e) {
+                        return Err(ImportFailure::new(
+                            FailureReason::InternalError,
+                            format!("{}: {text}", target.host),
+                        ));
+                    }
                     if probing {
                         // An insecure host that does not speak TLS: try plain HTTP once.
                         set_scheme(&host, "http");
@@ -322,6 +383,19 @@ impl Transport {
                         continue;
                     }
                     let message = error_chain(&e);
+                    if e.is_timeout() {
+                        // A host that accepts connections and never answers would cost a
+                        // whole timeout for every retry of every tag: one is enough.
+                        let why = format!(
+                            "{} did not answer within the timeout ([registry] connect_timeout / request_timeout)",
+                            target.host
+                        );
+                        host.health.note_stalled(&why);
+                        return Err(ImportFailure::new(
+                            FailureReason::Unreachable,
+                            format!("{why}; not asked again in this run"),
+                        ));
+                    }
                     let tls = is_tls_failure(&message);
                     if !tls && attempt < retry::MAX_RETRIES {
                         attempt += 1;
@@ -556,6 +630,21 @@ impl Transport {
                 format!("{} names a token realm that is not HTTP(S)", target.host),
             ));
         }
+        let realm_host = auth::host_port(&url);
+        if url.scheme() == "http"
+            && self.scheme(target, host) == "https"
+            && !self.insecure_allowed(&realm_host)
+        {
+            // The registry was reached over TLS: a token fetched in the clear could be read
+            // or forged on the way, and would then be sent back over TLS as if trusted.
+            return Err(ImportFailure::new(
+                FailureReason::Unauthorized,
+                format!(
+                    "{} names a token realm over plain HTTP (http://{realm_host}): refused, it would drop TLS (hint: list `{realm_host}` in [registry] insecure_allowed only if it really has no TLS)",
+                    target.host
+                ),
+            ));
+        }
         {
             let mut q = url.query_pairs_mut();
             if let Some(s) = service {
@@ -563,7 +652,6 @@ impl Transport {
             }
             q.append_pair("scope", scope);
         }
-        let realm_host = auth::host_port(&url);
         let cred = if host.refusal_of(&target.repository).is_some() {
             None
         } else {
@@ -624,16 +712,27 @@ impl Transport {
         if let Some(a) = authorization {
             rb = rb.header(AUTHORIZATION, a);
         }
+        let realm = self.host(realm_host);
+        if let Some(r) = realm.health.refusal() {
+            return Err(refusal_failure(realm_host, url.as_str(), r));
+        }
         self.count(realm_host, &Method::GET);
         tracing::debug!(realm = %realm_host, with_credentials, "fetching a registry token");
         let resp = rb.send().await.map_err(|e| {
-            ImportFailure::new(
-                FailureReason::Unreachable,
-                format!(
-                    "cannot reach token service {realm_host}: {}",
-                    error_chain(&e)
-                ),
-            )
+            if let Some(text) = downgrade_of(&e) {
+                return ImportFailure::new(
+                    FailureReason::Unauthorized,
+                    format!("token service {realm_host}: {text}"),
+                );
+            }
+            let text = format!(
+                "cannot reach token service {realm_host}: {}",
+                error_chain(&e)
+            );
+            if e.is_timeout() {
+                realm.health.note_stalled(&text);
+            }
+            ImportFailure::new(FailureReason::Unreachable, text)
         })?;
         let status = resp.status();
         if !status.is_success() {
@@ -659,12 +758,7 @@ impl Transport {
             #[serde(default)]
             access_token: Option<String>,
         }
-        let body = resp.bytes().await.map_err(|e| {
-            ImportFailure::new(
-                FailureReason::Unreachable,
-                format!("token service {realm_host}: {}", error_chain(&e)),
-            )
-        })?;
+        let body = read_limited(resp, &realm, realm_host, "the token answer").await?;
         let answer: TokenAnswer = serde_json::from_slice(&body).map_err(|_| {
             ImportFailure::new(
                 FailureReason::InternalError,
@@ -693,28 +787,56 @@ impl Transport {
     ) -> Result<(reqwest::header::HeaderMap, Vec<u8>), ImportFailure> {
         let resp = self.send(target, Method::GET, path, accept).await?;
         let headers = resp.headers().clone();
-        if resp
-            .content_length()
-            .is_some_and(|l| l as usize > MAX_DOCUMENT)
-        {
-            return Err(ImportFailure::new(
-                FailureReason::InternalError,
-                format!("{}{path} is larger than {MAX_DOCUMENT} bytes", target.host),
-            ));
+        let host = self.host(&target.host);
+        let body = read_limited(resp, &host, &target.host, path).await?;
+        Ok((headers, body))
+    }
+}
+
+/// Read a body in chunks, refusing it as soon as it passes [`MAX_DOCUMENT`] (a declared
+/// `Content-Length` beyond it is refused before reading). A body that stalls gives the host
+/// up like a request that does.
+async fn read_limited(
+    mut resp: reqwest::Response,
+    host: &HostState,
+    host_name: &str,
+    what: &str,
+) -> Result<Vec<u8>, ImportFailure> {
+    let too_large = || {
+        ImportFailure::new(
+            FailureReason::InternalError,
+            format!(
+                "{host_name}: {what} is larger than {} MiB; refused",
+                MAX_DOCUMENT / (1024 * 1024)
+            ),
+        )
+    };
+    if resp
+        .content_length()
+        .is_some_and(|l| l > MAX_DOCUMENT as u64)
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > MAX_DOCUMENT {
+                    return Err(too_large());
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(body),
+            Err(e) => {
+                let text = format!("reading {what} from {host_name}: {}", error_chain(&e));
+                if e.is_timeout() {
+                    host.health.note_stalled(&format!(
+                        "{host_name} stopped answering within the timeout ([registry] request_timeout)"
+                    ));
+                }
+                return Err(ImportFailure::new(FailureReason::Unreachable, text));
+            }
         }
-        let body = resp.bytes().await.map_err(|e| {
-            ImportFailure::new(
-                FailureReason::Unreachable,
-                format!("reading {}{path}: {}", target.host, error_chain(&e)),
-            )
-        })?;
-        if body.len() > MAX_DOCUMENT {
-            return Err(ImportFailure::new(
-                FailureReason::InternalError,
-                format!("{}{path} is larger than {MAX_DOCUMENT} bytes", target.host),
-            ));
-        }
-        Ok((headers, body.to_vec()))
     }
 }
 

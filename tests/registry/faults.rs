@@ -79,9 +79,55 @@ fn slow_answers_time_out_and_the_host_is_not_asked_again() {
     for r in &out {
         assert_eq!(r.as_ref().unwrap_err().reason, FailureReason::Unreachable);
     }
-    // One request and three retries, each cut at 0.5 s; the second tag is not tried.
-    assert_eq!(c.request_counts()[&proxy.host()].head, 4);
-    assert!(elapsed < Duration::from_secs(6), "{elapsed:?}");
+    // One request, cut at 0.5 s and not retried: the host is given up, the second tag is not
+    // tried.
+    assert_eq!(c.request_counts()[&proxy.host()].head, 1);
+    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+    let e = out[1].as_ref().unwrap_err();
+    assert!(e.message.contains("did not answer"), "{}", e.message);
+}
+
+#[test]
+fn a_host_that_answered_and_then_stalls_is_given_up_too() {
+    let (_reg, proxy, spec, digest) = setup();
+    let root = crate::harness::root();
+    let config = RegistryConfig {
+        request_timeout: "1s".to_owned(),
+        ..insecure_config()
+    };
+    let c = client(&config, root.path(), None);
+    let out = c.resolve_all(&[req(&spec)], &none_known);
+    assert_eq!(out[0].as_ref().expect("answered").digest, digest);
+    let before = c.request_counts()[&proxy.host()];
+
+    // Later in the same run the host stops answering.
+    proxy.set_default(Fault::Slow(Duration::from_secs(20)));
+    let later: Vec<_> = ["2.0", "3.0", "4.0"]
+        .iter()
+        .map(|t| {
+            let mut r = req(&spec.replace("1.0", t));
+            r.resolve_only = true;
+            r
+        })
+        .collect();
+    let t = Instant::now();
+    let out = c.resolve_all(&later, &none_known);
+    let elapsed = t.elapsed();
+    for r in &out {
+        assert_eq!(r.as_ref().unwrap_err().reason, FailureReason::Unreachable);
+    }
+    // Requests already in flight when it stalled time out together; nothing is retried and
+    // nothing is sent after the first timeout.
+    let after = c.request_counts()[&proxy.host()];
+    assert!(after.head - before.head <= 3, "{after:?}");
+    assert!(elapsed < Duration::from_secs(4), "{elapsed:?}");
+    let again = c.resolve_all(&later[..1], &none_known);
+    assert!(
+        again[0].as_ref().unwrap_err().message.contains("not asked"),
+        "{:?}",
+        again[0]
+    );
+    assert_eq!(c.request_counts()[&proxy.host()], after);
 }
 
 #[test]

@@ -1,6 +1,13 @@
 //! A real `docker-registry` (CNCF distribution) for one test: its own config, storage folder and
 //! free port on 127.0.0.1, optional htpasswd auth or TLS with a CA made here; stopped by pid
 //! when dropped. Also pushes small images with oci-client.
+//!
+//! On a busy machine another process (another test run, another project's registry) may take
+//! the chosen port between the check and the registry's bind, and a plain "accepts
+//! connections" check would then pass against that stranger. So a registry is used only once
+//! it proves it is this test's own: `GET /v2/` carries distribution's API-version header, and
+//! a marker blob seeded into its storage folder before it started reads back byte for byte.
+//! A registry that cannot prove it is stopped and started again on another port.
 
 #![allow(dead_code)]
 
@@ -38,6 +45,8 @@ pub struct Registry {
     pub variant: Variant,
     /// PEM of the CA (TLS variant).
     pub ca_pem: Option<String>,
+    /// The blob only this registry serves.
+    pub marker: Marker,
 }
 
 /// A free port for a registry, below the ephemeral range and never the same twice in this
@@ -60,6 +69,12 @@ pub fn free_port() -> u16 {
 
 impl Registry {
     pub fn start(variant: Variant) -> Registry {
+        Self::start_at(variant, None)
+    }
+
+    /// Start, trying `port` first (a test of the harness itself names a port that another
+    /// server holds).
+    pub fn start_at(variant: Variant, port: Option<u16>) -> Registry {
         assert!(
             Path::new(REGISTRY_BIN).exists(),
             "{REGISTRY_BIN} is missing: install Debian's `docker-registry` package (apt-get install docker-registry apache2-utils)"
@@ -92,10 +107,13 @@ impl Registry {
                 ca_pem = Some(ca);
             }
         }
-        // The port is free now; the tiny window before the registry binds it is retried.
+        let marker = Marker::seed(&storage, dir.path());
+        // The port is free now; if another process takes it before the registry binds it, the
+        // identity check fails and another port is tried.
         let mut last_log = String::new();
-        for _ in 0..5 {
-            let port = free_port();
+        let mut first = port;
+        for _ in 0..10 {
+            let port = first.take().unwrap_or_else(free_port);
             let mut http = format!("http:\n  addr: 127.0.0.1:{port}\n");
             if variant == Variant::Tls {
                 http.push_str(&format!(
@@ -119,13 +137,14 @@ impl Registry {
                 .stderr(log)
                 .spawn()
                 .expect("start docker-registry");
-            if wait_ready(&mut child, port) {
+            if wait_ready(&mut child, port, variant, ca_pem.as_deref(), &marker) {
                 return Registry {
                     child,
                     dir,
                     port,
                     variant,
                     ca_pem,
+                    marker,
                 };
             }
             let _ = child.kill();
@@ -135,6 +154,16 @@ impl Registry {
                 std::fs::File::open(&log_path).and_then(|mut f| f.read_to_string(&mut last_log));
         }
         panic!("docker-registry ({variant:?}) did not become ready: {last_log}");
+    }
+
+    /// Whether the server on this registry's port is still this registry.
+    pub fn is_own(&self) -> bool {
+        is_own_registry(
+            self.port,
+            self.variant,
+            self.ca_pem.as_deref(),
+            &self.marker,
+        )
     }
 
     /// `127.0.0.1:<port>`.
@@ -191,14 +220,119 @@ impl Drop for Registry {
     }
 }
 
-/// Wait until the registry accepts connections (or exits).
-fn wait_ready(child: &mut Child, port: u16) -> bool {
+/// A blob written into a registry's storage folder before it starts: only that registry can
+/// serve it.
+pub struct Marker {
+    pub repository: &'static str,
+    pub digest: String,
+    pub content: Vec<u8>,
+}
+
+impl Marker {
+    fn seed(storage: &Path, unique: &Path) -> Marker {
+        let content = format!(
+            "streamsync test registry of process {} in {}",
+            std::process::id(),
+            unique.display()
+        )
+        .into_bytes();
+        let digest = sha256(&content);
+        let hex = digest.trim_start_matches("sha256:").to_owned();
+        let repository = "streamsync-marker";
+        let v2 = storage.join("docker/registry/v2");
+        let blob = v2.join("blobs/sha256").join(&hex[..2]).join(&hex);
+        std::fs::create_dir_all(&blob).expect("marker blob dir");
+        std::fs::write(blob.join("data"), &content).expect("marker blob");
+        let link = v2
+            .join("repositories")
+            .join(repository)
+            .join("_layers/sha256")
+            .join(&hex);
+        std::fs::create_dir_all(&link).expect("marker link dir");
+        std::fs::write(link.join("link"), &digest).expect("marker link");
+        Marker {
+            repository,
+            digest,
+            content,
+        }
+    }
+}
+
+/// Whether the server on `port` is the registry holding `marker`: `GET /v2/` answered with
+/// distribution's `Docker-Distribution-API-Version` header, and the marker blob read back.
+pub fn is_own_registry(port: u16, variant: Variant, ca_pem: Option<&str>, marker: &Marker) -> bool {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut builder = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .redirect(reqwest::redirect::Policy::none());
+    if let Some(ca) = ca_pem {
+        match reqwest::Certificate::from_pem(ca.as_bytes()) {
+            Ok(c) => builder = builder.add_root_certificate(c),
+            Err(_) => return false,
+        }
+    }
+    let Ok(client) = builder.build() else {
+        return false;
+    };
+    let scheme = if variant == Variant::Tls {
+        "https"
+    } else {
+        "http"
+    };
+    let base = format!("{scheme}://127.0.0.1:{port}");
+    let get = |path: String| {
+        let mut rb = client.get(format!("{base}{path}"));
+        if variant == Variant::Htpasswd {
+            rb = rb.basic_auth(USER, Some(PASSWORD));
+        }
+        rb.send()
+    };
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return false;
+    };
+    rt.block_on(async {
+        let Ok(ping) = get("/v2/".to_owned()).await else {
+            return false;
+        };
+        let api = ping
+            .headers()
+            .get("docker-distribution-api-version")
+            .and_then(|v| v.to_str().ok());
+        if api != Some("registry/2.0") {
+            return false;
+        }
+        let Ok(blob) = get(format!("/v2/{}/blobs/{}", marker.repository, marker.digest)).await
+        else {
+            return false;
+        };
+        if !blob.status().is_success() {
+            return false;
+        }
+        blob.bytes()
+            .await
+            .is_ok_and(|b| b.as_ref() == marker.content.as_slice())
+    })
+}
+
+/// Wait until the registry on `port` proves it is the one started here (or exits).
+fn wait_ready(
+    child: &mut Child,
+    port: u16,
+    variant: Variant,
+    ca_pem: Option<&str>,
+    marker: &Marker,
+) -> bool {
     let deadline = Instant::now() + Duration::from_secs(15);
     while Instant::now() < deadline {
         if let Ok(Some(_)) = child.try_wait() {
             return false;
         }
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+            && is_own_registry(port, variant, ca_pem, marker)
+        {
             return true;
         }
         std::thread::sleep(Duration::from_millis(30));

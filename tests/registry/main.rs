@@ -9,6 +9,8 @@ mod e2e;
 mod faults;
 mod fidelity;
 mod hardening;
+mod hostile;
+mod identity;
 mod index;
 mod resolve;
 mod secrets;

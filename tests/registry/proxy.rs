@@ -30,6 +30,9 @@ pub enum Fault {
     /// Serve tag lists in pages of at most this many tags with `Link` headers, as Quay does
     /// (Debian's registry 2.8 ignores `n` on tag lists); other requests are forwarded.
     PaginateTags(usize),
+    /// Answer tag lists with these names (a hostile registry's); with `true`, every page links
+    /// to a next one, for ever, the later ones empty. Other requests are forwarded.
+    TagList(Vec<String>, bool),
 }
 
 #[derive(Debug)]
@@ -117,6 +120,12 @@ fn read_head(conn: &mut TcpStream) -> Option<String> {
             Ok(1) => buf.push(byte[0]),
             _ => return None,
         }
+        // A TLS handshake (the client probing an insecure host for HTTPS) is no HTTP request:
+        // close at once, as a plain HTTP server does, instead of waiting for a blank line that
+        // never comes until the client's connect timeout.
+        if buf.len() == 1 && !buf[0].is_ascii_uppercase() {
+            return None;
+        }
         if buf.len() > 64 * 1024 {
             return None;
         }
@@ -172,8 +181,14 @@ fn handle(mut conn: TcpStream, upstream: u16, state: &Mutex<State>, seen: &Atomi
     {
         return paginate(&mut conn, &head, upstream, size);
     }
+    if let Fault::TagList(names, endless) = &fault
+        && let Some(target) = head.split_whitespace().nth(1)
+        && target.contains("/tags/list")
+    {
+        return hostile_tags(&mut conn, target, names, *endless);
+    }
     let add = match fault {
-        Fault::PaginateTags(_) => None,
+        Fault::PaginateTags(_) | Fault::TagList(..) => None,
         Fault::Status(code, headers) => return respond(&mut conn, code, &headers),
         Fault::Drop => return,
         Fault::Slow(d) => {
@@ -270,6 +285,29 @@ fn paginate(conn: &mut TcpStream, head: &str, upstream: u16, size: usize) {
         link = format!("Link: <{path}?n={n}&last={l}>; rel=\"next\"\r\n");
     }
     let out = serde_json::json!({"name": body["name"], "tags": page}).to_string();
+    let _ = conn.write_all(
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{link}Connection: close\r\n\r\n{out}",
+            out.len()
+        )
+        .as_bytes(),
+    );
+}
+
+fn hostile_tags(conn: &mut TcpStream, target: &str, names: &[String], endless: bool) {
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let page: u64 = query
+        .split('&')
+        .find_map(|p| p.strip_prefix("last=p"))
+        .and_then(|n| n.parse().ok())
+        .map_or(0, |n: u64| n + 1);
+    let listed: &[String] = if page == 0 { names } else { &[] };
+    let link = if endless {
+        format!("Link: <{path}?n=100&last=p{page}>; rel=\"next\"\r\n")
+    } else {
+        String::new()
+    };
+    let out = serde_json::json!({"name": "hostile", "tags": listed}).to_string();
     let _ = conn.write_all(
         format!(
             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{link}Connection: close\r\n\r\n{out}",

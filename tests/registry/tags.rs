@@ -45,3 +45,20 @@ fn list_tags_follows_pagination() {
         .unwrap_err();
     assert_eq!(err.reason, FailureReason::InternalError);
 }
+
+#[test]
+fn a_tag_list_is_read_up_to_its_bound() {
+    let reg = Registry::start(Variant::Plain);
+    let proxy = Proxy::start(reg.port);
+    let names: Vec<String> = (0..25_000).map(|i| format!("t{i}")).collect();
+    proxy.set_default(Fault::TagList(names, false));
+    let root = crate::harness::root();
+    let c = client(&insecure_config(), root.path(), None);
+    let list = c
+        .list_repository(&format!("{}/many/app", proxy.host()), true)
+        .expect("tags");
+    assert_eq!(list.tags.len(), streamsync::registry::MAX_LISTED_TAGS);
+    assert_eq!(list.tags[0], "t0");
+    assert_eq!(list.cut.as_deref(), Some("stopped at 10000 tags"));
+    assert_eq!(list.skipped, 0);
+}

@@ -213,6 +213,9 @@ pub(super) struct RepositoryImports {
     pub only_unreachable: bool,
     /// Tags left out by the cap, per stream.
     pub left: BTreeMap<StreamKey, Vec<String>>,
+    /// What a registry's tag list held that was not used: names that are not tag names, a
+    /// listing cut at its bound. Warnings, one per repository and kind.
+    pub notes: Vec<String>,
 }
 
 /// Import changes for the repositories of `streams` (`spec.dockerImageRepository`): their
@@ -228,13 +231,32 @@ pub(super) fn repository_changes(
     let mut errors = Vec::new();
     let mut only_unreachable = true;
     let mut left = BTreeMap::new();
+    let mut notes = Vec::new();
     for s in streams {
         let Some(repo) = s.repository() else {
             continue;
         };
         let key = s.key();
-        match registry.client.list_tags(repo, s.insecure_repository()) {
-            Ok(tags) => {
+        match registry
+            .client
+            .list_repository(repo, s.insecure_repository())
+        {
+            Ok(list) => {
+                if list.skipped > 0 {
+                    notes.push(format!(
+                        "the tag list of `{repo}` holds {} {} that {} not valid tag names; skipped",
+                        list.skipped,
+                        crate::diagnostic::plural(list.skipped, "name", "names"),
+                        if list.skipped == 1 { "is" } else { "are" }
+                    ));
+                }
+                if let Some(cut) = &list.cut {
+                    notes.push(format!(
+                        "the tag list of `{repo}` was cut ({cut}): only the {} tags read were considered",
+                        list.tags.len()
+                    ));
+                }
+                let tags = list.tags;
                 let (c, rest) = reconcile::repository_imports(s, live.get(&key), &tags, max);
                 changes.extend(c);
                 if !rest.is_empty() {
@@ -261,6 +283,7 @@ pub(super) fn repository_changes(
         errors,
         only_unreachable,
         left,
+        notes,
     }
 }
 
@@ -451,6 +474,9 @@ pub(super) fn finish(
     format: ReportFormat,
     printer: &Printer,
 ) -> ExitStatus {
+    for note in &repos.notes {
+        printer.warn(note);
+    }
     let applied = &report.applied;
     let mut all_errors = plan_errors.to_vec();
     all_errors.extend(repos.errors.iter().cloned());

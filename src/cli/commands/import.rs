@@ -179,6 +179,9 @@ fn reimport(ctx: &Context, args: &ImportArgs, printer: &Printer) -> Result<ExitS
             if let Some(e) = repos.errors.first() {
                 bail!("{}", e.message);
             }
+            for note in &repos.notes {
+                printer.warn(note);
+            }
             wanted.extend(repos.changes);
             left_out = repos.left.into_values().flatten().collect();
         } else {
