@@ -12,6 +12,7 @@ pub mod diagnostic;
 pub mod edit;
 pub mod error;
 pub mod model;
+pub mod ops;
 pub mod plan;
 pub mod policy;
 pub mod prune;

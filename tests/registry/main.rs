@@ -12,6 +12,7 @@ mod hardening;
 mod hostile;
 mod identity;
 mod index;
+mod library;
 mod resolve;
 mod secrets;
 mod tags;

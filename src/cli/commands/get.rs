@@ -7,16 +7,17 @@ use std::fmt::Write as _;
 use anyhow::{Result, bail};
 use serde::Serialize;
 
-use crate::cli::{Context, ExitStatus, GetArgs, GetFormat, GetWhat, Printer};
+use crate::cli::{ExitStatus, GetArgs, GetFormat, GetWhat, Printer};
 use crate::error::Hinted;
 use crate::model::{
     Image, ImageStream, LookupPolicy, StreamKey, TagEvent, TagEventCondition, TagReference,
 };
+use crate::ops::Workspace;
 use crate::state::dir::DirState;
 use crate::state::dir::to_yaml;
 
 /// Run `get`.
-pub fn run(ctx: &Context, args: &GetArgs, printer: &Printer) -> Result<ExitStatus> {
+pub fn run(ctx: &Workspace, args: &GetArgs, printer: &Printer) -> Result<ExitStatus> {
     let state = DirState::open(&ctx.state_dir)?;
     let streams = state.load_streams()?;
     let config = ctx.load_config().unwrap_or_default();
