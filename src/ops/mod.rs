@@ -68,3 +68,6 @@ impl Progress for NoProgress {
         run();
     }
 }
+
+#[cfg(test)]
+mod tests;
