@@ -2,8 +2,10 @@
 //!
 //! Definitions (YAML in Git) are read by [`definition`], compared with the live state
 //! ([`state`]) by the pure [`plan`] module, and applied by [`apply`], which imports tags through
-//! [`registry`]. [`reconcile`] is the one place where those modules meet; [`cli`] is the only
-//! module that talks to the terminal.
+//! [`registry`]. [`reconcile`] is the one place where those modules meet. [`ops`] holds the
+//! use cases (validate, plan, apply, a sync pass, import, tag, prune) as functions of a
+//! [`ops::Workspace`] and typed options returning typed reports; [`cli`] maps arguments to
+//! them and is the only module that talks to the terminal.
 
 pub mod apply;
 pub mod cli;

@@ -370,8 +370,8 @@ fn forced(key: &StreamKey, t: &TagReference, live: Option<&ImageStream>) -> Chan
 /// on a defined stream it adds or updates the tag (NAME's tag, else the pull spec's, else
 /// `latest`) to import PULLSPEC with the import flags; a stream that is not defined is
 /// created in `definitions/<ns>/<name>.yaml` only with `--confirm` (without it: exit 1, as
-/// `oc`); with `--all`, PULLSPEC's repository becomes `spec.dockerImageRepository`. It prints
-/// the diff and the plan the edit implies; `--dry-run` writes nothing.
+/// `oc`); with `--all`, PULLSPEC's repository becomes `spec.dockerImageRepository`. The report
+/// holds the diff and the plan the edit implies; `dry_run` writes nothing.
 fn from_pullspec(ws: &Workspace, args: &Options) -> Result<Edited> {
     let Some(from) = args.from.as_deref() else {
         bail!(Hinted::new(
