@@ -71,10 +71,7 @@ pub fn run(ws: &Workspace, options: &Options) -> Result<Run<Report>> {
         .compile()
         .context("the [prune] policy cannot be used")?;
     let live = load_live(ws)?;
-    let manifests = match &options.rev {
-        Some(rev) => manifests_at_rev(&ws.root, rev)?,
-        None => manifests_in_worktree(ws)?,
-    };
+    let manifests = manifests(ws, options.rev.as_deref())?;
     let mut uses = Vec::new();
     let mut notes = Vec::new();
     for file in &manifests {
@@ -160,6 +157,14 @@ fn write(ws: &Workspace, report: &prune::Report, dry_run: bool) -> Result<Remove
             implied,
         },
     })
+}
+
+/// The repository's manifests that may carry triggers: the working tree's, or those at `rev`.
+pub(super) fn manifests(ws: &Workspace, rev: Option<&str>) -> Result<Vec<SourceFile>> {
+    match rev {
+        Some(rev) => manifests_at_rev(&ws.root, rev),
+        None => manifests_in_worktree(ws),
+    }
 }
 
 /// The live streams: `<state>/<namespace>/<name>.yaml`. A missing state folder is an empty
