@@ -4,6 +4,7 @@ mod apply;
 mod bad_input;
 mod common;
 mod get;
+mod memos;
 mod plan;
 mod prune;
 mod ref_;

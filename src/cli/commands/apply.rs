@@ -69,8 +69,10 @@ pub fn run(ctx: &Context, args: &ApplyArgs, printer: &Printer) -> Result<ExitSta
         print_plan(&planned.plan, args.format, printer);
         return Ok(super::plan::status(&planned.plan, false));
     }
-    // Plan without the lock first: unchanged inputs then take no lock and write nothing.
-    let first = reconcile::plan(&desired, &state, &options, None)?;
+    // Plan without the lock first: unchanged inputs then take no lock and write nothing. This
+    // plan only decides whether there is work, so what is at rest need not be parsed.
+    let first = reconcile::load_for_plan(&state, &desired, None, false)?;
+    let first = reconcile::plan_snapshot(&desired, first, &state, &options, None);
     if first.plan.is_empty() && first.plan.errors.is_empty() {
         print_plan(&first.plan, args.format, printer);
         return Ok(ExitStatus::Success);

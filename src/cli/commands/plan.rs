@@ -9,7 +9,6 @@ use crate::error::Hinted;
 use crate::model::ImageStream;
 use crate::plan::{self, Options, Plan, render};
 use crate::reconcile::{self, SavedPlan};
-use crate::state::LiveState;
 use crate::state::dir::DirState;
 
 /// Run `plan`.
@@ -18,10 +17,18 @@ pub fn run(ctx: &Context, args: &PlanArgs, printer: &Printer) -> Result<ExitStat
     if let Some(status) = refuse_invalid(&loaded, printer, "no plan was made") {
         return Ok(status);
     }
-    // Read one after the other, not at the same time: both parse on every core, so running
-    // them together gains little time and costs the sum of both peaks in memory.
+    let desired: Vec<&ImageStream> = loaded.set.streams().collect();
+    let base = match &args.base {
+        Some(base) => Some(load_base(ctx, base)?),
+        None => None,
+    };
+    let base_desired: Option<Vec<&ImageStream>> = base.as_ref().map(|b| b.set.streams().collect());
+    // Read after the definitions, not at the same time: both parse on every core, so running
+    // them together gains little time and costs the sum of both peaks in memory. Knowing the
+    // definitions first also lets the state leave unparsed what cannot differ from them.
     let state = DirState::open(&ctx.state_dir)?;
-    let snapshot = state.load()?;
+    let snapshot =
+        reconcile::load_for_plan(&state, &desired, base_desired.as_deref(), args.refresh)?;
     let config = ctx.load_config().unwrap_or_default();
     let options = Options {
         prune: args.prune || config.apply.prune_streams,
@@ -35,10 +42,15 @@ pub fn run(ctx: &Context, args: &PlanArgs, printer: &Printer) -> Result<ExitStat
     let refresh = registry
         .as_ref()
         .map(|r| &r.client as &dyn crate::registry::Resolver);
-    let desired: Vec<&ImageStream> = loaded.set.streams().collect();
     let mut planned = reconcile::plan_snapshot(&desired, snapshot, &state, &options, refresh);
-    if let Some(base) = &args.base {
-        let base_plan = plan_base(ctx, base, &planned, &options)?;
+    if let Some(base) = &base_desired {
+        let base = reconcile::unskipped(base, &planned.snapshot);
+        let base_plan = plan::compute(
+            base,
+            &planned.snapshot.streams,
+            &plan::Observations::default(),
+            &options,
+        );
         planned.plan.mark_introduced(&base_plan);
     }
     if let Some(registry) = &registry {
@@ -125,13 +137,8 @@ pub fn status(plan: &Plan, detailed: bool) -> ExitStatus {
     }
 }
 
-/// The plan the base revision's definitions would give against the same live state.
-fn plan_base(
-    ctx: &Context,
-    base: &str,
-    head: &reconcile::Planned,
-    options: &Options,
-) -> Result<Plan> {
+/// The definitions at the base revision, which must validate.
+fn load_base(ctx: &Context, base: &str) -> Result<crate::definition::Loaded> {
     let loaded = load_definitions(
         ctx,
         &RevArgs {
@@ -149,12 +156,7 @@ fn plan_base(
         )
         .into());
     }
-    Ok(plan::compute(
-        loaded.set.streams(),
-        &head.snapshot.streams,
-        &plan::Observations::default(),
-        options,
-    ))
+    Ok(loaded)
 }
 
 /// The offline plan as text (optionally only for some streams), or the validation errors
