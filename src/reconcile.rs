@@ -92,8 +92,9 @@ const MEMO_SALT: &[u8] =
 pub fn memo(stream: &ImageStream) -> String {
     let mut hasher = Sha256::new();
     hasher.update(MEMO_SALT);
-    // Serializing these plain data types cannot fail (string keys, no custom serializers).
-    hasher.update(serde_json::to_vec(&plan::normalize(stream)).unwrap_or_default());
+    // Serializing these plain data types cannot fail (string keys, no custom serializers),
+    // and neither can writing to a hasher.
+    let _ = serde_json::to_writer(&mut hasher, &plan::normalize(stream));
     hex::encode(&hasher.finalize()[..16])
 }
 
@@ -725,6 +726,34 @@ mod tests {
         };
         state.commit(&commit).unwrap();
         let options = Options::default();
+        // At rest, offline: the file is left unparsed. A refresh asks about scheduled tags,
+        // so it parses the stream whatever its memo says.
+        let mut commit = Commit {
+            meta: Some(Meta {
+                lineage: "l".into(),
+                serial: 2,
+            }),
+            ..Commit::default()
+        };
+        let snapshot = state.load().unwrap();
+        commit.memos = memos_after(&snapshot, &BTreeMap::new());
+        // Another stream, so that the commit writes something (and so the meta).
+        commit.streams.insert(
+            StreamKey::new("demo", "other"),
+            Some(ImageStream::new("demo", "other")),
+        );
+        state.commit(&commit).unwrap();
+        let offline = load_for_plan(&state, &[&desired], None, false).unwrap();
+        assert_eq!(offline.skipped.keys().collect::<Vec<_>>(), [&desired.key()]);
+        let refreshing = load_for_plan(&state, &[&desired], None, true).unwrap();
+        assert!(refreshing.skipped.is_empty());
+        assert_eq!(
+            plan_snapshot(&[&desired], refreshing, &state, &options, Some(&Moved))
+                .plan
+                .changes
+                .len(),
+            1
+        );
         // Offline, scheduled tags never make a plan non-empty.
         let offline = plan(&[&desired], &state, &options, None).unwrap();
         assert!(offline.plan.is_empty());
