@@ -6,6 +6,7 @@
 //! saved-plan format and its staleness check. It prints nothing.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -81,17 +82,29 @@ pub fn unskipped<'a>(desired: &[&'a ImageStream], snapshot: &Snapshot) -> Vec<&'
         .collect()
 }
 
-/// Salt of every memo: a memo written by another version of streamsync never matches, so a
-/// change in what plans compare cannot make an old memo claim a stream is at rest.
-const MEMO_SALT: &[u8] =
-    concat!("streamsync ", env!("CARGO_PKG_VERSION"), " plan memo 1\n").as_bytes();
+/// Salt of every memo: the version and the source of what decides a plan (the model and the
+/// plan computation). A memo written by any other build never matches, so a change in what
+/// plans compare, even between two builds of one version, cannot make an old memo claim that
+/// a stream is at rest; such a state is parsed in full until its next apply.
+static MEMO_SALT: LazyLock<[u8; 32]> = LazyLock::new(|| {
+    let mut hasher = Sha256::new();
+    for part in [
+        env!("CARGO_PKG_VERSION"),
+        include_str!("model/mod.rs"),
+        include_str!("plan/mod.rs"),
+    ] {
+        hasher.update(part.as_bytes());
+        hasher.update([0]);
+    }
+    hasher.finalize().into()
+});
 
 /// The memo of a stream: a digest of its spec as plans compare it. A live stream records it
 /// only while it is at rest ([`at_rest`]); a definition whose memo equals the recorded one
 /// then plans to nothing against it, so its state file need not be parsed.
 pub fn memo(stream: &ImageStream) -> String {
     let mut hasher = Sha256::new();
-    hasher.update(MEMO_SALT);
+    hasher.update(*MEMO_SALT);
     // Serializing these plain data types cannot fail (string keys, no custom serializers),
     // and neither can writing to a hasher.
     let _ = serde_json::to_writer(&mut hasher, &plan::normalize(stream));
