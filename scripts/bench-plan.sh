@@ -97,13 +97,14 @@ if "$BIN" apply --help 2>/dev/null | grep -q -- --auto-approve; then APPROVE=(--
 grep -q '^\[memos\]' "$WORK/state/streamsync.toml" \
     || { echo "the setup apply recorded no memo index" >&2; exit 1; }
 # The same state without its memo index, as older versions left it (for the comparison run).
-cp -r "$WORK/state" "$WORK/state-unindexed"
-sed -i '/^\[memos\]/,$d' "$WORK/state-unindexed/streamsync.toml"
+cp -r "$WORK/state" "$WORK/.state-unindexed"
+sed -i '/^\[memos\]/,$d' "$WORK/.state-unindexed/streamsync.toml"
 generate "$WORK" "$STREAMS" "$TAGS" 1
-for s in state state-unindexed; do
-    "$BIN" -C "$WORK" --state "$WORK/$s" plan --no-refresh --format json >"$WORK/$s.json"
+mkdir -p "$WORK/.plans"
+for s in state .state-unindexed; do
+    "$BIN" -C "$WORK" --state "$WORK/$s" plan --no-refresh --format json >"$WORK/.plans/$s.json"
 done
-cmp -s "$WORK/state.json" "$WORK/state-unindexed.json" \
+cmp -s "$WORK/.plans/state.json" "$WORK/.plans/.state-unindexed.json" \
     || { echo "the plans with and without the memo index differ" >&2; exit 1; }
 
 python3 - "$WORK" "$BIN" "$RUNS" "$STREAMS" "$TAGS" <<'PY'
@@ -142,7 +143,7 @@ def python_parse():
 # Every plan is cold: streamsync keeps nothing outside the repository. The first run warms
 # the page cache only, as a checkout would.
 plan_once()
-unindexed, unindexed_rss, _ = plan_once("state-unindexed")
+unindexed, unindexed_rss, _ = plan_once(".state-unindexed")
 python_parse()
 plan_times, py_times, rss = [], [], []
 cpu_times.clear()
