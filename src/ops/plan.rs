@@ -17,7 +17,6 @@ use crate::model::{ImageStream, StreamKey};
 use crate::plan::{self, Plan};
 use crate::reconcile::{self, Planned, SavedPlan};
 use crate::registry::RequestCounts;
-use crate::state::LiveState;
 
 /// Options of [`run`].
 #[derive(Debug, Clone, Default)]
@@ -46,6 +45,8 @@ pub struct Report {
     pub refreshed: Option<Refreshed>,
     /// The file the plan was saved to.
     pub saved: Option<PathBuf>,
+    /// The definitions the plan was made from.
+    pub definitions: Loaded,
 }
 
 /// What a refresh asked.
@@ -63,10 +64,18 @@ pub fn run(ws: &Workspace, options: &Options) -> Result<Run<Report>> {
     if let Some(invalid) = Invalid::of(&loaded) {
         return Ok(Run::Invalid(invalid));
     }
-    // Read one after the other, not at the same time: both parse on every core, so running
-    // them together gains little time and costs the sum of both peaks in memory.
+    let desired: Vec<&ImageStream> = loaded.set.streams().collect();
+    let base = match &options.base {
+        Some(base) => Some(load_base(ws, base)?),
+        None => None,
+    };
+    let base_desired: Option<Vec<&ImageStream>> = base.as_ref().map(|b| b.set.streams().collect());
+    // Read after the definitions, not at the same time: both parse on every core, so running
+    // them together gains little time and costs the sum of both peaks in memory. Knowing the
+    // definitions first also lets the state leave unparsed what cannot differ from them.
     let state = ws.state()?;
-    let snapshot = state.load()?;
+    let snapshot =
+        reconcile::load_for_plan(&state, &desired, base_desired.as_deref(), options.refresh)?;
     let config = ws.load_config().unwrap_or_default();
     let plan_options = plan::Options {
         prune: options.prune || config.apply.prune_streams,
@@ -80,10 +89,15 @@ pub fn run(ws: &Workspace, options: &Options) -> Result<Run<Report>> {
     let refresh = registry
         .as_ref()
         .map(|r| &r.client as &dyn crate::registry::Resolver);
-    let desired: Vec<&ImageStream> = loaded.set.streams().collect();
     let mut planned = reconcile::plan_snapshot(&desired, snapshot, &state, &plan_options, refresh);
-    if let Some(base) = &options.base {
-        let base_plan = plan_base(ws, base, &planned, &plan_options)?;
+    if let Some(base) = &base_desired {
+        let base = reconcile::unskipped(base, &planned.snapshot);
+        let base_plan = plan::compute(
+            base,
+            &planned.snapshot.streams,
+            &plan::Observations::default(),
+            &plan_options,
+        );
         planned.plan.mark_introduced(&base_plan);
     }
     let refreshed = registry.as_ref().map(|r| Refreshed {
@@ -102,15 +116,18 @@ pub fn run(ws: &Workspace, options: &Options) -> Result<Run<Report>> {
         }
         None => None,
     };
+    drop(desired);
     Ok(Run::Done(Report {
         planned,
         refreshed,
         saved,
+        definitions: loaded,
     }))
 }
 
-/// The plan the base revision's definitions would give against the same live state.
-fn plan_base(ws: &Workspace, base: &str, head: &Planned, options: &plan::Options) -> Result<Plan> {
+/// The definitions at the base revision, which must validate (none at all: the base is
+/// before the first definition, as in the pull request adding them).
+fn load_base(ws: &Workspace, base: &str) -> Result<Loaded> {
     let loaded = match ws.load_source(Some(base)) {
         Ok(loaded) => loaded,
         // A base before the first definition (the pull request adding them): everything
@@ -131,12 +148,7 @@ fn plan_base(ws: &Workspace, base: &str, head: &Planned, options: &plan::Options
         )
         .into());
     }
-    Ok(plan::compute(
-        loaded.set.streams(),
-        &head.snapshot.streams,
-        &plan::Observations::default(),
-        options,
-    ))
+    Ok(loaded)
 }
 
 /// The offline plan of some definitions, or why there is none.

@@ -268,6 +268,8 @@ fn request_reimports(
             streams,
             images: Vec::new(),
             meta: Some(meta),
+            // The memo index is rebuilt without these streams' memos: a plan parses them.
+            memos: Default::default(),
         },
     )?;
     Ok(requested)

@@ -5,6 +5,7 @@ mod bad_input;
 mod common;
 mod get;
 mod hardening;
+mod memos;
 mod plan;
 mod prune;
 mod ref_;
