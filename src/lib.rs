@@ -6,6 +6,7 @@
 //! module that talks to the terminal.
 
 pub mod apply;
+pub mod catalog;
 pub mod cli;
 pub mod definition;
 pub mod diagnostic;

@@ -1,6 +1,7 @@
 //! One file per command: `run(ctx, args, printer) -> Result<ExitStatus>`.
 
 mod apply;
+mod catalog;
 mod completions;
 mod get;
 mod import;
@@ -39,6 +40,7 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<ExitStatus> {
         Command::Tag(args) => tag::run(&ctx, args, printer),
         Command::Get(args) => get::run(&ctx, args, printer),
         Command::Prune(args) => prune::run(&ctx, args, printer),
+        Command::Catalog(args) => catalog::run(&ctx, args, printer),
         Command::Watch(args) => watch::run(&ctx, args, printer),
         Command::Ref(_) | Command::Completions(_) => unreachable!("handled above"),
     }

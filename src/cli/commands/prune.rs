@@ -151,7 +151,7 @@ fn skipped_top(name: &str) -> bool {
 
 /// Every YAML file of the working tree outside `definitions/`, the state and hidden folders
 /// (semantics spec §6: any manifest may carry a trigger).
-fn manifests_in_worktree(ctx: &Context) -> Result<Vec<SourceFile>> {
+pub(super) fn manifests_in_worktree(ctx: &Context) -> Result<Vec<SourceFile>> {
     let mut out = Vec::new();
     let mut stack = vec![ctx.root.clone()];
     while let Some(dir) = stack.pop() {
@@ -184,7 +184,7 @@ fn manifests_in_worktree(ctx: &Context) -> Result<Vec<SourceFile>> {
 }
 
 /// The same files as they are at `rev` (read through git2, no checkout).
-fn manifests_at_rev(root: &Path, rev: &str) -> Result<Vec<SourceFile>> {
+pub(super) fn manifests_at_rev(root: &Path, rev: &str) -> Result<Vec<SourceFile>> {
     let (repo, prefix) = source::open_repo(root)?;
     let tree = repo
         .revparse_single(rev)
