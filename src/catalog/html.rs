@@ -204,8 +204,10 @@ fn render_card(out: &mut String, i: usize, card: &Card) {
     for v in &card.versions {
         let _ = write!(haystack, " {} {}", v.tag, v.display_name);
     }
-    for l in &card.languages {
-        let _ = write!(haystack, " {l}");
+    for v in &card.versions {
+        for l in &v.supports {
+            let _ = write!(haystack, " {l}");
+        }
     }
     for c in &card.categories {
         let _ = write!(haystack, " {c}");
@@ -463,6 +465,9 @@ function filter(){
 }
 q.addEventListener("input",filter);
 cat.addEventListener("change",filter);
+var params=new URLSearchParams(location.search);
+if(params.has("q")){q.value=params.get("q");}
+if(params.has("category")){cat.value=params.get("category");}
 if(q.value||cat.value){filter();}
 })();
 "#;

@@ -413,10 +413,15 @@ fn live_of(
         let next = stream
             .spec_tag(&name)
             .and_then(|t| t.from.as_ref())
-            .and_then(|f| {
-                f.source(&key.namespace)
-                    .filter(|(k, _)| f.kind == KIND_IMAGE_STREAM_TAG && k == key)
-                    .map(|(_, t)| t.to_owned())
+            .filter(|f| f.kind == KIND_IMAGE_STREAM_TAG)
+            .and_then(|f| match f.source(&key.namespace) {
+                Some((k, t)) => (k == *key).then(|| t.to_owned()),
+                // The short form (`name: '3.3'`) names a tag of the same stream.
+                None => f
+                    .namespace
+                    .as_deref()
+                    .is_none_or(|n| n.is_empty() || n == key.namespace)
+                    .then(|| f.name.clone()),
             });
         match next {
             Some(n) => {
@@ -518,7 +523,7 @@ impl Flags {
 
 /// Newest first: by the semantic order of `version` (the tag name when there is none),
 /// then by tag name. A name with no digit at all (`latest`, `stable`) is a moving tag that
-/// follows the newest version, so it comes first.
+/// follows the newest version, so it comes first, and first among tags of its version.
 fn newest_first(a: &Version, b: &Version) -> Ordering {
     let ka = a.version.as_deref().unwrap_or(&a.tag);
     let kb = b.version.as_deref().unwrap_or(&b.tag);
@@ -526,6 +531,7 @@ fn newest_first(a: &Version, b: &Version) -> Ordering {
     moving(kb)
         .cmp(&moving(ka))
         .then_with(|| compare_versions(kb, ka))
+        .then_with(|| moving(&b.tag).cmp(&moving(&a.tag)))
         .then_with(|| compare_versions(&b.tag, &a.tag))
         .then_with(|| a.tag.cmp(&b.tag))
 }
@@ -582,8 +588,12 @@ fn parts(s: &str) -> Vec<Part<'_>> {
                 i += 1;
             }
             let digits = s[start..i].trim_start_matches('0');
-            // Absurdly long digit runs compare as their length would: saturate.
-            out.push(Part::Num(digits.parse().unwrap_or(u128::MAX)));
+            // Absurdly long digit runs saturate rather than fail.
+            out.push(Part::Num(if digits.is_empty() {
+                0
+            } else {
+                digits.parse().unwrap_or(u128::MAX)
+            }));
         } else if bytes[i].is_ascii_alphanumeric() || !bytes[i].is_ascii() {
             while i < bytes.len() && !bytes[i].is_ascii_digit() && !b".-_+".contains(&bytes[i]) {
                 i += 1;
@@ -625,6 +635,8 @@ mod tests {
         assert_eq!(compare_versions("v2.0.1", "2.0"), Ordering::Greater);
         assert_eq!(compare_versions("22-minimal", "22"), Ordering::Less);
         assert_eq!(compare_versions("010", "9"), Ordering::Greater);
+        assert_eq!(compare_versions("3.0", "3.3"), Ordering::Less);
+        assert_eq!(compare_versions("3.0", "3"), Ordering::Greater);
         assert_eq!(
             compare_versions("99999999999999999999999999999999999999999", "1"),
             Ordering::Greater
@@ -638,10 +650,17 @@ mod tests {
             version: Some(version.into()),
             ..sample()
         };
-        let mut v = [mk("b", "1.0"), mk("a", "2.0"), mk("c", "2.0")];
+        let mut v = [
+            mk("b", "1.0"),
+            mk("a", "2.0"),
+            mk("c", "2.0"),
+            mk("2.0-el8", "2.0"),
+            mk("latest", "2.0"),
+        ];
         v.sort_by(newest_first);
         let tags: Vec<&str> = v.iter().map(|v| v.tag.as_str()).collect();
-        assert_eq!(tags, ["c", "a", "b"]);
+        // Among tags of one version, names without digits move with it and come first.
+        assert_eq!(tags, ["latest", "c", "a", "2.0-el8", "b"]);
     }
 
     fn sample() -> Version {
