@@ -865,3 +865,147 @@ fn readme_screenshot_is_there() {
     let readme = std::fs::read_to_string(crate_path("README.md")).unwrap();
     assert!(readme.contains("](docs/catalog.png)"));
 }
+
+fn workflow(name: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(crate_path(".github/workflows").join(name)).unwrap();
+    serde_saphyr::from_str(&text).unwrap()
+}
+
+/// The step of `job` that runs `streamsync catalog`, with the step after it.
+fn catalog_step<'a>(
+    doc: &'a serde_json::Value,
+    job: &str,
+) -> (&'a serde_json::Value, &'a serde_json::Value) {
+    let steps = doc["jobs"][job]["steps"].as_array().unwrap();
+    let i = steps
+        .iter()
+        .position(|s| {
+            s["with"]["command"]
+                .as_str()
+                .is_some_and(|c| c.starts_with("catalog "))
+        })
+        .unwrap_or_else(|| panic!("no catalog step in job {job}"));
+    (&steps[i], &steps[i + 1])
+}
+
+/// Run a workflow's catalog command as the action's shell would (its variables set).
+fn run_catalog_command(
+    repo: &TestRepo,
+    command: &str,
+    vars: &[(&str, &str)],
+) -> crate::common::Output {
+    let mut expanded = command.to_owned();
+    for (k, v) in vars {
+        expanded = expanded.replace(&format!("\"${k}"), &format!("\"{v}"));
+    }
+    let words: Vec<String> = expanded
+        .split_whitespace()
+        .map(|w| w.trim_matches('"').to_owned())
+        .collect();
+    let args: Vec<&str> = words.iter().map(String::as_str).collect();
+    repo.run(&args)
+}
+
+#[test]
+fn plan_workflow_builds_the_head_page_and_links_the_artifact() {
+    let doc = workflow("plan.yml");
+    let (step, upload) = catalog_step(&doc, "plan");
+    let command = step["with"]["command"].as_str().unwrap();
+    assert_eq!(
+        step["env"]["HEAD_SHA"],
+        "${{ github.event.pull_request.head.sha }}"
+    );
+    assert!(
+        upload["uses"]
+            .as_str()
+            .unwrap()
+            .starts_with("actions/upload-artifact@")
+    );
+    assert_eq!(
+        upload["with"]["path"],
+        "${{ runner.temp }}/catalog/index.html"
+    );
+    let id = upload["id"].as_str().unwrap();
+    let compose = doc["jobs"]["plan"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "Compose the comment")
+        .unwrap();
+    assert_eq!(
+        compose["env"]["CATALOG_URL"],
+        format!("${{{{ steps.{id}.outputs.artifact-url }}}}")
+    );
+    assert!(compose["run"].as_str().unwrap().contains("${CATALOG_URL}"));
+
+    // The command itself, on a repository whose head differs from its working tree.
+    let repo = example();
+    let git = git2::Repository::init(repo.path()).unwrap();
+    commit_all(&git, "head");
+    let head = git
+        .head()
+        .unwrap()
+        .peel_to_commit()
+        .unwrap()
+        .id()
+        .to_string();
+    std::fs::remove_file(repo.path().join("definitions/demo/ruby.yaml")).unwrap();
+    let temp = tempfile::tempdir().unwrap();
+    let out = run_catalog_command(
+        &repo,
+        command,
+        &[
+            ("HEAD_SHA", &head),
+            ("RUNNER_TEMP", temp.path().to_str().unwrap()),
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.snapshot());
+    let html = std::fs::read_to_string(temp.path().join("catalog/index.html")).unwrap();
+    assert!(
+        html.contains("data-stream=\"demo/ruby\""),
+        "the head's definitions"
+    );
+}
+
+#[test]
+fn sync_workflow_publishes_with_pages_and_least_privilege() {
+    let doc = workflow("sync.yml");
+    // Nothing at the top; each job asks for its own.
+    assert_eq!(doc["permissions"], serde_json::json!({}));
+    assert_eq!(
+        doc["jobs"]["sync"]["permissions"],
+        serde_json::json!({"contents": "write"})
+    );
+    let pages = &doc["jobs"]["pages"];
+    assert_eq!(
+        pages["permissions"],
+        serde_json::json!({"contents": "read", "pages": "write", "id-token": "write"})
+    );
+    assert_eq!(pages["needs"], "sync");
+    assert_eq!(pages["environment"]["name"], "github-pages");
+    let (step, upload) = catalog_step(&doc, "pages");
+    assert!(
+        upload["uses"]
+            .as_str()
+            .unwrap()
+            .starts_with("actions/upload-pages-artifact@")
+    );
+    assert_eq!(upload["with"]["path"], "${{ runner.temp }}/site");
+    let steps = pages["steps"].as_array().unwrap();
+    assert!(
+        steps.last().unwrap()["uses"]
+            .as_str()
+            .unwrap()
+            .starts_with("actions/deploy-pages@")
+    );
+
+    let repo = example();
+    let temp = tempfile::tempdir().unwrap();
+    let out = run_catalog_command(
+        &repo,
+        step["with"]["command"].as_str().unwrap(),
+        &[("RUNNER_TEMP", temp.path().to_str().unwrap())],
+    );
+    assert_eq!(out.code, 0, "{}", out.snapshot());
+    assert!(temp.path().join("site/index.html").is_file());
+}

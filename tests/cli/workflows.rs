@@ -66,7 +66,7 @@ fn every_workflow_command_parses() {
             seen += 1;
         }
     }
-    assert_eq!(seen, 4, "validate, two plans, sync");
+    assert_eq!(seen, 6, "validate, two plans, two catalogs, sync");
     assert_eq!(
         shell_words(r#"sync --once --author "streamsync <s@x>""#),
         ["sync", "--once", "--author", "streamsync <s@x>"]
