@@ -104,14 +104,13 @@ pub fn short_digest(digest: &str) -> String {
     }
 }
 
-/// An RFC 3339 time as `2026-11-20 10:00 UTC` inside a `<time>` element; anything else as text.
+/// An RFC 3339 time as `2026-11-20 10:00 UTC`; anything else as text.
 fn time(value: &str) -> String {
     match chrono::DateTime::parse_from_rfc3339(value) {
-        Ok(t) => format!(
-            "<time datetime=\"{}\">{}</time>",
-            escape(value),
-            t.with_timezone(&chrono::Utc).format("%Y-%m-%d %H:%M UTC")
-        ),
+        Ok(t) => t
+            .with_timezone(&chrono::Utc)
+            .format("%Y-%m-%d %H:%M UTC")
+            .to_string(),
         Err(_) => escape(value),
     }
 }
@@ -128,11 +127,12 @@ pub fn render(catalog: &Catalog) -> String {
          <meta name=\"color-scheme\" content=\"light dark\">\n\
          <meta name=\"generator\" content=\"streamsync catalog\">\n\
          <title>Developer catalog preview</title>\n<style>{STYLE}</style>\n</head>\n<body>\n\
-         <header>\n<h1>Developer catalog preview</h1>\n\
+         {}\n<header>\n<h1>Developer catalog preview</h1>\n\
          <p class=\"summary\">{} from {}, with the live state as of {}. \
          This is what OpenShift's developer catalog lists for these image streams: \
          tags marked <code>builder</code>, without the ones marked <code>hidden</code>.</p>\n\
          </header>\n<main>\n",
+        sprite(catalog),
         plural(catalog.cards.len(), "card", "cards"),
         escape(&catalog.source),
         catalog.now.format("%Y-%m-%d %H:%M UTC"),
@@ -192,36 +192,36 @@ pub fn render(catalog: &Catalog) -> String {
     out
 }
 
+/// Every icon the cards use, drawn once.
+fn sprite(catalog: &Catalog) -> String {
+    let keys: std::collections::BTreeSet<&str> = catalog
+        .cards
+        .iter()
+        .map(|c| icons::key(&c.icon_class))
+        .collect();
+    let mut out = String::from(
+        "<svg class=\"sprite\" width=\"0\" height=\"0\" aria-hidden=\"true\" focusable=\"false\">",
+    );
+    for k in keys {
+        out.push_str(&icons::symbol(k));
+    }
+    out.push_str("</svg>");
+    out
+}
+
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn render_card(out: &mut String, i: usize, card: &Card) {
-    let mut haystack = format!(
-        "{} {} {}",
-        card.display_name, card.key.name, card.key.namespace
-    );
-    for v in &card.versions {
-        let _ = write!(haystack, " {} {}", v.tag, v.display_name);
-    }
-    for v in &card.versions {
-        for l in &v.supports {
-            let _ = write!(haystack, " {l}");
-        }
-    }
-    for c in &card.categories {
-        let _ = write!(haystack, " {c}");
-    }
     let _ = write!(
         out,
-        "<article class=\"card\" id=\"card-{i}\" aria-labelledby=\"card-{i}-name\" \
-         data-stream=\"{}\" data-search=\"{}\" data-categories=\"{}\">\n\
-         <div class=\"head\">{}<div>\n<h2 id=\"card-{i}-name\">{}</h2>\n\
+        "<article class=\"card\" data-stream=\"{}\" data-categories=\"{}\">\n\
+         <div class=\"head\">{}<div>\n<h2>{}</h2>\n\
          <p class=\"key\"><code>{}</code>{}</p>\n</div></div>\n",
         escape(&card.key.to_string()),
-        escape(&haystack.to_lowercase()),
         escape(&card.categories.join(",")),
-        icons::svg(&card.icon_class),
+        icons::use_symbol(icons::key(&card.icon_class)),
         escape(&card.display_name),
         escape(&card.key.to_string()),
         card.provider
@@ -259,7 +259,7 @@ fn render_card(out: &mut String, i: usize, card: &Card) {
     }
     out.push_str("</select></div>\n<div class=\"versions\">\n");
     for (j, v) in card.versions.iter().enumerate() {
-        render_version(out, i, j, v);
+        render_version(out, j, v);
     }
     out.push_str("</div>\n");
     if card.other_tags > 0 {
@@ -272,7 +272,7 @@ fn render_card(out: &mut String, i: usize, card: &Card) {
     out.push_str("</article>\n");
 }
 
-fn render_version(out: &mut String, i: usize, j: usize, v: &Version) {
+fn render_version(out: &mut String, j: usize, v: &Version) {
     let flagged = if v.flags.is_empty() { "" } else { " flagged" };
     let failed = if v.live.failure.is_some() {
         " failed"
@@ -281,11 +281,11 @@ fn render_version(out: &mut String, i: usize, j: usize, v: &Version) {
     };
     let _ = write!(
         out,
-        "<section class=\"version{flagged}{failed}\" id=\"card-{i}-v{j}\" data-index=\"{j}\" \
-         data-tag=\"{}\" aria-labelledby=\"card-{i}-v{j}-name\">\n\
-         <h3 id=\"card-{i}-v{j}-name\">{}</h3>\n",
+        "<section class=\"version{flagged}{failed}\" data-index=\"{j}\" data-tag=\"{}\">\n\
+         <h3>{} <code>{}</code></h3>\n",
         escape(&v.tag),
         escape(&v.display_name),
+        escape(&v.tag),
     );
     for f in &v.flags {
         let _ = writeln!(
@@ -301,9 +301,14 @@ fn render_version(out: &mut String, i: usize, j: usize, v: &Version) {
     }
     out.push_str("<dl>\n");
     let mut row = |term: &str, value: String| {
-        let _ = writeln!(out, "<dt>{term}</dt><dd>{value}</dd>");
+        // The filter reads the languages from here.
+        let class = if term == "Supports" {
+            " class=\"supports\""
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "<dt>{term}</dt><dd{class}>{value}</dd>");
     };
-    row("Tag", format!("<code>{}</code>", escape(&v.tag)));
     if let Some(version) = &v.version {
         row("Version", escape(version));
     }
@@ -342,11 +347,7 @@ fn live_rows(live: &Live, row: &mut impl FnMut(&str, String)) {
         } else {
             row(
                 "Digest",
-                format!(
-                    "<code class=\"digest\" title=\"{0}\" data-digest=\"{0}\">{1}</code>",
-                    escape(digest),
-                    escape(&short_digest(digest))
-                ),
+                format!("<code>{}</code>", escape(&short_digest(digest))),
             );
         }
         if let Some(p) = platform {
@@ -411,6 +412,8 @@ input,select{font:inherit;color:var(--fg);background:var(--card);border:1px soli
 .card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:16px;min-width:0}
 .head{display:flex;gap:12px;align-items:center}
 .icon{flex:none;color:var(--fg)}
+.sprite{position:absolute;overflow:hidden}
+h3 code{font-weight:normal;color:var(--muted)}
 h2{font-size:1.2rem;margin:0}
 h3{font-size:1rem;margin:.2em 0 .4em}
 .key{margin:2px 0 0;color:var(--muted);font-size:.9rem}
@@ -440,7 +443,10 @@ const SCRIPT: &str = r#"
 "use strict";
 document.documentElement.classList.add("js");
 var cards=Array.prototype.slice.call(document.querySelectorAll(".card"));
+function words(card,sel){return Array.prototype.map.call(card.querySelectorAll(sel),function(e){return e.textContent;}).join(" ");}
 cards.forEach(function(card){
+  // What the filter matches: names, tags, languages (`supports`) and categories.
+  card.search=[words(card,"h2,.key,.chip,option,h3"),words(card,"dd.supports"),card.getAttribute("data-categories")].join(" ").toLowerCase();
   var picker=card.querySelector(".picker"),select=card.querySelector(".version-select");
   var versions=card.querySelectorAll(".version");
   function show(){versions.forEach(function(v){v.hidden=v.getAttribute("data-index")!==select.value;});}
@@ -455,7 +461,7 @@ form.addEventListener("submit",function(e){e.preventDefault();});
 function filter(){
   var words=q.value.toLowerCase().split(/\s+/).filter(Boolean),c=cat.value,shown=0;
   cards.forEach(function(card){
-    var hay=card.getAttribute("data-search"),cats=card.getAttribute("data-categories").split(",");
+    var hay=card.search,cats=card.getAttribute("data-categories").split(",");
     var ok=words.every(function(w){return hay.indexOf(w)>=0;})&&(!c||cats.indexOf(c)>=0);
     card.hidden=!ok;
     if(ok){shown++;}

@@ -159,11 +159,17 @@ fn logo(icon_class: &str) -> Option<&'static str> {
         .find_map(|c| KNOWN.binary_search(&c).ok().map(|i| KNOWN[i]))
 }
 
-/// The inline SVG for `icon_class`: a lettered badge for a known logo, the generic image icon
-/// otherwise (as the console falls back). Decorative: the card names the stream in text.
-pub fn svg(icon_class: &str) -> String {
-    let Some(name) = logo(icon_class) else {
-        return GENERIC.to_owned();
+/// The drawing `icon_class` gets: the logo class it names, or `generic` (as the console falls
+/// back). The page defines each drawing once and refers to it by this name.
+pub fn key(icon_class: &str) -> &'static str {
+    logo(icon_class).unwrap_or("generic")
+}
+
+/// The SVG `<symbol>` drawn for a [`key`]: a lettered badge for a known logo, the generic image
+/// icon otherwise. Decorative: the card names the stream in text.
+pub fn symbol(key: &str) -> String {
+    let Some(name) = logo(key) else {
+        return format!("<symbol id=\"i-generic\" viewBox=\"0 0 48 48\">{GENERIC}</symbol>");
     };
     let (letters, colour) = BADGES.iter().find(|(n, _, _)| *n == name).map_or_else(
         || (letters_of(name), "#4d5258".to_owned()),
@@ -171,7 +177,19 @@ pub fn svg(icon_class: &str) -> String {
     );
     let size = if letters.chars().count() > 2 { 15 } else { 19 };
     format!(
-        "<svg class=\"icon\" viewBox=\"0 0 48 48\" width=\"48\" height=\"48\" aria-hidden=\"true\" focusable=\"false\"><rect width=\"48\" height=\"48\" rx=\"10\" fill=\"{colour}\"/><text x=\"24\" y=\"31\" text-anchor=\"middle\" font-family=\"sans-serif\" font-weight=\"bold\" font-size=\"{size}\" fill=\"#fff\">{letters}</text></svg>"
+        "<symbol id=\"i-{name}\" viewBox=\"0 0 48 48\"><rect width=\"48\" height=\"48\" rx=\"10\" fill=\"{colour}\"/><text x=\"24\" y=\"31\" text-anchor=\"middle\" font-family=\"sans-serif\" font-weight=\"bold\" font-size=\"{size}\" fill=\"#fff\">{letters}</text></symbol>"
+    )
+}
+
+/// The icon of a card: a reference to its [`symbol`].
+pub fn use_symbol(key: &str) -> String {
+    let class = if key == "generic" {
+        "icon generic"
+    } else {
+        "icon"
+    };
+    format!(
+        "<svg class=\"{class}\" width=\"48\" height=\"48\" aria-hidden=\"true\" focusable=\"false\"><use href=\"#i-{key}\"/></svg>"
     )
 }
 
@@ -196,7 +214,7 @@ fn letters_of(name: &str) -> String {
 }
 
 /// The generic icon: a stacked-layers image, drawn in the text colour.
-const GENERIC: &str = "<svg class=\"icon generic\" viewBox=\"0 0 48 48\" width=\"48\" height=\"48\" aria-hidden=\"true\" focusable=\"false\"><rect x=\"1\" y=\"1\" width=\"46\" height=\"46\" rx=\"10\" fill=\"none\" stroke=\"currentColor\" stroke-width=\"2\"/><path d=\"M24 10 38 17 24 24 10 17Z M10 24 24 31 38 24 M10 31 24 38 38 31\" fill=\"none\" stroke=\"currentColor\" stroke-width=\"2.5\" stroke-linejoin=\"round\"/></svg>";
+const GENERIC: &str = "<rect x=\"1\" y=\"1\" width=\"46\" height=\"46\" rx=\"10\" fill=\"none\" stroke=\"currentColor\" stroke-width=\"2\"/><path d=\"M24 10 38 17 24 24 10 17Z M10 24 24 31 38 24 M10 31 24 38 38 31\" fill=\"none\" stroke=\"currentColor\" stroke-width=\"2.5\" stroke-linejoin=\"round\"/>";
 
 #[cfg(test)]
 mod tests {
@@ -223,10 +241,13 @@ mod tests {
 
     #[test]
     fn badges_and_fallback() {
-        assert!(svg("icon-ruby").contains(">Rb<"));
-        assert!(svg("icon-load-balancer").contains(">LB<"));
-        assert!(svg("icon-helm").contains(">He<"));
-        assert!(svg("icon-nope").contains("generic"));
-        assert!(svg("fa fa-code").contains("generic"));
+        assert_eq!(key("font-icon icon-ruby"), "icon-ruby");
+        assert!(symbol("icon-ruby").contains(">Rb<"));
+        assert!(symbol("icon-load-balancer").contains(">LB<"));
+        assert!(symbol("icon-helm").contains(">He<"));
+        assert_eq!(key("icon-nope"), "generic");
+        assert_eq!(key("fa fa-code"), "generic");
+        assert!(symbol("generic").starts_with("<symbol id=\"i-generic\""));
+        assert!(use_symbol("generic").contains("href=\"#i-generic\""));
     }
 }
