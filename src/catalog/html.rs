@@ -61,7 +61,7 @@ pub fn linkify(text: &str) -> String {
 fn link_into(out: &mut String, href: &str, label: &str) {
     out.push_str("<a href=\"");
     escape_into(out, href);
-    out.push_str("\" rel=\"noopener noreferrer\">");
+    out.push_str("\">");
     escape_into(out, label);
     out.push_str("</a>");
 }
@@ -125,6 +125,7 @@ pub fn render(catalog: &Catalog) -> String {
          <meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <meta name=\"color-scheme\" content=\"light dark\">\n\
+         <meta name=\"referrer\" content=\"no-referrer\">\n\
          <meta name=\"generator\" content=\"streamsync catalog\">\n\
          <title>Developer catalog preview</title>\n<style>{STYLE}</style>\n</head>\n<body>\n\
          {}\n<header>\n<h1>Developer catalog preview</h1>\n\
@@ -163,8 +164,8 @@ pub fn render(catalog: &Catalog) -> String {
              annotations to list it.</p>\n",
         );
     }
-    for (i, card) in catalog.cards.iter().enumerate() {
-        render_card(&mut out, i, card);
+    for card in &catalog.cards {
+        render_card(&mut out, card);
     }
     out.push_str(
         "</section>\n<p id=\"none\" class=\"empty\" hidden>No card matches the filter.</p>\n",
@@ -213,7 +214,7 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-fn render_card(out: &mut String, i: usize, card: &Card) {
+fn render_card(out: &mut String, card: &Card) {
     let _ = write!(
         out,
         "<article class=\"card\" data-stream=\"{}\" data-categories=\"{}\">\n\
@@ -230,36 +231,19 @@ fn render_card(out: &mut String, i: usize, card: &Card) {
             .unwrap_or_default(),
     );
     if !card.categories.is_empty() || !card.languages.is_empty() {
-        out.push_str("<ul class=\"chips\" aria-label=\"Categories and languages\">");
+        out.push_str("<ul class=\"chips\">");
         for c in &card.categories {
-            let _ = write!(out, "<li class=\"chip cat\">{}</li>", escape(c));
+            let _ = write!(out, "<li class=\"cat\">{}</li>", escape(c));
         }
         for l in &card.languages {
-            let _ = write!(out, "<li class=\"chip lang\">{}</li>", escape(l));
+            let _ = write!(out, "<li class=\"lang\">{}</li>", escape(l));
         }
         out.push_str("</ul>\n");
     }
-    let _ = write!(
-        out,
-        "<div class=\"picker\" hidden><label for=\"card-{i}-version\">Version</label>\n\
-         <select id=\"card-{i}-version\" class=\"version-select\">\n"
-    );
-    for (j, v) in card.versions.iter().enumerate() {
-        let mut label = v.display_name.clone();
-        if let Some(version) = &v.version {
-            let _ = write!(label, " — {version}");
-        }
-        if !v.flags.is_empty() {
-            let kinds: Vec<&str> = v.flags.iter().map(|f| f.kind.label()).collect();
-            let _ = write!(label, " ({})", kinds.join(", "));
-        } else if v.live.failure.is_some() {
-            label.push_str(" (import failed)");
-        }
-        let _ = writeln!(out, "<option value=\"{j}\">{}</option>", escape(&label));
-    }
-    out.push_str("</select></div>\n<div class=\"versions\">\n");
-    for (j, v) in card.versions.iter().enumerate() {
-        render_version(out, j, v);
+    // The version drop-down is the script's: without it, every version is shown in turn.
+    out.push_str("<div class=\"versions\">\n");
+    for v in &card.versions {
+        render_version(out, v);
     }
     out.push_str("</div>\n");
     if card.other_tags > 0 {
@@ -272,7 +256,7 @@ fn render_card(out: &mut String, i: usize, card: &Card) {
     out.push_str("</article>\n");
 }
 
-fn render_version(out: &mut String, j: usize, v: &Version) {
+fn render_version(out: &mut String, v: &Version) {
     let flagged = if v.flags.is_empty() { "" } else { " flagged" };
     let failed = if v.live.failure.is_some() {
         " failed"
@@ -281,7 +265,7 @@ fn render_version(out: &mut String, j: usize, v: &Version) {
     };
     let _ = write!(
         out,
-        "<section class=\"version{flagged}{failed}\" data-index=\"{j}\" data-tag=\"{}\">\n\
+        "<section class=\"version{flagged}{failed}\" data-tag=\"{}\">\n\
          <h3>{} <code>{}</code></h3>\n",
         escape(&v.tag),
         escape(&v.display_name),
@@ -297,7 +281,7 @@ fn render_version(out: &mut String, j: usize, v: &Version) {
         );
     }
     if let Some(d) = &v.description {
-        let _ = writeln!(out, "<p class=\"description\">{}</p>", linkify(d));
+        let _ = writeln!(out, "<p class=\"desc\">{}</p>", linkify(d));
     }
     out.push_str("<dl>\n");
     let mut row = |term: &str, value: String| {
@@ -335,8 +319,8 @@ fn live_rows(live: &Live, row: &mut impl FnMut(&str, String)) {
         reference,
         platform,
         size,
-        built,
         imported,
+        ..
     }) = &live.current
     {
         if let Some(via) = &live.via {
@@ -355,9 +339,6 @@ fn live_rows(live: &Live, row: &mut impl FnMut(&str, String)) {
         }
         if let Some(s) = size {
             row("Size", human_size(*s));
-        }
-        if let Some(b) = built {
-            row("Built", time(b));
         }
         if !imported.is_empty() {
             row("Last import", time(imported));
@@ -411,20 +392,20 @@ input,select{font:inherit;color:var(--fg);background:var(--card);border:1px soli
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(340px,1fr));gap:16px;align-items:start}
 .card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:16px;min-width:0}
 .head{display:flex;gap:12px;align-items:center}
-.icon{flex:none;color:var(--fg)}
+.icon{flex:none;width:48px;height:48px;color:var(--fg)}
 .sprite{position:absolute;overflow:hidden}
 h3 code{font-weight:normal;color:var(--muted)}
 h2{font-size:1.2rem;margin:0}
 h3{font-size:1rem;margin:.2em 0 .4em}
 .key{margin:2px 0 0;color:var(--muted);font-size:.9rem}
 .chips{list-style:none;display:flex;flex-wrap:wrap;gap:6px;padding:0;margin:12px 0 0}
-.chip{background:var(--chip);color:var(--chipfg);border-radius:12px;padding:1px 10px;font-size:.85rem}
-.chip.lang{background:transparent;color:var(--fg);border:1px solid var(--line)}
+.chips li{background:var(--chip);color:var(--chipfg);border-radius:12px;padding:1px 10px;font-size:.85rem}
+.chips .lang{background:transparent;color:var(--fg);border:1px solid var(--line)}
 .picker{display:flex;flex-direction:column;gap:4px;margin-top:12px}
 .picker select{width:100%}
 .version{border-top:1px solid var(--line);margin-top:12px;padding-top:8px}
 .js .version{border-top:0;padding-top:0}
-.description{margin:.3em 0 .6em;overflow-wrap:anywhere}
+.desc{margin:.3em 0 .6em;overflow-wrap:anywhere}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:0;font-size:.92rem}
 dt{color:var(--muted)}
 dd{margin:0;min-width:0;overflow-wrap:anywhere}
@@ -444,14 +425,29 @@ const SCRIPT: &str = r#"
 document.documentElement.classList.add("js");
 var cards=Array.prototype.slice.call(document.querySelectorAll(".card"));
 function words(card,sel){return Array.prototype.map.call(card.querySelectorAll(sel),function(e){return e.textContent;}).join(" ");}
-cards.forEach(function(card){
+var labels={prune:"prune candidate",stale:"stale dated tag",history:"old revisions to prune"};
+cards.forEach(function(card,i){
   // What the filter matches: names, tags, languages (`supports`) and categories.
-  card.search=[words(card,"h2,.key,.chip,option,h3"),words(card,"dd.supports"),card.getAttribute("data-categories")].join(" ").toLowerCase();
-  var picker=card.querySelector(".picker"),select=card.querySelector(".version-select");
+  card.search=[words(card,"h2,.key,.chips li,h3"),words(card,"dd.supports"),card.getAttribute("data-categories")].join(" ").toLowerCase();
   var versions=card.querySelectorAll(".version");
-  function show(){versions.forEach(function(v){v.hidden=v.getAttribute("data-index")!==select.value;});}
-  picker.hidden=false;
+  var picker=document.createElement("div"),label=document.createElement("label"),select=document.createElement("select");
+  picker.className="picker";
+  select.id="card-"+i+"-version";
+  label.htmlFor=select.id;
+  label.textContent="Version";
+  versions.forEach(function(v,j){
+    var text=v.querySelector("h3").firstChild.textContent.trim(),notes=[];
+    v.querySelectorAll("dt").forEach(function(dt){if(dt.textContent==="Version"){text+=" \u2014 "+dt.nextElementSibling.textContent;}});
+    v.querySelectorAll(".flag").forEach(function(f){notes.push(labels[f.classList[1]]);});
+    if(!notes.length&&v.classList.contains("failed")){notes.push("import failed");}
+    if(notes.length){text+=" ("+notes.join(", ")+")";}
+    select.appendChild(new Option(text,String(j)));
+  });
+  function show(){versions.forEach(function(v,j){v.hidden=String(j)!==select.value;});}
   select.addEventListener("change",show);
+  picker.appendChild(label);
+  picker.appendChild(select);
+  card.insertBefore(picker,card.querySelector(".versions"));
   show();
 });
 var form=document.getElementById("filter"),q=document.getElementById("q"),cat=document.getElementById("cat");
@@ -491,11 +487,11 @@ mod tests {
         assert_eq!(escape("a\u{1b}[31mb"), "a\u{fffd}[31mb");
         assert_eq!(
             linkify("see https://x.io/a?b=1&c=<2>. Or javascript:alert(1)"),
-            "see <a href=\"https://x.io/a?b=1&amp;c=\" rel=\"noopener noreferrer\">https://x.io/a?b=1&amp;c=</a>&lt;2&gt;. Or javascript:alert(1)"
+            "see <a href=\"https://x.io/a?b=1&amp;c=\" >https://x.io/a?b=1&amp;c=</a>&lt;2&gt;. Or javascript:alert(1)"
         );
         assert_eq!(
             linkify("README at https://github.com/x/README.md."),
-            "README at <a href=\"https://github.com/x/README.md\" rel=\"noopener noreferrer\">https://github.com/x/README.md</a>."
+            "README at <a href=\"https://github.com/x/README.md\">https://github.com/x/README.md</a>."
         );
         assert_eq!(
             url_or_text("javascript:alert(1)"),

@@ -188,9 +188,7 @@ pub fn use_symbol(key: &str) -> String {
     } else {
         "icon"
     };
-    format!(
-        "<svg class=\"{class}\" width=\"48\" height=\"48\" aria-hidden=\"true\" focusable=\"false\"><use href=\"#i-{key}\"/></svg>"
-    )
+    format!("<svg class=\"{class}\" aria-hidden=\"true\"><use href=\"#i-{key}\"/></svg>")
 }
 
 /// Up to two letters of a logo name: `icon-load-balancer` → `LB`, `icon-helm` → `He`.
