@@ -217,11 +217,9 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 fn render_card(out: &mut String, card: &Card) {
     let _ = write!(
         out,
-        "<article class=\"card\" data-stream=\"{}\" data-categories=\"{}\">\n\
+        "<article class=\"card\">\n\
          <div class=\"head\">{}<div>\n<h2>{}</h2>\n\
          <p class=\"key\"><code>{}</code>{}</p>\n</div></div>\n",
-        escape(&card.key.to_string()),
-        escape(&card.categories.join(",")),
         icons::use_symbol(icons::key(&card.icon_class)),
         escape(&card.display_name),
         escape(&card.key.to_string()),
@@ -249,8 +247,8 @@ fn render_card(out: &mut String, card: &Card) {
     if card.other_tags > 0 {
         let _ = writeln!(
             out,
-            "<p class=\"note\">{} of this stream not shown: not marked <code>builder</code>.</p>",
-            plural(card.other_tags, "other tag", "other tags")
+            "<p class=\"note\">{} without <code>builder</code> not listed.</p>",
+            plural(card.other_tags, "tag", "tags")
         );
     }
     out.push_str("</article>\n");
@@ -428,7 +426,8 @@ function words(card,sel){return Array.prototype.map.call(card.querySelectorAll(s
 var labels={prune:"prune candidate",stale:"stale dated tag",history:"old revisions to prune"};
 cards.forEach(function(card,i){
   // What the filter matches: names, tags, languages (`supports`) and categories.
-  card.search=[words(card,"h2,.key,.chips li,h3"),words(card,"dd.supports"),card.getAttribute("data-categories")].join(" ").toLowerCase();
+  card.search=[words(card,"h2,.key,.chips li,h3"),words(card,"dd.supports")].join(" ").toLowerCase();
+  card.categories=Array.prototype.map.call(card.querySelectorAll(".chips .cat"),function(e){return e.textContent;});
   var versions=card.querySelectorAll(".version");
   var picker=document.createElement("div"),label=document.createElement("label"),select=document.createElement("select");
   picker.className="picker";
@@ -457,7 +456,7 @@ form.addEventListener("submit",function(e){e.preventDefault();});
 function filter(){
   var words=q.value.toLowerCase().split(/\s+/).filter(Boolean),c=cat.value,shown=0;
   cards.forEach(function(card){
-    var hay=card.search,cats=card.getAttribute("data-categories").split(",");
+    var hay=card.search,cats=card.categories;
     var ok=words.every(function(w){return hay.indexOf(w)>=0;})&&(!c||cats.indexOf(c)>=0);
     card.hidden=!ok;
     if(ok){shown++;}
