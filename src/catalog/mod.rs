@@ -222,6 +222,7 @@ fn has_tag(tag: &TagReference, word: &str) -> bool {
 /// Build the catalog.
 pub fn build(inputs: &Inputs<'_>) -> Catalog {
     let flags = Flags::collect(inputs);
+    let facts = Facts::default();
     let mut cards = Vec::new();
     let mut omitted = Vec::new();
     for (key, def) in &inputs.definitions.streams {
@@ -258,7 +259,7 @@ pub fn build(inputs: &Inputs<'_>) -> Catalog {
         let live = inputs.live.get(key);
         let mut versions: Vec<Version> = builders
             .iter()
-            .map(|t| version(inputs, &flags, key, stream, live, t))
+            .map(|t| version(inputs, &facts, &flags, key, stream, live, t))
             .collect();
         versions.sort_by(newest_first);
         cards.push(card(key, stream, versions, visible.len() - builders.len()));
@@ -330,6 +331,7 @@ fn card(key: &StreamKey, stream: &ImageStream, versions: Vec<Version>, other_tag
 
 fn version(
     inputs: &Inputs<'_>,
+    facts: &Facts,
     flags: &Flags,
     key: &StreamKey,
     stream: &ImageStream,
@@ -359,7 +361,7 @@ fn version(
             .filter(|c| c != "builder" && c != "hidden")
             .collect(),
         source: source(tag),
-        live: live_of(inputs, key, stream, live, &tag.name),
+        live: live_of(inputs, facts, key, stream, live, &tag.name),
         flags: flags.of(key, &tag.name),
     }
 }
@@ -391,6 +393,7 @@ fn source(tag: &TagReference) -> String {
 /// history of its own shows the image of the tag it tracks.
 fn live_of(
     inputs: &Inputs<'_>,
+    facts: &Facts,
     key: &StreamKey,
     stream: &ImageStream,
     live: Option<&ImageStream>,
@@ -443,17 +446,17 @@ fn live_of(
             })
     });
     let current = status.and_then(|s| s.items.first()).map(|item| {
-        let img = if item.image.is_empty() {
-            None
+        let (platform, size, built) = if item.image.is_empty() {
+            (None, None, None)
         } else {
-            (inputs.image)(&item.image)
+            facts.get(inputs, &item.image)
         };
         Current {
             digest: item.image.clone(),
             reference: item.docker_image_reference.clone(),
-            platform: img.as_ref().and_then(image::platform),
-            size: img.as_ref().and_then(image::size),
-            built: img.as_ref().and_then(image::created).map(str::to_owned),
+            platform,
+            size,
+            built,
             imported: item.created.clone(),
         }
     });
@@ -463,6 +466,31 @@ fn live_of(
         current,
         failure,
         pending,
+    }
+}
+
+/// Platform, size and build time per digest: a tag and the tags that follow it share an
+/// image, which is read once.
+#[derive(Default)]
+struct Facts {
+    seen: std::cell::RefCell<BTreeMap<String, ImageFacts>>,
+}
+
+type ImageFacts = (Option<String>, Option<u64>, Option<String>);
+
+impl Facts {
+    fn get(&self, inputs: &Inputs<'_>, digest: &str) -> ImageFacts {
+        if let Some(f) = self.seen.borrow().get(digest) {
+            return f.clone();
+        }
+        let img = (inputs.image)(digest);
+        let f = (
+            img.as_ref().and_then(image::platform),
+            img.as_ref().and_then(image::size),
+            img.as_ref().and_then(image::created).map(str::to_owned),
+        );
+        self.seen.borrow_mut().insert(digest.to_owned(), f.clone());
+        f
     }
 }
 
