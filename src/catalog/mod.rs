@@ -34,8 +34,8 @@ pub struct Inputs<'a> {
     pub definitions: &'a DefinitionSet,
     /// The live streams with their history and import conditions.
     pub live: &'a BTreeMap<StreamKey, ImageStream>,
-    /// The recorded Image of a digest, if any.
-    pub image: &'a dyn Fn(&str) -> Option<Image>,
+    /// The recorded Image of a digest, if any (called from several threads).
+    pub image: &'a (dyn Fn(&str) -> Option<Image> + Sync),
     /// The prune recommendations for the same definitions and state.
     pub prune: &'a prune::Report,
     /// The prune policy (for the age limit that makes a kept dated tag stale).
@@ -221,48 +221,27 @@ fn has_tag(tag: &TagReference, word: &str) -> bool {
 
 /// Build the catalog.
 pub fn build(inputs: &Inputs<'_>) -> Catalog {
+    use rayon::prelude::*;
     let flags = Flags::collect(inputs);
-    let facts = Facts::default();
+    // Streams are independent, and each reads its images from the state: in parallel, in
+    // the set's order.
+    let streams: Vec<(&StreamKey, &ImageStream)> = inputs
+        .definitions
+        .streams
+        .iter()
+        .map(|(k, d)| (k, &d.stream))
+        .collect();
+    let built: Vec<Result<Card, Omitted>> = streams
+        .par_iter()
+        .map(|(key, stream)| stream_card(inputs, &flags, key, stream))
+        .collect();
     let mut cards = Vec::new();
     let mut omitted = Vec::new();
-    for (key, def) in &inputs.definitions.streams {
-        let stream = &def.stream;
-        let visible: Vec<&TagReference> = stream
-            .spec
-            .tags
-            .iter()
-            .filter(|t| !has_tag(t, "hidden"))
-            .collect();
-        let builders: Vec<&TagReference> = visible
-            .iter()
-            .copied()
-            .filter(|t| has_tag(t, "builder"))
-            .collect();
-        if builders.is_empty() {
-            let hidden_builders = stream
-                .spec
-                .tags
-                .iter()
-                .any(|t| has_tag(t, "builder") && has_tag(t, "hidden"));
-            omitted.push(Omitted {
-                key: key.clone(),
-                reason: if hidden_builders {
-                    "every builder tag is hidden".into()
-                } else if stream.spec.tags.is_empty() {
-                    "no tags".into()
-                } else {
-                    "no tag is marked `builder`".into()
-                },
-            });
-            continue;
+    for b in built {
+        match b {
+            Ok(c) => cards.push(c),
+            Err(o) => omitted.push(o),
         }
-        let live = inputs.live.get(key);
-        let mut versions: Vec<Version> = builders
-            .iter()
-            .map(|t| version(inputs, &facts, &flags, key, stream, live, t))
-            .collect();
-        versions.sort_by(newest_first);
-        cards.push(card(key, stream, versions, visible.len() - builders.len()));
     }
     cards.sort_by(|a, b| {
         a.display_name
@@ -281,6 +260,52 @@ pub fn build(inputs: &Inputs<'_>) -> Catalog {
         source: inputs.source.clone(),
         now: inputs.now,
     }
+}
+
+/// The card of one stream, or why it has none.
+fn stream_card(
+    inputs: &Inputs<'_>,
+    flags: &Flags,
+    key: &StreamKey,
+    stream: &ImageStream,
+) -> Result<Card, Omitted> {
+    let visible: Vec<&TagReference> = stream
+        .spec
+        .tags
+        .iter()
+        .filter(|t| !has_tag(t, "hidden"))
+        .collect();
+    let builders: Vec<&TagReference> = visible
+        .iter()
+        .copied()
+        .filter(|t| has_tag(t, "builder"))
+        .collect();
+    if builders.is_empty() {
+        let hidden_builders = stream
+            .spec
+            .tags
+            .iter()
+            .any(|t| has_tag(t, "builder") && has_tag(t, "hidden"));
+        return Err(Omitted {
+            key: key.clone(),
+            reason: if hidden_builders {
+                "every builder tag is hidden".into()
+            } else if stream.spec.tags.is_empty() {
+                "no tags".into()
+            } else {
+                "no tag is marked `builder`".into()
+            },
+        });
+    }
+    let live = inputs.live.get(key);
+    // A tag and the tags that follow it share an image: read it once per stream.
+    let facts = Facts::default();
+    let mut versions: Vec<Version> = builders
+        .iter()
+        .map(|t| version(inputs, &facts, flags, key, stream, live, t))
+        .collect();
+    versions.sort_by(newest_first);
+    Ok(card(key, stream, versions, visible.len() - builders.len()))
 }
 
 fn card(key: &StreamKey, stream: &ImageStream, versions: Vec<Version>, other_tags: usize) -> Card {
@@ -469,8 +494,7 @@ fn live_of(
     }
 }
 
-/// Platform, size and build time per digest: a tag and the tags that follow it share an
-/// image, which is read once.
+/// Platform, size and build time per digest, within one stream.
 #[derive(Default)]
 struct Facts {
     seen: std::cell::RefCell<BTreeMap<String, ImageFacts>>,

@@ -85,8 +85,9 @@ pub fn run(ctx: &Context, args: &CatalogArgs, printer: &Printer) -> Result<ExitS
             .set_permissions(std::fs::Permissions::from_mode(0o644))
             .with_context(|| format!("cannot write `{}`", path.display()))?;
     }
+    // Renamed into place so a reader never sees half a page; not flushed to disk, since the
+    // page is regenerated from the repository at will.
     file.write_all(html.as_bytes())
-        .and_then(|()| file.as_file().sync_all())
         .with_context(|| format!("cannot write `{}`", path.display()))?;
     file.persist(&path)
         .with_context(|| format!("cannot write `{}`", path.display()))?;
