@@ -486,7 +486,7 @@ mod tests {
         assert_eq!(escape("a\u{1b}[31mb"), "a\u{fffd}[31mb");
         assert_eq!(
             linkify("see https://x.io/a?b=1&c=<2>. Or javascript:alert(1)"),
-            "see <a href=\"https://x.io/a?b=1&amp;c=\" >https://x.io/a?b=1&amp;c=</a>&lt;2&gt;. Or javascript:alert(1)"
+            "see <a href=\"https://x.io/a?b=1&amp;c=\">https://x.io/a?b=1&amp;c=</a>&lt;2&gt;. Or javascript:alert(1)"
         );
         assert_eq!(
             linkify("README at https://github.com/x/README.md."),
