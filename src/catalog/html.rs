@@ -129,14 +129,21 @@ pub fn render(catalog: &Catalog) -> String {
          <meta name=\"generator\" content=\"streamsync catalog\">\n\
          <title>Developer catalog preview</title>\n<style>{STYLE}</style>\n</head>\n<body>\n\
          {}\n<header>\n<h1>Developer catalog preview</h1>\n\
-         <p class=\"summary\">{} from {}, with the live state as of {}. \
+         <p class=\"summary\">{} from {}, {}. \
          This is what OpenShift's developer catalog lists for these image streams: \
          tags marked <code>builder</code>, without the ones marked <code>hidden</code>.</p>\n\
          </header>\n<main>\n",
         sprite(catalog),
         plural(catalog.cards.len(), "card", "cards"),
         escape(&catalog.source),
-        catalog.now.format("%Y-%m-%d %H:%M UTC"),
+        if catalog.applied {
+            format!(
+                "with the live state as of {}",
+                catalog.now.format("%Y-%m-%d %H:%M UTC")
+            )
+        } else {
+            "with no live state yet (nothing applied)".to_owned()
+        },
     );
     out.push_str(
         "<form class=\"filter\" role=\"search\" id=\"filter\" hidden>\n\
@@ -177,9 +184,16 @@ pub fn render(catalog: &Catalog) -> String {
             plural(catalog.omitted.len(), "stream", "streams")
         );
         for o in &catalog.omitted {
+            let prune = match o.prune_candidates {
+                0 => String::new(),
+                n => format!(
+                    "; {} for <code>streamsync prune</code>",
+                    plural(n, "tag is a candidate", "tags are candidates")
+                ),
+            };
             let _ = writeln!(
                 out,
-                "<li><code>{}</code>: {}</li>",
+                "<li><code>{}</code>: {}{prune}</li>",
                 escape(&o.key.to_string()),
                 escape(&o.reason)
             );

@@ -55,6 +55,8 @@ pub struct Catalog {
     pub omitted: Vec<Omitted>,
     /// Every category of every card, sorted.
     pub categories: Vec<String>,
+    /// Whether the live state holds any stream (anything was ever applied).
+    pub applied: bool,
     /// Where the definitions were read from.
     pub source: String,
     /// The time the page describes.
@@ -68,6 +70,8 @@ pub struct Omitted {
     pub key: StreamKey,
     /// Why it has no card.
     pub reason: String,
+    /// How many of its tags `streamsync prune` recommends removing.
+    pub prune_candidates: usize,
 }
 
 /// One catalog card.
@@ -257,6 +261,7 @@ pub fn build(inputs: &Inputs<'_>) -> Catalog {
         cards,
         omitted,
         categories: categories.into_iter().collect(),
+        applied: !inputs.live.is_empty(),
         source: inputs.source.clone(),
         now: inputs.now,
     }
@@ -286,14 +291,26 @@ fn stream_card(
             .tags
             .iter()
             .any(|t| has_tag(t, "builder") && has_tag(t, "hidden"));
+        let prune_candidates = stream
+            .spec
+            .tags
+            .iter()
+            .filter(|t| {
+                flags
+                    .of(key, &t.name)
+                    .iter()
+                    .any(|f| f.kind == FlagKind::PruneCandidate)
+            })
+            .count();
         return Err(Omitted {
             key: key.clone(),
+            prune_candidates,
             reason: if hidden_builders {
                 "every builder tag is hidden".into()
             } else if stream.spec.tags.is_empty() {
                 "no tags".into()
             } else {
-                "no tag is marked `builder`".into()
+                "no tag is marked builder".into()
             },
         });
     }

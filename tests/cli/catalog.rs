@@ -202,7 +202,8 @@ fn example_repository_page_in_chromium() {
     // Three streams carry builder tags; `tools` has none and is listed as left out.
     let streams: Vec<&str> = cards.iter().map(|c| c.stream.as_str()).collect();
     assert_eq!(streams, ["demo/nodejs", "demo/python", "demo/ruby"]);
-    assert!(dom.contains("<code>demo/tools</code>: no tag is marked `builder`"));
+    assert!(dom.contains("<code>demo/tools</code>: no tag is marked builder</li>"));
+    assert!(dom.contains("with no live state yet (nothing applied)"));
     for c in &cards {
         assert!(!c.hidden && c.picker, "{c:?}");
         assert_eq!(c.options.len(), c.versions.len(), "{c:?}");
@@ -1006,4 +1007,30 @@ fn sync_workflow_publishes_with_pages_and_least_privilege() {
     );
     assert_eq!(out.code, 0, "{}", out.snapshot());
     assert!(temp.path().join("site/index.html").is_file());
+}
+
+/// A stream left out of the catalog still says how many of its tags prune recommends.
+#[test]
+fn left_out_streams_count_their_prune_candidates() {
+    let repo = example();
+    let now = "--now=2026-11-29T00:00:00Z";
+    let prune = repo.run(&[now, "prune", "--format", "json"]);
+    assert_eq!(prune.code, 0, "{}", prune.snapshot());
+    let v: serde_json::Value = serde_json::from_str(&prune.stdout).unwrap();
+    let n = v["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["kind"] == "tag" && c["stream"] == "tools")
+        .count();
+    assert!(n > 0, "{}", prune.stdout);
+    let out = repo.run(&[now, "catalog"]);
+    assert_eq!(out.code, 0, "{}", out.snapshot());
+    let html = std::fs::read_to_string(repo.path().join("catalog/index.html")).unwrap();
+    assert!(
+        html.contains(&format!(
+            "<code>demo/tools</code>: no tag is marked builder; {n} tags are candidates for <code>streamsync prune</code>"
+        )),
+        "{html}"
+    );
 }
