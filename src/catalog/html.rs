@@ -336,7 +336,14 @@ fn live_rows(live: &Live, row: &mut impl FnMut(&str, String)) {
     }) = &live.current
     {
         if let Some(via) = &live.via {
-            row("Image of", format!("tag <code>{}</code>", escape(via)));
+            row(
+                "Image of",
+                if via == super::HIDDEN {
+                    escape(via)
+                } else {
+                    format!("tag <code>{}</code>", escape(via))
+                },
+            );
         }
         if digest.is_empty() {
             row("Pull spec", format!("<code>{}</code>", escape(reference)));

@@ -380,6 +380,13 @@ fn version(
     live: Option<&ImageStream>,
     tag: &TagReference,
 ) -> Version {
+    let hidden: BTreeSet<&str> = stream
+        .spec
+        .tags
+        .iter()
+        .filter(|t| has_tag(t, "hidden"))
+        .map(|t| t.name.as_str())
+        .collect();
     let text = |k: &str| {
         tag.annotation(k)
             .map(str::trim)
@@ -402,17 +409,50 @@ fn version(
             .into_iter()
             .filter(|c| c != "builder" && c != "hidden")
             .collect(),
-        source: source(tag),
-        live: live_of(inputs, facts, key, stream, live, &tag.name),
-        flags: flags.of(key, &tag.name),
+        source: source(key, tag, &hidden),
+        live: {
+            let mut l = live_of(inputs, facts, key, stream, live, &tag.name);
+            if l.via.as_deref().is_some_and(|v| hidden.contains(v)) {
+                l.via = Some(HIDDEN.to_owned());
+            }
+            l
+        },
+        flags: flags
+            .of(key, &tag.name)
+            .into_iter()
+            .map(|f| Flag {
+                text: conceal(f.text, &hidden),
+                ..f
+            })
+            .collect(),
     }
 }
 
-/// Where a tag comes from, in words.
-fn source(tag: &TagReference) -> String {
+/// What a hidden tag is called where a shown tag refers to it.
+pub const HIDDEN: &str = "a hidden tag";
+
+/// A prune reason without the names of the stream's hidden tags (it may name the tags that
+/// keep another): a hidden tag appears nowhere on the page.
+fn conceal(text: String, hidden: &BTreeSet<&str>) -> String {
+    hidden
+        .iter()
+        .fold(text, |t, h| t.replace(&format!("`{h}`"), HIDDEN))
+}
+
+/// Where a tag comes from, in words; a hidden tag of the same stream is not named.
+fn source(key: &StreamKey, tag: &TagReference, hidden: &BTreeSet<&str>) -> String {
     let Some(from) = &tag.from else {
         return "no source (pushed or built in the cluster)".into();
     };
+    if from.kind == KIND_IMAGE_STREAM_TAG {
+        let target = match from.source(&key.namespace) {
+            Some((k, t)) => (k == *key).then_some(t),
+            None => Some(from.name.as_str()),
+        };
+        if target.is_some_and(|t| hidden.contains(t)) {
+            return format!("tracks {HIDDEN} of this stream");
+        }
+    }
     let ns = from
         .namespace
         .as_deref()
