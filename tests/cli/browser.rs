@@ -251,7 +251,8 @@ impl CountingProxy {
     pub fn flags(&self) -> [String; 2] {
         [
             format!("--proxy-server=http://127.0.0.1:{}", self.port),
-            "--proxy-bypass-list=*.google.com;*.googleapis.com;*.gstatic.com".to_owned(),
+            "--proxy-bypass-list=*.google.com;*.googleapis.com;*.gstatic.com;*.gvt1.com;dns.google"
+                .to_owned(),
         ]
     }
 
