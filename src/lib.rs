@@ -8,6 +8,7 @@
 //! them and is the only module that talks to the terminal.
 
 pub mod apply;
+pub mod catalog;
 pub mod cli;
 pub mod definition;
 pub mod diagnostic;

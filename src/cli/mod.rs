@@ -140,6 +140,8 @@ pub enum Command {
     Get(GetArgs),
     /// Recommend stale dated tags and history to prune.
     Prune(PruneArgs),
+    /// Write the developer-catalog preview page (one self-contained index.html).
+    Catalog(CatalogArgs),
     /// Re-validate and re-plan whenever definitions or policies change.
     Watch(WatchArgs),
     /// Show how a pull spec parses and normalises, as JSON.
@@ -380,6 +382,17 @@ pub struct PruneArgs {
     /// With --write: print the diff and write nothing.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+/// `catalog`.
+#[derive(Debug, Args)]
+pub struct CatalogArgs {
+    /// Revision.
+    #[command(flatten)]
+    pub rev: RevArgs,
+    /// Folder to write index.html into (default: <root>/catalog).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// `watch`.

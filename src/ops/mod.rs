@@ -1,16 +1,17 @@
 //! The operations: one module per use case — [`validate`], [`plan`], [`apply`], a [`sync`]
-//! pass, [`import`], [`tag`] edits, [`prune`] — each a function that takes a [`Workspace`] and
+//! pass, [`import`], [`tag`] edits, [`prune`], the [`catalog`] page — each a function that takes a [`Workspace`] and
 //! typed options and returns a typed report of what it planned, applied, imported, wrote or
 //! committed. Locking, definition loading, registry setup, repository imports, commit
 //! messages and the plan an edit implies live here, once, so a command, a test or a program
-//! embedding streamsync runs the same work. Roll-outs and the catalog join as their own
-//! modules beside these.
+//! embedding streamsync runs the same work. Roll-outs join as their own module beside
+//! these.
 //!
 //! Nothing here parses a command line or writes to a terminal: reports are values, and
 //! whoever calls shows them. Long work reports progress through [`Progress`], which a caller
 //! may implement (the command line draws a bar) or leave at [`NoProgress`].
 
 pub mod apply;
+pub mod catalog;
 pub mod edits;
 pub mod import;
 pub mod plan;

@@ -2,6 +2,8 @@
 
 mod apply;
 mod bad_input;
+mod browser;
+mod catalog;
 mod common;
 mod get;
 mod hardening;

@@ -5,6 +5,7 @@ mod harness;
 mod proxy;
 
 mod auth;
+mod catalog;
 mod e2e;
 mod faults;
 mod fidelity;

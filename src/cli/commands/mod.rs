@@ -4,6 +4,7 @@
 //! commands share lives in the operations or in [`crate::cli::report`].
 
 mod apply;
+mod catalog;
 mod completions;
 mod get;
 mod import;
@@ -37,6 +38,7 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<ExitStatus> {
         Command::Tag(args) => tag::run(&ws, args, printer),
         Command::Get(args) => get::run(&ws, args, printer),
         Command::Prune(args) => prune::run(&ws, args, printer),
+        Command::Catalog(args) => catalog::run(&ws, args, printer),
         Command::Watch(args) => watch::run(&ws, args, printer),
         Command::Ref(_) | Command::Completions(_) => unreachable!("handled above"),
     }
