@@ -161,3 +161,90 @@ fn a_tag_edit_reports_its_diff_and_the_plan_it_implies() {
         plan.changes
     );
 }
+
+#[test]
+fn a_sync_pass_commits_the_state_with_a_message_naming_its_changes() {
+    let (dir, ws) = repo(DEFINITION);
+    let git = git2::Repository::init(dir.path()).expect("git init");
+    let options = super::sync::Options {
+        commit: true,
+        author: Some("streamsync <sync@example.com>".into()),
+        ..Default::default()
+    };
+    let Run::Done(report) = super::sync::pass(&ws, &options, &NoProgress).expect("pass") else {
+        panic!("invalid");
+    };
+    assert!(report.commit_error.is_none(), "{:?}", report.commit_error);
+    let committed = report.committed.expect("a commit");
+    assert_eq!(committed.subject, "streamsync: update live state");
+    let head = git.head().expect("head").peel_to_commit().expect("commit");
+    assert_eq!(head.id().to_string(), committed.id);
+    assert_eq!(
+        head.author().email().unwrap_or_default(),
+        "sync@example.com"
+    );
+    let message = head.message().unwrap_or_default();
+    assert!(message.contains("create stream web/app"), "{message}");
+    let tree = head.tree().expect("tree");
+    assert!(
+        tree.get_path(std::path::Path::new("state/web/app.yaml"))
+            .is_ok()
+    );
+    // Nothing left to do: the next pass writes and commits nothing.
+    let Run::Done(again) = super::sync::pass(&ws, &options, &NoProgress).expect("pass") else {
+        panic!("invalid");
+    };
+    assert!(again.committed.is_none());
+    assert!(!again.applied.report.written.any());
+}
+
+#[test]
+fn prune_write_removes_stale_dated_tags_only_when_not_a_dry_run() {
+    let stale = "apiVersion: image.openshift.io/v1
+kind: ImageStream
+metadata:
+  name: app
+  namespace: web
+spec:
+  tags:
+  - name: \"20200101\"
+    from:
+      kind: DockerImage
+      name: quay.io/org/app:20200101
+    reference: true
+  - name: latest
+    from:
+      kind: DockerImage
+      name: quay.io/org/app:latest
+    reference: true
+";
+    let (dir, ws) = repo(stale);
+    let dry = super::prune::Options {
+        write: true,
+        dry_run: true,
+        ..Default::default()
+    };
+    let Run::Done(report) = super::prune::run(&ws, &dry).expect("prune") else {
+        panic!("invalid");
+    };
+    let removed = report.written.expect("write was asked for");
+    assert_eq!(removed.tags, 1);
+    assert!(removed.edited.dry_run && removed.edited.implied.is_none());
+    assert!(!removed.edited.files[0].after.contains("20200101"));
+    let path = dir.path().join("definitions/web/app.yaml");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), stale);
+
+    let write = super::prune::Options {
+        dry_run: false,
+        ..dry
+    };
+    let Run::Done(report) = super::prune::run(&ws, &write).expect("prune") else {
+        panic!("invalid");
+    };
+    assert_eq!(report.written.expect("written").tags, 1);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        !text.contains("20200101") && text.contains("latest"),
+        "{text}"
+    );
+}
