@@ -16,21 +16,21 @@ use crate::ops::{self, Run, Workspace};
 use crate::state::commit;
 
 /// Run `sync`.
-pub fn run(ctx: &Workspace, args: &SyncArgs, printer: &Printer) -> Result<ExitStatus> {
+pub fn run(ws: &Workspace, args: &SyncArgs, printer: &Printer) -> Result<ExitStatus> {
     let interval = parse_duration(&args.interval)?;
     let timeout = parse_duration(&args.lock_timeout)?;
     if let Some(author) = &args.author {
         commit::parse_author(author)?;
     }
     if args.once {
-        return pass(ctx, args, timeout, printer);
+        return pass(ws, args, timeout, printer);
     }
     if interval.is_zero() {
         bail!("--interval must be longer than 0s");
     }
     let stop = stop_signal()?;
     loop {
-        let status = match pass(ctx, args, timeout, printer) {
+        let status = match pass(ws, args, timeout, printer) {
             Ok(status) => status,
             Err(e) => {
                 // One bad pass (a held lock, an unreadable file) does not end the loop.

@@ -10,10 +10,10 @@ use crate::ops::{self, Workspace};
 use crate::watch::{self, Event};
 
 /// Run `watch` until Ctrl-C (exit 0).
-pub fn run(ctx: &Workspace, args: &WatchArgs, printer: &Printer) -> Result<ExitStatus> {
+pub fn run(ws: &Workspace, args: &WatchArgs, printer: &Printer) -> Result<ExitStatus> {
     let show = |why: &str| {
         let started = Instant::now();
-        let text = replan(ctx);
+        let text = replan(ws);
         let stamp = chrono::Local::now().format("%H:%M:%S");
         printer.out(&format!(
             "── {stamp} {why} ({} ms) ──\n{text}",
@@ -21,8 +21,8 @@ pub fn run(ctx: &Workspace, args: &WatchArgs, printer: &Printer) -> Result<ExitS
         ));
     };
     watch::run(
-        &ctx.root,
-        &ctx.config_path,
+        &ws.root,
+        &ws.config_path,
         Duration::from_millis(args.debounce_ms),
         || show("plan"),
         |event| match event {
