@@ -5,15 +5,18 @@
 //! a plan to `apply` and commits the result through the [`LiveState`] trait. It also owns the
 //! saved-plan format and its staleness check. It prints nothing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::apply::{self, Applied};
 use crate::model::{ANNOTATION_PREFER_ARCH, ANNOTATION_PREFER_OS, ImageStream, StreamKey};
 use crate::plan::{self, Change, Observation, Observations, Options, Plan, PlanError, Summary};
 use crate::registry::{ImportRequest, Resolver};
-use crate::state::{self, Commit, LiveState, Meta, Snapshot, Written};
+use crate::state::{self, Commit, LiveState, Memo, Meta, Snapshot, Written};
 
 /// A reconcile failure.
 #[derive(Debug, thiserror::Error)]
@@ -69,7 +72,8 @@ pub fn plan(
     Ok(plan_snapshot(desired, snapshot, state, options, refresh))
 }
 
-/// [`plan`] against a snapshot already loaded (e.g. while the definitions were being read).
+/// [`plan`] against a snapshot already loaded (e.g. by [`load_for_plan`]). Streams the
+/// snapshot skipped are at rest with their definition, so they are left out on both sides.
 pub fn plan_snapshot(
     desired: &[&ImageStream],
     snapshot: Snapshot,
@@ -77,8 +81,141 @@ pub fn plan_snapshot(
     options: &Options,
     refresh: Option<&dyn Resolver>,
 ) -> Planned {
-    let plan = plan_against(desired, &snapshot.streams, options, refresh, state);
+    let desired = unskipped(desired, &snapshot);
+    let plan = plan_against(&desired, &snapshot.streams, options, refresh, state);
     Planned { plan, snapshot }
+}
+
+/// The desired streams a snapshot did not skip.
+pub fn unskipped<'a>(desired: &[&'a ImageStream], snapshot: &Snapshot) -> Vec<&'a ImageStream> {
+    if snapshot.skipped.is_empty() {
+        return desired.to_vec();
+    }
+    desired
+        .iter()
+        .copied()
+        .filter(|s| !snapshot.skipped.contains_key(&s.key()))
+        .collect()
+}
+
+/// Salt of every memo: the version and the source of what decides a plan (the model and the
+/// plan computation). A memo written by any other build never matches, so a change in what
+/// plans compare, even between two builds of one version, cannot make an old memo claim that
+/// a stream is at rest; such a state is parsed in full until its next apply.
+static MEMO_SALT: LazyLock<[u8; 32]> = LazyLock::new(|| {
+    let mut hasher = Sha256::new();
+    for part in [
+        env!("CARGO_PKG_VERSION"),
+        include_str!("model/mod.rs"),
+        include_str!("plan/mod.rs"),
+    ] {
+        hasher.update(part.as_bytes());
+        hasher.update([0]);
+    }
+    hasher.finalize().into()
+});
+
+/// The memo of a stream: a digest of its spec as plans compare it. A live stream records it
+/// only while it is at rest ([`at_rest`]); a definition whose memo equals the recorded one
+/// then plans to nothing against it, so its state file need not be parsed.
+pub fn memo(stream: &ImageStream) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(*MEMO_SALT);
+    // Serializing these plain data types cannot fail (string keys, no custom serializers),
+    // and neither can writing to a hasher.
+    let _ = serde_json::to_writer(&mut hasher, &plan::normalize(stream));
+    hex::encode(&hasher.finalize()[..16])
+}
+
+/// Whether a live stream is at rest: a definition with its very spec would plan nothing for
+/// it, and no tag of it has a failed import to report.
+pub fn at_rest(stream: &ImageStream) -> bool {
+    let failing = stream.status.as_ref().is_some_and(|s| {
+        s.tags
+            .iter()
+            .any(|t| t.conditions.iter().any(|c| c.status == "False"))
+    });
+    if failing {
+        return false;
+    }
+    let live = BTreeMap::from([(stream.key(), stream.clone())]);
+    let own = plan::compute(
+        [stream],
+        &live,
+        &Observations::default(),
+        &Options::default(),
+    );
+    own.changes.is_empty() && own.errors.is_empty()
+}
+
+/// Streams whose plan may depend on another stream: those that name another stream in a tag
+/// source, and the streams they name.
+fn linked<'a>(streams: impl IntoIterator<Item = &'a ImageStream>) -> BTreeSet<StreamKey> {
+    let mut out = BTreeSet::new();
+    for s in streams {
+        let key = s.key();
+        for t in &s.spec.tags {
+            if let Some((source, _)) = t.from.as_ref().and_then(|f| f.source(&key))
+                && source != key
+            {
+                out.insert(source);
+                out.insert(key.clone());
+            }
+        }
+    }
+    out
+}
+
+/// Load the live state for an offline plan of `desired` (and of `base`, for `plan --base`):
+/// a stream file whose recorded memo equals the memo of its definition in every set is left
+/// unparsed, unless its plan could depend on other streams or on registries (`refresh` and a
+/// scheduled tag). Files edited since their memo was recorded are always parsed.
+pub fn load_for_plan(
+    state: &dyn LiveState,
+    desired: &[&ImageStream],
+    base: Option<&[&ImageStream]>,
+    refresh: bool,
+) -> Result<Snapshot, Error> {
+    let sets: Vec<&[&ImageStream]> = std::iter::once(desired).chain(base).collect();
+    let mut keep = linked(sets.iter().flat_map(|set| set.iter().copied()));
+    if refresh {
+        keep.extend(
+            sets.iter()
+                .flat_map(|set| set.iter())
+                .filter(|s| s.spec.tags.iter().any(|t| t.import_policy.scheduled))
+                .map(|s| s.key()),
+        );
+    }
+    let memos: Vec<BTreeMap<StreamKey, String>> = sets
+        .iter()
+        .map(|set| set.par_iter().map(|s| (s.key(), memo(s))).collect())
+        .collect();
+    let mut wanted: BTreeMap<StreamKey, String> = memos[0]
+        .iter()
+        .filter(|(key, memo)| {
+            !keep.contains(*key) && memos[1..].iter().all(|m| m.get(*key) == Some(*memo))
+        })
+        .map(|(k, m)| (k.clone(), m.clone()))
+        .collect();
+    loop {
+        let snapshot =
+            state.load_skipping(&|key, memo| wanted.get(key).is_some_and(|m| m == memo))?;
+        // A parsed stream whose live spec names a skipped one (a source being removed or
+        // re-pointed) may need it after all: load again with it parsed.
+        let needed: BTreeSet<StreamKey> = linked(snapshot.streams.values())
+            .into_iter()
+            .filter(|k| snapshot.skipped.contains_key(k))
+            .collect();
+        if needed.is_empty() {
+            tracing::info!(
+                "live state: {} of {} stream files at rest with their definitions, left unparsed",
+                snapshot.skipped.len(),
+                snapshot.hashes.len()
+            );
+            return Ok(snapshot);
+        }
+        wanted.retain(|k, _| !needed.contains(k));
+    }
 }
 
 /// Plan against already-loaded live streams.
@@ -195,6 +332,7 @@ pub fn execute(
         cluster: cluster.clone(),
     };
     let applied = apply::execute(&snapshot.streams, changes, &env);
+    let memos = memos_after(snapshot, &applied.streams);
     let meta = Meta {
         lineage: snapshot
             .lineage()
@@ -207,6 +345,7 @@ pub fn execute(
         streams: applied.streams.clone(),
         images,
         meta: Some(meta),
+        memos,
     };
     let written = state.commit(&commit)?;
     let serial = if written.meta {
@@ -247,6 +386,54 @@ fn images_to_upgrade(state: &dyn LiveState, applied: &Applied) -> Vec<crate::mod
             img
         })
         .collect()
+}
+
+/// The memo of every stream at rest once `written` replaced its streams in `snapshot`.
+fn memos_after(
+    snapshot: &Snapshot,
+    written: &BTreeMap<StreamKey, Option<ImageStream>>,
+) -> BTreeMap<StreamKey, Memo> {
+    let old = snapshot
+        .streams
+        .par_iter()
+        .filter(|(key, _)| !written.contains_key(*key))
+        .filter_map(|(key, s)| {
+            let file = snapshot.hashes.get(key)?.clone();
+            at_rest(s).then(|| {
+                let memo = memo(s);
+                (
+                    key.clone(),
+                    Memo {
+                        file: Some(file),
+                        memo,
+                    },
+                )
+            })
+        });
+    let new = written.par_iter().filter_map(|(key, s)| {
+        let s = s.as_ref()?;
+        at_rest(s).then(|| {
+            let memo = memo(s);
+            (key.clone(), Memo { file: None, memo })
+        })
+    });
+    let skipped = snapshot
+        .skipped
+        .iter()
+        .filter(|(key, _)| !written.contains_key(*key))
+        .filter_map(|(key, memo)| {
+            let file = snapshot.hashes.get(key)?.clone();
+            Some((
+                key.clone(),
+                Memo {
+                    file: Some(file),
+                    memo: memo.clone(),
+                },
+            ))
+        });
+    let mut out: BTreeMap<StreamKey, Memo> = old.chain(new).collect();
+    out.extend(skipped);
+    out
 }
 
 /// Import changes for a scheduled pass (`sync`, semantics §3.4): every importable tag with
@@ -692,9 +879,38 @@ mod tests {
                 lineage: "l".into(),
                 serial: 1,
             }),
+            ..Commit::default()
         };
         state.commit(&commit).unwrap();
         let options = Options::default();
+        // At rest, offline: the file is left unparsed. A refresh asks about scheduled tags,
+        // so it parses the stream whatever its memo says.
+        let mut commit = Commit {
+            meta: Some(Meta {
+                lineage: "l".into(),
+                serial: 2,
+            }),
+            ..Commit::default()
+        };
+        let snapshot = state.load().unwrap();
+        commit.memos = memos_after(&snapshot, &BTreeMap::new());
+        // Another stream, so that the commit writes something (and so the meta).
+        commit.streams.insert(
+            StreamKey::new("demo", "other"),
+            Some(ImageStream::new("demo", "other")),
+        );
+        state.commit(&commit).unwrap();
+        let offline = load_for_plan(&state, &[&desired], None, false).unwrap();
+        assert_eq!(offline.skipped.keys().collect::<Vec<_>>(), [&desired.key()]);
+        let refreshing = load_for_plan(&state, &[&desired], None, true).unwrap();
+        assert!(refreshing.skipped.is_empty());
+        assert_eq!(
+            plan_snapshot(&[&desired], refreshing, &state, &options, Some(&Moved))
+                .plan
+                .changes
+                .len(),
+            1
+        );
         // Offline, scheduled tags never make a plan non-empty.
         let offline = plan(&[&desired], &state, &options, None).unwrap();
         assert!(offline.plan.is_empty());

@@ -740,5 +740,7 @@ pub fn execute(
     }
 }
 
+pub mod render;
+
 #[cfg(test)]
 mod tests;

@@ -1,9 +1,12 @@
 //! The command line: clap structures, the exit-status contract and the one place that turns
-//! results and errors into text on the terminal. Only this module (and `main.rs`) uses clap and
-//! anyhow; the library modules below it return typed values and errors.
+//! reports and errors into text on the terminal. Only this module (and `main.rs`) uses clap
+//! or writes to the terminal; each command maps its arguments to the options of one
+//! operation in [`crate::ops`] and shows the report it returns.
 
 pub mod commands;
 pub mod printer;
+pub mod progress;
+pub mod report;
 pub mod settings;
 
 use std::path::PathBuf;
@@ -12,7 +15,6 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub use printer::Printer;
-pub use settings::Context;
 
 const EXIT_CODES_HELP: &str = "\
 Exit codes:
@@ -138,6 +140,8 @@ pub enum Command {
     Get(GetArgs),
     /// Recommend stale dated tags and history to prune.
     Prune(PruneArgs),
+    /// Write the developer-catalog preview page (one self-contained index.html).
+    Catalog(CatalogArgs),
     /// Re-validate and re-plan whenever definitions or policies change.
     Watch(WatchArgs),
     /// Show how a pull spec parses and normalises, as JSON.
@@ -380,6 +384,17 @@ pub struct PruneArgs {
     pub dry_run: bool,
 }
 
+/// `catalog`.
+#[derive(Debug, Args)]
+pub struct CatalogArgs {
+    /// Revision.
+    #[command(flatten)]
+    pub rev: RevArgs,
+    /// Folder to write index.html into (default: <root>/catalog).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
 /// `watch`.
 #[derive(Debug, Args)]
 pub struct WatchArgs {
@@ -413,6 +428,22 @@ pub enum ExitStatus {
     Changes,
     /// 3: incomplete, a registry could not be asked.
     Incomplete,
+}
+
+impl ExitStatus {
+    /// Exit status of a plan: errors 1, unreachable registries 3, changes 2 when `detailed`
+    /// (`--detailed-exitcode`), else 0.
+    pub fn of_plan(plan: &crate::plan::Plan, detailed: bool) -> ExitStatus {
+        if !plan.errors.is_empty() {
+            ExitStatus::Failure
+        } else if !plan.unobserved.is_empty() {
+            ExitStatus::Incomplete
+        } else if detailed && !plan.is_empty() {
+            ExitStatus::Changes
+        } else {
+            ExitStatus::Success
+        }
+    }
 }
 
 impl From<ExitStatus> for ExitCode {

@@ -1,4 +1,4 @@
-//! Resolves the global options into one [`Context`]: the repository root, the config, the
+//! Resolves the global options into one [`Workspace`]: the repository root, the config, the
 //! state folder and "now". The only place where flags, files and the environment merge.
 
 use std::path::{Path, PathBuf};
@@ -7,108 +7,41 @@ use anyhow::{Context as _, Result};
 use chrono::{DateTime, Utc};
 
 use super::GlobalArgs;
-use crate::diagnostic::Diagnostic;
 use crate::error::Hinted;
-use crate::policy::{self, Config, Policies};
+use crate::ops::Workspace;
 
-/// Everything a command needs to know about where it runs.
-#[derive(Debug, Clone)]
-pub struct Context {
-    /// The repository root.
-    pub root: PathBuf,
-    /// The config file (may not exist).
-    pub config_path: PathBuf,
-    /// The state folder.
-    pub state_dir: PathBuf,
-    /// "Now" (fixed by `--now` / `STREAMSYNC_NOW` in tests).
-    pub now: DateTime<Utc>,
-    /// The global options as given.
-    pub global: GlobalArgs,
-    /// Whether the root was found or given (false: no folder upward looked like a repository,
-    /// and the current folder stands in).
-    pub root_found: bool,
-}
-
-impl Context {
-    /// Resolve the root (`-C`, else the first folder upward with `streamsync.toml`,
-    /// `definitions/` or `.git`, else the current folder).
-    pub fn resolve(global: &GlobalArgs) -> Result<Context> {
-        let cwd = std::env::current_dir().context("cannot read the current folder")?;
-        let root = match &global.repo {
-            Some(dir) => {
-                let dir = cwd.join(dir);
-                if !dir.is_dir() {
-                    return Err(Hinted::new(
-                        format!("repository folder `{}` does not exist", dir.display()),
-                        "pass an existing folder to -C/--repo",
-                    )
-                    .into());
-                }
-                dir
+/// Resolve the global options into the [`Workspace`]: the root (`-C`, else the first folder
+/// upward with `streamsync.toml`, `definitions/` or `.git`, else the current folder), the
+/// config file, the state folder and "now".
+pub fn workspace(global: &GlobalArgs) -> Result<Workspace> {
+    let cwd = std::env::current_dir().context("cannot read the current folder")?;
+    let root = match &global.repo {
+        Some(dir) => {
+            let dir = cwd.join(dir);
+            if !dir.is_dir() {
+                return Err(Hinted::new(
+                    format!("repository folder `{}` does not exist", dir.display()),
+                    "pass an existing folder to -C/--repo",
+                )
+                .into());
             }
-            None => find_root(&cwd).unwrap_or_else(|| cwd.clone()),
-        };
-        let root_found = global.repo.is_some() || find_root(&cwd).is_some();
-        let config_path = global
-            .config
-            .as_ref()
-            .map_or_else(|| root.join("streamsync.toml"), |c| cwd.join(c));
-        let state_dir = global
-            .state
-            .as_ref()
-            .map_or_else(|| root.join("state"), |s| cwd.join(s));
-        let now = match &global.now {
-            Some(text) => parse_now(text)?,
-            None => Utc::now(),
-        };
-        Ok(Context {
-            root,
-            config_path,
-            state_dir,
-            now,
-            global: global.clone(),
-            root_found,
-        })
-    }
-
-    /// The config file's name as shown in diagnostics.
-    pub fn config_display(&self) -> String {
-        self.display_path(&self.config_path)
-    }
-
-    /// `path` relative to the root when inside it, with `/` separators.
-    pub fn display_path(&self, path: &Path) -> String {
-        path.strip_prefix(&self.root)
-            .unwrap_or(path)
-            .to_string_lossy()
-            .replace('\\', "/")
-    }
-
-    /// Load the config; a broken config is a located diagnostic.
-    pub fn load_config(&self) -> Result<Config, Box<Diagnostic>> {
-        if self.global.config.is_some() && !self.config_path.exists() {
-            return Err(Box::new(Diagnostic::error(
-                self.config_display(),
-                0,
-                0,
-                "io",
-                "config file does not exist",
-            )));
+            dir
         }
-        policy::load_config(&self.config_path, &self.config_display())
+        None => find_root(&cwd).unwrap_or_else(|| cwd.clone()),
+    };
+    let root_found = global.repo.is_some() || find_root(&cwd).is_some();
+    let mut ws = Workspace::new(root);
+    ws.root_found = root_found;
+    if let Some(config) = &global.config {
+        ws = ws.with_config(cwd.join(config));
     }
-
-    /// Load config and policies together, collecting every problem.
-    pub fn load_settings(&self) -> (Config, Policies, Vec<Diagnostic>) {
-        let mut diags = Vec::new();
-        let config = self.load_config().unwrap_or_else(|d| {
-            diags.push(*d);
-            Config::default()
-        });
-        let (policies, pdiags) = policy::load_policies(&self.root);
-        diags.extend(pdiags);
-        (config, policies, diags)
+    if let Some(state) = &global.state {
+        ws = ws.with_state_dir(cwd.join(state));
     }
+    if let Some(text) = &global.now {
+        ws = ws.with_now(parse_now(text)?);
+    }
+    Ok(ws)
 }
 
 fn find_root(start: &Path) -> Option<PathBuf> {

@@ -208,7 +208,13 @@ impl<'a> Converter<'a> {
         let entries = self.entries(node, what, None)?;
         let mut map = Annotations::new();
         for (k, v) in entries {
-            if let Some(s) = self.string(v, &format!("{item} `{}`", k.name)) {
+            // The description is only needed for an error: most maps hold thousands of
+            // plain strings, and formatting one per entry was a tenth of loading them.
+            let s = match &v.value {
+                Value::Str(s) => Some(s.clone()),
+                _ => self.string(v, &format!("{item} `{}`", k.name)),
+            };
+            if let Some(s) = s {
                 map.insert(k.name.clone(), s);
             }
         }

@@ -444,6 +444,28 @@ impl Validator<'_> {
                 )),
             );
         }
+        if let Some(icon) = tag.annotation("iconClass")
+            && !icon.trim().is_empty()
+            && !crate::catalog::icons::is_known(icon)
+        {
+            let at = if pos.annotations.line == 0 {
+                name_pos
+            } else {
+                pos.annotations
+            };
+            let guess = did_you_mean(icon.trim(), crate::catalog::icons::KNOWN.iter().copied());
+            self.warn(
+                at,
+                "unknown-icon-class",
+                format!(
+                    "tag `{tname}`: iconClass `{icon}` is not an icon the console knows, so the catalog shows no icon for it"
+                ),
+                Some(match guess {
+                    Some(g) => format!("did you mean `{g}`?"),
+                    None => "use one of the console's `icon-<name>` logos (such as `icon-python`), or a FontAwesome `fa fa-…` or PatternFly `pficon pficon-…` class".into(),
+                }),
+            );
+        }
         let tags_annotation = tag.annotation("tags").unwrap_or_default();
         if tags_annotation.split(',').any(|t| t.trim() == "builder") {
             let missing: Vec<&str> = [ANNOTATION_DISPLAY_NAME, "iconClass"]

@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::{Commit, Error, LiveState, LockGuard, Meta, Snapshot, Written};
@@ -44,29 +45,27 @@ const TMP_PREFIX: &str = ".tmp-";
 #[derive(Debug, Clone)]
 pub struct DirState {
     root: PathBuf,
-    /// Where the parse cache lives (`None`: no cache).
-    cache_dir: Option<PathBuf>,
-    /// Below this many stream files the cache is not used: parsing is fast enough.
-    cache_min_files: usize,
 }
 
-/// States with at least this many streams keep a parse cache.
-const CACHE_MIN_FILES: usize = 256;
-
-/// `$STREAMSYNC_CACHE_DIR`, else `$XDG_CACHE_HOME/streamsync`, else `~/.cache/streamsync`;
-/// `STREAMSYNC_NO_CACHE=1` turns the cache off.
-fn default_cache_dir() -> Option<PathBuf> {
-    if std::env::var_os("STREAMSYNC_NO_CACHE").is_some_and(|v| !v.is_empty() && v != "0") {
-        return None;
-    }
-    if let Some(dir) = std::env::var_os("STREAMSYNC_CACHE_DIR") {
-        return Some(PathBuf::from(dir));
-    }
-    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
-        return Some(PathBuf::from(dir).join("streamsync"));
-    }
-    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache").join("streamsync"))
+/// `streamsync.toml` as written: the meta, then the memo index (`[memos]`, one line per stream
+/// file: `"<namespace>/<name>" = ["<file hash>", "<memo>"]`). Hashes are cut to 128 bits:
+/// enough to tell two files apart, and half the width a reviewer scrolls past.
+#[derive(Debug, Serialize)]
+struct MetaFile<'a> {
+    #[serde(flatten)]
+    meta: &'a Meta,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    memos: MemoIndex,
 }
+
+/// The key of the memo index in `streamsync.toml`.
+const MEMOS_KEY: &str = "memos";
+
+/// Hex digits of a file hash kept in the memo index.
+const MEMO_HASH_LEN: usize = 32;
+
+/// `namespace/name` → (file hash, memo).
+type MemoIndex = BTreeMap<String, (String, String)>;
 
 fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Error + use<> {
     let path = path.display().to_string();
@@ -164,26 +163,7 @@ impl DirState {
                 message: "it is a file, not a folder".into(),
             });
         }
-        Ok(DirState {
-            root,
-            cache_dir: default_cache_dir(),
-            cache_min_files: CACHE_MIN_FILES,
-        })
-    }
-
-    /// Use `dir` for the parse cache from `min_files` stream files on (`None`: no cache).
-    pub fn with_cache(mut self, dir: Option<PathBuf>, min_files: usize) -> Self {
-        self.cache_dir = dir;
-        self.cache_min_files = min_files;
-        self
-    }
-
-    /// The cache file of this state: one per state folder, named by its absolute path.
-    fn cache_file(&self) -> Option<PathBuf> {
-        let dir = self.cache_dir.as_ref()?;
-        let root = std::fs::canonicalize(&self.root).ok()?;
-        let id = hex::encode(Sha256::digest(root.to_string_lossy().as_bytes()));
-        Some(dir.join(format!("state-{}.json", &id[..24])))
+        Ok(DirState { root })
     }
 
     /// The folder.
@@ -256,18 +236,27 @@ impl DirState {
         }
     }
 
-    fn read_meta(&self) -> Result<(Option<Meta>, Vec<u8>), Error> {
+    /// The meta, the file's bytes and its memo index (`None`, empty, empty before the first
+    /// apply).
+    fn read_meta(&self) -> Result<(Option<Meta>, Vec<u8>, MemoIndex), Error> {
         let path = self.root.join(META_FILE);
         match read_nofollow(&path)? {
             Some(bytes) => {
                 let text = String::from_utf8_lossy(&bytes);
-                let meta: Meta = toml::from_str(&text).map_err(|e| Error::Damaged {
+                let damaged = |e: toml::de::Error| Error::Damaged {
                     path: path.display().to_string(),
                     message: e.message().to_owned(),
-                })?;
-                Ok((Some(meta), bytes))
+                };
+                // The index is taken out first, so the meta keeps refusing unknown keys.
+                let mut table: toml::Table = toml::from_str(&text).map_err(damaged)?;
+                let memos = match table.remove(MEMOS_KEY) {
+                    Some(memos) => memos.try_into().map_err(damaged)?,
+                    None => MemoIndex::new(),
+                };
+                let meta: Meta = table.try_into().map_err(damaged)?;
+                Ok((Some(meta), bytes, memos))
             }
-            None => Ok((None, Vec::new())),
+            None => Ok((None, Vec::new(), MemoIndex::new())),
         }
     }
 
@@ -464,116 +453,6 @@ fn parse_stream(key: &StreamKey, path: &Path, bytes: &[u8]) -> Result<ImageStrea
     Ok(stream)
 }
 
-/// A parse cache for large states: the streams as JSON, keyed by file identity (device,
-/// inode, size, modification and change times), so an unchanged file is not parsed again.
-/// Every write of a state file is a rename, which gives it a new inode, so a changed file
-/// never matches. Entries younger than two seconds are not cached (a file rewritten in place
-/// within the same clock tick could otherwise look unchanged). Any cache problem just means
-/// parsing: the cache is never a source of truth.
-mod cache {
-    use std::collections::BTreeMap;
-    use std::path::Path;
-    use std::time::{Duration, SystemTime};
-
-    use serde::{Deserialize, Serialize};
-
-    use crate::model::{ImageStream, StreamKey};
-
-    const VERSION: u32 = 1;
-
-    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-    pub struct FileId {
-        dev: u64,
-        ino: u64,
-        size: u64,
-        mtime_ns: i128,
-        ctime_ns: i128,
-    }
-
-    impl FileId {
-        #[cfg(unix)]
-        pub fn of(path: &Path) -> Option<FileId> {
-            use std::os::unix::fs::MetadataExt;
-            let m = std::fs::metadata(path).ok()?;
-            Some(FileId {
-                dev: m.dev(),
-                ino: m.ino(),
-                size: m.size(),
-                mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
-                ctime_ns: i128::from(m.ctime()) * 1_000_000_000 + i128::from(m.ctime_nsec()),
-            })
-        }
-
-        /// Without inode numbers a file's identity is not reliable: no cache.
-        #[cfg(not(unix))]
-        pub fn of(_path: &Path) -> Option<FileId> {
-            None
-        }
-
-        fn settled(&self) -> bool {
-            let now = SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .unwrap_or(Duration::ZERO)
-                .as_nanos();
-            let now = i128::try_from(now).unwrap_or(i128::MAX);
-            self.dev != 0 && self.mtime_ns.max(self.ctime_ns) < now - 2_000_000_000
-        }
-    }
-
-    #[derive(Debug, Clone, Serialize, Deserialize)]
-    pub struct Entry {
-        pub id: FileId,
-        pub sha256: String,
-        pub stream: ImageStream,
-    }
-
-    #[derive(Debug, Default, Serialize, Deserialize)]
-    pub struct Cache {
-        version: u32,
-        pub entries: BTreeMap<String, Entry>,
-    }
-
-    pub fn read(path: &Path) -> Cache {
-        let Ok(bytes) = std::fs::read(path) else {
-            return Cache::default();
-        };
-        match serde_json::from_slice::<Cache>(&bytes) {
-            Ok(c) if c.version == VERSION => c,
-            _ => Cache::default(),
-        }
-    }
-
-    /// Rewrite the cache (the caller knows it changed); failures are ignored.
-    pub fn write(path: &Path, entries: &BTreeMap<StreamKey, Entry>) {
-        let keep: BTreeMap<String, &Entry> = entries
-            .iter()
-            .filter(|(_, e)| e.id.settled())
-            .map(|(k, e)| (k.to_string(), e))
-            .collect();
-        #[derive(Serialize)]
-        struct Out<'a> {
-            version: u32,
-            entries: BTreeMap<String, &'a Entry>,
-        }
-        let Ok(json) = serde_json::to_vec(&Out {
-            version: VERSION,
-            entries: keep,
-        }) else {
-            return;
-        };
-        let Some(dir) = path.parent() else { return };
-        if std::fs::create_dir_all(dir).is_err() {
-            return;
-        }
-        if let Ok(mut tmp) = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir) {
-            use std::io::Write as _;
-            if tmp.write_all(&json).is_ok() {
-                let _ = tmp.persist(path);
-            }
-        }
-    }
-}
-
 fn first_line(text: &str) -> String {
     let line = text.lines().next().unwrap_or(text);
     line.strip_prefix("error: ").unwrap_or(line).to_owned()
@@ -623,74 +502,64 @@ fn holder_text(file: &mut File) -> String {
 
 impl LiveState for DirState {
     fn load(&self) -> Result<Snapshot, Error> {
+        self.load_skipping(&|_, _| false)
+    }
+
+    fn load_skipping(
+        &self,
+        skip: &(dyn Fn(&StreamKey, &str) -> bool + Sync),
+    ) -> Result<Snapshot, Error> {
         self.check_store()?;
-        let (meta, meta_bytes) = self.read_meta()?;
+        let (meta, meta_bytes, memos) = self.read_meta()?;
         let files = self.stream_files()?;
-        let cache_file = (files.len() >= self.cache_min_files)
-            .then(|| self.cache_file())
-            .flatten();
-        let mut cache = cache_file.as_deref().map(cache::read).unwrap_or_default();
-        let cached = cache.entries.len();
-        let ids: Vec<Option<cache::FileId>> = files
+        // Every file is read and hashed (the digest covers them all); only the parse, which
+        // costs far more than the read, is left out for files the caller does not need.
+        let loaded: Vec<(String, Option<ImageStream>, Option<&str>)> = files
             .par_iter()
-            .map(|(_, path)| cache::FileId::of(path))
-            .collect();
-        // Hits are moved out of the cache, not copied: large states are mostly hits.
-        let mut slots: Vec<Option<cache::Entry>> = files
-            .iter()
-            .zip(&ids)
-            .map(
-                |((key, _), id)| match (id, cache.entries.remove(&key.to_string())) {
-                    (Some(id), Some(hit)) if hit.id == *id => Some(hit),
-                    _ => None,
-                },
-            )
-            .collect();
-        drop(cache);
-        let hits = slots.iter().filter(|s| s.is_some()).count();
-        slots
-            .par_iter_mut()
-            .zip(files.par_iter())
-            .zip(ids.par_iter())
-            .try_for_each(|((slot, (key, path)), id)| {
-                if slot.is_some() {
-                    return Ok(());
-                }
+            .map(|(key, path)| {
                 let bytes = read_nofollow(path)?
                     .ok_or_else(|| io("read", path)(std::io::ErrorKind::NotFound.into()))?;
-                let stream = parse_stream(key, path, &bytes)?;
-                *slot = Some(cache::Entry {
-                    id: id.unwrap_or_default(),
-                    sha256: hex::encode(Sha256::digest(&bytes)),
-                    stream,
-                });
-                Ok::<(), Error>(())
-            })?;
+                let sha256 = hex::encode(Sha256::digest(&bytes));
+                let memo = memos
+                    .get(&key.to_string())
+                    .filter(|(file, _)| sha256.get(..MEMO_HASH_LEN) == Some(file.as_str()))
+                    .map(|(_, memo)| memo.as_str())
+                    .filter(|memo| skip(key, memo));
+                let stream = match memo {
+                    Some(_) => None,
+                    None => Some(parse_stream(key, path, &bytes)?),
+                };
+                Ok((sha256, stream, memo))
+            })
+            .collect::<Result<_, Error>>()?;
         // The digest covers the meta and every stream file's bytes (through its hash).
         let mut hasher = Sha256::new();
         hasher.update(META_FILE.as_bytes());
         hasher.update([0]);
         hasher.update(&meta_bytes);
         hasher.update([0]);
-        let mut entries = BTreeMap::new();
-        for ((key, _), entry) in files.iter().zip(slots) {
-            let Some(entry) = entry else { continue };
+        let mut snapshot = Snapshot {
+            meta,
+            ..Snapshot::default()
+        };
+        for ((key, _), (sha256, stream, memo)) in files.into_iter().zip(loaded) {
             hasher.update(key.to_string().as_bytes());
             hasher.update([0]);
-            hasher.update(entry.sha256.as_bytes());
+            hasher.update(sha256.as_bytes());
             hasher.update([0]);
-            entries.insert(key.clone(), entry);
+            match stream {
+                Some(stream) => {
+                    snapshot.streams.insert(key.clone(), stream);
+                }
+                None => {
+                    let memo = memo.unwrap_or_default().to_owned();
+                    snapshot.skipped.insert(key.clone(), memo);
+                }
+            }
+            snapshot.hashes.insert(key, sha256);
         }
-        if let Some(file) = &cache_file
-            && !(hits == entries.len() && hits == cached)
-        {
-            cache::write(file, &entries);
-        }
-        Ok(Snapshot {
-            meta,
-            streams: entries.into_iter().map(|(k, e)| (k, e.stream)).collect(),
-            digest: format!("sha256:{}", hex::encode(hasher.finalize())),
-        })
+        snapshot.digest = format!("sha256:{}", hex::encode(hasher.finalize()));
+        Ok(snapshot)
     }
 
     fn load_image(&self, digest: &str) -> Result<Option<Image>, Error> {
@@ -773,20 +642,27 @@ impl LiveState for DirState {
         if let Some(meta) = &commit.meta
             && self.read_meta()?.0.is_none()
         {
-            self.write_meta(&Meta {
-                lineage: meta.lineage.clone(),
-                serial: 0,
+            self.write_meta(&MetaFile {
+                meta: &Meta {
+                    lineage: meta.lineage.clone(),
+                    serial: 0,
+                },
+                memos: MemoIndex::new(),
             })?;
         }
         for path in self.write_images(&images)? {
             written.images += 1;
             dirs.insert(path.parent().map(Path::to_path_buf));
         }
+        // The hash of each stream file this commit leaves, for the memo index.
+        let mut hashes = BTreeMap::new();
         for (key, stream) in &commit.streams {
             let path = self.stream_path(key)?;
             match stream {
                 Some(stream) => {
-                    if self.write_atomic(&path, to_yaml(stream)?.as_bytes())? {
+                    let text = to_yaml(stream)?;
+                    hashes.insert(key, hex::encode(Sha256::digest(text.as_bytes())));
+                    if self.write_atomic(&path, text.as_bytes())? {
                         written.streams += 1;
                         dirs.insert(path.parent().map(Path::to_path_buf));
                     }
@@ -812,7 +688,17 @@ impl LiveState for DirState {
         if let Some(meta) = &commit.meta
             && written.any()
         {
-            written.meta = self.write_meta(meta)?;
+            let memos: MemoIndex = commit
+                .memos
+                .iter()
+                .filter(|(key, _)| !matches!(commit.streams.get(key), Some(None)))
+                .filter_map(|(key, memo)| {
+                    let file = memo.file.as_ref().or_else(|| hashes.get(key))?;
+                    let file = file.get(..MEMO_HASH_LEN)?.to_owned();
+                    Some((key.to_string(), (file, memo.memo.clone())))
+                })
+                .collect();
+            written.meta = self.write_meta(&MetaFile { meta, memos })?;
         }
         Ok(written)
     }
@@ -824,7 +710,7 @@ impl LiveState for DirState {
 
 impl DirState {
     /// Write `streamsync.toml` (and the `.gitignore` beside it on first use).
-    fn write_meta(&self, meta: &Meta) -> Result<bool, Error> {
+    fn write_meta(&self, meta: &MetaFile<'_>) -> Result<bool, Error> {
         let ignore = self.root.join(".gitignore");
         refuse_link(&ignore)?;
         if !ignore.exists() {
@@ -935,59 +821,99 @@ mod tests {
 }
 
 #[cfg(test)]
-mod cache_tests {
+mod memo_tests {
     use super::*;
+    use crate::state::Memo;
 
     #[test]
-    fn the_parse_cache_gives_the_same_snapshot_and_sees_every_rewrite() {
+    fn a_load_skips_only_files_whose_bytes_still_match_their_memo() {
         let dir = tempfile::tempdir().unwrap();
-        let cache_dir = dir.path().join("cache");
-        let state = DirState::open(dir.path().join("state"))
-            .unwrap()
-            .with_cache(Some(cache_dir.clone()), 0);
+        let state = DirState::open(dir.path()).unwrap();
+        let (a, b, c) = (
+            StreamKey::new("demo", "a"),
+            StreamKey::new("demo", "b"),
+            StreamKey::new("demo", "c"),
+        );
         let mut commit = Commit::default();
-        for i in 0..5 {
-            let name = format!("app{i}");
-            commit.streams.insert(
-                StreamKey::new("demo", &name),
-                Some(ImageStream::new("demo", &name)),
-            );
+        for key in [&a, &b, &c] {
+            let s = ImageStream::new(&key.namespace, &key.name);
+            commit.streams.insert(key.clone(), Some(s));
         }
         commit.meta = Some(Meta {
             lineage: "l".into(),
             serial: 1,
         });
+        let memo = |m: &str| Memo {
+            file: None,
+            memo: m.into(),
+        };
+        commit.memos = [(a.clone(), memo("ma")), (b.clone(), memo("mb"))].into();
         state.commit(&commit).unwrap();
-        let first = state.load().unwrap();
-        // Fresh files are not cached yet (younger than two seconds); age them.
-        let old = std::time::SystemTime::now() - Duration::from_secs(60);
-        for i in 0..5 {
-            let f = File::options()
-                .write(true)
-                .open(dir.path().join(format!("state/demo/app{i}.yaml")))
-                .unwrap();
-            f.set_modified(old).unwrap();
-        }
-        let second = state.load().unwrap();
-        assert_eq!(second.streams, first.streams);
-        let cache_files: Vec<_> = std::fs::read_dir(&cache_dir).unwrap().collect();
-        assert_eq!(cache_files.len(), 1);
-        // Served from the cache: same values and digest.
-        let third = state.load().unwrap();
-        assert_eq!(third.streams, second.streams);
-        assert_eq!(third.digest, second.digest);
-        // A rewrite (a rename, so a new inode) is seen at once.
-        let key = StreamKey::new("demo", "app3");
-        let mut changed = ImageStream::new("demo", "app3");
-        changed.metadata.generation = Some(9);
-        let mut commit = Commit::default();
-        commit.streams.insert(key.clone(), Some(changed.clone()));
-        state.commit(&commit).unwrap();
-        let fourth = state.load().unwrap();
-        assert_eq!(fourth.streams[&key], changed);
-        assert_ne!(fourth.digest, third.digest);
-        // A damaged cache is only a cache.
-        std::fs::write(cache_files[0].as_ref().unwrap().path(), "{not json").unwrap();
-        assert_eq!(state.load().unwrap().streams, fourth.streams);
+        let full = state.load().unwrap();
+        assert!(full.skipped.is_empty());
+
+        let some = state.load_skipping(&|_, m| m == "ma").unwrap();
+        assert_eq!(some.skipped, [(a.clone(), "ma".to_owned())].into());
+        assert_eq!(some.streams.keys().collect::<Vec<_>>(), [&b, &c]);
+        assert_eq!(some.digest, full.digest);
+        assert_eq!(some.hashes, full.hashes);
+
+        // Same meaning, other bytes: parsed again.
+        let path = state.stream_path(&a).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, format!("# by hand\n{text}")).unwrap();
+        let all = state.load_skipping(&|_, _| true).unwrap();
+        assert_eq!(all.skipped.keys().collect::<Vec<_>>(), [&b]);
+        assert_ne!(all.digest, full.digest);
+
+        // A later commit keeps the memo of a file it does not write (given with the file's
+        // hash) and drops the memo of a stream it deletes.
+        let mut next = Commit {
+            meta: Some(Meta {
+                lineage: "l".into(),
+                serial: 2,
+            }),
+            ..Commit::default()
+        };
+        next.streams.insert(b.clone(), None);
+        next.memos = [
+            (
+                a.clone(),
+                Memo {
+                    file: Some(all.hashes[&a].clone()),
+                    memo: "ma2".into(),
+                },
+            ),
+            (b.clone(), memo("mb")),
+        ]
+        .into();
+        state.commit(&next).unwrap();
+        let meta = std::fs::read_to_string(dir.path().join(META_FILE)).unwrap();
+        assert!(meta.contains("\n[memos]\n\"demo/a\" = [\""), "{meta}");
+        assert!(
+            !meta.contains("demo/b") && !meta.contains("demo/c"),
+            "{meta}"
+        );
+        let after = state.load_skipping(&|_, m| m == "ma2").unwrap();
+        assert_eq!(after.skipped.keys().collect::<Vec<_>>(), [&a]);
+        assert_eq!(after.serial(), 2);
+    }
+
+    #[test]
+    fn a_damaged_memo_index_is_a_damaged_meta_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(META_FILE),
+            "lineage = \"l\"\nserial = 1\n[memos]\n\"demo/a\" = 3\n",
+        )
+        .unwrap();
+        let state = DirState::open(dir.path()).unwrap();
+        assert!(matches!(state.load(), Err(Error::Damaged { .. })));
+        std::fs::write(
+            dir.path().join(META_FILE),
+            "lineage = \"l\"\nserial = 1\nother = 2\n",
+        )
+        .unwrap();
+        assert!(matches!(state.load(), Err(Error::Damaged { .. })));
     }
 }

@@ -98,6 +98,12 @@ pub struct Snapshot {
     /// `sha256:…` over the meta and every stream as stored: two loads give the same digest
     /// exactly when nothing changed in between (a crash that wrote some streams changes it).
     pub digest: String,
+    /// Streams that are stored but were not parsed, because the caller of
+    /// [`LiveState::load_skipping`] said their recorded memo shows they cannot matter; with
+    /// the memo that decided it. Never in `streams`.
+    pub skipped: BTreeMap<StreamKey, String>,
+    /// sha256 (hex) of every stream file as read, parsed or skipped.
+    pub hashes: BTreeMap<StreamKey, String>,
 }
 
 impl Snapshot {
@@ -121,6 +127,23 @@ pub struct Commit {
     pub images: Vec<Image>,
     /// The meta to write last, only when something else was written.
     pub meta: Option<Meta>,
+    /// Memos to record with the meta, per stream that exists after the commit (streams
+    /// without one are always parsed). See [`Memo`].
+    pub memos: BTreeMap<StreamKey, Memo>,
+}
+
+/// An opaque digest of what one stored stream means to its reader, recorded beside the hash
+/// of the file bytes it was computed from. A later [`LiveState::load_skipping`] hands the
+/// memo of each file whose bytes still hash the same to the caller, who may then leave it
+/// unparsed. A file edited by hand, damaged, or written by a crash half-way no longer hashes
+/// the same, so its memo is never used for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Memo {
+    /// sha256 (hex) of the stored file the memo was computed from; `None`: the file this
+    /// commit writes for the stream.
+    pub file: Option<String>,
+    /// The memo.
+    pub memo: String,
 }
 
 /// What a commit wrote.
@@ -163,6 +186,18 @@ impl std::fmt::Debug for LockGuard {
 pub trait LiveState {
     /// Load the meta and every stream, with a digest of what was read.
     fn load(&self) -> Result<Snapshot, Error>;
+
+    /// [`LiveState::load`], except that a stream whose file still holds the bytes a memo was
+    /// recorded for, and for which `skip(key, memo)` is true, is left unparsed (listed in
+    /// [`Snapshot::skipped`]). The digest is the same as a full load's. Backends without
+    /// memos parse everything.
+    fn load_skipping(
+        &self,
+        skip: &(dyn Fn(&StreamKey, &str) -> bool + Sync),
+    ) -> Result<Snapshot, Error> {
+        let _ = skip;
+        self.load()
+    }
 
     /// Every stream (without meta or digest).
     fn load_streams(&self) -> Result<BTreeMap<StreamKey, ImageStream>, Error> {

@@ -2,9 +2,12 @@
 
 mod apply;
 mod bad_input;
+mod browser;
+mod catalog;
 mod common;
 mod get;
 mod hardening;
+mod memos;
 mod plan;
 mod prune;
 mod ref_;

@@ -955,6 +955,11 @@ status:
 "
         ),
     );
+    // A state folder is recognised by its `streamsync.toml`.
+    repo.write(
+        "state/streamsync.toml",
+        "lineage = \"33333333-2222-4333-8444-555555555555\"\nserial = 1\n",
+    );
     assert_eq!(repo.run(&["plan", "--detailed-exitcode"]).code, 0);
     let definition = read(&repo, "definitions/web/app.yaml");
     // A dry run says what it would request and changes nothing.

@@ -66,7 +66,10 @@ fn every_workflow_command_parses() {
             seen += 1;
         }
     }
-    assert_eq!(seen, 5, "validate, two plans, the full plan, sync");
+    assert_eq!(
+        seen, 7,
+        "validate, two plans, the full plan, two catalogs, sync"
+    );
     assert_eq!(
         shell_words(r#"sync --once --author "streamsync <s@x>""#),
         ["sync", "--once", "--author", "streamsync <s@x>"]

@@ -5,6 +5,7 @@ mod harness;
 mod proxy;
 
 mod auth;
+mod catalog;
 mod e2e;
 mod faults;
 mod fidelity;
@@ -12,6 +13,7 @@ mod hardening;
 mod hostile;
 mod identity;
 mod index;
+mod library;
 mod resolve;
 mod secrets;
 mod tags;

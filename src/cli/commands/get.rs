@@ -7,19 +7,20 @@ use std::fmt::Write as _;
 use anyhow::{Result, bail};
 use serde::Serialize;
 
-use crate::cli::{Context, ExitStatus, GetArgs, GetFormat, GetWhat, Printer};
+use crate::cli::{ExitStatus, GetArgs, GetFormat, GetWhat, Printer};
 use crate::error::Hinted;
 use crate::model::{
     Image, ImageStream, LookupPolicy, StreamKey, TagEvent, TagEventCondition, TagReference,
 };
+use crate::ops::Workspace;
 use crate::state::dir::DirState;
 use crate::state::dir::to_yaml;
 
 /// Run `get`.
-pub fn run(ctx: &Context, args: &GetArgs, printer: &Printer) -> Result<ExitStatus> {
-    let state = DirState::open(&ctx.state_dir)?;
+pub fn run(ws: &Workspace, args: &GetArgs, printer: &Printer) -> Result<ExitStatus> {
+    let state = DirState::open(&ws.state_dir)?;
     let streams = state.load_streams()?;
-    let config = ctx.load_config().unwrap_or_default();
+    let config = ws.load_config().unwrap_or_default();
     let default_ns = config.default_namespace.clone();
     let cluster = &config.cluster;
     let text = match &args.what {
@@ -28,7 +29,7 @@ pub fn run(ctx: &Context, args: &GetArgs, printer: &Printer) -> Result<ExitStatu
             printer.info("No resources found");
             return Ok(ExitStatus::Success);
         }
-        GetWhat::Streams => streams_out(&streams, args.output, ctx.now)?,
+        GetWhat::Streams => streams_out(&streams, args.output, ws.now)?,
         GetWhat::Image { name } if !name.contains('@') => {
             image_by_id(&state, &streams, name, args.output)?
         }

@@ -2,12 +2,16 @@
 
 use anyhow::Result;
 
-use crate::cli::{Context, DiagnosticFormat, ExitStatus, Printer, ValidateArgs};
+use crate::cli::{DiagnosticFormat, ExitStatus, Printer, ValidateArgs};
 use crate::diagnostic;
+use crate::ops::{self, Workspace};
 
 /// Run `validate`.
-pub fn run(ctx: &Context, args: &ValidateArgs, printer: &Printer) -> Result<ExitStatus> {
-    let loaded = crate::cli::commands::load_definitions(ctx, &args.rev)?;
+pub fn run(ws: &Workspace, args: &ValidateArgs, printer: &Printer) -> Result<ExitStatus> {
+    let options = ops::validate::Options {
+        rev: args.rev.rev.clone(),
+    };
+    let loaded = ops::validate::run(ws, &options)?;
     let diags = &loaded.diagnostics;
     match args.format {
         DiagnosticFormat::Text => {

@@ -5,14 +5,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use crate::cli::{Context, ExitStatus, Printer, WatchArgs};
+use crate::cli::{ExitStatus, Printer, WatchArgs, report};
+use crate::ops::{self, Workspace};
 use crate::watch::{self, Event};
 
 /// Run `watch` until Ctrl-C (exit 0).
-pub fn run(ctx: &Context, args: &WatchArgs, printer: &Printer) -> Result<ExitStatus> {
+pub fn run(ws: &Workspace, args: &WatchArgs, printer: &Printer) -> Result<ExitStatus> {
     let show = |why: &str| {
         let started = Instant::now();
-        let text = replan(ctx);
+        let text = replan(ws);
         let stamp = chrono::Local::now().format("%H:%M:%S");
         printer.out(&format!(
             "── {stamp} {why} ({} ms) ──\n{text}",
@@ -20,8 +21,8 @@ pub fn run(ctx: &Context, args: &WatchArgs, printer: &Printer) -> Result<ExitSta
         ));
     };
     watch::run(
-        &ctx.root,
-        &ctx.config_path,
+        &ws.root,
+        &ws.config_path,
         Duration::from_millis(args.debounce_ms),
         || show("plan"),
         |event| match event {
@@ -38,9 +39,9 @@ pub fn run(ctx: &Context, args: &WatchArgs, printer: &Printer) -> Result<ExitSta
 }
 
 /// The text shown after each change: the errors, or the plan.
-fn replan(ctx: &Context) -> String {
-    match super::plan::offline_text(ctx, None) {
-        Ok(text) => text,
+fn replan(ws: &Workspace) -> String {
+    match ops::plan::offline(ws) {
+        Ok(offline) => report::offline_text(&offline),
         Err(err) => format!("error: {err:#}\n"),
     }
 }

@@ -1,0 +1,131 @@
+//! How the command line shows the reports operations return, where several commands show
+//! the same kind: a refusal of invalid definitions, an apply's results, a plan in the chosen
+//! format, an edit's diff and the plan it implies. Everything goes through the [`Printer`];
+//! the text itself comes from the renderers beside each format (`plan::render`,
+//! `apply::render`, `diagnostic`, the editor's diff).
+
+use crate::apply::render as apply_render;
+use crate::diagnostic;
+use crate::edit;
+use crate::ops::Invalid;
+use crate::ops::apply::Applied;
+use crate::ops::edits::Edited;
+use crate::ops::plan::Offline;
+use crate::plan::{Plan, render};
+
+use super::{ExitStatus, Printer, ReportFormat};
+
+/// Print the diagnostics of definitions that do not validate (like `validate`) and say that
+/// nothing was done.
+pub fn refused(invalid: &Invalid, printer: &Printer, what: &str) -> ExitStatus {
+    // Problems are people-talk on stderr, exactly as `validate` prints them.
+    printer.diagnostics(&diagnostic::render_text(&invalid.diagnostics));
+    printer.info(&format!(
+        "error: {}; {what}",
+        diagnostic::summary(&invalid.diagnostics, invalid.files)
+    ));
+    ExitStatus::Failure
+}
+
+/// A plan in `format`; with `-q` only JSON, which was asked for by name.
+pub fn plan(plan: &Plan, format: ReportFormat, printer: &Printer) {
+    match format {
+        ReportFormat::Text | ReportFormat::Markdown if printer.is_quiet() => {}
+        ReportFormat::Text => printer.out(&render::text(plan, printer.color_stdout())),
+        ReportFormat::Markdown => printer.out(&render::markdown(plan)),
+        ReportFormat::Json => printer.out(&render::json(plan)),
+    }
+}
+
+/// The results of an apply (also a sync pass and an import) and the import summary line.
+pub fn applied(applied: &Applied, format: ReportFormat, printer: &Printer) -> ExitStatus {
+    for note in &applied.repositories.notes {
+        printer.warn(note);
+    }
+    let report = &applied.report;
+    let errors = applied.all_errors();
+    match format {
+        ReportFormat::Json => {
+            printer.out(&apply_render::json(report, &errors, &applied.requests));
+        }
+        ReportFormat::Text | ReportFormat::Markdown if printer.is_quiet() => {
+            printer.diagnostics(&apply_render::failure_lines(report, &errors));
+        }
+        ReportFormat::Text | ReportFormat::Markdown => {
+            printer.out(&apply_render::text(
+                report,
+                &errors,
+                format == ReportFormat::Markdown,
+            ));
+        }
+    }
+    if let Some(line) = apply_render::summary_line(report, &applied.requests, applied.elapsed) {
+        printer.info(&line);
+    }
+    status(applied)
+}
+
+/// 1 when something failed, 3 when every failure is a registry that could not be asked.
+pub fn status(applied: &Applied) -> ExitStatus {
+    if applied.failed() {
+        ExitStatus::Failure
+    } else if applied.incomplete() {
+        ExitStatus::Incomplete
+    } else {
+        ExitStatus::Success
+    }
+}
+
+/// Every changed file as a unified diff (stdout) with the lines it touched (stderr), and a
+/// note when nothing was written.
+pub fn edited(edited: &Edited, printer: &Printer) {
+    // `-q`: nothing but errors.
+    if !printer.is_quiet() {
+        for change in &edited.files {
+            printer.out(&edit::unified_diff(change));
+        }
+    }
+    let dry_run = edited.dry_run;
+    for change in &edited.files {
+        let verb = match (change.before.is_some(), dry_run) {
+            (true, false) => "edited",
+            (true, true) => "would edit",
+            (false, false) => "created",
+            (false, true) => "would create",
+        };
+        let ranges: Vec<String> = edit::changed_lines(change)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        if change.before.is_some() {
+            printer.info(&format!("{verb} {}: {}", change.path, ranges.join("; ")));
+        } else {
+            printer.info(&format!("{verb} {}", change.path));
+        }
+    }
+    if dry_run {
+        printer.info("dry run: nothing was written");
+    }
+}
+
+/// The plan an edit implies (not with `-q`).
+pub fn implied(edited: &Edited, printer: &Printer) {
+    if printer.is_quiet() {
+        return;
+    }
+    match &edited.implied {
+        None => {}
+        Some(Ok(offline)) => printer.out(&format!("\n{}", offline_text(offline))),
+        Some(Err(err)) => {
+            printer.warn(&format!("cannot show the plan this edit implies: {err:#}"));
+        }
+    }
+}
+
+/// An offline plan as plain text, or the diagnostics that stop it.
+pub fn offline_text(offline: &Offline) -> String {
+    match offline {
+        Offline::Plan(plan) => render::text(plan, false),
+        Offline::Invalid(diagnostics) => diagnostic::render_text(diagnostics),
+    }
+}

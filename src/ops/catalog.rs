@@ -1,0 +1,118 @@
+//! `catalog`: the developer-catalog preview page. Gathers the definitions (working tree or a
+//! revision), the live state and the prune recommendations, lets [`crate::catalog`] build
+//! and render the page, and writes `index.html` in one rename. Asks no registry.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result};
+
+use super::{Invalid, Run, Workspace};
+use crate::catalog;
+use crate::prune;
+
+/// Options of [`run`].
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Read the definitions and manifests at this Git revision instead of the working tree.
+    pub rev: Option<String>,
+    /// Folder to write `index.html` into (default: `<root>/catalog`).
+    pub out: Option<PathBuf>,
+}
+
+/// What [`run`] wrote.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The page written.
+    pub path: PathBuf,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// Stream cards.
+    pub cards: usize,
+    /// Versions over every card.
+    pub versions: usize,
+    /// Versions with a flag (stale, prune candidate, failed import…).
+    pub flagged: usize,
+    /// Streams left out: no builder tag.
+    pub omitted: usize,
+}
+
+/// Build and write the page.
+pub fn run(ws: &Workspace, options: &Options) -> Result<Run<Report>> {
+    let loaded = ws.load_definitions(options.rev.as_deref())?;
+    if let Some(invalid) = Invalid::of(&loaded) {
+        return Ok(Run::Invalid(invalid));
+    }
+    let (_, policies, _) = ws.load_settings();
+    let policy = policies
+        .prune
+        .compile()
+        .context("the [prune] policy cannot be used")?;
+    let state = ws.state()?;
+    let live = state.load_streams()?;
+    let manifests = super::prune::manifests(ws, options.rev.as_deref())?;
+    let uses: Vec<_> = manifests
+        .iter()
+        .filter_map(|f| std::str::from_utf8(&f.bytes).ok().map(|t| (f, t)))
+        .flat_map(|(f, text)| prune::triggers::scan_manifest(&f.path, text).uses)
+        .collect();
+    let report = prune::recommend(&prune::Inputs {
+        definitions: &loaded.set,
+        live: &live,
+        policy: &policy,
+        uses: &uses,
+        now: ws.now,
+    });
+    // An Image that cannot be read shows as unknown metadata, not as a failed page.
+    let image = |digest: &str| state.load_image(digest).ok().flatten();
+    let page = catalog::build(&catalog::Inputs {
+        definitions: &loaded.set,
+        live: &live,
+        image: &image,
+        prune: &report,
+        policy: &policy,
+        source: match &options.rev {
+            Some(rev) => format!("the definitions at revision `{rev}`"),
+            None => "the definitions in the working tree".to_owned(),
+        },
+        now: ws.now,
+    });
+    let html = catalog::html::render(&page);
+
+    let dir = options
+        .out
+        .clone()
+        .unwrap_or_else(|| ws.root.join("catalog"));
+    fs_err::create_dir_all(&dir).context("cannot create the catalog folder")?;
+    let path = dir.join("index.html");
+    let mut file = tempfile::NamedTempFile::new_in(&dir)
+        .with_context(|| format!("cannot write in `{}`", dir.display()))?;
+    // A temporary file is private; the page is meant to be served and shared.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        file.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .with_context(|| format!("cannot write `{}`", path.display()))?;
+    }
+    // Renamed into place so a reader never sees half a page; not flushed to disk, since the
+    // page is regenerated from the repository at will.
+    file.write_all(html.as_bytes())
+        .with_context(|| format!("cannot write `{}`", path.display()))?;
+    file.persist(&path)
+        .with_context(|| format!("cannot write `{}`", path.display()))?;
+
+    Ok(Run::Done(Report {
+        path,
+        bytes: html.len() as u64,
+        cards: page.cards.len(),
+        versions: page.cards.iter().map(|c| c.versions.len()).sum(),
+        flagged: page
+            .cards
+            .iter()
+            .flat_map(|c| &c.versions)
+            .filter(|v| !v.flags.is_empty())
+            .count(),
+        omitted: page.omitted.len(),
+    }))
+}

@@ -1,0 +1,74 @@
+//! The operations: one module per use case — [`validate`], [`plan`], [`apply`], a [`sync`]
+//! pass, [`import`], [`tag`] edits, [`prune`], the [`catalog`] page — each a function that takes a [`Workspace`] and
+//! typed options and returns a typed report of what it planned, applied, imported, wrote or
+//! committed. Locking, definition loading, registry setup, repository imports, commit
+//! messages and the plan an edit implies live here, once, so a command, a test or a program
+//! embedding streamsync runs the same work. Roll-outs join as their own module beside
+//! these.
+//!
+//! Nothing here parses a command line or writes to a terminal: reports are values, and
+//! whoever calls shows them. Long work reports progress through [`Progress`], which a caller
+//! may implement (the command line draws a bar) or leave at [`NoProgress`].
+
+pub mod apply;
+pub mod catalog;
+pub mod edits;
+pub mod import;
+pub mod plan;
+pub mod prune;
+pub mod sync;
+pub mod tag;
+pub mod validate;
+mod workspace;
+
+pub use workspace::{Registry, Workspace, lock};
+
+use crate::diagnostic::Diagnostic;
+
+/// What an operation that needs valid definitions did.
+#[derive(Debug)]
+pub enum Run<T> {
+    /// It ran.
+    Done(T),
+    /// The definitions (or policies, or config) do not validate: nothing was done.
+    Invalid(Invalid),
+}
+
+/// Definitions that do not validate, with every diagnostic.
+#[derive(Debug, Clone)]
+pub struct Invalid {
+    /// Every diagnostic, errors and the rest, sorted.
+    pub diagnostics: Vec<Diagnostic>,
+    /// How many definition files were read.
+    pub files: usize,
+}
+
+impl Invalid {
+    /// `Some` when `loaded` has errors.
+    pub fn of(loaded: &crate::definition::Loaded) -> Option<Invalid> {
+        loaded.has_errors().then(|| Invalid {
+            diagnostics: loaded.diagnostics.clone(),
+            files: loaded.files,
+        })
+    }
+}
+
+/// Told about long work while it runs.
+pub trait Progress {
+    /// `total` imports are about to run through `registry`; `run` does them. An
+    /// implementation calls `run` exactly once, and may watch `registry.done` meanwhile.
+    fn imports(&self, total: u64, registry: &Registry, run: &mut dyn FnMut());
+}
+
+/// No progress reporting.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn imports(&self, _total: u64, _registry: &Registry, run: &mut dyn FnMut()) {
+        run();
+    }
+}
+
+#[cfg(test)]
+mod tests;

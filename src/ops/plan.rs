@@ -1,0 +1,193 @@
+//! `plan`: desired vs live, offline unless asked to refresh from the registries; with a base
+//! revision it marks what the difference from that base introduces; it can save the plan
+//! for a later apply. Also the offline plan of definitions already loaded (an edit, written
+//! or not, and every `watch` round).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+
+use super::{Invalid, Run, Workspace};
+use crate::definition::Loaded;
+use crate::diagnostic::Diagnostic;
+use crate::error::Hinted;
+use crate::model::{ImageStream, StreamKey};
+use crate::plan::{self, Plan};
+use crate::reconcile::{self, Planned, SavedPlan};
+use crate::registry::RequestCounts;
+
+/// Options of [`run`].
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Read the definitions at this Git revision instead of the working tree.
+    pub rev: Option<String>,
+    /// Ask the registries what new and scheduled tags resolve to now.
+    pub refresh: bool,
+    /// Mark which changes the difference from this base revision introduces.
+    pub base: Option<String>,
+    /// Also delete streams that are in the state but not in the definitions (the config's
+    /// `apply.prune_streams` turns it on too).
+    pub prune: bool,
+    /// Registry auth file (docker config.json format).
+    pub registry_config: Option<PathBuf>,
+    /// Save the plan to this file for a later apply.
+    pub out: Option<PathBuf>,
+}
+
+/// What [`run`] planned.
+#[derive(Debug)]
+pub struct Report {
+    /// The plan and the live state it was made against.
+    pub planned: Planned,
+    /// What a refresh asked of the registries.
+    pub refreshed: Option<Refreshed>,
+    /// The file the plan was saved to.
+    pub saved: Option<PathBuf>,
+    /// The definitions the plan was made from.
+    pub definitions: Loaded,
+}
+
+/// What a refresh asked.
+#[derive(Debug, Clone)]
+pub struct Refreshed {
+    /// Requests per registry host.
+    pub requests: BTreeMap<String, RequestCounts>,
+    /// How long it took.
+    pub elapsed: Duration,
+}
+
+/// Plan the definitions against the live state.
+pub fn run(ws: &Workspace, options: &Options) -> Result<Run<Report>> {
+    let loaded = ws.load_definitions(options.rev.as_deref())?;
+    if let Some(invalid) = Invalid::of(&loaded) {
+        return Ok(Run::Invalid(invalid));
+    }
+    let desired: Vec<&ImageStream> = loaded.set.streams().collect();
+    let base = match &options.base {
+        Some(base) => Some(load_base(ws, base)?),
+        None => None,
+    };
+    let base_desired: Option<Vec<&ImageStream>> = base.as_ref().map(|b| b.set.streams().collect());
+    // Read after the definitions, not at the same time: both parse on every core, so running
+    // them together gains little time and costs the sum of both peaks in memory. Knowing the
+    // definitions first also lets the state leave unparsed what cannot differ from them.
+    let state = ws.state()?;
+    let snapshot =
+        reconcile::load_for_plan(&state, &desired, base_desired.as_deref(), options.refresh)?;
+    let config = ws.load_config().unwrap_or_default();
+    let plan_options = plan::Options {
+        prune: options.prune || config.apply.prune_streams,
+    };
+    // Only a refresh asks registries, so only a refresh builds the client.
+    let registry = if options.refresh {
+        Some(ws.registry(&config, options.registry_config.as_deref())?)
+    } else {
+        None
+    };
+    let refresh = registry
+        .as_ref()
+        .map(|r| &r.client as &dyn crate::registry::Resolver);
+    let mut planned = reconcile::plan_snapshot(&desired, snapshot, &state, &plan_options, refresh);
+    if let Some(base) = &base_desired {
+        let base = reconcile::unskipped(base, &planned.snapshot);
+        let base_plan = plan::compute(
+            base,
+            &planned.snapshot.streams,
+            &plan::Observations::default(),
+            &plan_options,
+        );
+        planned.plan.mark_introduced(&base_plan);
+    }
+    let refreshed = registry.as_ref().map(|r| Refreshed {
+        requests: crate::registry::Resolver::request_counts(&r.client),
+        elapsed: r.started.elapsed(),
+    });
+    let saved = match &options.out {
+        Some(out) => {
+            let mut saved = SavedPlan::new(&planned, &desired, &plan_options);
+            saved.inputs_digest = ws.inputs_digest(&desired, &plan_options);
+            saved.rev = options.rev.clone();
+            let mut text = serde_json::to_string_pretty(&saved)?;
+            text.push('\n');
+            fs_err::write(out, text).context("cannot save the plan")?;
+            Some(out.clone())
+        }
+        None => None,
+    };
+    drop(desired);
+    Ok(Run::Done(Report {
+        planned,
+        refreshed,
+        saved,
+        definitions: loaded,
+    }))
+}
+
+/// The definitions at the base revision, which must validate (none at all: the base is
+/// before the first definition, as in the pull request adding them).
+fn load_base(ws: &Workspace, base: &str) -> Result<Loaded> {
+    let loaded = match ws.load_source(Some(base)) {
+        Ok(loaded) => loaded,
+        // A base before the first definition (the pull request adding them): everything
+        // the head plans is introduced by it.
+        Err(crate::definition::SourceError::MissingDir { .. }) => Default::default(),
+        Err(e) => {
+            return Err(ws.source_error(e))
+                .with_context(|| format!("cannot read the definitions at base `{base}`"));
+        }
+    };
+    if loaded.has_errors() {
+        return Err(Hinted::new(
+            format!(
+                "the definitions at base `{base}` do not validate ({})",
+                crate::diagnostic::summary(&loaded.diagnostics, loaded.files)
+            ),
+            format!("run `streamsync validate --rev {base}` to see the problems"),
+        )
+        .into());
+    }
+    Ok(loaded)
+}
+
+/// The offline plan of some definitions, or why there is none.
+#[derive(Debug)]
+pub enum Offline {
+    /// The plan (only of the streams asked for).
+    Plan(Plan),
+    /// The definitions do not validate: their diagnostics.
+    Invalid(Vec<Diagnostic>),
+}
+
+/// The offline plan of the working tree's definitions (every `watch` round).
+pub fn offline(ws: &Workspace) -> Result<Offline> {
+    let loaded = ws.load_definitions(None)?;
+    offline_of(ws, &loaded, None)
+}
+
+/// The offline plan of definitions already loaded, e.g. an edit not written yet, optionally
+/// only for some streams (the plan an edit implies).
+pub fn offline_of(ws: &Workspace, loaded: &Loaded, only: Option<&[StreamKey]>) -> Result<Offline> {
+    if loaded.has_errors() {
+        return Ok(Offline::Invalid(loaded.diagnostics.clone()));
+    }
+    let config = ws.load_config().unwrap_or_default();
+    let options = plan::Options {
+        prune: config.apply.prune_streams,
+    };
+    let state = ws.state()?;
+    let desired: Vec<&ImageStream> = loaded
+        .set
+        .streams()
+        .filter(|s| only.is_none_or(|keys| keys.contains(&s.key())))
+        .collect();
+    let mut planned = reconcile::plan(&desired, &state, &options, None)?;
+    if let Some(keys) = only {
+        let plan = &mut planned.plan;
+        plan.changes.retain(|c| keys.contains(&c.key()));
+        plan.diffs.retain(|k, _| keys.contains(k));
+        plan.unmanaged.clear();
+    }
+    Ok(Offline::Plan(planned.plan))
+}

@@ -1,0 +1,167 @@
+//! A `sync` pass: an apply plus a re-import of every scheduled tag and of the tags of every
+//! stream's `spec.dockerImageRepository` that is due, sent to the registries as one batch
+//! under the state lock; optionally the state folder is then committed with a message that
+//! names every import and failure. Repeating passes on an interval is the caller's business.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Result;
+
+use super::apply::{self, Applied, REPOSITORY_CAP, execute, repositories_due, repository_changes};
+use super::{Invalid, Progress, Run, Workspace, lock};
+use crate::apply::Outcome;
+use crate::model::ImageStream;
+use crate::plan::{self, Action};
+use crate::reconcile::{self, ApplyReport};
+use crate::state::commit::{self, FailureLine, ImportLine};
+
+/// Options of [`pass`].
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Read the definitions at this Git revision instead of the working tree.
+    pub rev: Option<String>,
+    /// How long to wait for the state lock.
+    pub lock_timeout: Duration,
+    /// Registry auth file (docker config.json format).
+    pub registry_config: Option<PathBuf>,
+    /// Commit the state folder after the pass.
+    pub commit: bool,
+    /// Commit author, `NAME <EMAIL>` (default: Git's configured identity).
+    pub author: Option<String>,
+}
+
+/// What a pass did.
+#[derive(Debug)]
+pub struct Report {
+    /// What the pass applied and imported.
+    pub applied: Applied,
+    /// The commit made, when one was asked for and something was committed.
+    pub committed: Option<Committed>,
+    /// Why the commit asked for failed; the pass itself is done and written.
+    pub commit_error: Option<anyhow::Error>,
+}
+
+/// A commit of the state folder.
+#[derive(Debug, Clone)]
+pub struct Committed {
+    /// The commit id.
+    pub id: String,
+    /// The message's first line.
+    pub subject: String,
+}
+
+/// Run one pass.
+pub fn pass(ws: &Workspace, options: &Options, progress: &dyn Progress) -> Result<Run<Report>> {
+    let config = ws.load_config().unwrap_or_default();
+    let registry = ws.registry(&config, options.registry_config.as_deref())?;
+    let now = ws.now_text();
+    let loaded = ws.load_definitions(options.rev.as_deref())?;
+    if let Some(invalid) = Invalid::of(&loaded) {
+        return Ok(Run::Invalid(invalid));
+    }
+    let plan_options = plan::Options {
+        prune: config.apply.prune_streams,
+    };
+    let state = ws.state()?;
+    let desired: Vec<&ImageStream> = loaded.set.streams().collect();
+    let _guard = lock(&state, options.lock_timeout)?;
+    let planned = reconcile::plan(&desired, &state, &plan_options, None)?;
+    let live = &planned.snapshot.streams;
+    let mut changes = planned.plan.changes.clone();
+    let errors = planned.plan.errors.clone();
+    let scheduled = reconcile::scheduled_imports(&desired, live, &changes);
+    changes.extend(scheduled);
+    let due = repositories_due(&desired, &changes, live);
+    let mut repos = repository_changes(&due, live, &registry, REPOSITORY_CAP);
+    changes.append(&mut repos.changes);
+    let report = execute(
+        &state,
+        &planned.snapshot,
+        &changes,
+        &registry,
+        &now,
+        progress,
+    )?;
+    let applied = apply::applied(report, errors, repos, &registry);
+    let mut committed = None;
+    let mut commit_error = None;
+    // Also when this pass wrote nothing: a state an earlier pass could not commit (a locked
+    // index) is committed now.
+    if options.commit {
+        let message = commit_message(&applied.report);
+        match commit::commit_state(&ws.state_dir, options.author.as_deref(), &message) {
+            Ok(Some(oid)) => {
+                committed = Some(Committed {
+                    id: oid.to_string(),
+                    subject: message.lines().next().unwrap_or_default().to_owned(),
+                });
+            }
+            Ok(None) => {}
+            Err(e) => commit_error = Some(e.into()),
+        }
+    }
+    Ok(Run::Done(Report {
+        applied,
+        committed,
+        commit_error,
+    }))
+}
+
+/// The commit message of a pass: every import that moved a tag, every failure, and the
+/// other changes.
+pub fn commit_message(report: &ApplyReport) -> String {
+    let mut imports = Vec::new();
+    let mut failures = Vec::new();
+    let mut other = Vec::new();
+    for r in &report.applied.results {
+        let c = &r.change;
+        let stream = format!("{}/{}", c.namespace, c.stream);
+        let tag = c.tag.clone().unwrap_or_default();
+        match (&r.outcome, c.action) {
+            (Outcome::Done, Action::Import) => {
+                let previous = c
+                    .before
+                    .as_ref()
+                    .and_then(|b| b.get("image"))
+                    .and_then(|v| v.as_str())
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned);
+                let digest = r.detail.clone().unwrap_or_default();
+                if previous.as_deref() != Some(digest.as_str()) {
+                    imports.push(ImportLine {
+                        stream,
+                        tag,
+                        digest,
+                        previous,
+                    });
+                }
+            }
+            (Outcome::Failed { message, .. }, Action::Import) => {
+                let (reason, text) = message
+                    .split_once(": ")
+                    .unwrap_or(("Failed", message.as_str()));
+                failures.push(FailureLine {
+                    stream,
+                    tag,
+                    reason: reason.to_owned(),
+                    message: text.to_owned(),
+                });
+            }
+            (Outcome::Done, action) => {
+                other.push(format!(
+                    "{} {}",
+                    action.as_str().replace('_', " "),
+                    c.target()
+                ));
+            }
+            (Outcome::Failed { message, .. }, action) => failures.push(FailureLine {
+                stream,
+                tag: format!("{} ({})", tag, action.as_str()),
+                reason: "Failed".to_owned(),
+                message: message.clone(),
+            }),
+        }
+    }
+    commit::commit_message(&imports, &failures, &other)
+}

@@ -1,0 +1,250 @@
+//! The operations called as a program embedding streamsync calls them: a workspace from
+//! explicit values, typed options, typed reports; no registry is needed because every tag
+//! here is a reference tag (recorded, never imported).
+
+use chrono::TimeZone as _;
+
+use super::apply::{self, Report};
+use super::edits::Edited;
+use super::plan::Offline;
+use super::{NoProgress, Run, Workspace};
+use crate::plan::Action;
+
+const DEFINITION: &str = "apiVersion: image.openshift.io/v1
+kind: ImageStream
+metadata:
+  name: app
+  namespace: web
+spec:
+  tags:
+  - name: \"1\"
+    from:
+      kind: DockerImage
+      name: quay.io/org/app:1
+    reference: true
+";
+
+fn repo(definition: &str) -> (tempfile::TempDir, Workspace) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let defs = dir.path().join("definitions/web");
+    std::fs::create_dir_all(&defs).expect("definitions");
+    std::fs::write(defs.join("app.yaml"), definition).expect("definition");
+    let now = chrono::Utc
+        .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+        .single()
+        .expect("time");
+    let ws = Workspace::new(dir.path()).with_now(now);
+    (dir, ws)
+}
+
+fn applied(ws: &Workspace, options: &apply::Options) -> Report {
+    match apply::run(ws, options, None, &NoProgress).expect("apply") {
+        Run::Done(report) => report,
+        Run::Invalid(invalid) => panic!("invalid: {:?}", invalid.diagnostics),
+    }
+}
+
+#[test]
+fn a_workspace_defaults_to_the_repository_layout() {
+    let ws = Workspace::new("/repo");
+    assert_eq!(
+        ws.config_path,
+        std::path::Path::new("/repo/streamsync.toml")
+    );
+    assert_eq!(ws.state_dir, std::path::Path::new("/repo/state"));
+    assert!(!ws.config_given);
+    let ws = ws.with_config("/elsewhere.toml").with_state_dir("/live");
+    assert!(ws.config_given);
+    assert_eq!(ws.state_dir, std::path::Path::new("/live"));
+    // A config named explicitly must exist.
+    assert!(ws.load_config().is_err());
+}
+
+#[test]
+fn apply_records_the_reference_tag_and_the_next_run_is_up_to_date() {
+    let (dir, ws) = repo(DEFINITION);
+    let Report::Applied(done) = applied(&ws, &apply::Options::default()) else {
+        panic!("nothing applied");
+    };
+    assert!(!done.failed() && !done.incomplete());
+    assert_eq!(done.report.serial, 1);
+    let actions: Vec<Action> = done
+        .report
+        .applied
+        .results
+        .iter()
+        .map(|r| r.change.action)
+        .collect();
+    assert!(actions.contains(&Action::CreateStream), "{actions:?}");
+    assert!(dir.path().join("state/web/app.yaml").is_file());
+    assert!(done.requests.is_empty(), "no registry was asked");
+
+    let Run::Done(planned) = super::plan::run(&ws, &Default::default()).expect("plan") else {
+        panic!("invalid");
+    };
+    assert!(planned.planned.plan.is_empty());
+    assert!(matches!(
+        applied(&ws, &apply::Options::default()),
+        Report::UpToDate(_)
+    ));
+}
+
+#[test]
+fn a_declined_approval_and_a_dry_run_change_nothing() {
+    let (dir, ws) = repo(DEFINITION);
+    let mut seen = 0;
+    let mut decline = |plan: &crate::plan::Plan| {
+        seen = plan.changes.len();
+        Ok(false)
+    };
+    let report =
+        apply::run(&ws, &Default::default(), Some(&mut decline), &NoProgress).expect("apply");
+    assert!(matches!(report, Run::Done(Report::Cancelled)));
+    assert!(seen > 0, "the approval saw the plan");
+    let dry = apply::Options {
+        dry_run: true,
+        ..Default::default()
+    };
+    let Report::DryRun { plan, saved } = applied(&ws, &dry) else {
+        panic!("not a dry run");
+    };
+    assert!(!saved && !plan.is_empty());
+    assert!(!dir.path().join("state").exists());
+}
+
+#[test]
+fn invalid_definitions_are_reported_not_applied() {
+    let (dir, ws) = repo(&DEFINITION.replace("kind: DockerImage", "kind: Nonsense"));
+    let Run::Invalid(invalid) =
+        apply::run(&ws, &Default::default(), None, &NoProgress).expect("apply")
+    else {
+        panic!("applied invalid definitions");
+    };
+    assert!(invalid.diagnostics.iter().any(|d| d.is_error()));
+    assert_eq!(invalid.files, 1);
+    assert!(!dir.path().join("state").exists());
+    let loaded = super::validate::run(&ws, &Default::default()).expect("validate");
+    assert!(loaded.has_errors());
+}
+
+#[test]
+fn a_tag_edit_reports_its_diff_and_the_plan_it_implies() {
+    let (dir, ws) = repo(DEFINITION);
+    let options = super::tag::Options {
+        args: vec!["quay.io/org/app:2".into(), "web/app:2".into()],
+        dry_run: true,
+        ..Default::default()
+    };
+    let report = super::tag::run(&ws, &options).expect("tag");
+    let Edited {
+        files,
+        dry_run,
+        messages,
+        implied,
+    } = report.edited;
+    assert!(dry_run);
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0].path, "definitions/web/app.yaml");
+    assert!(files[0].after.contains("quay.io/org/app:2"));
+    assert_eq!(messages, ["Tag web/app:2 set to quay.io/org/app:2."]);
+    // Written nothing.
+    let on_disk = std::fs::read_to_string(dir.path().join("definitions/web/app.yaml")).unwrap();
+    assert_eq!(on_disk, DEFINITION);
+    let Some(Ok(Offline::Plan(plan))) = implied else {
+        panic!("no implied plan");
+    };
+    assert!(
+        plan.changes
+            .iter()
+            .any(|c| c.action == Action::Import && c.tag.as_deref() == Some("2")),
+        "{:?}",
+        plan.changes
+    );
+}
+
+#[test]
+fn a_sync_pass_commits_the_state_with_a_message_naming_its_changes() {
+    let (dir, ws) = repo(DEFINITION);
+    let git = git2::Repository::init(dir.path()).expect("git init");
+    let options = super::sync::Options {
+        commit: true,
+        author: Some("streamsync <sync@example.com>".into()),
+        ..Default::default()
+    };
+    let Run::Done(report) = super::sync::pass(&ws, &options, &NoProgress).expect("pass") else {
+        panic!("invalid");
+    };
+    assert!(report.commit_error.is_none(), "{:?}", report.commit_error);
+    let committed = report.committed.expect("a commit");
+    assert_eq!(committed.subject, "streamsync: update live state");
+    let head = git.head().expect("head").peel_to_commit().expect("commit");
+    assert_eq!(head.id().to_string(), committed.id);
+    assert_eq!(
+        head.author().email().unwrap_or_default(),
+        "sync@example.com"
+    );
+    let message = head.message().unwrap_or_default();
+    assert!(message.contains("create stream web/app"), "{message}");
+    let tree = head.tree().expect("tree");
+    assert!(
+        tree.get_path(std::path::Path::new("state/web/app.yaml"))
+            .is_ok()
+    );
+    // Nothing left to do: the next pass writes and commits nothing.
+    let Run::Done(again) = super::sync::pass(&ws, &options, &NoProgress).expect("pass") else {
+        panic!("invalid");
+    };
+    assert!(again.committed.is_none());
+    assert!(!again.applied.report.written.any());
+}
+
+#[test]
+fn prune_write_removes_stale_dated_tags_only_when_not_a_dry_run() {
+    let stale = "apiVersion: image.openshift.io/v1
+kind: ImageStream
+metadata:
+  name: app
+  namespace: web
+spec:
+  tags:
+  - name: \"20200101\"
+    from:
+      kind: DockerImage
+      name: quay.io/org/app:20200101
+    reference: true
+  - name: latest
+    from:
+      kind: DockerImage
+      name: quay.io/org/app:latest
+    reference: true
+";
+    let (dir, ws) = repo(stale);
+    let dry = super::prune::Options {
+        write: true,
+        dry_run: true,
+        ..Default::default()
+    };
+    let Run::Done(report) = super::prune::run(&ws, &dry).expect("prune") else {
+        panic!("invalid");
+    };
+    let removed = report.written.expect("write was asked for");
+    assert_eq!(removed.tags, 1);
+    assert!(removed.edited.dry_run && removed.edited.implied.is_none());
+    assert!(!removed.edited.files[0].after.contains("20200101"));
+    let path = dir.path().join("definitions/web/app.yaml");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), stale);
+
+    let write = super::prune::Options {
+        dry_run: false,
+        ..dry
+    };
+    let Run::Done(report) = super::prune::run(&ws, &write).expect("prune") else {
+        panic!("invalid");
+    };
+    assert_eq!(report.written.expect("written").tags, 1);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        !text.contains("20200101") && text.contains("latest"),
+        "{text}"
+    );
+}

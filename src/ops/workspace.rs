@@ -1,0 +1,253 @@
+//! The [`Workspace`]: where an operation runs (repository root, config file, state folder,
+//! "now") and the shared steps every operation takes from there, each in one place: loading
+//! config, policies and definitions with their diagnostics, opening and locking the state,
+//! building the registry client, and the digest a saved plan records. It is built from
+//! explicit values, so a test or an embedding program needs no command line; it reads files
+//! and never writes to a terminal.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+
+use crate::definition::{self, Loaded, SourceError};
+use crate::diagnostic::Diagnostic;
+use crate::error::Hinted;
+use crate::model::{Cluster, ImageStream};
+use crate::policy::{self, Config, Policies};
+use crate::registry::RegistryClient;
+use crate::state::{self, LiveState as _, LockGuard, dir::DirState};
+
+/// Where an operation runs.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    /// The repository root.
+    pub root: PathBuf,
+    /// The config file (may not exist).
+    pub config_path: PathBuf,
+    /// Whether the config file was named explicitly (then it must exist).
+    pub config_given: bool,
+    /// The state folder.
+    pub state_dir: PathBuf,
+    /// "Now", for ages, timestamps and import events.
+    pub now: DateTime<Utc>,
+    /// Whether the root was found or given (false: no folder upward looked like a repository,
+    /// and the current folder stands in); only changes the wording of a missing-folder error.
+    pub root_found: bool,
+}
+
+impl Workspace {
+    /// The repository at `root` with the defaults: `<root>/streamsync.toml`, `<root>/state`,
+    /// the current time.
+    pub fn new(root: impl Into<PathBuf>) -> Workspace {
+        let root = root.into();
+        Workspace {
+            config_path: root.join("streamsync.toml"),
+            config_given: false,
+            state_dir: root.join("state"),
+            now: Utc::now(),
+            root_found: true,
+            root,
+        }
+    }
+
+    /// Read the config from `path`, which must exist.
+    pub fn with_config(mut self, path: impl Into<PathBuf>) -> Workspace {
+        self.config_path = path.into();
+        self.config_given = true;
+        self
+    }
+
+    /// Keep the live state in `dir`.
+    pub fn with_state_dir(mut self, dir: impl Into<PathBuf>) -> Workspace {
+        self.state_dir = dir.into();
+        self
+    }
+
+    /// Fix "now".
+    pub fn with_now(mut self, now: DateTime<Utc>) -> Workspace {
+        self.now = now;
+        self
+    }
+
+    /// "Now" as import events record it.
+    pub fn now_text(&self) -> String {
+        self.now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    }
+
+    /// The config file's name as shown in diagnostics.
+    pub fn config_display(&self) -> String {
+        self.display_path(&self.config_path)
+    }
+
+    /// `path` relative to the root when inside it, with `/` separators.
+    pub fn display_path(&self, path: &Path) -> String {
+        path.strip_prefix(&self.root)
+            .unwrap_or(path)
+            .to_string_lossy()
+            .replace('\\', "/")
+    }
+
+    /// Load the config; a broken config is a located diagnostic.
+    pub fn load_config(&self) -> Result<Config, Box<Diagnostic>> {
+        if self.config_given && !self.config_path.exists() {
+            return Err(Box::new(Diagnostic::error(
+                self.config_display(),
+                0,
+                0,
+                "io",
+                "config file does not exist",
+            )));
+        }
+        policy::load_config(&self.config_path, &self.config_display())
+    }
+
+    /// Load config and policies together, collecting every problem.
+    pub fn load_settings(&self) -> (Config, Policies, Vec<Diagnostic>) {
+        let mut diags = Vec::new();
+        let config = self.load_config().unwrap_or_else(|d| {
+            diags.push(*d);
+            Config::default()
+        });
+        let (policies, pdiags) = policy::load_policies(&self.root);
+        diags.extend(pdiags);
+        (config, policies, diags)
+    }
+
+    /// Load config, policies and definitions (the working tree, or Git revision `rev`) with
+    /// every diagnostic.
+    pub fn load_definitions(&self, rev: Option<&str>) -> Result<Loaded> {
+        self.load_source(rev).map_err(|e| self.source_error(e))
+    }
+
+    /// [`Workspace::load_definitions`], with the source's own error for callers that treat
+    /// some as normal.
+    pub fn load_source(&self, rev: Option<&str>) -> Result<Loaded, SourceError> {
+        let (config, policies, mut diags) = self.load_settings();
+        let source = match rev {
+            Some(rev) => definition::Source::Rev {
+                root: self.root.clone(),
+                rev: rev.to_owned(),
+            },
+            None => definition::Source::WorkTree {
+                root: self.root.clone(),
+            },
+        };
+        let mut loaded = definition::load(&source, &config, &policies)?;
+        diags.append(&mut loaded.diagnostics);
+        crate::diagnostic::sort(&mut diags);
+        loaded.diagnostics = diags;
+        Ok(loaded)
+    }
+
+    /// A definitions source that cannot be read, with the hint that fixes it.
+    pub fn source_error(&self, e: SourceError) -> anyhow::Error {
+        match &e {
+            SourceError::MissingDir { at, .. } if at.is_empty() && !self.root_found => Hinted::new(
+                format!(
+                    "not inside a streamsync repository: neither `{}` nor a folder above it holds \
+                         streamsync.toml, definitions/ or .git",
+                    self.root.display()
+                ),
+                "run streamsync inside the repository, or pass -C/--repo DIR",
+            )
+            .into(),
+            SourceError::MissingDir { at, .. } if at.is_empty() => Hinted::new(
+                format!("{e} in `{}`", self.root.display()),
+                "keep ImageStream files in definitions/<namespace>/*.yaml at the repository root, \
+                 or pass -C/--repo to point at the repository",
+            )
+            .into(),
+            SourceError::MissingDir { .. } => Hinted::new(
+                e.to_string(),
+                "check the revision and the folder's name in it",
+            )
+            .into(),
+            SourceError::NoSuchRev { .. } => Hinted::new(
+                e.to_string(),
+                "name a branch, tag or commit of the repository (`git branch -a` lists them)",
+            )
+            .into(),
+            SourceError::NotACommit { .. } => Hinted::new(
+                e.to_string(),
+                "--rev takes a commit: a branch, a tag or a commit id",
+            )
+            .into(),
+            _ => e.into(),
+        }
+    }
+
+    /// `sha256:…` over everything a plan is made from: the normalised definitions, the prune
+    /// option, the config and the policies. A saved plan records it; applying the plan
+    /// refuses it when it changed.
+    pub fn inputs_digest(
+        &self,
+        desired: &[&ImageStream],
+        options: &crate::plan::Options,
+    ) -> String {
+        use sha2::Digest as _;
+        let (config, policies, _) = self.load_settings();
+        let mut hasher = sha2::Sha256::new();
+        hasher.update(crate::plan::inputs_digest(desired.iter().copied(), options));
+        hasher.update(b"\n");
+        hasher.update(serde_json::to_vec(&config).unwrap_or_default());
+        hasher.update(b"\n");
+        // Policies are plain data (rules, patterns, numbers) whose Debug form is deterministic.
+        hasher.update(format!("{policies:?}"));
+        format!("sha256:{}", hex::encode(hasher.finalize()))
+    }
+
+    /// The live-state store.
+    pub fn state(&self) -> Result<DirState> {
+        Ok(DirState::open(&self.state_dir)?)
+    }
+
+    /// The registry client of one run: the one place that builds it. An auth file or CA file
+    /// that cannot be used is an error.
+    pub fn registry(&self, config: &Config, registry_config: Option<&Path>) -> Result<Registry> {
+        let done = Arc::new(AtomicU64::new(0));
+        let client = RegistryClient::new(&config.registry, &self.root, registry_config)
+            .map_err(|e| {
+                anyhow::Error::from(Hinted::new(
+                    e.to_string(),
+                    "fix the file, or point --registry-config / [registry] in streamsync.toml \
+                     at a usable one",
+                ))
+            })?
+            .with_progress(Arc::clone(&done));
+        Ok(Registry {
+            client,
+            done,
+            started: Instant::now(),
+            cluster: config.cluster.clone(),
+        })
+    }
+}
+
+/// The registry client of one run, with what progress and summaries need.
+pub struct Registry {
+    /// The client: one per run, every pass sent as one `resolve_all`.
+    pub client: RegistryClient,
+    /// Resolutions finished so far (a progress display polls it).
+    pub done: Arc<AtomicU64>,
+    /// When the run started asking (for the summary line).
+    pub started: Instant,
+    /// The cluster's integrated registry (`[cluster]`), which the state's streams point at.
+    pub cluster: Cluster,
+}
+
+/// Take the state lock, waiting up to `timeout`; a lock held by another run is an error that
+/// says how to wait for it.
+pub fn lock(state: &DirState, timeout: Duration) -> Result<LockGuard> {
+    state.lock(timeout).map_err(|e| match e {
+        state::Error::Locked { holder } => Hinted::new(
+            format!("the live state is locked by another apply ({holder})"),
+            "wait for it to finish, or pass --lock-timeout 5m to wait for it",
+        )
+        .into(),
+        other => anyhow::Error::from(other),
+    })
+}
