@@ -140,7 +140,11 @@ impl RolloutPlan {
 /// Check the scanned triggers against the definitions: a trigger must name a tag the
 /// definitions have or a BuildConfig of the repository produces. Returns the scan's own
 /// diagnostics with these added, sorted.
-pub fn validate(scan: &Scan, definitions: &DefinitionSet, default_namespace: &str) -> Vec<Diagnostic> {
+pub fn validate(
+    scan: &Scan,
+    definitions: &DefinitionSet,
+    default_namespace: &str,
+) -> Vec<Diagnostic> {
     let mut diags = scan.diagnostics.clone();
     let built: BTreeSet<(StreamKey, &str)> = scan
         .outputs
@@ -164,17 +168,34 @@ pub fn validate(scan: &Scan, definitions: &DefinitionSet, default_namespace: &st
         let what = t.from.display(default_namespace);
         let (message, hint) = match stream {
             Some(_) => (
-                format!("{} `{}` follows `{what}`, but stream `{key}` has no tag `{}`", t.kind, t.name, t.from.tag),
-                format!("add tag `{}` to stream `{key}` in definitions/, or name one of its tags", t.from.tag),
+                format!(
+                    "{} `{}` follows `{what}`, but stream `{key}` has no tag `{}`",
+                    t.kind, t.name, t.from.tag
+                ),
+                format!(
+                    "add tag `{}` to stream `{key}` in definitions/, or name one of its tags",
+                    t.from.tag
+                ),
             ),
             None => (
-                format!("{} `{}` follows `{what}`, but no definition has stream `{key}` and no BuildConfig of the repository builds it", t.kind, t.name),
-                format!("define stream `{key}` in definitions/ (or set `from.namespace` to the stream's namespace)"),
+                format!(
+                    "{} `{}` follows `{what}`, but no definition has stream `{key}` and no BuildConfig of the repository builds it",
+                    t.kind, t.name
+                ),
+                format!(
+                    "define stream `{key}` in definitions/ (or set `from.namespace` to the stream's namespace)"
+                ),
             ),
         };
         diags.push(
-            Diagnostic::error(&t.file, t.pos.line, t.pos.column, "trigger-unknown-tag", message)
-                .with_hint(hint),
+            Diagnostic::error(
+                &t.file,
+                t.pos.line,
+                t.pos.column,
+                "trigger-unknown-tag",
+                message,
+            )
+            .with_hint(hint),
         );
     }
     crate::diagnostic::sort(&mut diags);
@@ -200,7 +221,11 @@ pub fn plan(
             continue;
         }
         let key = t.from.key(default_namespace);
-        let namespace = t.namespace.as_deref().unwrap_or(default_namespace).to_owned();
+        let namespace = t
+            .namespace
+            .as_deref()
+            .unwrap_or(default_namespace)
+            .to_owned();
         let from = t.from.display(default_namespace);
         let skip = |reason| Skipped {
             file: t.file.clone(),

@@ -215,7 +215,9 @@ pub fn find_manifests(
 /// Whether a text can hold anything a roll-out needs; the others are not parsed at all,
 /// which keeps a repository of thousands of unrelated manifests cheap.
 pub fn may_hold_triggers(text: &str) -> bool {
-    text.contains(TRIGGERS_ANNOTATION) || text.contains("ImageChange") || text.contains("BuildConfig")
+    text.contains(TRIGGERS_ANNOTATION)
+        || text.contains("ImageChange")
+        || text.contains("BuildConfig")
 }
 
 /// Scan every manifest. `default_namespace` only names things in messages; namespaces stay
@@ -430,7 +432,10 @@ fn annotation_triggers(obj: &Object<'_>, pod_spec: &[&str], annotation: &Node, o
         out.diagnostics.push(obj.error(
             pos,
             "trigger-json",
-            format!("the `{TRIGGERS_ANNOTATION}` annotation of {} is not a string", obj.describe()),
+            format!(
+                "the `{TRIGGERS_ANNOTATION}` annotation of {} is not a string",
+                obj.describe()
+            ),
             hint,
         ));
         return;
@@ -521,7 +526,11 @@ fn annotation_triggers(obj: &Object<'_>, pod_spec: &[&str], annotation: &Node, o
             continue;
         };
         let from = TagName {
-            namespace: entry.namespace.as_deref().or(obj.namespace).map(str::to_owned),
+            namespace: entry
+                .namespace
+                .as_deref()
+                .or(obj.namespace)
+                .map(str::to_owned),
             stream: stream.to_owned(),
             tag: tag.to_owned(),
         };
@@ -544,7 +553,11 @@ fn annotation_triggers(obj: &Object<'_>, pod_spec: &[&str], annotation: &Node, o
                 pos,
                 "trigger-field-path",
                 format!("{which}: field path `{field_path}` selects no container"),
-                &format!("list the {} of {} and name one of them", parsed.list(), obj.describe()),
+                &format!(
+                    "list the {} of {} and name one of them",
+                    parsed.list(),
+                    obj.describe()
+                ),
             ));
             continue;
         };
@@ -674,15 +687,15 @@ fn deployment_config(obj: &Object<'_>, pod_spec: &[&str], out: &mut Scan) {
                 out.diagnostics.push(obj.error(
                     name_node.pos,
                     "trigger-field-path",
-                    format!("{which} names container `{name}`, which {} does not have", obj.describe()),
+                    format!(
+                        "{which} names container `{name}`, which {} does not have",
+                        obj.describe()
+                    ),
                     "name a container of `spec.template.spec.containers` in `containerNames`",
                 ));
                 continue;
             };
-            let field_path = format!(
-                "{}.{list}[?(@.name==\"{name}\")].image",
-                pod_spec.join(".")
-            );
+            let field_path = format!("{}.{list}[?(@.name==\"{name}\")].image", pod_spec.join("."));
             out.triggers.push(obj.trigger(
                 t.pos,
                 Source::DeploymentConfig,

@@ -134,10 +134,13 @@ pub fn pod_spec_path(kind: &str) -> Option<&'static [&'static str]> {
     match kind {
         "Pod" => Some(&["spec"]),
         "CronJob" => Some(&["spec", "jobTemplate", "spec", "template", "spec"]),
-        "Deployment" | "StatefulSet" | "DaemonSet" | "Job" | "ReplicaSet"
-        | "ReplicationController" | "DeploymentConfig" => {
-            Some(&["spec", "template", "spec"])
-        }
+        "Deployment"
+        | "StatefulSet"
+        | "DaemonSet"
+        | "Job"
+        | "ReplicaSet"
+        | "ReplicationController"
+        | "DeploymentConfig" => Some(&["spec", "template", "spec"]),
         _ => None,
     }
 }
@@ -212,10 +215,7 @@ pub fn parse_field_path(path: &str, pod_spec: &[&str]) -> Result<FieldPath, Stri
     let (double, name) = if let Some(n) = quoted.strip_prefix('"').and_then(|q| q.strip_suffix('"'))
     {
         (true, n)
-    } else if let Some(n) = quoted
-        .strip_prefix('\'')
-        .and_then(|q| q.strip_suffix('\''))
-    {
+    } else if let Some(n) = quoted.strip_prefix('\'').and_then(|q| q.strip_suffix('\'')) {
         (false, n)
     } else {
         return Err(invalid());
@@ -239,7 +239,10 @@ mod tests {
     #[test]
     fn field_path_forms() {
         let p = parse_field_path("spec.template.spec.containers[2].image", DEPLOY).unwrap();
-        assert_eq!((p.init, p.selector, p.lenient), (false, Selector::Index(2), false));
+        assert_eq!(
+            (p.init, p.selector, p.lenient),
+            (false, Selector::Index(2), false)
+        );
         let p = parse_field_path(
             r#"spec.template.spec.initContainers[?(@.name=="setup")].image"#,
             DEPLOY,
@@ -255,7 +258,10 @@ mod tests {
             r#"spec.template.spec.containers[?(@.name="web")].image"#,
         ] {
             let p = parse_field_path(quirky, DEPLOY).unwrap();
-            assert_eq!((p.selector, p.lenient), (Selector::Name("web".into()), true));
+            assert_eq!(
+                (p.selector, p.lenient),
+                (Selector::Name("web".into()), true)
+            );
         }
         for bad in [
             "spec.containers[0].image",
@@ -268,7 +274,13 @@ mod tests {
             assert!(e.contains("spec.template.spec.containers[0].image"), "{e}");
         }
         let cron = pod_spec_path("CronJob").unwrap();
-        assert!(parse_field_path("spec.jobTemplate.spec.template.spec.containers[0].image", cron).is_ok());
+        assert!(
+            parse_field_path(
+                "spec.jobTemplate.spec.template.spec.containers[0].image",
+                cron
+            )
+            .is_ok()
+        );
         assert!(pod_spec_path("Service").is_none());
     }
 
@@ -286,6 +298,9 @@ mod tests {
         assert!(!e[0].paused.is_paused());
         assert!(!e[1].is_object);
         assert_eq!(parse_annotation("{}"), Err(AnnotationError::NotArray));
-        assert!(matches!(parse_annotation("[{"), Err(AnnotationError::Json(_))));
+        assert!(matches!(
+            parse_annotation("[{"),
+            Err(AnnotationError::Json(_))
+        ));
     }
 }
