@@ -624,3 +624,24 @@ fn find_and_write_touch_only_what_moves() {
     };
     assert!(find_manifests(root, &root.join("state"), &bad).is_err());
 }
+
+#[test]
+fn the_example_repository_scans_clean() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let config: Config =
+        toml::from_str(&std::fs::read_to_string(root.join("streamsync.toml")).unwrap()).unwrap();
+    let manifests = find_manifests(root, &root.join("state"), &config.rollout).unwrap();
+    let paths: Vec<&str> = manifests.iter().map(|m| m.path.as_str()).collect();
+    assert_eq!(paths, ["deploy/ruby-hello.yaml"]);
+    let loaded = crate::definition::load(
+        &crate::definition::source::Source::WorkTree {
+            root: root.to_path_buf(),
+        },
+        &config,
+        &Policies::default(),
+    );
+    let s = scan(&manifests);
+    assert_eq!(s.triggers.len(), 1);
+    let diags = validate(&s, &loaded.unwrap().set, &config.default_namespace);
+    assert!(diags.is_empty(), "{diags:?}");
+}
