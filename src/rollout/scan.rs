@@ -375,9 +375,11 @@ impl Object<'_> {
                 .unwrap_or_default()
                 .to_owned(),
             container_path,
-            image: image.map(|(_, v)| match &v.value {
-                Value::Str(s) => s.clone(),
-                _ => String::new(),
+            // `image:` with no value reads as missing, as Kubernetes decodes it.
+            image: image.and_then(|(_, v)| match &v.value {
+                Value::Str(s) => Some(s.clone()),
+                Value::Null => None,
+                other => Some(format!("<{}>", other.kind_name())),
             }),
             image_pos: image.map_or(container.pos, |(_, v)| v.pos),
             paused,

@@ -645,3 +645,63 @@ fn the_example_repository_scans_clean() {
     let diags = validate(&s, &loaded.unwrap().set, &config.default_namespace);
     assert!(diags.is_empty(), "{diags:?}");
 }
+
+/// `oc process -o json` output of OpenShift's nodejs-postgresql-example template: its own
+/// build output (not built yet: waiting), and a DeploymentConfig whose container has no
+/// `image` (OpenShift's controller fills it in: so does the roll-out).
+#[test]
+fn a_processed_template_rolls_as_it_is() {
+    let path = "tests/fixtures/rollout/nodejs-postgresql.json";
+    let text = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path))
+        .unwrap();
+    let defs = "kind: ImageStream\nmetadata: {name: postgresql, namespace: openshift}\nspec:\n  tags:\n  - name: 12-el8\n    from: {kind: DockerImage, name: registry.redhat.io/rhel8/postgresql-12}\n";
+    let loaded = crate::definition::load_files(
+        &[SourceFile {
+            path: "definitions/postgresql.yaml".into(),
+            bytes: defs.as_bytes().to_vec(),
+        }],
+        &Config::default(),
+        &Policies::default(),
+    );
+    let status = format!(
+        "status:\n  tags:\n{}",
+        event("12-el8", "registry.redhat.io/rhel8/postgresql-12", BBB)
+    );
+    let stream: ImageStream = serde_saphyr::from_str(&format!("{defs}{status}")).unwrap();
+    let live = BTreeMap::from([(stream.key(), stream)]);
+    let s = scan(&[manifest(path, &text)]);
+    assert_eq!(s.outputs.len(), 1);
+    let diags = validate(&s, &loaded.set, "default");
+    assert!(diags.is_empty(), "{diags:?}");
+    let p = plan(&s, &live, &cluster(), "default");
+    let got: Vec<(&str, &str, Option<&str>)> = p
+        .rollouts
+        .iter()
+        .map(|r| (r.kind.as_str(), r.container.as_str(), r.before.as_deref()))
+        .collect();
+    assert_eq!(got, [("DeploymentConfig", "postgresql", None)]);
+    assert_eq!(p.skipped.len(), 1);
+    assert_eq!(
+        (
+            p.skipped[0].reason,
+            p.skipped[0].from.as_str(),
+            p.skipped[0].line
+        ),
+        (
+            SkipReason::Waiting,
+            "default/nodejs-postgresql-example:latest",
+            134
+        )
+    );
+    let out = apply_to_text(path, &text, &p.rollouts).unwrap();
+    let ports = "                                        \"containerPort\": 5432\n                                    }\n                                ]\n";
+    let expected = text.replacen(
+        ports,
+        &format!(
+            "{}],\n                                \"image\": \"registry.redhat.io/rhel8/postgresql-12@{BBB}\"\n",
+            ports.trim_end_matches("]\n")
+        ),
+        1,
+    );
+    assert_eq!(out, expected);
+}
