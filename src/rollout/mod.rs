@@ -310,30 +310,11 @@ pub enum WriteError {
 /// The text of manifest `file` after its roll-outs (those of `rollouts` naming it), re-read
 /// afterwards to prove every container now holds its new image and nothing else moved.
 pub fn apply_to_text(file: &str, text: &str, rollouts: &[Rollout]) -> Result<String, WriteError> {
-    let format = Format::of_path(file);
-    let mut out = text.to_owned();
-    let mine: Vec<&Rollout> = rollouts.iter().filter(|r| r.file == file).collect();
-    for r in &mine {
-        out = edit::set_in_document(&out, format, r.doc, &r.container_path, "image", &r.after)
-            .map_err(|source| WriteError::Edit {
-                file: file.to_owned(),
-                source,
-            })?;
-    }
     let check = |message: String| WriteError::Check {
         file: file.to_owned(),
         message,
     };
-    let manifest = Manifest {
-        path: file.to_owned(),
-        text: out.clone(),
-    };
-    let mut after = Scan::default();
-    scan::scan_one(&manifest, &mut after);
-    if let Some(d) = after.diagnostics.iter().find(|d| d.is_error()) {
-        return Err(check(format!("line {}: {}", d.line, d.message)));
-    }
-    let before = {
+    let scan_text = |text: &str| {
         let mut s = Scan::default();
         scan::scan_one(
             &Manifest {
@@ -344,6 +325,33 @@ pub fn apply_to_text(file: &str, text: &str, rollouts: &[Rollout]) -> Result<Str
         );
         s
     };
+    let before = scan_text(text);
+    let mine: Vec<&Rollout> = rollouts.iter().filter(|r| r.file == file).collect();
+    // The plan was made from an earlier read: refuse when the container moved or changed.
+    for r in &mine {
+        let current = before.triggers.iter().find(|t| {
+            t.doc == r.doc && t.container_path == r.container_path && t.field_path == r.field_path
+        });
+        if current.is_none_or(|t| t.image != r.before) {
+            return Err(check(format!(
+                "container `{}` of {} `{}` changed since the roll-out was planned; plan again",
+                r.container, r.kind, r.name
+            )));
+        }
+    }
+    let format = Format::of_path(file);
+    let mut out = text.to_owned();
+    for r in &mine {
+        out = edit::set_in_document(&out, format, r.doc, &r.container_path, "image", &r.after)
+            .map_err(|source| WriteError::Edit {
+                file: file.to_owned(),
+                source,
+            })?;
+    }
+    let after = scan_text(&out);
+    if let Some(d) = after.diagnostics.iter().find(|d| d.is_error()) {
+        return Err(check(format!("line {}: {}", d.line, d.message)));
+    }
     if before.triggers.len() != after.triggers.len() {
         return Err(check("the edit changed the file's triggers".into()));
     }

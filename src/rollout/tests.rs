@@ -705,3 +705,25 @@ fn a_processed_template_rolls_as_it_is() {
     );
     assert_eq!(out, expected);
 }
+
+#[test]
+fn a_file_changed_since_the_plan_is_refused() {
+    let text = deployment(
+        r#"[{"from":{"kind":"ImageStreamTag","name":"ruby:3.3"},"fieldPath":"spec.template.spec.containers[0].image"}]"#,
+    );
+    let p = plan(
+        &scan(&[manifest("w.yaml", &text)]),
+        &live(),
+        &cluster(),
+        "default",
+    );
+    let edited = text.replace("image: x", "image: hand-edited");
+    let err = apply_to_text("w.yaml", &edited, &p.rollouts).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("changed since the roll-out was planned"),
+        "{err}"
+    );
+    // The editor's work is checked: a text the plan fits rolls.
+    assert!(apply_to_text("w.yaml", &text, &p.rollouts).is_ok());
+}
