@@ -727,3 +727,18 @@ fn a_file_changed_since_the_plan_is_refused() {
     // The editor's work is checked: a text the plan fits rolls.
     assert!(apply_to_text("w.yaml", &text, &p.rollouts).is_ok());
 }
+
+#[test]
+fn compact_json_keeps_its_layout() {
+    let text = r#"{"apiVersion":"apps/v1","kind":"StatefulSet","metadata":{"name":"db","namespace":"shop","annotations":{"image.openshift.io/triggers":"[{\"from\":{\"kind\":\"ImageStreamTag\",\"name\":\"ruby:local\"},\"fieldPath\":\"spec.template.spec.initContainers[0].image\"},{\"from\":{\"kind\":\"ImageStreamTag\",\"name\":\"ruby:local\"},\"fieldPath\":\"spec.template.spec.containers[0].image\"}]"}},"spec":{"template":{"spec":{"initContainers":[{"name":"init","image":"old"}],"containers":[{"name":"db"}]}}}}"#;
+    let (out, p, _) = roll("db.json", text);
+    let local = format!("{LOCAL}{BBB}");
+    let expected = text
+        .replace(r#""image":"old""#, &format!(r#""image":"{local}""#))
+        .replace(
+            r#"{"name":"db"}"#,
+            &format!(r#"{{"name":"db","image":"{local}"}}"#),
+        );
+    assert_eq!(out, expected);
+    assert_eq!(p.rollouts.len(), 2);
+}
