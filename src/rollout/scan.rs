@@ -186,6 +186,7 @@ pub fn find_manifests(
             } else {
                 format!("{rel}/{name}")
             };
+            // Symbolic links are neither: a manifest outside the repository is not its own.
             let file_type = entry.file_type().map_err(|e| io(&path, e))?;
             if file_type.is_dir() {
                 if !(rel.is_empty() && skipped_top(&name)) {
@@ -195,10 +196,11 @@ pub fn find_manifests(
                 && is_manifest_name(&name)
                 && globs.as_ref().is_none_or(|g| g.is_match(&rel_path))
             {
-                let bytes = std::fs::read(&path).map_err(|e| io(&path, e))?;
-                if bytes.len() > crate::definition::source::MAX_FILE_BYTES {
+                let max = crate::definition::source::MAX_FILE_BYTES;
+                if entry.metadata().map_err(|e| io(&path, e))?.len() > max as u64 {
                     continue;
                 }
+                let bytes = std::fs::read(&path).map_err(|e| io(&path, e))?;
                 if let Ok(text) = String::from_utf8(bytes) {
                     out.push(Manifest {
                         path: rel_path,
@@ -220,8 +222,8 @@ pub fn may_hold_triggers(text: &str) -> bool {
         || text.contains("BuildConfig")
 }
 
-/// Scan every manifest. `default_namespace` only names things in messages; namespaces stay
-/// as written.
+/// Scan every manifest. Namespaces stay as written (`None` when neither the trigger nor its
+/// object names one): defaulting them is the caller's, with the configured default.
 pub fn scan(manifests: &[Manifest]) -> Scan {
     let mut out = Scan::default();
     for m in manifests {
