@@ -1,3 +1,6 @@
+//! Library tests of roll-outs: scan, validate, plan and edit on small manifests and one
+//! processed OpenShift template, each compared byte for byte with the expected text.
+
 use std::collections::BTreeMap;
 
 use super::*;
