@@ -23,7 +23,8 @@ use crate::edit::{self, EditError, Format};
 use crate::model::{Cluster, ImageStream, StreamKey};
 
 pub use scan::{
-    BuildOutput, FindError, Manifest, Scan, Source, TagName, Trigger, find_manifests, scan,
+    BuildOutput, FindError, Manifest, RevError, Scan, Source, TagName, Trigger, find_manifests,
+    manifests_at_rev, scan,
 };
 
 impl TagName {

@@ -151,22 +151,7 @@ pub fn find_manifests(
     state_dir: &Path,
     config: &RolloutConfig,
 ) -> Result<Vec<Manifest>, FindError> {
-    let globs = if config.paths.is_empty() {
-        None
-    } else {
-        let mut builder = GlobSetBuilder::new();
-        for glob in &config.paths {
-            let g = Glob::new(glob).map_err(|e| FindError::Glob {
-                glob: glob.clone(),
-                message: e.kind().to_string(),
-            })?;
-            builder.add(g);
-        }
-        Some(builder.build().map_err(|e| FindError::Glob {
-            glob: config.paths.join(", "),
-            message: e.to_string(),
-        })?)
-    };
+    let globs = globs(config)?;
     let io = |path: &Path, source| FindError::Io {
         path: path.display().to_string(),
         source,
@@ -212,6 +197,94 @@ pub fn find_manifests(
     }
     out.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(out)
+}
+
+/// The manifests as they are at Git revision `rev` of the repository holding `root`, read
+/// through git2 without a checkout, chosen as [`find_manifests`] chooses them (the state
+/// folder is `state/` there). For `--base` and `--rev`: which roll-outs a change introduces.
+pub fn manifests_at_rev(
+    root: &Path,
+    rev: &str,
+    config: &RolloutConfig,
+) -> Result<Vec<Manifest>, RevError> {
+    use crate::definition::source;
+    let globs = globs(config).map_err(RevError::Find)?;
+    let (repo, prefix) = source::open_repo(root)?;
+    let mut tree = source::commit_tree(&repo, rev)?;
+    if !prefix.is_empty() {
+        let Ok(entry) = tree.get_path(Path::new(&prefix)) else {
+            return Ok(Vec::new());
+        };
+        tree = repo.find_tree(entry.id()).map_err(RevError::Git)?;
+    }
+    let mut out = Vec::new();
+    let mut failure = None;
+    tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+        let name = entry.name().unwrap_or_default();
+        if name.starts_with('.') || (dir.is_empty() && skipped_top(name)) {
+            return git2::TreeWalkResult::Skip;
+        }
+        let path = format!("{dir}{name}");
+        if entry.kind() == Some(git2::ObjectType::Blob)
+            && is_manifest_name(name)
+            && globs.as_ref().is_none_or(|g| g.is_match(&path))
+        {
+            match repo.find_blob(entry.id()) {
+                Ok(blob) if blob.content().len() <= source::MAX_FILE_BYTES => {
+                    if let Ok(text) = std::str::from_utf8(blob.content()) {
+                        out.push(Manifest {
+                            path,
+                            text: text.to_owned(),
+                        });
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    failure = Some(e);
+                    return git2::TreeWalkResult::Abort;
+                }
+            }
+        }
+        git2::TreeWalkResult::Ok
+    })
+    .map_err(RevError::Git)?;
+    if let Some(e) = failure {
+        return Err(RevError::Git(e));
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
+/// Why the manifests at a revision could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum RevError {
+    /// The globs.
+    #[error(transparent)]
+    Find(FindError),
+    /// The repository or revision.
+    #[error(transparent)]
+    Source(#[from] crate::definition::source::SourceError),
+    /// Reading the tree.
+    #[error("cannot read the Git tree")]
+    Git(#[source] git2::Error),
+}
+
+fn globs(config: &RolloutConfig) -> Result<Option<globset::GlobSet>, FindError> {
+    if config.paths.is_empty() {
+        return Ok(None);
+    }
+    let mut builder = GlobSetBuilder::new();
+    for glob in &config.paths {
+        let g = Glob::new(glob).map_err(|e| FindError::Glob {
+            glob: glob.clone(),
+            message: e.kind().to_string(),
+        })?;
+        builder.add(g);
+    }
+    builder.build().map(Some).map_err(|e| FindError::Glob {
+        glob: config.paths.join(", "),
+        message: e.to_string(),
+    })
 }
 
 /// Whether a text can hold anything a roll-out needs; the others are not parsed at all,

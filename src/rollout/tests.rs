@@ -745,3 +745,52 @@ fn compact_json_keeps_its_layout() {
     assert_eq!(out, expected);
     assert_eq!(p.rollouts.len(), 2);
 }
+
+#[test]
+fn manifests_at_a_revision_are_chosen_as_in_the_work_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let repo = git2::Repository::init(root).unwrap();
+    for (path, text) in [
+        ("deploy/web.yaml", "kind: Deployment\n"),
+        ("deploy/other.json", "{}\n"),
+        ("definitions/x.yaml", "kind: ImageStream\n"),
+        ("state/x.yaml", "kind: ImageStream\n"),
+        (".hidden/x.yaml", "a: 1\n"),
+        ("misc/x.yaml", "a: 1\n"),
+    ] {
+        let p = root.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    let mut index = repo.index().unwrap();
+    index
+        .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+        .unwrap();
+    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+    let sig = git2::Signature::now("t", "t@example.com").unwrap();
+    repo.commit(Some("HEAD"), &sig, &sig, "one", &tree, &[])
+        .unwrap();
+    std::fs::write(root.join("deploy/web.yaml"), "kind: Pod\n").unwrap();
+    let narrowed = crate::policy::RolloutConfig {
+        paths: vec!["deploy/**".into()],
+        ..Default::default()
+    };
+    let at_head = manifests_at_rev(root, "HEAD", &narrowed).unwrap();
+    let got: Vec<(&str, &str)> = at_head
+        .iter()
+        .map(|m| (m.path.as_str(), m.text.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("deploy/other.json", "{}\n"),
+            ("deploy/web.yaml", "kind: Deployment\n")
+        ]
+    );
+    let all = manifests_at_rev(root, "HEAD", &Default::default()).unwrap();
+    let worktree = find_manifests(root, &root.join("state"), &Default::default()).unwrap();
+    let paths = |ms: &[Manifest]| ms.iter().map(|m| m.path.clone()).collect::<Vec<_>>();
+    assert_eq!(paths(&all), paths(&worktree));
+    assert!(manifests_at_rev(root, "no-such-rev", &narrowed).is_err());
+}
