@@ -405,6 +405,29 @@ pub fn set_in_document(
     Ok(parsed.apply(splices))
 }
 
+/// A file's values with their byte ranges as written (quotes and block indentation
+/// included), for pointing into them.
+pub struct Spans(Vec<Option<Node>>);
+
+impl Spans {
+    /// Parse `text`; `None` when it does not parse.
+    pub fn parse(text: &str) -> Option<Spans> {
+        tree::parse(text).ok().map(Spans)
+    }
+
+    /// The byte range of the value reached by `path` from the root of document `doc`.
+    pub fn value(&self, doc: usize, path: &[Step]) -> Option<(usize, usize)> {
+        let mut node = self.0.get(doc)?.as_ref()?;
+        for step in path {
+            node = match step {
+                Step::Key(k) => node.value(k)?,
+                Step::Index(n) => node.items()?.get(*n)?,
+            };
+        }
+        Some((node.start, node.end))
+    }
+}
+
 fn step_text(path: &[Step]) -> String {
     let mut out = String::new();
     for step in path {

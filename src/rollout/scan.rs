@@ -330,6 +330,9 @@ pub fn scan_one(manifest: &Manifest, out: &mut Scan) {
             return;
         }
     };
+    // Byte ranges, for pointing at one entry of an annotation: parsed once per file, and
+    // only when an annotation is read.
+    let spans = std::cell::OnceCell::new();
     for (doc, root) in docs.iter().enumerate() {
         let is_list = root
             .get("kind")
@@ -339,10 +342,10 @@ pub fn scan_one(manifest: &Manifest, out: &mut Scan) {
             Some(Value::Seq(items)) if is_list => {
                 for (i, item) in items.iter().enumerate() {
                     let path = vec![Step::Key("items".into()), Step::Index(i)];
-                    object(&manifest.path, doc, item, path, out);
+                    object(manifest, &spans, doc, item, path, out);
                 }
             }
-            _ => object(&manifest.path, doc, root, Vec::new(), out),
+            _ => object(manifest, &spans, doc, root, Vec::new(), out),
         }
     }
 }
@@ -380,6 +383,8 @@ fn ist(node: &Node, namespace: Option<&str>) -> Option<TagName> {
 /// Context of one object.
 struct Object<'a> {
     file: &'a str,
+    text: &'a str,
+    spans: &'a std::cell::OnceCell<Option<crate::edit::Spans>>,
     doc: usize,
     path: Vec<Step>,
     kind: &'a str,
@@ -391,6 +396,18 @@ struct Object<'a> {
 impl Object<'_> {
     fn error(&self, pos: Pos, code: &'static str, message: String, hint: &str) -> Diagnostic {
         Diagnostic::error(self.file, pos.line, pos.column, code, message).with_hint(hint)
+    }
+
+    /// The bytes of this object's trigger annotation value.
+    fn annotation_span(&self) -> Option<(usize, usize)> {
+        let mut path = self.path.clone();
+        path.extend(
+            ["metadata", "annotations", TRIGGERS_ANNOTATION].map(|k| Step::Key(k.to_owned())),
+        );
+        self.spans
+            .get_or_init(|| crate::edit::Spans::parse(self.text))
+            .as_ref()?
+            .value(self.doc, &path)
     }
 
     fn describe(&self) -> String {
@@ -462,12 +479,22 @@ impl Object<'_> {
     }
 }
 
-fn object(file: &str, doc: usize, node: &Node, path: Vec<Step>, out: &mut Scan) {
+fn object(
+    file: &Manifest,
+    spans: &std::cell::OnceCell<Option<crate::edit::Spans>>,
+    doc: usize,
+    node: &Node,
+    path: Vec<Step>,
+    out: &mut Scan,
+) {
+    let (file, text) = (file.path.as_str(), file.text.as_str());
     let Some(kind) = node.get("kind").and_then(|(_, k)| k.as_str()) else {
         return;
     };
     let obj = Object {
         file,
+        text,
+        spans,
         doc,
         path,
         kind,
@@ -530,8 +557,35 @@ fn annotation_triggers(obj: &Object<'_>, pod_spec: &[&str], annotation: &Node, o
         }
     };
     let mut seen: Vec<&str> = Vec::new();
+    let mut span: Option<Option<(usize, usize)>> = None;
     for (i, entry) in entries.iter().enumerate() {
         let which = format!("trigger {} of {}", i + 1, obj.describe());
+        // Problems point at the entry's `fieldPath` when the annotation's text holds it as
+        // written (not escaped), else at the annotation.
+        let pos = match entry.field_path.as_deref().filter(|f| !f.is_empty()) {
+            Some(field_path) => {
+                let span = *span.get_or_insert_with(|| obj.annotation_span());
+                let earlier = entries[..i]
+                    .iter()
+                    .filter(|e| e.field_path.as_deref() == Some(field_path))
+                    .count();
+                // As JSON writes it (`\"` inside name selectors), else as decoded.
+                let encoded = serde_json::to_string(field_path).unwrap_or_default();
+                let encoded = encoded.trim_matches('"');
+                span.and_then(|(start, end)| {
+                    let raw = &obj.text[start..end];
+                    [encoded, field_path]
+                        .iter()
+                        .find_map(|needle| raw.match_indices(needle).nth(earlier))
+                        .map(|(at, _)| start + at)
+                })
+                .map_or(pos, |at| {
+                    let (line, column) = crate::diagnostic::line_col(obj.text, at);
+                    Pos { line, column }
+                })
+            }
+            None => pos,
+        };
         if !entry.is_object {
             out.diagnostics.push(obj.error(
                 pos,

@@ -228,7 +228,7 @@ spec:
     assert_eq!(diags.len(), 2, "{diags:?}");
     assert!(diags.iter().all(|d| d.severity == Severity::Warning
         && d.code == "trigger-ignored-by-openshift"
-        && (d.line, d.column) == (8, 7)));
+        && (d.line, d.column) == (8, 73)));
     assert!(
         diags
             .iter()
@@ -546,9 +546,18 @@ fn each_validation_error_is_located_with_a_hint() {
     for (annotation, code, message) in cases {
         let got = errors("w.yaml", &deployment(&annotation));
         assert_eq!(got.len(), 1, "{annotation}: {got:?}");
+        // At the value of the entry's `fieldPath` (the duplicate: the second), else at the
+        // annotation's opening quote, column 34.
+        let key = r#""fieldPath":""#;
+        let nth = usize::from(code == "trigger-duplicate");
+        let column = annotation
+            .match_indices(key)
+            .nth(nth)
+            .map_or(34, |(at, _)| 35 + at + key.len());
+        let column = u32::try_from(column).unwrap();
         assert_eq!(
             (got[0].0, got[0].1, got[0].2),
-            (6, 34, code),
+            (6, column, code),
             "{annotation}"
         );
         assert!(got[0].3.contains(message), "{}", got[0].3);
@@ -793,4 +802,31 @@ fn manifests_at_a_revision_are_chosen_as_in_the_work_tree() {
     let paths = |ms: &[Manifest]| ms.iter().map(|m| m.path.clone()).collect::<Vec<_>>();
     assert_eq!(paths(&all), paths(&worktree));
     assert!(manifests_at_rev(root, "no-such-rev", &narrowed).is_err());
+}
+
+#[test]
+fn an_entry_of_a_multi_line_annotation_is_pointed_at() {
+    let text = r#"kind: Deployment
+metadata:
+  name: w
+  namespace: shop
+  annotations:
+    image.openshift.io/triggers: |
+      [
+        {"from": {"kind": "ImageStreamTag", "name": "ruby:3.3"}, "fieldPath": "spec.template.spec.containers[?(@.name==\"web\")].image"},
+        {"from": {"kind": "ImageStreamTag", "name": "ruby:nope"}, "fieldPath": "spec.template.spec.containers[1].image"}
+      ]
+spec:
+  template:
+    spec:
+      containers:
+      - {name: web, image: x}
+      - {name: api, image: y}
+"#;
+    let got = errors("w.yaml", text);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(
+        (got[0].0, got[0].1, got[0].2),
+        (9, 81, "trigger-unknown-tag")
+    );
 }
