@@ -21,6 +21,7 @@ pub mod policy;
 pub mod prune;
 pub mod reconcile;
 pub mod registry;
+pub mod rollout;
 pub mod state;
 pub mod util;
 pub mod watch;

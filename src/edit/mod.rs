@@ -357,6 +357,93 @@ pub fn remove(
     Err(EditError::Internal("an empty path".into()))
 }
 
+/// One step from a document's root towards a value, for files that are not stream
+/// definitions (workload manifests).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Step {
+    /// A mapping key.
+    Key(String),
+    /// A sequence entry by position.
+    Index(usize),
+}
+
+/// Set string `key` of the mapping reached by `path` from the root of document `doc`
+/// (0-based) to `value`: the old value is replaced in its own quoting, or the key is added in
+/// the mapping's own layout. A value that already reads as `value` is no change.
+pub fn set_in_document(
+    text: &str,
+    format: Format,
+    doc: usize,
+    path: &[Step],
+    key: &str,
+    value: &str,
+) -> Result<String, EditError> {
+    let parsed = Doc::parse(text, format)?;
+    let mut node = parsed
+        .docs
+        .get(doc)
+        .and_then(Option::as_ref)
+        .ok_or_else(|| EditError::Internal(format!("the file has no document {}", doc + 1)))?;
+    for (i, step) in path.iter().enumerate() {
+        let next = match step {
+            Step::Key(k) => node.value(k),
+            Step::Index(n) => node.items().and_then(|items| items.get(*n)),
+        };
+        node = next.ok_or_else(|| EditError::NotAMapping(step_text(&path[..=i])))?;
+    }
+    if node.entries().is_none() {
+        return Err(EditError::NotAMapping(step_text(path)));
+    }
+    let val = Val::str(value);
+    let splices = match node.get(key) {
+        Some((_, vn)) if same_scalar(vn, &val) => return Ok(text.to_owned()),
+        Some((kn, vn)) => {
+            splice::replace_value(text, &parsed.docs, &parsed.style, node, kn, vn, &val)?
+        }
+        None => splice::insert_key(text, &parsed.docs, &parsed.style, node, key, &val, None)?,
+    };
+    Ok(parsed.apply(splices))
+}
+
+/// A file's values with their byte ranges as written (quotes and block indentation
+/// included), for pointing into them.
+pub struct Spans(Vec<Option<Node>>);
+
+impl Spans {
+    /// Parse `text`; `None` when it does not parse.
+    pub fn parse(text: &str) -> Option<Spans> {
+        tree::parse(text).ok().map(Spans)
+    }
+
+    /// The byte range of the value reached by `path` from the root of document `doc`.
+    pub fn value(&self, doc: usize, path: &[Step]) -> Option<(usize, usize)> {
+        let mut node = self.0.get(doc)?.as_ref()?;
+        for step in path {
+            node = match step {
+                Step::Key(k) => node.value(k)?,
+                Step::Index(n) => node.items()?.get(*n)?,
+            };
+        }
+        Some((node.start, node.end))
+    }
+}
+
+fn step_text(path: &[Step]) -> String {
+    let mut out = String::new();
+    for step in path {
+        match step {
+            Step::Key(k) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(k);
+            }
+            Step::Index(n) => out.push_str(&format!("[{n}]")),
+        }
+    }
+    out
+}
+
 /// A tag as a new entry writes it: `name`, `annotations`, `from` and only the fields that
 /// differ from their defaults.
 pub fn tag_value(tag: &TagReference) -> Val {

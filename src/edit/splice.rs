@@ -262,7 +262,7 @@ pub(crate) fn insert_key(
         let new = if style.json {
             let pretty = pretty_json(text, docs);
             let indent = item_indent(text, map, &items, style);
-            let sep = flow_sep(text, &items);
+            let sep = flow_sep(text, style, &items);
             format!(
                 "{}{}{}",
                 render::json(&Val::Str(key.to_owned()), style, "", false, ""),
@@ -323,7 +323,7 @@ fn item_indent(text: &str, coll: &Node, items: &[(usize, usize)], style: &Style)
 }
 
 /// The separator between single-line flow items, as the collection writes it.
-fn flow_sep(text: &str, items: &[(usize, usize)]) -> String {
+fn flow_sep(text: &str, style: &Style, items: &[(usize, usize)]) -> String {
     if items.len() >= 2 {
         let (_, prev_end) = items[items.len() - 2];
         let (start, _) = items[items.len() - 1];
@@ -332,7 +332,12 @@ fn flow_sep(text: &str, items: &[(usize, usize)]) -> String {
             return between.to_owned();
         }
     }
-    ", ".to_owned()
+    // With no two siblings to copy, compact JSON (`"a":1`) gets a compact separator too.
+    if style.json && style.colon == ":" {
+        ",".to_owned()
+    } else {
+        ", ".to_owned()
+    }
 }
 
 /// Insert `new` (already rendered) as the last item of a flow collection.
@@ -365,7 +370,7 @@ fn flow_insert(
                 let indent = line_indent(text, start);
                 Splice::new(end, end, format!(",{}{indent}{new}", style.nl))
             } else {
-                Splice::new(end, end, format!("{}{new}", flow_sep(text, items)))
+                Splice::new(end, end, format!("{}{new}", flow_sep(text, style, items)))
             }
         }
     }
@@ -402,7 +407,7 @@ pub(crate) fn append_item(
         let new = if style.json {
             let pretty = pretty_json(text, docs) && multiline_or_empty(text, seq, &spans);
             let indent = item_indent(text, seq, &spans, style);
-            render::json(val, style, &indent, pretty, &flow_sep(text, &spans))
+            render::json(val, style, &indent, pretty, &flow_sep(text, style, &spans))
         } else {
             let prefer = sibling
                 .and_then(|s| s.value("name"))

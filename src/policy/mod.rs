@@ -28,6 +28,9 @@ pub struct Config {
     /// The cluster the streams are meant for (its integrated registry).
     #[serde(default)]
     pub cluster: crate::model::Cluster,
+    /// Roll-outs of the repository's manifests by image-change triggers.
+    #[serde(default)]
+    pub rollout: RolloutConfig,
 }
 
 impl Default for Config {
@@ -37,6 +40,7 @@ impl Default for Config {
             registry: RegistryConfig::default(),
             apply: ApplyConfig::default(),
             cluster: crate::model::Cluster::default(),
+            rollout: RolloutConfig::default(),
         }
     }
 }
@@ -113,6 +117,37 @@ fn split_host(registry: &str) -> &str {
             .map_or(registry, |h| &registry[..h.len() + 2]);
     }
     registry.rsplit_once(':').map_or(registry, |(h, _)| h)
+}
+
+/// `[rollout]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RolloutConfig {
+    /// Globs (relative to the repository root) of the manifests to scan; empty: every YAML
+    /// and JSON file outside `definitions/`, `policies/`, the state and hidden folders.
+    #[serde(default)]
+    pub paths: Vec<String>,
+    /// Push roll-outs to [`RolloutConfig::branch`] and open or update one pull request
+    /// instead of committing them to the default branch.
+    #[serde(default)]
+    pub pull_request: bool,
+    /// The branch roll-outs are pushed to in pull-request mode.
+    #[serde(default = "default_rollout_branch")]
+    pub branch: String,
+}
+
+impl Default for RolloutConfig {
+    fn default() -> Self {
+        RolloutConfig {
+            paths: Vec::new(),
+            pull_request: false,
+            branch: default_rollout_branch(),
+        }
+    }
+}
+
+fn default_rollout_branch() -> String {
+    "streamsync/rollout".to_owned()
 }
 
 /// `[apply]`.

@@ -8,10 +8,11 @@
 //! annotation (a wrong type, duplicate field paths) the tags it names still count as used, with
 //! a note, because recommending the removal of a tag a manifest names is the worse mistake.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// The annotation holding image triggers.
-pub const TRIGGERS_ANNOTATION: &str = "image.openshift.io/triggers";
+pub use crate::rollout::trigger::TRIGGERS_ANNOTATION;
+use crate::rollout::trigger::split_stream_tag;
 
 /// How a manifest names a tag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -92,19 +93,6 @@ pub fn scan_manifest(file: &str, text: &str) -> Scan {
     scan
 }
 
-/// Case-insensitive key lookup, as Go's `encoding/json` matches struct fields.
-fn get<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    map.get(key).or_else(|| {
-        map.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v)
-    })
-}
-
-fn get_str<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
-    get(map, key).and_then(Value::as_str)
-}
-
 /// Walk every object; `namespace` is that of the nearest enclosing Kubernetes object.
 fn visit(file: &str, value: &Value, namespace: Option<&str>, scan: &mut Scan) {
     match value {
@@ -155,85 +143,55 @@ fn visit(file: &str, value: &Value, namespace: Option<&str>, scan: &mut Scan) {
     }
 }
 
-/// `stream:tag`, both parts non-empty (OpenShift's `SplitImageStreamTag`): the shared
-/// reference resolver's two-part form, since a trigger has no stream of its own to default to.
-fn split_stream_tag(name: &str) -> Option<(&str, &str)> {
-    match crate::model::split_source(crate::model::KIND_IMAGE_STREAM_TAG, name) {
-        Ok(Some((Some(stream), tag))) => Some((stream, tag)),
-        _ => None,
-    }
-}
-
 fn annotation_uses(file: &str, annotation: &Value, namespace: Option<&str>, scan: &mut Scan) {
+    use crate::rollout::trigger::{self, AnnotationError, Paused};
     let note = |scan: &mut Scan, message: String| {
         scan.notes.push(Note {
             file: file.to_owned(),
             message,
         });
     };
-    let Some(text) = annotation.as_str() else {
-        note(
-            scan,
-            format!("the `{TRIGGERS_ANNOTATION}` annotation is not a string; it was ignored"),
-        );
-        return;
-    };
-    let entries = match serde_json::from_str::<Value>(text) {
-        Ok(Value::Array(entries)) => entries,
-        Ok(_) => {
-            note(
-                scan,
-                format!(
-                    "the `{TRIGGERS_ANNOTATION}` annotation is not a JSON array; it was ignored"
-                ),
-            );
-            return;
-        }
+    let entries = match annotation
+        .as_str()
+        .ok_or(AnnotationError::NotString)
+        .and_then(trigger::parse_annotation)
+    {
+        Ok(entries) => entries,
         Err(e) => {
-            note(
-                scan,
-                format!(
-                    "the `{TRIGGERS_ANNOTATION}` annotation is not valid JSON ({e}); it was ignored"
-                ),
-            );
+            note(scan, format!("{e}; it was ignored"));
             return;
         }
     };
     let mut field_paths = Vec::new();
     let mut rejected = None;
     for entry in &entries {
-        let Some(entry) = entry.as_object() else {
+        if !entry.is_object {
             rejected.get_or_insert("an entry is not an object");
             continue;
-        };
-        match get(entry, "paused") {
+        }
+        match entry.paused {
             // Paused triggers are neither indexed nor applied by OpenShift.
-            Some(Value::Bool(true)) => continue,
-            Some(Value::Bool(false) | Value::Null) | None => {}
-            Some(_) => {
+            Paused::Bool(true) => continue,
+            Paused::Bool(false) | Paused::Absent => {}
+            Paused::Text(_) | Paused::Other => {
                 rejected.get_or_insert("`paused` is not true or false");
             }
         }
-        if let Some(path) = get_str(entry, "fieldPath") {
+        if let Some(path) = entry.field_path.as_deref() {
             if field_paths.contains(&path) {
                 rejected.get_or_insert("duplicate triggers are not allowed");
             }
             field_paths.push(path);
         }
-        let Some(from) = get(entry, "from").and_then(Value::as_object) else {
-            continue;
-        };
-        if get_str(from, "kind") != Some("ImageStreamTag")
-            || get_str(from, "apiVersion").is_some_and(|v| !v.is_empty())
+        if entry.kind.as_deref() != Some("ImageStreamTag")
+            || entry.api_version.as_deref().is_some_and(|v| !v.is_empty())
         {
             continue;
         }
-        let Some((stream, tag)) = get_str(from, "name").and_then(split_stream_tag) else {
+        let Some((stream, tag)) = entry.name.as_deref().and_then(split_stream_tag) else {
             continue;
         };
-        let ns = get_str(from, "namespace")
-            .filter(|n| !n.is_empty())
-            .or(namespace);
+        let ns = entry.namespace.as_deref().or(namespace);
         scan.uses.push(TagUse {
             file: file.to_owned(),
             namespace: ns.map(str::to_owned),

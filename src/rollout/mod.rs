@@ -1,0 +1,404 @@
+//! Roll-outs: what OpenShift's image-change triggers would do to the repository's workload
+//! manifests when an ImageStreamTag moves, done to the files in Git instead of the cluster.
+//!
+//! [`scan`] finds the triggers (the `image.openshift.io/triggers` annotation on CronJobs,
+//! Deployments, StatefulSets, DaemonSets, Jobs, ReplicaSets, ReplicationControllers and Pods;
+//! DeploymentConfig `ImageChange` triggers) and the tags BuildConfigs produce; [`validate`]
+//! judges them against the definitions; [`plan`] is a pure function from triggers, live state
+//! and cluster settings to the roll-outs due; [`apply_to_text`] and [`write`] make them
+//! through the byte-preserving editor. This module never talks to registries or the terminal
+//! and never writes the live state.
+
+pub mod scan;
+pub mod trigger;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::definition::DefinitionSet;
+use crate::diagnostic::Diagnostic;
+use crate::edit::{self, EditError, Format};
+use crate::model::{Cluster, ImageStream, StreamKey};
+
+pub use scan::{
+    BuildOutput, FindError, Manifest, RevError, Scan, Source, TagName, Trigger, find_manifests,
+    manifests_at_rev, scan,
+};
+
+impl TagName {
+    /// The stream this names, the namespace defaulting to `default_namespace`.
+    pub fn key(&self, default_namespace: &str) -> StreamKey {
+        StreamKey::new(
+            self.namespace.as_deref().unwrap_or(default_namespace),
+            &self.stream,
+        )
+    }
+
+    /// `namespace/stream:tag`.
+    pub fn display(&self, default_namespace: &str) -> String {
+        format!("{}:{}", self.key(default_namespace), self.tag)
+    }
+}
+
+/// One container to roll: its `image` goes from `before` to `after`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rollout {
+    /// The manifest, relative to the repository root.
+    pub file: String,
+    /// Line of the container's `image` value (of the container when it has none).
+    pub line: u32,
+    /// The object's kind.
+    pub kind: String,
+    /// The object's namespace (the configured default when it names none).
+    pub namespace: String,
+    /// The object's name.
+    pub name: String,
+    /// The container.
+    pub container: String,
+    /// The trigger's `fieldPath` (for a DeploymentConfig, OpenShift's form for the container).
+    pub field_path: String,
+    /// The image now; `null` when the container has no `image` key.
+    pub before: Option<String>,
+    /// The tag's resolved pull spec.
+    pub after: String,
+    /// The tag followed, `namespace/stream:tag`.
+    pub from: String,
+    /// Where in the file the container is, for the editor.
+    #[serde(skip)]
+    pub doc: usize,
+    /// Path from the document root to the container.
+    #[serde(skip)]
+    pub container_path: Vec<edit::Step>,
+}
+
+/// Why a trigger rolls nothing now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SkipReason {
+    /// `paused: true`, or a DeploymentConfig trigger without `automatic: true`.
+    Paused,
+    /// The tag has no image yet (a build output not built, an import not done or failed).
+    Waiting,
+}
+
+impl SkipReason {
+    /// `paused` / `waiting`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::Paused => "paused",
+            SkipReason::Waiting => "waiting",
+        }
+    }
+}
+
+/// A trigger that rolls nothing now, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    /// The manifest.
+    pub file: String,
+    /// Line of the container's `image` value (of the container when it has none).
+    pub line: u32,
+    /// The object's kind.
+    pub kind: String,
+    /// The object's namespace.
+    pub namespace: String,
+    /// The object's name.
+    pub name: String,
+    /// The container.
+    pub container: String,
+    /// The trigger's `fieldPath`.
+    pub field_path: String,
+    /// The tag followed, `namespace/stream:tag`.
+    pub from: String,
+    /// Paused or waiting.
+    pub reason: SkipReason,
+}
+
+/// The roll-outs due, and the triggers skipped.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RolloutPlan {
+    /// Containers whose image changes, by file then line.
+    pub rollouts: Vec<Rollout>,
+    /// Paused and waiting triggers.
+    pub skipped: Vec<Skipped>,
+}
+
+impl RolloutPlan {
+    /// Whether nothing is to be rolled.
+    pub fn is_empty(&self) -> bool {
+        self.rollouts.is_empty()
+    }
+
+    /// The files the roll-outs change, sorted.
+    pub fn files(&self) -> Vec<&str> {
+        let set: BTreeSet<&str> = self.rollouts.iter().map(|r| r.file.as_str()).collect();
+        set.into_iter().collect()
+    }
+}
+
+/// Check the scanned triggers against the definitions: a trigger must name a tag the
+/// definitions have or a BuildConfig of the repository produces. Returns the scan's own
+/// diagnostics with these added, sorted.
+pub fn validate(
+    scan: &Scan,
+    definitions: &DefinitionSet,
+    default_namespace: &str,
+) -> Vec<Diagnostic> {
+    let mut diags = scan.diagnostics.clone();
+    let built: BTreeSet<(StreamKey, &str)> = scan
+        .outputs
+        .iter()
+        .map(|o| (o.tag.key(default_namespace), o.tag.tag.as_str()))
+        .collect();
+    let mut reported = BTreeSet::new();
+    for t in &scan.triggers {
+        let key = t.from.key(default_namespace);
+        if built.contains(&(key.clone(), t.from.tag.as_str())) {
+            continue;
+        }
+        let stream = definitions.streams.get(&key);
+        if stream.is_some_and(|d| d.stream.spec_tag(&t.from.tag).is_some()) {
+            continue;
+        }
+        // One error per trigger, not per container a DeploymentConfig trigger lists.
+        if !reported.insert((t.file.clone(), t.pos, t.from.clone())) {
+            continue;
+        }
+        let what = t.from.display(default_namespace);
+        let (message, hint) = match stream {
+            Some(_) => (
+                format!(
+                    "{} `{}` follows `{what}`, but stream `{key}` has no tag `{}`",
+                    t.kind, t.name, t.from.tag
+                ),
+                format!(
+                    "add tag `{}` to stream `{key}` in definitions/, or name one of its tags",
+                    t.from.tag
+                ),
+            ),
+            None => (
+                format!(
+                    "{} `{}` follows `{what}`, but no definition has stream `{key}` and no BuildConfig of the repository builds it",
+                    t.kind, t.name
+                ),
+                format!(
+                    "define stream `{key}` in definitions/ (or set `from.namespace` to the stream's namespace)"
+                ),
+            ),
+        };
+        diags.push(
+            Diagnostic::error(
+                &t.file,
+                t.pos.line,
+                t.pos.column,
+                "trigger-unknown-tag",
+                message,
+            )
+            .with_hint(hint),
+        );
+    }
+    crate::diagnostic::sort(&mut diags);
+    diags
+}
+
+/// The roll-outs the triggers call for, given the live state's streams: pure, no I/O.
+/// Each trigger's tag resolves through [`Cluster::resolve_tag`] (its `referencePolicy`
+/// decides between the source pull spec and the integrated registry); a container that
+/// already holds that value is left alone.
+pub fn plan(
+    scan: &Scan,
+    live: &BTreeMap<StreamKey, ImageStream>,
+    cluster: &Cluster,
+    default_namespace: &str,
+) -> RolloutPlan {
+    let mut out = RolloutPlan::default();
+    let mut seen = BTreeSet::new();
+    for t in &scan.triggers {
+        // Two triggers on one container (an annotation and a DeploymentConfig trigger, say):
+        // the first written wins, as only one value can be written.
+        if !seen.insert((t.file.clone(), t.doc, t.container_path.clone())) {
+            continue;
+        }
+        let key = t.from.key(default_namespace);
+        let namespace = t
+            .namespace
+            .as_deref()
+            .unwrap_or(default_namespace)
+            .to_owned();
+        let from = t.from.display(default_namespace);
+        let skip = |reason| Skipped {
+            file: t.file.clone(),
+            line: t.image_pos.line,
+            kind: t.kind.clone(),
+            namespace: namespace.clone(),
+            name: t.name.clone(),
+            container: t.container.clone(),
+            field_path: t.field_path.clone(),
+            from: from.clone(),
+            reason,
+        };
+        if t.paused {
+            out.skipped.push(skip(SkipReason::Paused));
+            continue;
+        }
+        let Some(after) = live
+            .get(&key)
+            .and_then(|s| cluster.resolve_tag(s, &t.from.tag))
+            .filter(|a| !a.is_empty())
+        else {
+            out.skipped.push(skip(SkipReason::Waiting));
+            continue;
+        };
+        if t.image.as_deref() == Some(after.as_str()) {
+            continue;
+        }
+        out.rollouts.push(Rollout {
+            file: t.file.clone(),
+            line: t.image_pos.line,
+            kind: t.kind.clone(),
+            namespace,
+            name: t.name.clone(),
+            container: t.container.clone(),
+            field_path: t.field_path.clone(),
+            before: t.image.clone(),
+            after,
+            from,
+            doc: t.doc,
+            container_path: t.container_path.clone(),
+        });
+    }
+    let order = |file: &str, line: u32, field: &str| (file.to_owned(), line, field.to_owned());
+    out.rollouts
+        .sort_by_key(|r| order(&r.file, r.line, &r.field_path));
+    out.skipped
+        .sort_by_key(|s| order(&s.file, s.line, &s.field_path));
+    out
+}
+
+/// Why roll-outs could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The editor refused an edit.
+    #[error("cannot roll `{file}`")]
+    Edit {
+        /// The manifest.
+        file: String,
+        /// Why.
+        #[source]
+        source: EditError,
+    },
+    /// The edited text does not read back as the roll-outs say.
+    #[error("rolling `{file}` would not leave it as planned: {message}")]
+    Check {
+        /// The manifest.
+        file: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The file could not be read or written.
+    #[error("cannot write `{file}`")]
+    Io {
+        /// The manifest.
+        file: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The text of manifest `file` after its roll-outs (those of `rollouts` naming it), re-read
+/// afterwards to prove every container now holds its new image and nothing else moved.
+pub fn apply_to_text(file: &str, text: &str, rollouts: &[Rollout]) -> Result<String, WriteError> {
+    let check = |message: String| WriteError::Check {
+        file: file.to_owned(),
+        message,
+    };
+    let scan_text = |text: &str| {
+        let mut s = Scan::default();
+        scan::scan_one(
+            &Manifest {
+                path: file.to_owned(),
+                text: text.to_owned(),
+            },
+            &mut s,
+        );
+        s
+    };
+    let before = scan_text(text);
+    let mine: Vec<&Rollout> = rollouts.iter().filter(|r| r.file == file).collect();
+    // The plan was made from an earlier read: refuse when the container moved or changed.
+    for r in &mine {
+        let current = before.triggers.iter().find(|t| {
+            t.doc == r.doc && t.container_path == r.container_path && t.field_path == r.field_path
+        });
+        if current.is_none_or(|t| t.image != r.before) {
+            return Err(check(format!(
+                "container `{}` of {} `{}` changed since the roll-out was planned; plan again",
+                r.container, r.kind, r.name
+            )));
+        }
+    }
+    let format = Format::of_path(file);
+    let mut out = text.to_owned();
+    for r in &mine {
+        out = edit::set_in_document(&out, format, r.doc, &r.container_path, "image", &r.after)
+            .map_err(|source| WriteError::Edit {
+                file: file.to_owned(),
+                source,
+            })?;
+    }
+    let after = scan_text(&out);
+    if let Some(d) = after.diagnostics.iter().find(|d| d.is_error()) {
+        return Err(check(format!("line {}: {}", d.line, d.message)));
+    }
+    if before.triggers.len() != after.triggers.len() {
+        return Err(check("the edit changed the file's triggers".into()));
+    }
+    for (b, a) in before.triggers.iter().zip(&after.triggers) {
+        let expected = mine
+            .iter()
+            .find(|r| r.doc == b.doc && r.container_path == b.container_path)
+            .map_or(b.image.clone(), |r| Some(r.after.clone()));
+        if a.image != expected || a.container_path != b.container_path {
+            return Err(check(format!(
+                "container `{}` of {} `{}` reads {:?} after the edit",
+                a.container, a.kind, a.name, a.image
+            )));
+        }
+    }
+    Ok(out)
+}
+
+/// Make the roll-outs in the files under `root`, each file written atomically (temporary
+/// file, then rename) and only when its bytes change. Every file is edited and checked
+/// before any is written. Returns the files written.
+pub fn write(root: &Path, rollouts: &[Rollout]) -> Result<Vec<String>, WriteError> {
+    let files: BTreeSet<&str> = rollouts.iter().map(|r| r.file.as_str()).collect();
+    let mut new = Vec::new();
+    for file in files {
+        let path = root.join(file);
+        let io = |source| WriteError::Io {
+            file: file.to_owned(),
+            source,
+        };
+        let text = std::fs::read_to_string(&path).map_err(io)?;
+        let out = apply_to_text(file, &text, rollouts)?;
+        if out != text {
+            new.push((file, path, out));
+        }
+    }
+    let mut written = Vec::new();
+    for (file, path, out) in new {
+        edit::write_atomic(&path, out.as_bytes()).map_err(|source| WriteError::Io {
+            file: file.to_owned(),
+            source,
+        })?;
+        written.push(file.to_owned());
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests;

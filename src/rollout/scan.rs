@@ -1,0 +1,841 @@
+//! Finding triggers: which files are manifests, and what each object of each document (and
+//! each item of a `List`) asks for. Reads the positioned YAML tree of the definition loader
+//! (JSON reads as YAML), so every trigger, container and problem has a line and column. Knows
+//! nothing of definitions or live state; judging a trigger against them is [`super::plan`]'s
+//! and [`super::validate`]'s work.
+
+use std::path::Path;
+
+use globset::{Glob, GlobSetBuilder};
+
+use super::trigger::{self, FieldPath, Paused, Selector, TRIGGERS_ANNOTATION};
+use crate::definition::node::{self, Node, Pos, Value};
+use crate::diagnostic::Diagnostic;
+use crate::edit::Step;
+use crate::policy::RolloutConfig;
+
+/// One manifest file: its path relative to the repository root and its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Manifest {
+    /// `/`-separated path relative to the repository root.
+    pub path: String,
+    /// The file's text.
+    pub text: String,
+}
+
+/// A tag named by a trigger or produced by a build.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TagName {
+    /// Namespace as written, or the object's; `None` when neither names one (then the
+    /// configured default applies).
+    pub namespace: Option<String>,
+    /// Stream.
+    pub stream: String,
+    /// Tag.
+    pub tag: String,
+}
+
+/// Where a trigger came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Source {
+    /// An entry of the `image.openshift.io/triggers` annotation.
+    Annotation,
+    /// A DeploymentConfig `ImageChange` trigger.
+    DeploymentConfig,
+}
+
+/// One container a trigger rolls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trigger {
+    /// The manifest.
+    pub file: String,
+    /// Document of the file (0-based).
+    pub doc: usize,
+    /// The object's kind.
+    pub kind: String,
+    /// The object's `metadata.namespace`, when set.
+    pub namespace: Option<String>,
+    /// The object's name.
+    pub name: String,
+    /// Where the trigger is written (the annotation's value, or the DeploymentConfig trigger).
+    pub pos: Pos,
+    /// Annotation or DeploymentConfig.
+    pub source: Source,
+    /// The tag it follows.
+    pub from: TagName,
+    /// The `fieldPath` as written, or for a DeploymentConfig the OpenShift form for the
+    /// container.
+    pub field_path: String,
+    /// The container's name (empty when it has none).
+    pub container: String,
+    /// Path from the document root to the container's mapping.
+    pub container_path: Vec<Step>,
+    /// The container's `image` now, `None` when the key is missing.
+    pub image: Option<String>,
+    /// Where the `image` value (else the container) is.
+    pub image_pos: Pos,
+    /// Paused (`paused: true`, or a DeploymentConfig trigger without `automatic: true`).
+    pub paused: bool,
+}
+
+/// A tag a BuildConfig of the repository produces (`spec.output.to`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildOutput {
+    /// The manifest.
+    pub file: String,
+    /// Where `spec.output.to` is.
+    pub pos: Pos,
+    /// The tag.
+    pub tag: TagName,
+}
+
+/// Everything the manifests say about roll-outs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scan {
+    /// Triggers, one per container, in file order.
+    pub triggers: Vec<Trigger>,
+    /// Tags built by the repository's BuildConfigs.
+    pub outputs: Vec<BuildOutput>,
+    /// Problems found in the manifests themselves.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Manifests read (the ones that could hold a trigger or a build output).
+    pub files: usize,
+}
+
+/// What one manifest may cost: as for definitions, bounded against alias bombs.
+const LIMITS: node::Limits = node::Limits {
+    max_nodes: 1_000_000,
+    max_alias_nodes: 20_000,
+    max_anchor_nodes: 100_000,
+    max_depth: 64,
+};
+
+/// Top-level folders that are never manifests: streamsync's own inputs and build output.
+fn skipped_top(name: &str) -> bool {
+    matches!(name, "definitions" | "policies" | "state" | "target")
+}
+
+fn is_manifest_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.ends_with(".yaml") || lower.ends_with(".yml") || lower.ends_with(".json")
+}
+
+/// Why the manifests could not be listed.
+#[derive(Debug, thiserror::Error)]
+pub enum FindError {
+    /// A `[rollout] paths` glob does not parse.
+    #[error("`[rollout] paths` entry `{glob}` is not a valid glob: {message}")]
+    Glob {
+        /// The glob.
+        glob: String,
+        /// Why.
+        message: String,
+    },
+    /// A folder or file could not be read.
+    #[error("cannot read `{path}`")]
+    Io {
+        /// Which.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Every manifest of the working tree at `root`: YAML and JSON files outside `definitions/`,
+/// `policies/`, `state/` (and `state_dir` wherever it is), `target/` and hidden folders,
+/// narrowed to `config.paths` when given. Files that are not UTF-8 or are larger than the
+/// definition size cap are not manifests. Sorted by path.
+pub fn find_manifests(
+    root: &Path,
+    state_dir: &Path,
+    config: &RolloutConfig,
+) -> Result<Vec<Manifest>, FindError> {
+    let globs = globs(config)?;
+    let io = |path: &Path, source| FindError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut out = Vec::new();
+    let mut stack = vec![(root.to_path_buf(), String::new())];
+    while let Some((dir, rel)) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).map_err(|e| io(&dir, e))? {
+            let entry = entry.map_err(|e| io(&dir, e))?;
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') || path == state_dir {
+                continue;
+            }
+            let rel_path = if rel.is_empty() {
+                name.clone()
+            } else {
+                format!("{rel}/{name}")
+            };
+            // Symbolic links are neither: a manifest outside the repository is not its own.
+            let file_type = entry.file_type().map_err(|e| io(&path, e))?;
+            if file_type.is_dir() {
+                if !(rel.is_empty() && skipped_top(&name)) {
+                    stack.push((path, rel_path));
+                }
+            } else if file_type.is_file()
+                && is_manifest_name(&name)
+                && globs.as_ref().is_none_or(|g| g.is_match(&rel_path))
+            {
+                let max = crate::definition::source::MAX_FILE_BYTES;
+                if entry.metadata().map_err(|e| io(&path, e))?.len() > max as u64 {
+                    continue;
+                }
+                let bytes = std::fs::read(&path).map_err(|e| io(&path, e))?;
+                if let Ok(text) = String::from_utf8(bytes) {
+                    out.push(Manifest {
+                        path: rel_path,
+                        text,
+                    });
+                }
+            }
+        }
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
+/// The manifests as they are at Git revision `rev` of the repository holding `root`, read
+/// through git2 without a checkout, chosen as [`find_manifests`] chooses them (the state
+/// folder is `state/` there). For `--base` and `--rev`: which roll-outs a change introduces.
+pub fn manifests_at_rev(
+    root: &Path,
+    rev: &str,
+    config: &RolloutConfig,
+) -> Result<Vec<Manifest>, RevError> {
+    use crate::definition::source;
+    let globs = globs(config).map_err(RevError::Find)?;
+    let (repo, prefix) = source::open_repo(root)?;
+    let mut tree = source::commit_tree(&repo, rev)?;
+    if !prefix.is_empty() {
+        let Ok(entry) = tree.get_path(Path::new(&prefix)) else {
+            return Ok(Vec::new());
+        };
+        tree = repo.find_tree(entry.id()).map_err(RevError::Git)?;
+    }
+    let mut out = Vec::new();
+    let mut failure = None;
+    tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+        let name = entry.name().unwrap_or_default();
+        if name.starts_with('.') || (dir.is_empty() && skipped_top(name)) {
+            return git2::TreeWalkResult::Skip;
+        }
+        let path = format!("{dir}{name}");
+        if entry.kind() == Some(git2::ObjectType::Blob)
+            && is_manifest_name(name)
+            && globs.as_ref().is_none_or(|g| g.is_match(&path))
+        {
+            match repo.find_blob(entry.id()) {
+                Ok(blob) if blob.content().len() <= source::MAX_FILE_BYTES => {
+                    if let Ok(text) = std::str::from_utf8(blob.content()) {
+                        out.push(Manifest {
+                            path,
+                            text: text.to_owned(),
+                        });
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    failure = Some(e);
+                    return git2::TreeWalkResult::Abort;
+                }
+            }
+        }
+        git2::TreeWalkResult::Ok
+    })
+    .map_err(RevError::Git)?;
+    if let Some(e) = failure {
+        return Err(RevError::Git(e));
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
+/// Why the manifests at a revision could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum RevError {
+    /// The globs.
+    #[error(transparent)]
+    Find(FindError),
+    /// The repository or revision.
+    #[error(transparent)]
+    Source(#[from] crate::definition::source::SourceError),
+    /// Reading the tree.
+    #[error("cannot read the Git tree")]
+    Git(#[source] git2::Error),
+}
+
+fn globs(config: &RolloutConfig) -> Result<Option<globset::GlobSet>, FindError> {
+    if config.paths.is_empty() {
+        return Ok(None);
+    }
+    let mut builder = GlobSetBuilder::new();
+    for glob in &config.paths {
+        let g = Glob::new(glob).map_err(|e| FindError::Glob {
+            glob: glob.clone(),
+            message: e.kind().to_string(),
+        })?;
+        builder.add(g);
+    }
+    builder.build().map(Some).map_err(|e| FindError::Glob {
+        glob: config.paths.join(", "),
+        message: e.to_string(),
+    })
+}
+
+/// Whether a text can hold anything a roll-out needs; the others are not parsed at all,
+/// which keeps a repository of thousands of unrelated manifests cheap.
+pub fn may_hold_triggers(text: &str) -> bool {
+    text.contains(TRIGGERS_ANNOTATION)
+        || text.contains("ImageChange")
+        || text.contains("BuildConfig")
+}
+
+/// Scan every manifest. Namespaces stay as written (`None` when neither the trigger nor its
+/// object names one): defaulting them is the caller's, with the configured default.
+pub fn scan(manifests: &[Manifest]) -> Scan {
+    let mut out = Scan::default();
+    for m in manifests {
+        scan_one(m, &mut out);
+    }
+    out
+}
+
+/// Scan one manifest into `out`.
+pub fn scan_one(manifest: &Manifest, out: &mut Scan) {
+    if !may_hold_triggers(&manifest.text) {
+        return;
+    }
+    out.files += 1;
+    let docs = match node::parse_documents(&manifest.text, LIMITS) {
+        Ok(docs) => docs,
+        Err(e) => {
+            out.diagnostics.push(
+                Diagnostic::error(
+                    &manifest.path,
+                    e.pos.line,
+                    e.pos.column,
+                    "manifest-parse",
+                    format!(
+                        "cannot read this manifest, so its image triggers are not rolled: {}",
+                        e.message
+                    ),
+                )
+                .with_hint("fix the YAML or JSON syntax, or leave the file out with `[rollout] paths` in streamsync.toml"),
+            );
+            return;
+        }
+    };
+    // Byte ranges, for pointing at one entry of an annotation: parsed once per file, and
+    // only when an annotation is read.
+    let spans = std::cell::OnceCell::new();
+    for (doc, root) in docs.iter().enumerate() {
+        let is_list = root
+            .get("kind")
+            .and_then(|(_, k)| k.as_str())
+            .is_some_and(|k| k.ends_with("List"));
+        match root.get("items").map(|(_, n)| &n.value) {
+            Some(Value::Seq(items)) if is_list => {
+                for (i, item) in items.iter().enumerate() {
+                    let path = vec![Step::Key("items".into()), Step::Index(i)];
+                    object(manifest, &spans, doc, item, path, out);
+                }
+            }
+            _ => object(manifest, &spans, doc, root, Vec::new(), out),
+        }
+    }
+}
+
+fn str_at<'n>(node: &'n Node, keys: &[&str]) -> Option<&'n str> {
+    at(node, keys).and_then(Node::as_str)
+}
+
+fn at<'n>(node: &'n Node, keys: &[&str]) -> Option<&'n Node> {
+    let mut n = node;
+    for k in keys {
+        n = n.get(k)?.1;
+    }
+    Some(n)
+}
+
+/// The tag of a `{kind: ImageStreamTag, name, namespace}` reference.
+fn ist(node: &Node, namespace: Option<&str>) -> Option<TagName> {
+    if node.get("kind").and_then(|(_, k)| k.as_str()) != Some("ImageStreamTag") {
+        return None;
+    }
+    let (stream, tag) = trigger::split_stream_tag(node.get("name")?.1.as_str()?)?;
+    Some(TagName {
+        namespace: node
+            .get("namespace")
+            .and_then(|(_, n)| n.as_str())
+            .filter(|n| !n.is_empty())
+            .or(namespace)
+            .map(str::to_owned),
+        stream: stream.to_owned(),
+        tag: tag.to_owned(),
+    })
+}
+
+/// Context of one object.
+struct Object<'a> {
+    file: &'a str,
+    text: &'a str,
+    spans: &'a std::cell::OnceCell<Option<crate::edit::Spans>>,
+    doc: usize,
+    path: Vec<Step>,
+    kind: &'a str,
+    namespace: Option<&'a str>,
+    name: &'a str,
+    node: &'a Node,
+}
+
+impl Object<'_> {
+    fn error(&self, pos: Pos, code: &'static str, message: String, hint: &str) -> Diagnostic {
+        Diagnostic::error(self.file, pos.line, pos.column, code, message).with_hint(hint)
+    }
+
+    /// The bytes of this object's trigger annotation value.
+    fn annotation_span(&self) -> Option<(usize, usize)> {
+        let mut path = self.path.clone();
+        path.extend(
+            ["metadata", "annotations", TRIGGERS_ANNOTATION].map(|k| Step::Key(k.to_owned())),
+        );
+        self.spans
+            .get_or_init(|| crate::edit::Spans::parse(self.text))
+            .as_ref()?
+            .value(self.doc, &path)
+    }
+
+    fn describe(&self) -> String {
+        format!("{} `{}`", self.kind, self.name)
+    }
+
+    /// The container `list[selector]` of the pod spec, with its path and node.
+    fn container(
+        &self,
+        pod_spec: &[&str],
+        list: &str,
+        selector: &Selector,
+    ) -> Option<(Vec<Step>, &Node)> {
+        let spec = at(self.node, pod_spec)?;
+        let Value::Seq(items) = &spec.get(list)?.1.value else {
+            return None;
+        };
+        let (index, node) = match selector {
+            Selector::Index(i) => (*i, items.get(*i)?),
+            Selector::Name(n) => items
+                .iter()
+                .enumerate()
+                .find(|(_, c)| c.get("name").and_then(|(_, v)| v.as_str()) == Some(n))?,
+        };
+        let mut path = self.path.clone();
+        path.extend(pod_spec.iter().map(|k| Step::Key((*k).to_owned())));
+        path.push(Step::Key(list.to_owned()));
+        path.push(Step::Index(index));
+        Some((path, node))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn trigger(
+        &self,
+        pos: Pos,
+        source: Source,
+        from: TagName,
+        field_path: String,
+        container_path: Vec<Step>,
+        container: &Node,
+        paused: bool,
+    ) -> Trigger {
+        let image = container.get("image");
+        Trigger {
+            file: self.file.to_owned(),
+            doc: self.doc,
+            kind: self.kind.to_owned(),
+            namespace: self.namespace.map(str::to_owned),
+            name: self.name.to_owned(),
+            pos,
+            source,
+            from,
+            field_path,
+            container: container
+                .get("name")
+                .and_then(|(_, n)| n.as_str())
+                .unwrap_or_default()
+                .to_owned(),
+            container_path,
+            // `image:` with no value reads as missing, as Kubernetes decodes it.
+            image: image.and_then(|(_, v)| match &v.value {
+                Value::Str(s) => Some(s.clone()),
+                Value::Null => None,
+                other => Some(format!("<{}>", other.kind_name())),
+            }),
+            image_pos: image.map_or(container.pos, |(_, v)| v.pos),
+            paused,
+        }
+    }
+}
+
+fn object(
+    file: &Manifest,
+    spans: &std::cell::OnceCell<Option<crate::edit::Spans>>,
+    doc: usize,
+    node: &Node,
+    path: Vec<Step>,
+    out: &mut Scan,
+) {
+    let (file, text) = (file.path.as_str(), file.text.as_str());
+    let Some(kind) = node.get("kind").and_then(|(_, k)| k.as_str()) else {
+        return;
+    };
+    let obj = Object {
+        file,
+        text,
+        spans,
+        doc,
+        path,
+        kind,
+        namespace: str_at(node, &["metadata", "namespace"]).filter(|n| !n.is_empty()),
+        name: str_at(node, &["metadata", "name"]).unwrap_or_default(),
+        node,
+    };
+    if kind == "BuildConfig" {
+        if let Some(to) = at(node, &["spec", "output", "to"])
+            && let Some(tag) = ist(to, obj.namespace)
+        {
+            out.outputs.push(BuildOutput {
+                file: file.to_owned(),
+                pos: to.pos,
+                tag,
+            });
+        }
+        return;
+    }
+    let Some(pod_spec) = trigger::pod_spec_path(kind) else {
+        return;
+    };
+    if kind == "DeploymentConfig" {
+        deployment_config(&obj, pod_spec, out);
+    }
+    if let Some((_, annotation)) = node
+        .get("metadata")
+        .and_then(|(_, m)| m.get("annotations"))
+        .and_then(|(_, a)| a.get(TRIGGERS_ANNOTATION))
+    {
+        annotation_triggers(&obj, pod_spec, annotation, out);
+    }
+}
+
+fn annotation_triggers(obj: &Object<'_>, pod_spec: &[&str], annotation: &Node, out: &mut Scan) {
+    let pos = annotation.pos;
+    let hint = "OpenShift reads `[{\"from\": {\"kind\": \"ImageStreamTag\", \"name\": \"<stream>:<tag>\"}, \"fieldPath\": \"spec.template.spec.containers[0].image\"}]`";
+    let Some(text) = annotation.as_str() else {
+        out.diagnostics.push(obj.error(
+            pos,
+            "trigger-json",
+            format!(
+                "the `{TRIGGERS_ANNOTATION}` annotation of {} is not a string",
+                obj.describe()
+            ),
+            hint,
+        ));
+        return;
+    };
+    let entries = match trigger::parse_annotation(text) {
+        Ok(e) => e,
+        Err(e) => {
+            out.diagnostics.push(obj.error(
+                pos,
+                "trigger-json",
+                format!("{e} in {}", obj.describe()),
+                hint,
+            ));
+            return;
+        }
+    };
+    let mut seen: Vec<&str> = Vec::new();
+    let mut span: Option<Option<(usize, usize)>> = None;
+    for (i, entry) in entries.iter().enumerate() {
+        let which = format!("trigger {} of {}", i + 1, obj.describe());
+        // Problems point at the entry's `fieldPath` when the annotation's text holds it as
+        // written (not escaped), else at the annotation.
+        let pos = match entry.field_path.as_deref().filter(|f| !f.is_empty()) {
+            Some(field_path) => {
+                let span = *span.get_or_insert_with(|| obj.annotation_span());
+                let earlier = entries[..i]
+                    .iter()
+                    .filter(|e| e.field_path.as_deref() == Some(field_path))
+                    .count();
+                // As JSON writes it (`\"` inside name selectors), else as decoded.
+                let encoded = serde_json::to_string(field_path).unwrap_or_default();
+                let encoded = encoded.trim_matches('"');
+                span.and_then(|(start, end)| {
+                    let raw = &obj.text[start..end];
+                    [encoded, field_path]
+                        .iter()
+                        .find_map(|needle| raw.match_indices(needle).nth(earlier))
+                        .map(|(at, _)| start + at)
+                })
+                .map_or(pos, |at| {
+                    let (line, column) = crate::diagnostic::line_col(obj.text, at);
+                    Pos { line, column }
+                })
+            }
+            None => pos,
+        };
+        if !entry.is_object {
+            out.diagnostics.push(obj.error(
+                pos,
+                "trigger-json",
+                format!("{which} is not a JSON object"),
+                hint,
+            ));
+            continue;
+        }
+        let Some(field_path) = entry.field_path.as_deref().filter(|f| !f.is_empty()) else {
+            out.diagnostics.push(obj.error(
+                pos,
+                "trigger-field-path",
+                format!("{which} has no `fieldPath`"),
+                hint,
+            ));
+            continue;
+        };
+        if seen.contains(&field_path) {
+            out.diagnostics.push(obj.error(
+                pos,
+                "trigger-duplicate",
+                format!("{which} repeats field path `{field_path}`; OpenShift rejects the whole annotation (\"duplicate triggers are not allowed\")"),
+                "keep one trigger per container",
+            ));
+            continue;
+        }
+        seen.push(field_path);
+        match entry.kind.as_deref() {
+            Some("ImageStreamTag") => {}
+            None => {
+                out.diagnostics.push(obj.error(
+                    pos,
+                    "trigger-kind",
+                    format!("{which} has no `from.kind`"),
+                    "set `\"kind\": \"ImageStreamTag\"` in `from`",
+                ));
+                continue;
+            }
+            Some(other) => {
+                out.diagnostics.push(obj.error(
+                    pos,
+                    "trigger-kind",
+                    format!("{which} has `from.kind` `{other}`; only `ImageStreamTag` triggers a roll-out"),
+                    "set `\"kind\": \"ImageStreamTag\"` in `from`",
+                ));
+                continue;
+            }
+        }
+        if entry.api_version.as_deref().is_some_and(|v| !v.is_empty()) {
+            out.diagnostics.push(obj.error(
+                pos,
+                "trigger-kind",
+                format!("{which} sets `from.apiVersion`, so OpenShift ignores it"),
+                "remove `apiVersion` from `from`",
+            ));
+            continue;
+        }
+        let Some((stream, tag)) = entry.name.as_deref().and_then(trigger::split_stream_tag) else {
+            out.diagnostics.push(obj.error(
+                pos,
+                "trigger-name",
+                format!(
+                    "{which} names `{}`, which is not `<stream>:<tag>`",
+                    entry.name.as_deref().unwrap_or_default()
+                ),
+                "name the tag as `<stream>:<tag>` in `from.name`",
+            ));
+            continue;
+        };
+        let from = TagName {
+            namespace: entry
+                .namespace
+                .as_deref()
+                .or(obj.namespace)
+                .map(str::to_owned),
+            stream: stream.to_owned(),
+            tag: tag.to_owned(),
+        };
+        let parsed: FieldPath = match trigger::parse_field_path(field_path, pod_spec) {
+            Ok(p) => p,
+            Err(message) => {
+                out.diagnostics.push(obj.error(
+                    pos,
+                    "trigger-field-path",
+                    format!("{which}: {message}"),
+                    "select a container by index, `containers[0]`, or by name, `containers[?(@.name==\"web\")]`",
+                ));
+                continue;
+            }
+        };
+        let Some((container_path, container)) =
+            obj.container(pod_spec, parsed.list(), &parsed.selector)
+        else {
+            out.diagnostics.push(obj.error(
+                pos,
+                "trigger-field-path",
+                format!("{which}: field path `{field_path}` selects no container"),
+                &format!(
+                    "list the {} of {} and name one of them",
+                    parsed.list(),
+                    obj.describe()
+                ),
+            ));
+            continue;
+        };
+        if parsed.lenient {
+            out.diagnostics.push(
+                obj.error(
+                    pos,
+                    "trigger-ignored-by-openshift",
+                    format!("{which}: OpenShift's controller does not match field path `{field_path}` and would ignore this trigger; streamsync rolls it as written"),
+                    "write the name selector as `[?(@.name==\"<name>\")]` (two `=`, double quotes)",
+                )
+                .with_severity(crate::diagnostic::Severity::Warning),
+            );
+        }
+        if let Paused::Text(t) = &entry.paused {
+            out.diagnostics.push(
+                obj.error(
+                    pos,
+                    "trigger-ignored-by-openshift",
+                    format!("{which}: `paused` is the string \"{t}\"; OpenShift reads `paused` as a boolean and would ignore the whole annotation; streamsync reads it as {}", entry.paused.is_paused()),
+                    "write `\"paused\": true` or `\"paused\": false` without quotes",
+                )
+                .with_severity(crate::diagnostic::Severity::Warning),
+            );
+        } else if entry.paused == Paused::Other {
+            out.diagnostics.push(obj.error(
+                pos,
+                "trigger-json",
+                format!("{which}: `paused` is neither true nor false"),
+                "write `\"paused\": true` or `\"paused\": false`",
+            ));
+            continue;
+        }
+        out.triggers.push(obj.trigger(
+            pos,
+            Source::Annotation,
+            from,
+            field_path.to_owned(),
+            container_path,
+            container,
+            entry.paused.is_paused(),
+        ));
+    }
+}
+
+fn deployment_config(obj: &Object<'_>, pod_spec: &[&str], out: &mut Scan) {
+    let Some(Value::Seq(triggers)) = at(obj.node, &["spec", "triggers"]).map(|n| &n.value) else {
+        return;
+    };
+    for (i, t) in triggers.iter().enumerate() {
+        if t.get("type").and_then(|(_, v)| v.as_str()) != Some("ImageChange") {
+            continue;
+        }
+        let which = format!("ImageChange trigger {} of {}", i + 1, obj.describe());
+        let Some((_, params)) = t.get("imageChangeParams") else {
+            out.diagnostics.push(obj.error(
+                t.pos,
+                "trigger-json",
+                format!("{which} has no `imageChangeParams`"),
+                "give it `imageChangeParams` with `from`, `containerNames` and `automatic`",
+            ));
+            continue;
+        };
+        let Some((_, from)) = params.get("from") else {
+            out.diagnostics.push(obj.error(
+                params.pos,
+                "trigger-kind",
+                format!("{which} has no `from`"),
+                "set `from: {kind: ImageStreamTag, name: <stream>:<tag>}`",
+            ));
+            continue;
+        };
+        match from.get("kind").and_then(|(_, k)| k.as_str()) {
+            Some("ImageStreamTag") => {}
+            other => {
+                out.diagnostics.push(obj.error(
+                    from.pos,
+                    "trigger-kind",
+                    match other {
+                        None => format!("{which} has no `from.kind`"),
+                        Some(k) => format!("{which} has `from.kind` `{k}`; only `ImageStreamTag` triggers a roll-out"),
+                    },
+                    "set `kind: ImageStreamTag` in `from`",
+                ));
+                continue;
+            }
+        }
+        let Some(tag) = ist(from, obj.namespace) else {
+            out.diagnostics.push(obj.error(
+                from.pos,
+                "trigger-name",
+                format!(
+                    "{which} names `{}`, which is not `<stream>:<tag>`",
+                    str_at(from, &["name"]).unwrap_or_default()
+                ),
+                "name the tag as `<stream>:<tag>` in `from.name`",
+            ));
+            continue;
+        };
+        let automatic = matches!(
+            params.get("automatic").map(|(_, v)| &v.value),
+            Some(Value::Bool(true))
+        );
+        let names: Vec<&Node> = match params.get("containerNames").map(|(_, v)| &v.value) {
+            Some(Value::Seq(names)) if !names.is_empty() => names.iter().collect(),
+            _ => {
+                out.diagnostics.push(obj.error(
+                    params.pos,
+                    "trigger-field-path",
+                    format!("{which} has no `containerNames`"),
+                    "list the containers the trigger updates in `containerNames`",
+                ));
+                continue;
+            }
+        };
+        for name_node in names {
+            let name = name_node.as_str().unwrap_or_default();
+            let selector = Selector::Name(name.to_owned());
+            let found = obj
+                .container(pod_spec, "containers", &selector)
+                .map(|c| (c, "containers"))
+                .or_else(|| {
+                    obj.container(pod_spec, "initContainers", &selector)
+                        .map(|c| (c, "initContainers"))
+                });
+            let Some(((container_path, container), list)) = found else {
+                out.diagnostics.push(obj.error(
+                    name_node.pos,
+                    "trigger-field-path",
+                    format!(
+                        "{which} names container `{name}`, which {} does not have",
+                        obj.describe()
+                    ),
+                    "name a container of `spec.template.spec.containers` in `containerNames`",
+                ));
+                continue;
+            };
+            let field_path = format!("{}.{list}[?(@.name==\"{name}\")].image", pod_spec.join("."));
+            out.triggers.push(obj.trigger(
+                t.pos,
+                Source::DeploymentConfig,
+                tag.clone(),
+                field_path,
+                container_path,
+                container,
+                !automatic,
+            ));
+        }
+    }
+}
