@@ -914,10 +914,6 @@ fn tag_import_mode_and_the_namespace_of_a_new_stream() {
 fn tagging_a_destination_again_with_its_source_forces_a_reimport() {
     let repo = TestRepo::new();
     repo.write(
-        "state/streamsync.toml",
-        "lineage = \"11111111-2222-4333-8444-555555555555\"\nserial = 1\n",
-    );
-    repo.write(
         "definitions/web/app.yaml",
         "kind: ImageStream\nmetadata:\n  name: app\nspec:\n  tags:\n  - name: \"1\"\n    from:\n      kind: DockerImage\n      name: quay.io/org/app:1\n",
     );
