@@ -89,18 +89,17 @@ pub fn parse(spec: &str) -> Result<Reference, ParseError> {
     if spec.is_empty() {
         return Err(ParseError::Empty);
     }
-    let Some(caps) = REFERENCE.captures(spec) else {
+    // Matching alone is several times cheaper than capturing.
+    if !REFERENCE.is_match(spec) {
         if REFERENCE.is_match(&spec.to_lowercase()) {
             return Err(ParseError::Uppercase);
         }
         return Err(short_digest(spec).unwrap_or(ParseError::Format));
-    };
-    let name = caps.get(1).map_or("", |m| m.as_str());
+    }
+    let (name, tag, digest) = split(spec);
     if name.len() > NAME_TOTAL_LENGTH_MAX {
         return Err(ParseError::TooLong);
     }
-    let tag = caps.get(2).map_or("", |m| m.as_str());
-    let digest = caps.get(3).map_or("", |m| m.as_str());
     if !digest.is_empty() {
         validate_digest(digest)?;
     }
@@ -131,6 +130,17 @@ pub fn parse(spec: &str) -> Result<Reference, ParseError> {
         r.name = r.name[i + 1..].to_owned();
     }
     Ok(r)
+}
+
+/// Name, tag and digest of a spec that matches the grammar, which splits it only one way: no
+/// part but the digest holds `@`, and a tag (holding neither `:` nor `/`) follows the last `:`
+/// when no `/` comes after it (a registry port always has one after it).
+fn split(spec: &str) -> (&str, &str, &str) {
+    let (rest, digest) = spec.split_once('@').unwrap_or((spec, ""));
+    match rest.rfind(':') {
+        Some(i) if !rest[i..].contains('/') => (&rest[..i], &rest[i + 1..], digest),
+        _ => (rest, "", digest),
+    }
 }
 
 fn named_string(name: &str, tag: &str, digest: &str) -> String {
@@ -329,6 +339,33 @@ mod tests {
     use super::*;
 
     const D256: &str = "sha256:3c87c572822935df60f0f5d3665bd376841a7fcfeb806b5f212de6a00e9a7b25";
+
+    #[test]
+    fn splitting_a_matching_spec_agrees_with_the_grammar_groups() {
+        let digest = format!("@{D256}");
+        let mut specs = Vec::new();
+        for host in [
+            "",
+            "docker.io/",
+            "localhost/",
+            "localhost:5000/",
+            "a-b.c:443/",
+            "quay.io/",
+        ] {
+            for path in ["app", "ns/app", "a/b/c", "my_app.x__y-z", "localhost"] {
+                for tag in ["", ":1", ":v1.2-rc_3", ":5000", ":latest"] {
+                    for id in ["", digest.as_str()] {
+                        specs.push(format!("{host}{path}{tag}{id}"));
+                    }
+                }
+            }
+        }
+        for spec in &specs {
+            let caps = REFERENCE.captures(spec).expect(spec);
+            let group = |i| caps.get(i).map_or("", |m| m.as_str());
+            assert_eq!(split(spec), (group(1), group(2), group(3)), "{spec}");
+        }
+    }
 
     /// One row of library-go's `TestParse` table: input, registry, namespace, name, tag, id.
     fn row(from: &str, registry: &str, namespace: &str, name: &str, tag: &str, id: &str) {
