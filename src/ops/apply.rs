@@ -119,7 +119,8 @@ pub fn run(
         let again = "run `streamsync plan --out FILE` again and apply the new plan";
         // The plan is checked against what it was made from: the same inputs, then the same
         // state, then the same changes recomputed from both.
-        let loaded = ws.load_definitions(saved.rev.as_deref())?;
+        let mut loaded = ws.load_definitions(saved.rev.as_deref())?;
+        let _scan = ws.check_triggers(&mut loaded, saved.rev.as_deref())?;
         if let Some(invalid) = Invalid::of(&loaded) {
             return Ok(Run::Invalid(invalid));
         }
@@ -159,7 +160,8 @@ pub fn run(
         ))));
     }
 
-    let loaded = ws.load_definitions(options.rev.as_deref())?;
+    let mut loaded = ws.load_definitions(options.rev.as_deref())?;
+    let _scan = ws.check_triggers(&mut loaded, options.rev.as_deref())?;
     if let Some(invalid) = Invalid::of(&loaded) {
         return Ok(Run::Invalid(invalid));
     }

@@ -175,7 +175,8 @@ fn reimport(ws: &Workspace, args: &Options, progress: &dyn Progress) -> Result<R
             ),
         ));
     }
-    let loaded = ws.load_definitions(None)?;
+    let mut loaded = ws.load_definitions(None)?;
+    let _scan = ws.check_triggers(&mut loaded, None)?;
     if let Some(invalid) = Invalid::of(&loaded) {
         return Ok(Run::Invalid(invalid));
     }

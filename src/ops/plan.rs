@@ -60,7 +60,8 @@ pub struct Refreshed {
 
 /// Plan the definitions against the live state.
 pub fn run(ws: &Workspace, options: &Options) -> Result<Run<Report>> {
-    let loaded = ws.load_definitions(options.rev.as_deref())?;
+    let mut loaded = ws.load_definitions(options.rev.as_deref())?;
+    let _scan = ws.check_triggers(&mut loaded, options.rev.as_deref())?;
     if let Some(invalid) = Invalid::of(&loaded) {
         return Ok(Run::Invalid(invalid));
     }

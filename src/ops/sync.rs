@@ -56,7 +56,8 @@ pub fn pass(ws: &Workspace, options: &Options, progress: &dyn Progress) -> Resul
     let config = ws.load_config().unwrap_or_default();
     let registry = ws.registry(&config, options.registry_config.as_deref())?;
     let now = ws.now_text();
-    let loaded = ws.load_definitions(options.rev.as_deref())?;
+    let mut loaded = ws.load_definitions(options.rev.as_deref())?;
+    let _scan = ws.check_triggers(&mut loaded, options.rev.as_deref())?;
     if let Some(invalid) = Invalid::of(&loaded) {
         return Ok(Run::Invalid(invalid));
     }
