@@ -195,3 +195,61 @@ fn the_example_repository_stays_valid_with_its_manifest() {
         out.stdout
     );
 }
+
+#[test]
+fn plan_shows_pending_rollouts_in_text_and_markdown() {
+    let repo = repo();
+    let text = repo.run(&["plan"]);
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    assert!(
+        text.stdout.contains(&format!(
+            "\nRoll-outs:\n~ roll deploy/web.yaml Deployment web/web container web: registry.example.com/ruby@sha256:{} → registry.example.com/ruby@sha256:3a33{}\n",
+            "c".repeat(64),
+            "b".repeat(60)
+        )),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        text.stdout
+            .ends_with("Would roll 2 containers in 2 files (1 paused, 1 waiting).\n"),
+        "{}",
+        text.stdout
+    );
+    let md = repo.run(&["plan", "--format", "markdown"]);
+    assert!(
+        md.stdout
+            .contains("\n### Roll-outs\n\n```\n~ roll deploy/web.yaml"),
+        "{}",
+        md.stdout
+    );
+    // Rolled: the plan has none left to show, and writes nothing itself.
+    assert_manifests(&repo, "deploy");
+    assert_eq!(repo.run(&["rollout"]).code, 0);
+    let after = repo.run(&["plan"]);
+    assert!(!after.stdout.contains("Roll-outs:"), "{}", after.stdout);
+}
+
+#[test]
+fn detailed_exitcode_is_2_while_a_rollout_is_pending() {
+    // Definitions equal to the live state: the plan has no change, only roll-outs.
+    let repo = repo();
+    let web = repo.path().join("deploy/web.yaml");
+    // `edge` is not in the live state; `docs` is.
+    std::fs::write(&web, read(&web).replace("ruby:edge", "ruby:docs")).unwrap();
+    repo.write(
+        "definitions/web/ruby.yaml",
+        &read(&repo.path().join("state/web/ruby.yaml")),
+    );
+    let out = repo.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .starts_with("No changes. Live state matches the definitions.\n\nRoll-outs:\n"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(repo.run(&["rollout"]).code, 0);
+    let out = repo.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+}
