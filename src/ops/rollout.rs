@@ -5,7 +5,6 @@
 use anyhow::{Context as _, Result};
 
 use super::{Invalid, Run, Workspace};
-use crate::model::Cluster;
 use crate::rollout::{self, RolloutPlan, Scan};
 
 /// Options of [`run`].
@@ -49,21 +48,22 @@ pub fn run(ws: &Workspace, options: &Options) -> Result<Run<Report>> {
     }))
 }
 
-/// The roll-outs `scan` calls for against the state as it is now (after an import).
-pub fn after_import(
-    ws: &Workspace,
-    scan: &Scan,
-    cluster: &Cluster,
-    default_namespace: &str,
-) -> Result<Report> {
+/// Roll what `scan` calls for against the state as it is now, after an import wrote it.
+/// `None` when the definitions came from Git revision `rev` (its manifests are not the
+/// working tree's) or no manifest has a trigger.
+pub fn after_import(ws: &Workspace, scan: &Scan, rev: Option<&str>) -> Result<Option<Box<Report>>> {
+    if rev.is_some() || scan.triggers.is_empty() {
+        return Ok(None);
+    }
+    let config = ws.load_config().unwrap_or_default();
     let live = ws.state()?.load_streams()?;
-    let plan = rollout::plan(scan, &live, cluster, default_namespace);
+    let plan = rollout::plan(scan, &live, &config.cluster, &config.default_namespace);
     let written = write(ws, &plan)?;
-    Ok(Report {
+    Ok(Some(Box::new(Report {
         plan,
         written,
         dry_run: false,
-    })
+    })))
 }
 
 fn write(ws: &Workspace, plan: &RolloutPlan) -> Result<Vec<String>> {

@@ -57,7 +57,7 @@ pub fn pass(ws: &Workspace, options: &Options, progress: &dyn Progress) -> Resul
     let registry = ws.registry(&config, options.registry_config.as_deref())?;
     let now = ws.now_text();
     let mut loaded = ws.load_definitions(options.rev.as_deref())?;
-    let _scan = ws.check_triggers(&mut loaded, options.rev.as_deref())?;
+    let scan = ws.check_triggers(&mut loaded, options.rev.as_deref())?;
     if let Some(invalid) = Invalid::of(&loaded) {
         return Ok(Run::Invalid(invalid));
     }
@@ -84,7 +84,8 @@ pub fn pass(ws: &Workspace, options: &Options, progress: &dyn Progress) -> Resul
         &now,
         progress,
     )?;
-    let applied = apply::applied(report, errors, repos, &registry);
+    let mut applied = apply::applied(report, errors, repos, &registry);
+    applied.rolled = super::rollout::after_import(ws, &scan, options.rev.as_deref())?;
     let mut committed = None;
     let mut commit_error = None;
     // Also when this pass wrote nothing: a state an earlier pass could not commit (a locked
