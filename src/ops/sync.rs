@@ -91,8 +91,18 @@ pub fn pass(ws: &Workspace, options: &Options, progress: &dyn Progress) -> Resul
     // Also when this pass wrote nothing: a state an earlier pass could not commit (a locked
     // index) is committed now.
     if options.commit {
-        let message = commit_message(&applied.report);
-        match commit::commit_state(&ws.state_dir, options.author.as_deref(), &message) {
+        let mut message = commit_message(&applied.report);
+        let mut rolled_files = Vec::new();
+        if let Some(rolled) = applied.rolled.as_ref().filter(|r| !r.plan.is_empty()) {
+            message.push_str(&rollout_lines(&rolled.plan));
+            rolled_files = rolled.written.iter().map(|f| ws.root.join(f)).collect();
+        }
+        match commit::commit_state_and(
+            &ws.state_dir,
+            &rolled_files,
+            options.author.as_deref(),
+            &message,
+        ) {
             Ok(Some(oid)) => {
                 committed = Some(Committed {
                     id: oid.to_string(),
@@ -108,6 +118,20 @@ pub fn pass(ws: &Workspace, options: &Options, progress: &dyn Progress) -> Resul
         committed,
         commit_error,
     }))
+}
+
+/// The body lines naming every roll-out of a pass, each escaped onto its one line.
+fn rollout_lines(plan: &crate::rollout::RolloutPlan) -> String {
+    let mut out = String::from("\nRolled:\n");
+    for r in &plan.rollouts {
+        let line = format!(
+            "- {} {} {}/{} container {}: {} ({})",
+            r.file, r.kind, r.namespace, r.name, r.container, r.after, r.from
+        );
+        out.push_str(&crate::util::escape_line(&line));
+        out.push('\n');
+    }
+    out
 }
 
 /// The commit message of a pass: every import that moved a tag, every failure, and the

@@ -884,3 +884,54 @@ fn apply_and_sync_roll_the_manifests_after_their_imports() {
         "{out}"
     );
 }
+
+#[test]
+fn sync_commit_commits_state_and_rolled_manifests_in_one_commit() {
+    let reg = Registry::start(Variant::Plain);
+    let p = reg.pusher();
+    p.image("demo/app", "1.0", "amd64", "one");
+    p.image("demo/app", "2.0", "amd64", "two");
+    let repo = Repo::new(&app_definition(&reg.host(), ""));
+    let manifest = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: demo\n  annotations:\n    image.openshift.io/triggers: '[{\"from\":{\"kind\":\"ImageStreamTag\",\"name\":\"app:2.0\"},\"fieldPath\":\"spec.template.spec.containers[0].image\"}]'\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: \" \"\n";
+    let path = repo.path().join("deploy/web.yaml");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, manifest).unwrap();
+    git(repo.path(), &["init", "-q", "-b", "main"]);
+    let commit = |args: &[&str]| {
+        let mut all = vec!["-c", "user.name=t", "-c", "user.email=t@e"];
+        all.extend_from_slice(args);
+        git(repo.path(), &all)
+    };
+    commit(&["add", "."]);
+    commit(&["commit", "-qm", "definitions and manifests"]);
+    let out = repo.run(&[
+        "sync",
+        "--once",
+        "--commit",
+        "--author",
+        "Sync Bot <sync@example.com>",
+    ]);
+    assert_eq!(out.code, 0, "{out}");
+    let status = git(repo.path(), &["status", "--porcelain"]);
+    assert!(status.is_empty(), "left uncommitted:\n{status}");
+    let log = git(repo.path(), &["log", "--format=%s"]);
+    assert_eq!(log.lines().count(), 2, "{log}");
+    let files = git(repo.path(), &["show", "--name-only", "--format=", "HEAD"]);
+    assert!(files.lines().any(|l| l == "deploy/web.yaml"), "{files}");
+    assert!(files.lines().any(|l| l.starts_with("state/")), "{files}");
+    let message = head_message(repo.path());
+    let rolled = std::fs::read_to_string(&path).unwrap();
+    let image = rolled
+        .lines()
+        .find_map(|l| l.strip_prefix("        image: \""))
+        .and_then(|l| l.strip_suffix('"'))
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("demo/app:2.0"), "{message}");
+    assert!(
+        message.contains(&format!(
+            "\n- deploy/web.yaml Deployment demo/web container web: {image} (demo/app:2.0)\n"
+        )),
+        "{message}"
+    );
+}
