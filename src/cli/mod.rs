@@ -140,6 +140,8 @@ pub enum Command {
     Get(GetArgs),
     /// Recommend stale dated tags and history to prune.
     Prune(PruneArgs),
+    /// Roll the workload manifests whose image-change triggers name a moved tag (offline).
+    Rollout(RolloutArgs),
     /// Write the developer-catalog preview page (one self-contained index.html).
     Catalog(CatalogArgs),
     /// Re-validate and re-plan whenever definitions or policies change.
@@ -382,6 +384,17 @@ pub struct PruneArgs {
     /// With --write: print the diff and write nothing.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+/// `rollout`.
+#[derive(Debug, Args)]
+pub struct RolloutArgs {
+    /// Show what would roll and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Output format.
+    #[arg(long, short = 'o', visible_alias = "output", value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
 }
 
 /// `catalog`.

@@ -62,6 +62,13 @@ pub fn applied(applied: &Applied, format: ReportFormat, printer: &Printer) -> Ex
     if let Some(line) = apply_render::summary_line(report, &applied.requests, applied.elapsed) {
         printer.info(&line);
     }
+    // The roll-outs the imports caused, as `rollout` shows them (not in the JSON report).
+    if let Some(rolled) = applied.rolled.as_ref().filter(|r| !r.plan.is_empty()) {
+        if format != ReportFormat::Json && !printer.is_quiet() {
+            printer.out(&crate::rollout::render::lines(&rolled.plan));
+        }
+        printer.info(&crate::rollout::render::summary(&rolled.plan, false));
+    }
     status(applied)
 }
 

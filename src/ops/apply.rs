@@ -68,6 +68,8 @@ pub struct Applied {
     pub requests: BTreeMap<String, RequestCounts>,
     /// Since the registry client was made.
     pub elapsed: Duration,
+    /// The manifests rolled after the imports (none when no manifest has a trigger).
+    pub rolled: Option<Box<super::rollout::Report>>,
 }
 
 impl Applied {
@@ -119,7 +121,8 @@ pub fn run(
         let again = "run `streamsync plan --out FILE` again and apply the new plan";
         // The plan is checked against what it was made from: the same inputs, then the same
         // state, then the same changes recomputed from both.
-        let loaded = ws.load_definitions(saved.rev.as_deref())?;
+        let mut loaded = ws.load_definitions(saved.rev.as_deref())?;
+        let scan = ws.check_triggers(&mut loaded, saved.rev.as_deref())?;
         if let Some(invalid) = Invalid::of(&loaded) {
             return Ok(Run::Invalid(invalid));
         }
@@ -151,15 +154,18 @@ pub fn run(
         let snapshot = state.load()?;
         fresh(&snapshot)?;
         let report = execute(&state, &snapshot, &saved.changes, &registry, &now, progress)?;
-        return Ok(Run::Done(Report::Applied(applied(
+        let mut done = applied(
             report,
             saved.errors.clone(),
             RepositoryImports::default(),
             &registry,
-        ))));
+        );
+        done.rolled = super::rollout::after_import(ws, &scan, saved.rev.as_deref())?;
+        return Ok(Run::Done(Report::Applied(done)));
     }
 
-    let loaded = ws.load_definitions(options.rev.as_deref())?;
+    let mut loaded = ws.load_definitions(options.rev.as_deref())?;
+    let scan = ws.check_triggers(&mut loaded, options.rev.as_deref())?;
     if let Some(invalid) = Invalid::of(&loaded) {
         return Ok(Run::Invalid(invalid));
     }
@@ -213,9 +219,9 @@ pub fn run(
         &now,
         progress,
     )?;
-    Ok(Run::Done(Report::Applied(applied(
-        report, errors, repos, &registry,
-    ))))
+    let mut done = applied(report, errors, repos, &registry);
+    done.rolled = super::rollout::after_import(ws, &scan, options.rev.as_deref())?;
+    Ok(Run::Done(Report::Applied(done)))
 }
 
 /// The report of changes that ran through `registry`.
@@ -231,6 +237,7 @@ pub fn applied(
         repositories,
         requests: registry.client.request_counts(),
         elapsed: registry.started.elapsed(),
+        rolled: None,
     }
 }
 

@@ -175,7 +175,8 @@ fn reimport(ws: &Workspace, args: &Options, progress: &dyn Progress) -> Result<R
             ),
         ));
     }
-    let loaded = ws.load_definitions(None)?;
+    let mut loaded = ws.load_definitions(None)?;
+    let scan = ws.check_triggers(&mut loaded, None)?;
     if let Some(invalid) = Invalid::of(&loaded) {
         return Ok(Run::Invalid(invalid));
     }
@@ -316,12 +317,9 @@ fn reimport(ws: &Workspace, args: &Options, progress: &dyn Progress) -> Result<R
             &now,
             progress,
         )?;
-        Outcome::Applied(apply::applied(
-            report,
-            errors,
-            RepositoryImports::default(),
-            &registry,
-        ))
+        let mut done = apply::applied(report, errors, RepositoryImports::default(), &registry);
+        done.rolled = super::rollout::after_import(ws, &scan, None)?;
+        Outcome::Applied(done)
     };
     Ok(Run::Done(Report::Imported(Imported {
         notes,

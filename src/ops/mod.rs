@@ -3,8 +3,8 @@
 //! typed options and returns a typed report of what it planned, applied, imported, wrote or
 //! committed. Locking, definition loading, registry setup, repository imports, commit
 //! messages and the plan an edit implies live here, once, so a command, a test or a program
-//! embedding streamsync runs the same work. Roll-outs join as their own module beside
-//! these.
+//! embedding streamsync runs the same work. [`rollout`] rolls the repository's manifests
+//! to what their image-change triggers name, alone or after an import.
 //!
 //! Nothing here parses a command line or writes to a terminal: reports are values, and
 //! whoever calls shows them. Long work reports progress through [`Progress`], which a caller
@@ -16,6 +16,7 @@ pub mod edits;
 pub mod import;
 pub mod plan;
 pub mod prune;
+pub mod rollout;
 pub mod sync;
 pub mod tag;
 pub mod validate;

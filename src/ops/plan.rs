@@ -17,6 +17,7 @@ use crate::model::{ImageStream, StreamKey};
 use crate::plan::{self, Plan};
 use crate::reconcile::{self, Planned, SavedPlan};
 use crate::registry::RequestCounts;
+use crate::rollout::{self, RolloutPlan};
 
 /// Options of [`run`].
 #[derive(Debug, Clone, Default)]
@@ -47,6 +48,8 @@ pub struct Report {
     pub saved: Option<PathBuf>,
     /// The definitions the plan was made from.
     pub definitions: Loaded,
+    /// The roll-outs the manifests' triggers call for against the live state as it is.
+    pub rollouts: RolloutPlan,
 }
 
 /// What a refresh asked.
@@ -60,7 +63,8 @@ pub struct Refreshed {
 
 /// Plan the definitions against the live state.
 pub fn run(ws: &Workspace, options: &Options) -> Result<Run<Report>> {
-    let loaded = ws.load_definitions(options.rev.as_deref())?;
+    let mut loaded = ws.load_definitions(options.rev.as_deref())?;
+    let scan = ws.check_triggers(&mut loaded, options.rev.as_deref())?;
     if let Some(invalid) = Invalid::of(&loaded) {
         return Ok(Run::Invalid(invalid));
     }
@@ -116,8 +120,21 @@ pub fn run(ws: &Workspace, options: &Options) -> Result<Run<Report>> {
         }
         None => None,
     };
+    // The whole live state, read only when some manifest has a trigger: the plan's snapshot
+    // may leave unparsed the streams the definitions cannot change.
+    let rollouts = if scan.triggers.is_empty() {
+        RolloutPlan::default()
+    } else {
+        rollout::plan(
+            &scan,
+            &state.load_streams()?,
+            &config.cluster,
+            &config.default_namespace,
+        )
+    };
     drop(desired);
     Ok(Run::Done(Report {
+        rollouts,
         planned,
         refreshed,
         saved,

@@ -56,7 +56,8 @@ pub fn pass(ws: &Workspace, options: &Options, progress: &dyn Progress) -> Resul
     let config = ws.load_config().unwrap_or_default();
     let registry = ws.registry(&config, options.registry_config.as_deref())?;
     let now = ws.now_text();
-    let loaded = ws.load_definitions(options.rev.as_deref())?;
+    let mut loaded = ws.load_definitions(options.rev.as_deref())?;
+    let scan = ws.check_triggers(&mut loaded, options.rev.as_deref())?;
     if let Some(invalid) = Invalid::of(&loaded) {
         return Ok(Run::Invalid(invalid));
     }
@@ -83,14 +84,25 @@ pub fn pass(ws: &Workspace, options: &Options, progress: &dyn Progress) -> Resul
         &now,
         progress,
     )?;
-    let applied = apply::applied(report, errors, repos, &registry);
+    let mut applied = apply::applied(report, errors, repos, &registry);
+    applied.rolled = super::rollout::after_import(ws, &scan, options.rev.as_deref())?;
     let mut committed = None;
     let mut commit_error = None;
     // Also when this pass wrote nothing: a state an earlier pass could not commit (a locked
     // index) is committed now.
     if options.commit {
-        let message = commit_message(&applied.report);
-        match commit::commit_state(&ws.state_dir, options.author.as_deref(), &message) {
+        let mut message = commit_message(&applied.report);
+        let mut rolled_files = Vec::new();
+        if let Some(rolled) = applied.rolled.as_ref().filter(|r| !r.plan.is_empty()) {
+            message.push_str(&rollout_lines(&rolled.plan));
+            rolled_files = rolled.written.iter().map(|f| ws.root.join(f)).collect();
+        }
+        match commit::commit_state_and(
+            &ws.state_dir,
+            &rolled_files,
+            options.author.as_deref(),
+            &message,
+        ) {
             Ok(Some(oid)) => {
                 committed = Some(Committed {
                     id: oid.to_string(),
@@ -106,6 +118,20 @@ pub fn pass(ws: &Workspace, options: &Options, progress: &dyn Progress) -> Resul
         committed,
         commit_error,
     }))
+}
+
+/// The body lines naming every roll-out of a pass, each escaped onto its one line.
+fn rollout_lines(plan: &crate::rollout::RolloutPlan) -> String {
+    let mut out = String::from("\nRolled:\n");
+    for r in &plan.rollouts {
+        let line = format!(
+            "- {} {} {}/{} container {}: {} ({})",
+            r.file, r.kind, r.namespace, r.name, r.container, r.after, r.from
+        );
+        out.push_str(&crate::util::escape_line(&line));
+        out.push('\n');
+    }
+    out
 }
 
 /// The commit message of a pass: every import that moved a tag, every failure, and the

@@ -15,5 +15,7 @@ pub struct Options {
 
 /// Load and check everything; diagnostics are in the result, not errors.
 pub fn run(ws: &Workspace, options: &Options) -> Result<Loaded> {
-    ws.load_definitions(options.rev.as_deref())
+    let mut loaded = ws.load_definitions(options.rev.as_deref())?;
+    ws.check_triggers(&mut loaded, options.rev.as_deref())?;
+    Ok(loaded)
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use chrono::{DateTime, Utc};
 
 use crate::definition::{self, Loaded, SourceError};
@@ -19,6 +19,7 @@ use crate::error::Hinted;
 use crate::model::{Cluster, ImageStream};
 use crate::policy::{self, Config, Policies};
 use crate::registry::RegistryClient;
+use crate::rollout;
 use crate::state::{self, LiveState as _, LockGuard, dir::DirState};
 
 /// Where an operation runs.
@@ -141,6 +142,31 @@ impl Workspace {
         crate::diagnostic::sort(&mut diags);
         loaded.diagnostics = diags;
         Ok(loaded)
+    }
+
+    /// Scan the repository's manifests for image-change triggers (the working tree, or Git
+    /// revision `rev`) and add their problems, judged against `loaded`'s definitions, to
+    /// `loaded`'s diagnostics: a trigger error stops an operation as a definition error does.
+    pub fn check_triggers(&self, loaded: &mut Loaded, rev: Option<&str>) -> Result<rollout::Scan> {
+        let config = self.load_config().unwrap_or_default();
+        let manifests = match rev {
+            Some(rev) => rollout::manifests_at_rev(&self.root, rev, &config.rollout)
+                .with_context(|| format!("cannot read the manifests at `{rev}`"))?,
+            None => rollout::find_manifests(&self.root, &self.state_dir, &config.rollout).map_err(
+                |e| match e {
+                    rollout::FindError::Glob { .. } => anyhow::Error::from(Hinted::new(
+                        e.to_string(),
+                        format!("fix `[rollout] paths` in {}", self.config_display()),
+                    )),
+                    other => anyhow::Error::from(other),
+                },
+            )?,
+        };
+        let scan = rollout::scan(&manifests);
+        let diags = rollout::validate(&scan, &loaded.set, &config.default_namespace);
+        loaded.diagnostics.extend(diags);
+        crate::diagnostic::sort(&mut loaded.diagnostics);
+        Ok(scan)
     }
 
     /// A definitions source that cannot be read, with the hint that fixes it.

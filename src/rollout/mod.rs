@@ -9,6 +9,7 @@
 //! through the byte-preserving editor. This module never talks to registries or the terminal
 //! and never writes the live state.
 
+pub mod render;
 pub mod scan;
 pub mod trigger;
 

@@ -61,6 +61,17 @@ pub fn commit_state(
     author: Option<&str>,
     message: &str,
 ) -> Result<Option<git2::Oid>, CommitError> {
+    commit_state_and(state_dir, &[], author, message)
+}
+
+/// [`commit_state`], with the files `extra` (paths on disk inside the same work tree: the
+/// manifests a pass rolled) in the same commit.
+pub fn commit_state_and(
+    state_dir: &Path,
+    extra: &[std::path::PathBuf],
+    author: Option<&str>,
+    message: &str,
+) -> Result<Option<git2::Oid>, CommitError> {
     let repo = git2::Repository::discover(state_dir).map_err(|source| CommitError::NotGit {
         path: state_dir.display().to_string(),
         source,
@@ -104,7 +115,19 @@ pub fn commit_state(
             )))
         })?;
     }
-    let files = state_files(&abs, &rel)?;
+    let mut files = state_files(&abs, &rel)?;
+    for disk in extra {
+        let canonical = disk.canonicalize().unwrap_or_else(|_| disk.clone());
+        let path = canonical
+            .strip_prefix(&workdir)
+            .map_err(|_| CommitError::NotGit {
+                path: disk.display().to_string(),
+                source: git2::Error::from_str("outside the work tree"),
+            })?
+            .to_string_lossy()
+            .replace('\\', "/");
+        files.push((path, disk.clone()));
+    }
 
     let parent = match repo.head() {
         Ok(head) => Some(head.peel_to_commit()?),

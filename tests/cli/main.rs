@@ -11,6 +11,7 @@ mod memos;
 mod plan;
 mod prune;
 mod ref_;
+mod rollout;
 mod scenarios;
 mod tag;
 mod validate;

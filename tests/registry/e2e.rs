@@ -815,3 +815,123 @@ fn apply_records_an_index_and_its_platforms_with_preserve_original() {
     assert!(text.contains("Architecture: arm64"), "{text}");
     repo.assert_converged();
 }
+
+#[test]
+fn apply_and_sync_roll_the_manifests_after_their_imports() {
+    let reg = Registry::start(Variant::Plain);
+    let p = reg.pusher();
+    p.image("demo/app", "1.0", "amd64", "one");
+    p.image("demo/app", "2.0", "amd64", "two");
+    let repo = Repo::new(&app_definition(&reg.host(), ""));
+    let manifest = "# Rolled when demo/app:2.0 moves.\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: demo\n  annotations:\n    image.openshift.io/triggers: '[{\"from\":{\"kind\":\"ImageStreamTag\",\"name\":\"app:2.0\"},\"fieldPath\":\"spec.template.spec.containers[0].image\"}]'\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: \" \"  # set by streamsync\n";
+    let path = repo.path().join("deploy/web.yaml");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, manifest).unwrap();
+    let image = |repo: &Repo| {
+        let out = repo.run(&["get", "tag", "demo/app:2.0", "-o", "json"]);
+        out.json()["image"]["dockerImageReference"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+
+    let out = repo.run(&["apply", "--auto-approve"]);
+    assert_eq!(out.code, 0, "{out}");
+    let first = image(&repo);
+    assert!(first.contains("@sha256:"), "{first}");
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        manifest.replace("\" \"  #", &format!("\"{first}\"  #")),
+        "{out}"
+    );
+    assert!(
+        out.stdout.contains(&format!(
+            "~ roll deploy/web.yaml Deployment demo/web container web: \" \" → {first}"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.stderr.contains("Rolled 1 container in 1 file."),
+        "{out}"
+    );
+
+    // The scheduled tag moves: the next sync imports it and rolls again.
+    p.image("demo/app", "2.0", "amd64", "two-moved");
+    let out = repo.run_at("2026-01-01T00:15:00Z", &["sync", "--once"]);
+    assert_eq!(out.code, 0, "{out}");
+    let second = image(&repo);
+    assert_ne!(first, second);
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        manifest.replace("\" \"  #", &format!("\"{second}\"  #")),
+        "{out}"
+    );
+
+    // Nothing moved: nothing rolled, nothing rewritten.
+    let out = repo.run_at("2026-01-01T00:30:00Z", &["sync", "--once"]);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(!out.stderr.contains("Rolled"), "{out}");
+
+    // `import` rolls after its import too.
+    p.image("demo/app", "2.0", "amd64", "two-again");
+    let out = repo.run_at("2026-01-01T00:45:00Z", &["import", "demo/app:2.0"]);
+    assert_eq!(out.code, 0, "{out}");
+    let third = image(&repo);
+    assert_ne!(second, third);
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        manifest.replace("\" \"  #", &format!("\"{third}\"  #")),
+        "{out}"
+    );
+}
+
+#[test]
+fn sync_commit_commits_state_and_rolled_manifests_in_one_commit() {
+    let reg = Registry::start(Variant::Plain);
+    let p = reg.pusher();
+    p.image("demo/app", "1.0", "amd64", "one");
+    p.image("demo/app", "2.0", "amd64", "two");
+    let repo = Repo::new(&app_definition(&reg.host(), ""));
+    let manifest = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: demo\n  annotations:\n    image.openshift.io/triggers: '[{\"from\":{\"kind\":\"ImageStreamTag\",\"name\":\"app:2.0\"},\"fieldPath\":\"spec.template.spec.containers[0].image\"}]'\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: \" \"\n";
+    let path = repo.path().join("deploy/web.yaml");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, manifest).unwrap();
+    git(repo.path(), &["init", "-q", "-b", "main"]);
+    let commit = |args: &[&str]| {
+        let mut all = vec!["-c", "user.name=t", "-c", "user.email=t@e"];
+        all.extend_from_slice(args);
+        git(repo.path(), &all)
+    };
+    commit(&["add", "."]);
+    commit(&["commit", "-qm", "definitions and manifests"]);
+    let out = repo.run(&[
+        "sync",
+        "--once",
+        "--commit",
+        "--author",
+        "Sync Bot <sync@example.com>",
+    ]);
+    assert_eq!(out.code, 0, "{out}");
+    let status = git(repo.path(), &["status", "--porcelain"]);
+    assert!(status.is_empty(), "left uncommitted:\n{status}");
+    let log = git(repo.path(), &["log", "--format=%s"]);
+    assert_eq!(log.lines().count(), 2, "{log}");
+    let files = git(repo.path(), &["show", "--name-only", "--format=", "HEAD"]);
+    assert!(files.lines().any(|l| l == "deploy/web.yaml"), "{files}");
+    assert!(files.lines().any(|l| l.starts_with("state/")), "{files}");
+    let message = head_message(repo.path());
+    let rolled = std::fs::read_to_string(&path).unwrap();
+    let image = rolled
+        .lines()
+        .find_map(|l| l.strip_prefix("        image: \""))
+        .and_then(|l| l.strip_suffix('"'))
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("demo/app:2.0"), "{message}");
+    assert!(
+        message.contains(&format!(
+            "\n- deploy/web.yaml Deployment demo/web container web: {image} (demo/app:2.0)\n"
+        )),
+        "{message}"
+    );
+}

@@ -11,6 +11,7 @@ mod import;
 mod plan;
 mod prune;
 mod ref_;
+mod rollout;
 mod sync;
 mod tag;
 mod validate;
@@ -38,6 +39,7 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<ExitStatus> {
         Command::Tag(args) => tag::run(&ws, args, printer),
         Command::Get(args) => get::run(&ws, args, printer),
         Command::Prune(args) => prune::run(&ws, args, printer),
+        Command::Rollout(args) => rollout::run(&ws, args, printer),
         Command::Catalog(args) => catalog::run(&ws, args, printer),
         Command::Watch(args) => watch::run(&ws, args, printer),
         Command::Ref(_) | Command::Completions(_) => unreachable!("handled above"),

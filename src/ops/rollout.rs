@@ -1,0 +1,71 @@
+//! `rollout`: roll the repository's workload manifests to what their image-change triggers
+//! name in the live state, offline (no registry is asked, the state is only read); also the
+//! roll after an import, which apply, sync and import share.
+
+use anyhow::{Context as _, Result};
+
+use super::{Invalid, Run, Workspace};
+use crate::rollout::{self, RolloutPlan, Scan};
+
+/// Options of [`run`].
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Show what would roll and write nothing.
+    pub dry_run: bool,
+}
+
+/// What [`run`] rolled (or would roll).
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// The roll-outs due and the triggers skipped.
+    pub plan: RolloutPlan,
+    /// The manifests written, relative to the root (none on a dry run).
+    pub written: Vec<String>,
+    /// Whether this was a dry run.
+    pub dry_run: bool,
+}
+
+/// Roll the manifests from the live state alone.
+pub fn run(ws: &Workspace, options: &Options) -> Result<Run<Report>> {
+    let mut loaded = ws.load_definitions(None)?;
+    let scan = ws.check_triggers(&mut loaded, None)?;
+    if let Some(invalid) = Invalid::of(&loaded) {
+        return Ok(Run::Invalid(invalid));
+    }
+    let config = ws.load_config().unwrap_or_default();
+    let state = ws.state()?;
+    let live = state.load_streams()?;
+    let plan = rollout::plan(&scan, &live, &config.cluster, &config.default_namespace);
+    let written = if options.dry_run {
+        Vec::new()
+    } else {
+        write(ws, &plan)?
+    };
+    Ok(Run::Done(Report {
+        plan,
+        written,
+        dry_run: options.dry_run,
+    }))
+}
+
+/// Roll what `scan` calls for against the state as it is now, after an import wrote it.
+/// `None` when the definitions came from Git revision `rev` (its manifests are not the
+/// working tree's) or no manifest has a trigger.
+pub fn after_import(ws: &Workspace, scan: &Scan, rev: Option<&str>) -> Result<Option<Box<Report>>> {
+    if rev.is_some() || scan.triggers.is_empty() {
+        return Ok(None);
+    }
+    let config = ws.load_config().unwrap_or_default();
+    let live = ws.state()?.load_streams()?;
+    let plan = rollout::plan(scan, &live, &config.cluster, &config.default_namespace);
+    let written = write(ws, &plan)?;
+    Ok(Some(Box::new(Report {
+        plan,
+        written,
+        dry_run: false,
+    })))
+}
+
+fn write(ws: &Workspace, plan: &RolloutPlan) -> Result<Vec<String>> {
+    rollout::write(&ws.root, &plan.rollouts).context("cannot roll the manifests")
+}

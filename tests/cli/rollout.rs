@@ -1,0 +1,255 @@
+//! Roll-outs through the binary: `validate` and the commands that refuse on trigger errors,
+//! and `rollout` itself on real files (byte-exact expected files) with Source and Local
+//! reference policies, paused and waiting triggers, `--dry-run` and JSON.
+
+use std::path::Path;
+
+use crate::common::{TestRepo, crate_path};
+use crate::scenarios::scenario_repo;
+use crate::snap;
+
+/// The `update` scenario (stream `web/ruby` with images in the live state) plus the
+/// manifests of `tests/fixtures/rollout/cli/deploy`.
+fn repo() -> TestRepo {
+    let repo = scenario_repo("update");
+    for f in ["web.yaml", "worker.json"] {
+        repo.copy(
+            format!("tests/fixtures/rollout/cli/deploy/{f}"),
+            &format!("deploy/{f}"),
+        );
+    }
+    repo
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap()
+}
+
+/// The repository's manifests equal the expected files of `tests/fixtures/rollout/cli/<dir>`.
+fn assert_manifests(repo: &TestRepo, dir: &str) {
+    for f in ["web.yaml", "worker.json"] {
+        assert_eq!(
+            read(&repo.path().join("deploy").join(f)),
+            read(&crate_path(format!("tests/fixtures/rollout/cli/{dir}/{f}"))),
+            "deploy/{f} against {dir}/{f}"
+        );
+    }
+}
+
+#[test]
+fn rollout_rolls_source_tags_to_their_pull_specs_byte_for_byte() {
+    let repo = repo();
+    let dry = repo.run(&["rollout", "--dry-run"]);
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    snap!("rollout_dry_run", dry.snapshot());
+    // A dry run writes nothing.
+    assert_manifests(&repo, "deploy");
+
+    let out = repo.run(&["rollout"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("Rolled 2 containers in 2 files (1 paused, 1 waiting)."),
+        "{}",
+        out.stderr
+    );
+    assert_manifests(&repo, "source");
+
+    // Rolled: nothing left to do, and nothing rewritten.
+    let again = repo.run(&["rollout"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(
+        again
+            .stderr
+            .contains("Nothing to roll (1 paused, 1 waiting)."),
+        "{}",
+        again.stderr
+    );
+    assert_manifests(&repo, "source");
+}
+
+#[test]
+fn rollout_rolls_local_tags_to_the_integrated_registry() {
+    let repo = repo();
+    let state = repo.path().join("state/web/ruby.yaml");
+    std::fs::write(&state, read(&state).replace("type: Source", "type: Local")).unwrap();
+    repo.write(
+        "streamsync.toml",
+        "[cluster]\ninternal_registry = \"image-registry.openshift-image-registry.svc:5000\"\n",
+    );
+    let out = repo.run(&["rollout", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["format_version"], "1.1");
+    assert_eq!(v["summary"]["rollout"], 2);
+    assert_eq!(
+        v["written"],
+        serde_json::json!(["deploy/web.yaml", "deploy/worker.json"])
+    );
+    let worker = &v["rollouts"][1];
+    assert_eq!(worker["kind"], "DeploymentConfig");
+    assert_eq!(worker["before"], " ");
+    assert_eq!(worker["from"], "web/ruby:3.1");
+    assert_eq!(
+        worker["after"],
+        format!(
+            "image-registry.openshift-image-registry.svc:5000/web/ruby@sha256:3a335d7{}",
+            "e".repeat(57)
+        )
+    );
+    assert_manifests(&repo, "local");
+}
+
+#[test]
+fn trigger_errors_fail_validate_and_stop_every_command() {
+    let repo = repo();
+    repo.write(
+        "deploy/broken.yaml",
+        r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: api
+  namespace: web
+  annotations:
+    image.openshift.io/triggers: '[{"from":{"kind":"ImageStreamTag","name":"rubby:latest"},"fieldPath":"spec.template.spec.containers[0].image"}]'
+spec:
+  template:
+    spec:
+      containers:
+      - name: api
+        image: x
+"#,
+    );
+    let out = repo.run(&["validate"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    snap!("rollout_validate_unknown_stream", out.snapshot());
+    for args in [
+        &["plan"][..],
+        &["apply", "--auto-approve"],
+        &["sync", "--once"],
+        &["rollout"],
+    ] {
+        let out = repo.run(args);
+        assert_eq!(out.code, 1, "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("deploy/broken.yaml:7:"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+    // Nothing was rolled.
+    assert_manifests(&repo, "deploy");
+}
+
+#[test]
+fn the_seed_guide_form_rolls_with_a_warning() {
+    let repo = repo();
+    repo.write(
+        "deploy/guide.yaml",
+        r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: guide
+  namespace: web
+  annotations:
+    image.openshift.io/triggers: '[{"from":{"kind":"ImageStreamTag","name":"ruby:3.3"},"fieldPath":"spec.template.spec.containers[?(@.name=''web'')].image","paused":"false"}]'
+spec:
+  template:
+    spec:
+      containers:
+      - name: web
+        image: x
+"#,
+    );
+    let out = repo.run(&["validate"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("deploy/guide.yaml:7:"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("warning"), "{}", out.stderr);
+    let out = repo.run(&["rollout"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        read(&repo.path().join("deploy/guide.yaml")).contains(&format!(
+            "        image: registry.example.com/ruby@sha256:3a33{}\n",
+            "b".repeat(60)
+        )),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn the_example_repository_stays_valid_with_its_manifest() {
+    let out = crate::common::run_in(&crate_path(""), &["validate"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = crate::common::run_in(&crate_path(""), &["rollout", "--dry-run"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains(
+            "waiting deploy/ruby-hello.yaml Deployment demo/ruby-hello container web (follows demo/ruby:latest)"
+        ),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn plan_shows_pending_rollouts_in_text_and_markdown() {
+    let repo = repo();
+    let text = repo.run(&["plan"]);
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    assert!(
+        text.stdout.contains(&format!(
+            "\nRoll-outs:\n~ roll deploy/web.yaml Deployment web/web container web: registry.example.com/ruby@sha256:{} → registry.example.com/ruby@sha256:3a33{}\n",
+            "c".repeat(64),
+            "b".repeat(60)
+        )),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        text.stdout
+            .ends_with("Would roll 2 containers in 2 files (1 paused, 1 waiting).\n"),
+        "{}",
+        text.stdout
+    );
+    let md = repo.run(&["plan", "--format", "markdown"]);
+    assert!(
+        md.stdout
+            .contains("\n### Roll-outs\n\n```\n~ roll deploy/web.yaml"),
+        "{}",
+        md.stdout
+    );
+    // Rolled: the plan has none left to show, and writes nothing itself.
+    assert_manifests(&repo, "deploy");
+    assert_eq!(repo.run(&["rollout"]).code, 0);
+    let after = repo.run(&["plan"]);
+    assert!(!after.stdout.contains("Roll-outs:"), "{}", after.stdout);
+}
+
+#[test]
+fn detailed_exitcode_is_2_while_a_rollout_is_pending() {
+    // Definitions equal to the live state: the plan has no change, only roll-outs.
+    let repo = repo();
+    let web = repo.path().join("deploy/web.yaml");
+    // `edge` is not in the live state; `docs` is.
+    std::fs::write(&web, read(&web).replace("ruby:edge", "ruby:docs")).unwrap();
+    repo.write(
+        "definitions/web/ruby.yaml",
+        &read(&repo.path().join("state/web/ruby.yaml")),
+    );
+    let out = repo.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .starts_with("No changes. Live state matches the definitions.\n\nRoll-outs:\n"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(repo.run(&["rollout"]).code, 0);
+    let out = repo.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+}
