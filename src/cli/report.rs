@@ -27,6 +27,26 @@ pub fn refused(invalid: &Invalid, printer: &Printer, what: &str) -> ExitStatus {
     ExitStatus::Failure
 }
 
+/// Print the errors of definitions or policies that do not validate and return the error
+/// that stops a command which cannot work from them (`what`: "cannot write the catalog").
+pub fn invalid_error(invalid: &Invalid, printer: &Printer, what: &str) -> anyhow::Error {
+    let errors: Vec<_> = invalid
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .cloned()
+        .collect();
+    printer.diagnostics(&diagnostic::render_text(&errors));
+    crate::error::Hinted::new(
+        format!(
+            "{what}: {} in the definitions or policies",
+            diagnostic::plural(errors.len(), "1 error", &format!("{} errors", errors.len()))
+        ),
+        "fix the definitions and policies first; `streamsync validate` lists every problem",
+    )
+    .into()
+}
+
 /// A plan in `format`; with `-q` only JSON, which was asked for by name.
 pub fn plan(plan: &Plan, format: ReportFormat, printer: &Printer) {
     match format {

@@ -85,6 +85,28 @@ pub fn target_for(key: &StreamKey, file: &str, session: &Session) -> Target {
     session.target(key, file)
 }
 
+/// The flags `oc tag` and `oc import-image` share, as they land in the spec tag they write.
+pub fn set_import_flags(
+    tag: &mut TagReference,
+    insecure: bool,
+    scheduled: bool,
+    import_mode: Option<&str>,
+    reference_policy: Option<&str>,
+) {
+    tag.import_policy.insecure = insecure;
+    tag.import_policy.scheduled = scheduled;
+    import_mode
+        .unwrap_or_default()
+        .clone_into(&mut tag.import_policy.import_mode);
+    if let Some(p) = reference_policy {
+        tag.reference_policy.kind = if p.eq_ignore_ascii_case("local") {
+            "Local".into()
+        } else {
+            "Source".into()
+        };
+    }
+}
+
 /// `--import-mode` on an existing tag: `update_tag` keeps the entry's `importMode` bytes, so
 /// the mode asked for is set here (and only when asked for).
 pub fn set_import_mode(

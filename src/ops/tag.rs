@@ -508,16 +508,13 @@ fn new_tag(source: &Source, args: &Options, dest_tag: &str, dest: &StreamKey) ->
         reference: args.reference,
         ..TagReference::default()
     };
-    tag.import_policy.insecure = args.insecure;
-    tag.import_policy.scheduled = args.scheduled;
-    tag.import_policy.import_mode = args.import_mode.clone().unwrap_or_default();
-    if let Some(p) = &args.reference_policy {
-        tag.reference_policy.kind = if p.eq_ignore_ascii_case("local") {
-            "Local".into()
-        } else {
-            "Source".into()
-        };
-    }
+    super::edits::set_import_flags(
+        &mut tag,
+        args.insecure,
+        args.scheduled,
+        args.import_mode.as_deref(),
+        args.reference_policy.as_deref(),
+    );
     tag
 }
 

@@ -4,9 +4,8 @@
 use anyhow::Result;
 
 use crate::catalog;
-use crate::cli::{CatalogArgs, ExitStatus, Printer};
+use crate::cli::{CatalogArgs, ExitStatus, Printer, report};
 use crate::diagnostic;
-use crate::error::Hinted;
 use crate::ops::{self, Run, Workspace};
 
 /// Run `catalog`.
@@ -15,27 +14,16 @@ pub fn run(ws: &Workspace, args: &CatalogArgs, printer: &Printer) -> Result<Exit
         rev: args.rev.rev.clone(),
         out: args.out.clone(),
     };
-    let written =
-        match ops::catalog::run(ws, &options)? {
-            Run::Done(written) => written,
-            Run::Invalid(invalid) => {
-                let errors: Vec<_> = invalid
-                    .diagnostics
-                    .iter()
-                    .filter(|d| d.is_error())
-                    .cloned()
-                    .collect();
-                printer.diagnostics(&diagnostic::render_text(&errors));
-                return Err(Hinted::new(
-                format!(
-                    "cannot write the catalog: {} in the definitions or policies",
-                    diagnostic::plural(errors.len(), "1 error", &format!("{} errors", errors.len()))
-                ),
-                "fix the definitions and policies first; `streamsync validate` lists every problem",
-            )
-            .into());
-            }
-        };
+    let written = match ops::catalog::run(ws, &options)? {
+        Run::Done(written) => written,
+        Run::Invalid(invalid) => {
+            return Err(report::invalid_error(
+                &invalid,
+                printer,
+                "cannot write the catalog",
+            ));
+        }
+    };
     printer.info(&format!(
         "Wrote {} ({}, {}, {} flagged; {} without a builder tag left out; {}).",
         ws.display_path(&written.path),

@@ -4,8 +4,6 @@
 use anyhow::Result;
 
 use crate::cli::{ExitStatus, Printer, PruneArgs, ReportFormat, report};
-use crate::diagnostic;
-use crate::error::Hinted;
 use crate::ops::{self, Run, Workspace};
 use crate::prune::render;
 
@@ -16,27 +14,16 @@ pub fn run(ws: &Workspace, args: &PruneArgs, printer: &Printer) -> Result<ExitSt
         write: args.write,
         dry_run: args.dry_run,
     };
-    let done =
-        match ops::prune::run(ws, &options)? {
-            Run::Done(done) => done,
-            Run::Invalid(invalid) => {
-                let errors: Vec<_> = invalid
-                    .diagnostics
-                    .iter()
-                    .filter(|d| d.is_error())
-                    .cloned()
-                    .collect();
-                printer.diagnostics(&diagnostic::render_text(&errors));
-                return Err(Hinted::new(
-                format!(
-                    "cannot recommend pruning: {} in the definitions or policies",
-                    diagnostic::plural(errors.len(), "1 error", &format!("{} errors", errors.len()))
-                ),
-                "fix the definitions and policies first; `streamsync validate` lists every problem",
-            )
-            .into());
-            }
-        };
+    let done = match ops::prune::run(ws, &options)? {
+        Run::Done(done) => done,
+        Run::Invalid(invalid) => {
+            return Err(report::invalid_error(
+                &invalid,
+                printer,
+                "cannot recommend pruning",
+            ));
+        }
+    };
     for note in &done.notes {
         printer.warn(note);
     }
