@@ -85,6 +85,26 @@ pub fn target_for(key: &StreamKey, file: &str, session: &Session) -> Target {
     session.target(key, file)
 }
 
+/// The file a new stream goes into and its edit target, refused when that file already
+/// exists (on disk or created earlier in this session) rather than overwritten.
+pub fn new_stream_slot(
+    ws: &Workspace,
+    session: &Session,
+    key: &StreamKey,
+) -> Result<(String, Target)> {
+    let file = new_stream_file(key);
+    if session.text(&file).is_some() || ws.root.join(&file).exists() {
+        bail!(Hinted::new(
+            format!(
+                "image stream `{key}` does not exist, and `{file}` (where it would go) already exists"
+            ),
+            "add the stream to a definition file yourself, or name another namespace",
+        ));
+    }
+    let target = target_for(key, &file, session);
+    Ok((file, target))
+}
+
 /// The flags `oc tag` and `oc import-image` share, as they land in the spec tag they write.
 pub fn set_import_flags(
     tag: &mut TagReference,

@@ -11,7 +11,7 @@ use anyhow::{Context as _, Result, bail};
 
 use super::apply::{self, Applied, RepositoryImports};
 use super::edits::{
-    self, Edited, Resolved, new_stream_file, new_stream_text, resolve, set_import_mode, target_for,
+    self, Edited, Resolved, new_stream_slot, new_stream_text, resolve, set_import_mode, target_for,
 };
 use super::{Invalid, Progress, Run, Workspace, lock};
 use crate::definition::DefinitionSet;
@@ -485,16 +485,7 @@ fn from_pullspec(ws: &Workspace, args: &Options) -> Result<Edited> {
                     format!("streamsync import {} --from {from} --confirm", args.target),
                 ));
             }
-            let file = new_stream_file(&key);
-            if session.text(&file).is_some() || ws.root.join(&file).exists() {
-                bail!(Hinted::new(
-                    format!(
-                        "image stream `{key}` does not exist, and `{file}` (where it would go) already exists"
-                    ),
-                    "add the stream to a definition file yourself, or name another namespace",
-                ));
-            }
-            let target = target_for(&key, &file, &session);
+            let (file, target) = new_stream_slot(ws, &session, &key)?;
             let text = if args.all {
                 let text = edit::set(
                     &new_stream_text(&key),

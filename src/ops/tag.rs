@@ -16,7 +16,7 @@ use anyhow::{Context as _, Result, bail};
 
 use super::Workspace;
 use super::edits::{
-    self, Edited, Resolved, new_stream_file, new_stream_text, resolve, set_import_mode, target_for,
+    self, Edited, Resolved, new_stream_slot, new_stream_text, resolve, set_import_mode, target_for,
 };
 use crate::definition::DefinitionSet;
 use crate::edit::{self, Format, Session};
@@ -159,16 +159,7 @@ pub fn run(ws: &Workspace, args: &Options) -> Result<Report> {
                     })?;
                 }
                 Resolved::New(key) => {
-                    let file = new_stream_file(&key);
-                    if session.text(&file).is_some() || ws.root.join(&file).exists() {
-                        bail!(Hinted::new(
-                            format!(
-                                "image stream `{key}` does not exist, and `{file}` (where it would go) already exists"
-                            ),
-                            "add the stream to a definition file yourself, or name another namespace",
-                        ));
-                    }
-                    let target = target_for(&key, &file, &session);
+                    let (file, target) = new_stream_slot(ws, &session, &key)?;
                     let text = edit::add_tag(&new_stream_text(&key), Format::Yaml, &target, &tag)?;
                     session.create(&file, text)?;
                     let why = match (&dest.namespace, &source.stream) {
