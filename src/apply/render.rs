@@ -104,6 +104,12 @@ struct JsonReport<'a> {
     imports: ImportCounts,
     /// Requests per registry host.
     requests: &'a BTreeMap<String, RequestCounts>,
+    /// Containers rolled after the imports (1.1).
+    rollouts: &'a [crate::rollout::Rollout],
+    /// Triggers that rolled nothing: paused or waiting (1.1).
+    rollouts_skipped: &'a [crate::rollout::Skipped],
+    /// Manifests written by the roll-outs (1.1).
+    rolled_files: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -113,16 +119,24 @@ struct JsonWritten {
 }
 
 /// The JSON report: summary, serial, what was written, every result and error, import and
-/// request counts.
+/// request counts, and the roll-outs made after the imports with the files they wrote.
 pub fn json(
     report: &ApplyReport,
     errors: &[PlanError],
     requests: &BTreeMap<String, RequestCounts>,
+    rolled: Option<(&crate::rollout::RolloutPlan, &[String])>,
 ) -> String {
     let applied: &Applied = &report.applied;
+    let (rollouts, rollouts_skipped, rolled_files) = match rolled {
+        Some((plan, files)) => (&plan.rollouts[..], &plan.skipped[..], files),
+        None => (&[][..], &[][..], &[][..]),
+    };
     let doc = JsonReport {
         format_version: plan::FORMAT_VERSION,
-        summary: plan::Summary::of(applied.results.iter().map(|r| &r.change)),
+        summary: plan::Summary {
+            rollout: rollouts.len(),
+            ..plan::Summary::of(applied.results.iter().map(|r| &r.change))
+        },
         serial: report.serial,
         written: JsonWritten {
             streams: report.written.streams,
@@ -132,6 +146,9 @@ pub fn json(
         errors,
         imports: import_counts(report),
         requests,
+        rollouts,
+        rollouts_skipped,
+        rolled_files,
     };
     let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
     text.push('\n');

@@ -66,7 +66,16 @@ pub fn applied(applied: &Applied, format: ReportFormat, printer: &Printer) -> Ex
     let errors = applied.all_errors();
     match format {
         ReportFormat::Json => {
-            printer.out(&apply_render::json(report, &errors, &applied.requests));
+            let rolled = applied
+                .rolled
+                .as_deref()
+                .map(|r| (&r.plan, r.written.as_slice()));
+            printer.out(&apply_render::json(
+                report,
+                &errors,
+                &applied.requests,
+                rolled,
+            ));
         }
         ReportFormat::Text | ReportFormat::Markdown if printer.is_quiet() => {
             printer.diagnostics(&apply_render::failure_lines(report, &errors));
@@ -82,7 +91,7 @@ pub fn applied(applied: &Applied, format: ReportFormat, printer: &Printer) -> Ex
     if let Some(line) = apply_render::summary_line(report, &applied.requests, applied.elapsed) {
         printer.info(&line);
     }
-    // The roll-outs the imports caused, as `rollout` shows them (not in the JSON report).
+    // The roll-outs the imports caused, as `rollout` shows them (the JSON report has them).
     if let Some(rolled) = applied.rolled.as_ref().filter(|r| !r.plan.is_empty()) {
         if format != ReportFormat::Json && !printer.is_quiet() {
             printer.out(&crate::rollout::render::lines(&rolled.plan));

@@ -3,7 +3,7 @@
 //! for a later apply. Also the offline plan of definitions already loaded (an edit, written
 //! or not, and every `watch` round).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -48,8 +48,6 @@ pub struct Report {
     pub saved: Option<PathBuf>,
     /// The definitions the plan was made from.
     pub definitions: Loaded,
-    /// The roll-outs the manifests' triggers call for against the live state as it is.
-    pub rollouts: RolloutPlan,
 }
 
 /// What a refresh asked.
@@ -108,6 +106,24 @@ pub fn run(ws: &Workspace, options: &Options) -> Result<Run<Report>> {
         requests: crate::registry::Resolver::request_counts(&r.client),
         elapsed: r.started.elapsed(),
     });
+    // Roll-outs before saving, so a saved plan counts them too.
+    planned.plan.rollouts = rollouts_of(ws, &config, &scan, &planned.plan, &state)?;
+    if let (Some(base), Some(rev)) = (&base_desired, &options.base)
+        && !planned.plan.rollouts.is_empty()
+    {
+        let base = reconcile::unskipped(base, &planned.snapshot);
+        let base_plan = plan::compute(
+            base,
+            &planned.snapshot.streams,
+            &plan::Observations::default(),
+            &plan_options,
+        );
+        let manifests = rollout::manifests_at_rev(&ws.root, rev, &config.rollout)
+            .with_context(|| format!("cannot read the manifests at base `{rev}`"))?;
+        let base_scan = rollout::scan(&manifests);
+        let base_rollouts = rollouts_of(ws, &config, &base_scan, &base_plan, &state)?;
+        planned.plan.rollouts.mark_introduced(&base_rollouts);
+    }
     let saved = match &options.out {
         Some(out) => {
             let mut saved = SavedPlan::new(&planned, &desired, &plan_options);
@@ -120,26 +136,129 @@ pub fn run(ws: &Workspace, options: &Options) -> Result<Run<Report>> {
         }
         None => None,
     };
-    // The whole live state, read only when some manifest has a trigger: the plan's snapshot
-    // may leave unparsed the streams the definitions cannot change.
-    let rollouts = if scan.triggers.is_empty() {
-        RolloutPlan::default()
-    } else {
-        rollout::plan(
-            &scan,
-            &state.load_streams()?,
-            &config.cluster,
-            &config.default_namespace,
-        )
-    };
     drop(desired);
     Ok(Run::Done(Report {
-        rollouts,
         planned,
         refreshed,
         saved,
         definitions: loaded,
     }))
+}
+
+/// The roll-outs `scan`'s triggers call for once `plan` is applied: its changes are made
+/// in memory (imports only where a refresh resolved them), then the triggers are resolved
+/// against the result. Triggers of tags still waiting for an import nobody asked about wait.
+fn rollouts_of(
+    ws: &Workspace,
+    config: &crate::policy::Config,
+    scan: &rollout::Scan,
+    plan: &Plan,
+    state: &crate::state::dir::DirState,
+) -> Result<RolloutPlan> {
+    if scan.triggers.is_empty() {
+        return Ok(RolloutPlan::default());
+    }
+    // The whole live state: the plan's snapshot may leave unparsed the streams the
+    // definitions cannot change, and triggers may follow any of them.
+    let mut live = state.load_streams()?;
+    let mut pending = BTreeSet::new();
+    let mut replay = Replay::default();
+    let changes: Vec<plan::Change> = plan
+        .changes
+        .iter()
+        .filter(|c| {
+            if c.action != plan::Action::Import {
+                return true;
+            }
+            let after = c.after.as_ref();
+            let field = |name: &str| after.and_then(|a| a.get(name)?.as_str());
+            match (field("from"), field("image"), field("dockerImageReference")) {
+                (Some(from), Some(image), Some(reference)) => {
+                    replay
+                        .answers
+                        .insert(from.to_owned(), (image.to_owned(), reference.to_owned()));
+                    true
+                }
+                _ => {
+                    pending.insert((c.key(), c.tag.clone().unwrap_or_default()));
+                    false
+                }
+            }
+        })
+        .cloned()
+        .collect();
+    if !changes.is_empty() {
+        let env = crate::apply::Env {
+            resolver: &replay,
+            image_known: &|_| true,
+            now: ws.now_text(),
+            cluster: config.cluster.clone(),
+        };
+        let applied = crate::apply::execute(&live, &changes, &env);
+        for (key, stream) in applied.streams {
+            match stream {
+                Some(s) => live.insert(key, s),
+                None => live.remove(&key),
+            };
+        }
+    }
+    Ok(rollout::plan_pending(
+        scan,
+        &live,
+        &config.cluster,
+        &config.default_namespace,
+        &pending,
+    ))
+}
+
+/// The registry as a refresh saw it: each pull spec's image, as the plan recorded it.
+#[derive(Default)]
+struct Replay {
+    answers: BTreeMap<String, (String, String)>,
+}
+
+impl crate::registry::Resolver for Replay {
+    fn resolve_all(
+        &self,
+        requests: &[crate::registry::ImportRequest],
+        _known_digests: &dyn Fn(&str) -> bool,
+    ) -> Vec<Result<crate::registry::Resolved, crate::registry::ImportFailure>> {
+        requests
+            .iter()
+            .map(|r| match self.answers.get(&r.pullspec) {
+                Some((image, reference)) => Ok(crate::registry::Resolved {
+                    digest: image.clone(),
+                    docker_image_reference: reference.clone(),
+                    image: None,
+                    platform_images: Vec::new(),
+                }),
+                None => Err(not_refreshed(&r.pullspec)),
+            })
+            .collect()
+    }
+
+    fn list_tags(
+        &self,
+        repository: &str,
+        _insecure: bool,
+    ) -> Result<Vec<String>, crate::registry::ImportFailure> {
+        Err(not_refreshed(repository))
+    }
+
+    fn request_counts(&self) -> BTreeMap<String, crate::registry::RequestCounts> {
+        BTreeMap::new()
+    }
+
+    fn is_offline(&self) -> bool {
+        true
+    }
+}
+
+fn not_refreshed(what: &str) -> crate::registry::ImportFailure {
+    crate::registry::ImportFailure::new(
+        crate::registry::FailureReason::Unreachable,
+        format!("`{what}` was not asked for this plan"),
+    )
 }
 
 /// The definitions at the base revision, which must validate (none at all: the base is

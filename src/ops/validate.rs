@@ -17,5 +17,8 @@ pub struct Options {
 pub fn run(ws: &Workspace, options: &Options) -> Result<Loaded> {
     let mut loaded = ws.load_definitions(options.rev.as_deref())?;
     ws.check_triggers(&mut loaded, options.rev.as_deref())?;
+    // Here an unreadable manifest is one more error to show.
+    loaded.diagnostics.extend(ws.take_manifest_errors());
+    crate::diagnostic::sort(&mut loaded.diagnostics);
     Ok(loaded)
 }

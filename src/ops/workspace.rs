@@ -6,8 +6,8 @@
 //! and never writes to a terminal.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
@@ -38,6 +38,10 @@ pub struct Workspace {
     /// Whether the root was found or given (false: no folder upward looked like a repository,
     /// and the current folder stands in); only changes the wording of a missing-folder error.
     pub root_found: bool,
+    /// Manifests the last trigger check could not parse. They are errors, but they do not
+    /// stop the other manifests from rolling, so operations run on and the caller reports
+    /// them ([`Workspace::take_manifest_errors`]).
+    manifest_errors: Arc<Mutex<Vec<Diagnostic>>>,
 }
 
 impl Workspace {
@@ -51,6 +55,7 @@ impl Workspace {
             state_dir: root.join("state"),
             now: Utc::now(),
             root_found: true,
+            manifest_errors: Arc::default(),
             root,
         }
     }
@@ -164,9 +169,26 @@ impl Workspace {
         };
         let scan = rollout::scan(&manifests);
         let diags = rollout::validate(&scan, &loaded.set, &config.default_namespace);
+        let (unreadable, diags): (Vec<_>, Vec<_>) = diags
+            .into_iter()
+            .partition(|d| d.code == rollout::scan::UNREADABLE);
+        *self.manifest_errors() = unreadable;
         loaded.diagnostics.extend(diags);
         crate::diagnostic::sort(&mut loaded.diagnostics);
         Ok(scan)
+    }
+
+    /// The manifests the last [`Workspace::check_triggers`] could not parse, taken (a second
+    /// call returns none until the next check).
+    pub fn take_manifest_errors(&self) -> Vec<Diagnostic> {
+        std::mem::take(&mut *self.manifest_errors())
+    }
+
+    fn manifest_errors(&self) -> std::sync::MutexGuard<'_, Vec<Diagnostic>> {
+        // A panic elsewhere while holding the list leaves nothing half-done in it.
+        self.manifest_errors
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// A definitions source that cannot be read, with the hint that fixes it.

@@ -17,7 +17,7 @@ use crate::model::{
 };
 
 /// The JSON format version of plans (additions bump the minor version).
-pub const FORMAT_VERSION: &str = "1.0";
+pub const FORMAT_VERSION: &str = "1.1";
 
 /// What a change does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -162,6 +162,9 @@ pub struct Summary {
     pub remove: usize,
     /// Tags imported.
     pub import: usize,
+    /// Containers of the repository's manifests to roll (format 1.1).
+    #[serde(default)]
+    pub rollout: usize,
 }
 
 impl Summary {
@@ -181,7 +184,7 @@ impl Summary {
 
     /// Whether nothing would change.
     pub fn is_empty(&self) -> bool {
-        self.add + self.change + self.remove + self.import == 0
+        self.add + self.change + self.remove + self.import + self.rollout == 0
     }
 }
 
@@ -209,17 +212,23 @@ pub struct Plan {
     pub diffs: BTreeMap<StreamKey, StreamDiff>,
     /// Whether `--base` marking was done.
     pub has_base: bool,
+    /// The roll-outs of the repository's manifests this plan causes (set by the caller:
+    /// computing them needs the manifests, which [`compute`] does not read).
+    pub rollouts: crate::rollout::RolloutPlan,
 }
 
 impl Plan {
     /// Counts.
     pub fn summary(&self) -> Summary {
-        Summary::of(&self.changes)
+        Summary {
+            rollout: self.rollouts.rollouts.len(),
+            ..Summary::of(&self.changes)
+        }
     }
 
-    /// Whether apply would change nothing.
+    /// Whether apply would change nothing: no change and no roll-out.
     pub fn is_empty(&self) -> bool {
-        self.changes.is_empty()
+        self.changes.is_empty() && self.rollouts.is_empty()
     }
 
     /// Mark each change as introduced by the head or already pending on `base`.

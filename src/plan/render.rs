@@ -27,6 +27,11 @@ pub const MARKDOWN_MARKER: &str = "<!-- streamsync-plan -->";
 pub fn summary_line(s: &Summary) -> String {
     if s.is_empty() {
         "No changes. Live state matches the definitions.".to_owned()
+    } else if s.rollout > 0 {
+        format!(
+            "Plan: {} to add, {} to change, {} to remove, {} to import, {} to roll.",
+            s.add, s.change, s.remove, s.import, s.rollout
+        )
     } else {
         format!(
             "Plan: {} to add, {} to change, {} to remove, {} to import.",
@@ -303,10 +308,85 @@ pub fn text(plan: &Plan, color: bool) -> String {
         out.push('\n');
         out.push_str(&paint_diff(&diff, color));
     }
+    if !plan.rollouts.is_empty() {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str("Roll-outs:\n");
+        out.push_str(&rollout_lines(plan));
+        out.push_str(&crate::rollout::render::summary(&plan.rollouts, true));
+        out.push('\n');
+    }
     if !out.is_empty() {
         out.push('\n');
     }
     out.push_str(&summary_line(&plan.summary()));
+    out.push('\n');
+    out
+}
+
+/// The `~ roll` lines, in two titled groups with `--base`, then the paused and waiting
+/// triggers.
+fn rollout_lines(plan: &Plan) -> String {
+    let rollouts = &plan.rollouts;
+    if !plan.has_base {
+        return crate::rollout::render::lines(rollouts);
+    }
+    let mut out = String::new();
+    let (new, old): (Vec<_>, Vec<_>) = rollouts
+        .rollouts
+        .iter()
+        .partition(|r| r.introduced.unwrap_or(true));
+    for (title, group) in [
+        ("Introduced by this revision", new),
+        ("Drift already pending on the base", old),
+    ] {
+        let _ = writeln!(out, "{title} ({}):", group.len());
+        if group.is_empty() {
+            out.push_str("  (none)\n");
+        }
+        for r in group {
+            let _ = writeln!(out, "{}", crate::rollout::render::roll_line(r));
+        }
+    }
+    for s in &rollouts.skipped {
+        let _ = writeln!(out, "{}", crate::rollout::render::skip_line(s));
+    }
+    out
+}
+
+/// Most of a comment a roll-out section may take, so the streams' own sections keep room.
+const ROLLOUT_BUDGET: usize = 20_000;
+
+/// The `### Roll-outs` section of a comment: the lines in a code block (cut on a line when
+/// longer than [`ROLLOUT_BUDGET`]), then the count.
+fn md_rollouts(plan: &Plan) -> String {
+    if plan.rollouts.is_empty() {
+        return String::new();
+    }
+    let mut lines = crate::util::escape_text(&rollout_lines(plan), true).into_owned();
+    let total = lines.lines().count();
+    if lines.len() > ROLLOUT_BUDGET {
+        let mut cut = ROLLOUT_BUDGET;
+        while !lines.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let keep = lines[..cut].rfind('\n').map_or(0, |i| i + 1);
+        lines.truncate(keep);
+        let shown = lines.lines().count();
+        let _ = writeln!(lines, "… and {} more lines", total - shown);
+    }
+    // Longer than any run of backticks in the lines, so none of them can close the block.
+    let longest = lines.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest.max(2) + 1);
+    let mut out = format!("\n### Roll-outs\n\n{fence}\n{lines}{fence}\n\n");
+    out.push_str(&md_text(&crate::rollout::render::summary(
+        &plan.rollouts,
+        true,
+    )));
+    if lines.lines().count() < total {
+        let _ = write!(out, " Not every line is shown; {FULL_PLAN_NOTE}.");
+    }
     out.push('\n');
     out
 }
@@ -318,6 +398,7 @@ fn counts_phrase(s: &Summary) -> String {
         (s.change, "to change"),
         (s.remove, "to remove"),
         (s.import, "to import"),
+        (s.rollout, "to roll"),
     ] {
         if n > 0 {
             parts.push(format!("{n} {word}"));
@@ -575,7 +656,7 @@ pub fn markdown(plan: &Plan) -> String {
             plan.unobserved.len()
         );
     }
-    let mut tail = String::new();
+    let mut tail = md_rollouts(plan);
     if !plan.unmanaged.is_empty() {
         let shown: Vec<String> = plan
             .unmanaged
@@ -741,12 +822,18 @@ fn sections(
 /// The JSON document.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct JsonPlan {
-    /// `1.0`.
+    /// `1.1`.
     pub format_version: String,
     /// Counts.
     pub summary: Summary,
     /// Changes.
     pub changes: Vec<Change>,
+    /// Containers of the repository's manifests to roll (1.1).
+    #[serde(default)]
+    pub rollouts: Vec<crate::rollout::Rollout>,
+    /// Triggers that roll nothing now: paused, or waiting for their tag's image (1.1).
+    #[serde(default)]
+    pub rollouts_skipped: Vec<crate::rollout::Skipped>,
     /// Streams kept because pruning is off.
     #[serde(default)]
     pub unmanaged: Vec<String>,
@@ -765,6 +852,8 @@ impl JsonPlan {
             format_version: FORMAT_VERSION.to_owned(),
             summary: plan.summary(),
             changes: plan.changes.clone(),
+            rollouts: plan.rollouts.rollouts.clone(),
+            rollouts_skipped: plan.rollouts.skipped.clone(),
             unmanaged: plan.unmanaged.iter().map(ToString::to_string).collect(),
             errors: plan.errors.clone(),
             unobserved: plan.unobserved.clone(),

@@ -63,7 +63,8 @@ fn new_stream_creates_adds_and_imports() {
             add: 2,
             change: 0,
             remove: 0,
-            import: 1
+            import: 1,
+            rollout: 0
         }
     );
 }

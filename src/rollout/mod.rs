@@ -16,7 +16,7 @@ pub mod trigger;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::definition::DefinitionSet;
 use crate::diagnostic::Diagnostic;
@@ -44,7 +44,7 @@ impl TagName {
 }
 
 /// One container to roll: its `image` goes from `before` to `after`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rollout {
     /// The manifest, relative to the repository root.
     pub file: String,
@@ -66,6 +66,10 @@ pub struct Rollout {
     pub after: String,
     /// The tag followed, `namespace/stream:tag`.
     pub from: String,
+    /// With `plan --base`: whether the pull request introduces this roll-out (`false`: it
+    /// was already due on the base).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub introduced: Option<bool>,
     /// Where in the file the container is, for the editor.
     #[serde(skip)]
     pub doc: usize,
@@ -75,12 +79,13 @@ pub struct Rollout {
 }
 
 /// Why a trigger rolls nothing now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SkipReason {
     /// `paused: true`, or a DeploymentConfig trigger without `automatic: true`.
     Paused,
-    /// The tag has no image yet (a build output not built, an import not done or failed).
+    /// The tag has no image to roll to yet: a build output not built, an import not done,
+    /// or a last import that failed (nothing is rolled from a failed import).
     Waiting,
 }
 
@@ -95,7 +100,7 @@ impl SkipReason {
 }
 
 /// A trigger that rolls nothing now, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Skipped {
     /// The manifest.
     pub file: String,
@@ -115,10 +120,13 @@ pub struct Skipped {
     pub from: String,
     /// Paused or waiting.
     pub reason: SkipReason,
+    /// What the tag waits for, when more is known than "no image yet" (a failed import).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 /// The roll-outs due, and the triggers skipped.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RolloutPlan {
     /// Containers whose image changes, by file then line.
     pub rollouts: Vec<Rollout>,
@@ -130,6 +138,25 @@ impl RolloutPlan {
     /// Whether nothing is to be rolled.
     pub fn is_empty(&self) -> bool {
         self.rollouts.is_empty()
+    }
+
+    /// Mark each roll-out as introduced, or as already due on `base` (drift): the same
+    /// container of the same object in the same file, rolled to the same image.
+    pub fn mark_introduced(&mut self, base: &RolloutPlan) {
+        let key = |r: &Rollout| {
+            (
+                r.file.clone(),
+                r.kind.clone(),
+                r.namespace.clone(),
+                r.name.clone(),
+                r.container.clone(),
+                r.after.clone(),
+            )
+        };
+        let due: BTreeSet<_> = base.rollouts.iter().map(key).collect();
+        for r in &mut self.rollouts {
+            r.introduced = Some(!due.contains(&key(r)));
+        }
     }
 
     /// The files the roll-outs change, sorted.
@@ -214,6 +241,19 @@ pub fn plan(
     cluster: &Cluster,
     default_namespace: &str,
 ) -> RolloutPlan {
+    plan_pending(scan, live, cluster, default_namespace, &BTreeSet::new())
+}
+
+/// [`plan`], for a live state in which the tags of `pending` (stream, tag) still wait for an
+/// import whose image is not known yet (a plan made without asking the registries): their
+/// triggers wait too, whatever image the tag holds now, since the import will move it.
+pub fn plan_pending(
+    scan: &Scan,
+    live: &BTreeMap<StreamKey, ImageStream>,
+    cluster: &Cluster,
+    default_namespace: &str,
+    pending: &BTreeSet<(StreamKey, String)>,
+) -> RolloutPlan {
     let mut out = RolloutPlan::default();
     let mut seen = BTreeSet::new();
     for t in &scan.triggers {
@@ -229,7 +269,7 @@ pub fn plan(
             .unwrap_or(default_namespace)
             .to_owned();
         let from = t.from.display(default_namespace);
-        let skip = |reason| Skipped {
+        let skip = |reason, detail| Skipped {
             file: t.file.clone(),
             line: t.image_pos.line,
             kind: t.kind.clone(),
@@ -239,17 +279,37 @@ pub fn plan(
             field_path: t.field_path.clone(),
             from: from.clone(),
             reason,
+            detail,
         };
         if t.paused {
-            out.skipped.push(skip(SkipReason::Paused));
+            out.skipped.push(skip(SkipReason::Paused, None));
             continue;
         }
-        let Some(after) = live
-            .get(&key)
+        if pending.contains(&(key.clone(), t.from.tag.clone())) {
+            let detail =
+                "an import is due first (`plan --refresh` asks the registry what it brings)";
+            out.skipped
+                .push(skip(SkipReason::Waiting, Some(detail.to_owned())));
+            continue;
+        }
+        let stream = live.get(&key);
+        // The image a tag keeps after a failed import is not the one its spec asks for (a
+        // changed source) or not known to be current: roll nothing from it until an import
+        // succeeds, which clears the condition.
+        if let Some(failure) = stream.and_then(|s| crate::plan::last_import_failure(s, &t.from.tag))
+        {
+            let detail = format!(
+                "its last import failed: {}: {}",
+                failure.reason, failure.message
+            );
+            out.skipped.push(skip(SkipReason::Waiting, Some(detail)));
+            continue;
+        }
+        let Some(after) = stream
             .and_then(|s| cluster.resolve_tag(s, &t.from.tag))
             .filter(|a| !a.is_empty())
         else {
-            out.skipped.push(skip(SkipReason::Waiting));
+            out.skipped.push(skip(SkipReason::Waiting, None));
             continue;
         };
         if t.image.as_deref() == Some(after.as_str()) {
@@ -266,6 +326,7 @@ pub fn plan(
             before: t.image.clone(),
             after,
             from,
+            introduced: None,
             doc: t.doc,
             container_path: t.container_path.clone(),
         });

@@ -29,9 +29,10 @@ fn shown(image: Option<&str>) -> String {
     }
 }
 
-/// `  paused deploy/web.yaml Deployment team/web container web (follows team/ruby:latest)`.
+/// `  paused deploy/web.yaml Deployment team/web container web (follows team/ruby:latest)`,
+/// with what a waiting tag waits for when that is known.
 pub fn skip_line(s: &Skipped) -> String {
-    format!(
+    let mut line = format!(
         "  {} {} {} {}/{} container {} (follows {})",
         s.reason.as_str(),
         s.file,
@@ -40,7 +41,12 @@ pub fn skip_line(s: &Skipped) -> String {
         s.name,
         s.container,
         s.from
-    )
+    );
+    if let Some(detail) = &s.detail {
+        line.push_str(": ");
+        line.push_str(detail);
+    }
+    line
 }
 
 /// Every roll-out line, then every skipped trigger, one per line.

@@ -295,6 +295,10 @@ pub fn may_hold_triggers(text: &str) -> bool {
         || text.contains("BuildConfig")
 }
 
+/// The code of a manifest that cannot be parsed: an error, which stops no other
+/// manifest from rolling.
+pub const UNREADABLE: &str = "manifest-parse";
+
 /// Scan every manifest. Namespaces stay as written (`None` when neither the trigger nor its
 /// object names one): defaulting them is the caller's, with the configured default.
 pub fn scan(manifests: &[Manifest]) -> Scan {
@@ -319,7 +323,7 @@ pub fn scan_one(manifest: &Manifest, out: &mut Scan) {
                     &manifest.path,
                     e.pos.line,
                     e.pos.column,
-                    "manifest-parse",
+                    UNREADABLE,
                     format!(
                         "cannot read this manifest, so its image triggers are not rolled: {}",
                         e.message

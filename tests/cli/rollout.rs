@@ -210,12 +210,16 @@ fn plan_shows_pending_rollouts_in_text_and_markdown() {
         "{}",
         text.stdout
     );
+    // The plan adds `edge` as a reference to `ruby:3.4-rc`, which the canary already runs:
+    // once applied it neither waits nor rolls.
     assert!(
-        text.stdout
-            .ends_with("Would roll 2 containers in 2 files (1 paused, 1 waiting).\n"),
+        text.stdout.ends_with(
+            "Would roll 2 containers in 2 files (1 paused).\n\nPlan: 2 to add, 3 to change, 1 to remove, 0 to import, 2 to roll.\n"
+        ),
         "{}",
         text.stdout
     );
+    assert!(!text.stdout.contains("container canary"), "{}", text.stdout);
     let md = repo.run(&["plan", "--format", "markdown"]);
     assert!(
         md.stdout
@@ -244,12 +248,171 @@ fn detailed_exitcode_is_2_while_a_rollout_is_pending() {
     let out = repo.run(&["plan", "--detailed-exitcode"]);
     assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
     assert!(
-        out.stdout
-            .starts_with("No changes. Live state matches the definitions.\n\nRoll-outs:\n"),
+        out.stdout.starts_with("Roll-outs:\n")
+            && out
+                .stdout
+                .ends_with("\nPlan: 0 to add, 0 to change, 0 to remove, 0 to import, 3 to roll.\n"),
         "{}",
         out.stdout
     );
     assert_eq!(repo.run(&["rollout"]).code, 0);
     let out = repo.run(&["plan", "--detailed-exitcode"]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+}
+
+#[test]
+fn plan_json_lists_rollouts_and_counts_them() {
+    let repo = repo();
+    let out = repo.run(&["plan", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["format_version"], "1.1");
+    assert_eq!(v["summary"]["rollout"], 2);
+    let web = &v["rollouts"][0];
+    let fields: Vec<&str> = web
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "file",
+            "line",
+            "kind",
+            "namespace",
+            "name",
+            "container",
+            "field_path",
+            "before",
+            "after",
+            "from"
+        ]
+    );
+    assert_eq!(v["rollouts_skipped"][0]["reason"], "paused");
+    snap!("rollout_plan_json", out.stdout);
+    // The same count in a saved plan.
+    let saved = repo.path().join("saved.json");
+    let out = repo.run(&["plan", "--out", saved.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: serde_json::Value = serde_json::from_str(&read(&saved)).unwrap();
+    assert_eq!(v["format_version"], "1.1");
+    assert_eq!(v["summary"]["rollout"], 2);
+}
+
+#[test]
+fn base_marks_the_rollouts_a_pull_request_introduces() {
+    let repo = repo();
+    // The base has the web tier only; the pull request adds the worker.
+    let worker = read(&repo.path().join("deploy/worker.json"));
+    std::fs::remove_file(repo.path().join("deploy/worker.json")).unwrap();
+    let git = git2::Repository::init(repo.path()).unwrap();
+    crate::common::commit_all(&git, "base");
+    repo.write("deploy/worker.json", &worker);
+
+    let out = repo.run(&["plan", "--base", "HEAD", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let marks: Vec<(&str, bool)> = v["rollouts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["file"].as_str().unwrap(),
+                r["introduced"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        marks,
+        [("deploy/web.yaml", false), ("deploy/worker.json", true)]
+    );
+    let text = repo.run(&["plan", "--base", "HEAD"]);
+    assert!(
+        text.stdout.contains(
+            "Roll-outs:\nIntroduced by this revision (1):\n~ roll deploy/worker.json DeploymentConfig web/worker"
+        ) && text
+            .stdout
+            .contains("Drift already pending on the base (1):\n~ roll deploy/web.yaml Deployment web/web"),
+        "{}",
+        text.stdout
+    );
+    let md = repo.run(&["plan", "--base", "HEAD", "--format", "markdown"]);
+    assert!(
+        md.stdout
+            .contains("### Roll-outs\n\n```\nIntroduced by this revision (1):\n"),
+        "{}",
+        md.stdout
+    );
+}
+
+#[test]
+fn an_unreadable_manifest_is_an_error_and_the_others_still_roll() {
+    let repo = repo();
+    repo.write(
+        "deploy/broken.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\n  annotations:\n    image.openshift.io/triggers: '[]'\nspec: [unclosed\n",
+    );
+    let out = repo.run(&["validate"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("deploy/broken.yaml:"), "{}", out.stderr);
+
+    let plan = repo.run(&["plan"]);
+    assert_eq!(plan.code, 1, "{}", plan.stderr);
+    assert!(
+        plan.stdout.contains("Roll-outs:\n~ roll"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stderr.contains("deploy/broken.yaml:")
+            && plan.stderr.contains("cannot read this manifest"),
+        "{}",
+        plan.stderr
+    );
+
+    let out = repo.run(&["rollout"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("Rolled 2 containers in 2 files (1 paused, 1 waiting).")
+            && out.stderr.contains("deploy/broken.yaml:"),
+        "{}",
+        out.stderr
+    );
+    assert_manifests(&repo, "source");
+}
+
+#[test]
+fn nothing_rolls_from_a_failed_import() {
+    let repo = repo();
+    let state = repo.path().join("state/web/ruby.yaml");
+    // The last import of `latest` failed: it keeps its image, but nothing rolls to it.
+    std::fs::write(
+        &state,
+        read(&state).replace(
+            "  - tag: latest\n    items:\n",
+            "  - tag: latest\n    conditions:\n    - type: ImportSuccess\n      status: \"False\"\n      reason: NotFound\n      message: manifest unknown\n      generation: 3\n    items:\n",
+        ),
+    )
+    .unwrap();
+    let out = repo.run(&["rollout", "--dry-run"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains(
+            "  waiting deploy/web.yaml Deployment web/web container web (follows web/ruby:latest): its last import failed: NotFound: manifest unknown\n"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("container web:"), "{}", out.stdout);
+    let out = repo.run(&["rollout"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let web = read(&repo.path().join("deploy/web.yaml"));
+    assert!(
+        web.contains(&format!("ruby@sha256:{}", "c".repeat(64))),
+        "{web}"
+    );
 }

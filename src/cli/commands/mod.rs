@@ -30,18 +30,31 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<ExitStatus> {
         _ => {}
     }
     let ws = settings::workspace(&cli.global)?;
+    let result = dispatch(&cli, &ws, printer);
+    // Manifests that could not be parsed did not stop the others from rolling; they are
+    // errors all the same.
+    let unreadable = ws.take_manifest_errors();
+    if unreadable.is_empty() {
+        return result;
+    }
+    printer.diagnostics(&crate::diagnostic::render_text(&unreadable));
+    result.map(|_| ExitStatus::Failure)
+}
+
+fn dispatch(cli: &Cli, ws: &crate::ops::Workspace, printer: &Printer) -> Result<ExitStatus> {
     match &cli.command {
-        Command::Validate(args) => validate::run(&ws, args, printer),
-        Command::Plan(args) => plan::run(&ws, args, printer),
-        Command::Apply(args) => apply::run(&ws, args, printer),
-        Command::Sync(args) => sync::run(&ws, args, printer),
-        Command::Import(args) => import::run(&ws, args, printer),
-        Command::Tag(args) => tag::run(&ws, args, printer),
-        Command::Get(args) => get::run(&ws, args, printer),
-        Command::Prune(args) => prune::run(&ws, args, printer),
-        Command::Rollout(args) => rollout::run(&ws, args, printer),
-        Command::Catalog(args) => catalog::run(&ws, args, printer),
-        Command::Watch(args) => watch::run(&ws, args, printer),
-        Command::Ref(_) | Command::Completions(_) => unreachable!("handled above"),
+        Command::Validate(args) => validate::run(ws, args, printer),
+        Command::Plan(args) => plan::run(ws, args, printer),
+        Command::Apply(args) => apply::run(ws, args, printer),
+        Command::Sync(args) => sync::run(ws, args, printer),
+        Command::Import(args) => import::run(ws, args, printer),
+        Command::Tag(args) => tag::run(ws, args, printer),
+        Command::Get(args) => get::run(ws, args, printer),
+        Command::Prune(args) => prune::run(ws, args, printer),
+        Command::Rollout(args) => rollout::run(ws, args, printer),
+        Command::Catalog(args) => catalog::run(ws, args, printer),
+        Command::Watch(args) => watch::run(ws, args, printer),
+        Command::Ref(args) => ref_::run(args, printer),
+        Command::Completions(args) => completions::run(args, printer),
     }
 }

@@ -38,16 +38,6 @@ pub fn run(ws: &Workspace, args: &PlanArgs, printer: &Printer) -> Result<ExitSta
         ReportFormat::Markdown => printer.out(&render::markdown(plan)),
         ReportFormat::Json => printer.out(&render::json(plan)),
     }
-    let rollouts = &done.rollouts;
-    // Shown when something is due, with the paused and waiting triggers beside it.
-    if args.format != ReportFormat::Json && !rollouts.is_empty() {
-        let lines = crate::rollout::render::lines(rollouts);
-        let summary = crate::rollout::render::summary(rollouts, true);
-        printer.out(&match args.format {
-            ReportFormat::Markdown => format!("\n### Roll-outs\n\n```\n{lines}```\n\n{summary}\n"),
-            _ => format!("\nRoll-outs:\n{lines}{summary}\n"),
-        });
-    }
     if let Some(out) = &done.saved {
         printer.info(&format!(
             "Saved the plan to {}; apply exactly this plan with `streamsync apply {}`.",
@@ -55,10 +45,7 @@ pub fn run(ws: &Workspace, args: &PlanArgs, printer: &Printer) -> Result<ExitSta
             out.display()
         ));
     }
-    let mut status = ExitStatus::of_plan(plan, args.detailed_exitcode);
-    if status == ExitStatus::Success && args.detailed_exitcode && !rollouts.is_empty() {
-        status = ExitStatus::Changes;
-    }
+    let status = ExitStatus::of_plan(plan, args.detailed_exitcode);
     // The process ends right after: freeing tens of thousands of small values one by one
     // would only add to the wall time of large plans.
     std::mem::forget(done);

@@ -30,7 +30,7 @@ pub fn run(ws: &Workspace, args: &SyncArgs, printer: &Printer) -> Result<ExitSta
     }
     let stop = stop_signal()?;
     loop {
-        let status = match pass(ws, args, timeout, printer) {
+        let mut status = match pass(ws, args, timeout, printer) {
             Ok(status) => status,
             Err(e) => {
                 // One bad pass (a held lock, an unreadable file) does not end the loop.
@@ -38,6 +38,12 @@ pub fn run(ws: &Workspace, args: &SyncArgs, printer: &Printer) -> Result<ExitSta
                 ExitStatus::Failure
             }
         };
+        // Reported with the pass that met them, not once when the loop ends.
+        let unreadable = ws.take_manifest_errors();
+        if !unreadable.is_empty() {
+            printer.diagnostics(&crate::diagnostic::render_text(&unreadable));
+            status = ExitStatus::Failure;
+        }
         match stop.recv_timeout(interval) {
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => {
