@@ -935,3 +935,96 @@ fn sync_commit_commits_state_and_rolled_manifests_in_one_commit() {
         "{message}"
     );
 }
+
+/// A Deployment following `demo/<tag>` through its trigger, its image the placeholder `" "`.
+fn follower(repo: &Repo, tag: &str) -> std::path::PathBuf {
+    let manifest = format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: demo\n  annotations:\n    image.openshift.io/triggers: '[{{\"from\":{{\"kind\":\"ImageStreamTag\",\"name\":\"{tag}\"}},\"fieldPath\":\"spec.template.spec.containers[0].image\"}}]'\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: \" \"\n"
+    );
+    let path = repo.path().join("deploy/web.yaml");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, manifest).unwrap();
+    path
+}
+
+#[test]
+fn plan_refresh_shows_the_rollouts_the_imports_would_cause() {
+    let reg = Registry::start(Variant::Plain);
+    let p = reg.pusher();
+    p.image("demo/app", "1.0", "amd64", "one");
+    p.image("demo/app", "2.0", "amd64", "two");
+    let repo = Repo::new(&app_definition(&reg.host(), ""));
+    let path = follower(&repo, "app:2.0");
+    let out = repo.run(&["apply", "--auto-approve"]);
+    assert_eq!(out.code, 0, "{out}");
+    let first = std::fs::read_to_string(&path).unwrap();
+
+    // The scheduled tag moves in the registry. Offline, the plan cannot know it.
+    let moved = p.image("demo/app", "2.0", "amd64", "two-moved");
+    let out = repo.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(out.code, 0, "{out}");
+    let out = repo.run(&[
+        "plan",
+        "--refresh",
+        "--format",
+        "json",
+        "--detailed-exitcode",
+    ]);
+    assert_eq!(out.code, 2, "{out}");
+    let v = out.json();
+    assert_eq!(v["summary"]["import"], 1, "{out}");
+    assert_eq!(v["summary"]["rollout"], 1, "{out}");
+    let expected = format!("{}/demo/app@{}", reg.host(), moved.digest);
+    assert_eq!(v["rollouts"][0]["after"], expected.as_str(), "{out}");
+    assert_eq!(v["rollouts"][0]["from"], "demo/app:2.0");
+    // Planning wrote nothing.
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), first);
+
+    // The sync does what the plan said.
+    let out = repo.run_at("2026-01-01T00:15:00Z", &["sync", "--once"]);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .contains(&format!("image: \"{expected}\"")),
+        "{out}"
+    );
+    let out = repo.run(&["plan", "--refresh", "--detailed-exitcode"]);
+    assert_eq!(out.code, 0, "{out}");
+}
+
+#[test]
+fn nothing_is_rolled_from_a_failed_import() {
+    let reg = Registry::start(Variant::Plain);
+    let p = reg.pusher();
+    p.image("demo/app", "1.0", "amd64", "one");
+    p.image("demo/app", "2.0", "amd64", "two");
+    let extra = format!(
+        "  - name: next\n    from:\n      kind: DockerImage\n      name: {}/demo/app:9.9\n    importPolicy:\n      insecure: true\n",
+        reg.host()
+    );
+    let repo = Repo::new(&app_definition(&reg.host(), &extra));
+    let path = follower(&repo, "app:next");
+    let manifest = std::fs::read_to_string(&path).unwrap();
+    let out = repo.run(&["apply", "--auto-approve"]);
+    assert_eq!(out.code, 1, "{out}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), manifest);
+    assert!(
+        out.stdout
+            .contains("  waiting deploy/web.yaml Deployment demo/web container web (follows demo/app:next): its last import failed: NotFound"),
+        "{out}"
+    );
+
+    // The tag gets an image: the retry imports it and only then rolls.
+    let pushed = p.image("demo/app", "9.9", "amd64", "nine");
+    let out = repo.run(&["apply", "--auto-approve"]);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(
+        std::fs::read_to_string(&path).unwrap().contains(&format!(
+            "image: \"{}/demo/app@{}\"",
+            reg.host(),
+            pushed.digest
+        )),
+        "{out}"
+    );
+}
