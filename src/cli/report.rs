@@ -94,10 +94,10 @@ pub fn applied(applied: &Applied, format: ReportFormat, printer: &Printer) -> Ex
     // The roll-outs the imports caused, as `rollout` shows them (the JSON report has them).
     // Shown when something rolled or a failed import keeps a trigger waiting; paused triggers
     // alone stay quiet.
-    let worth_showing = |r: &&Box<crate::ops::rollout::Report>| {
+    let worth_showing = |r: &crate::ops::rollout::Report| {
         !r.plan.is_empty() || r.plan.skipped.iter().any(|s| s.detail.is_some())
     };
-    if let Some(rolled) = applied.rolled.as_ref().filter(worth_showing) {
+    if let Some(rolled) = applied.rolled.as_deref().filter(|r| worth_showing(r)) {
         if format != ReportFormat::Json && !printer.is_quiet() {
             printer.out(&crate::rollout::render::lines(&rolled.plan));
         }
