@@ -169,15 +169,18 @@ fn linked<'a>(streams: impl IntoIterator<Item = &'a ImageStream>) -> BTreeSet<St
 /// Load the live state for an offline plan of `desired` (and of `base`, for `plan --base`):
 /// a stream file whose recorded memo equals the memo of its definition in every set is left
 /// unparsed, unless its plan could depend on other streams or on registries (`refresh` and a
-/// scheduled tag). Files edited since their memo was recorded are always parsed.
+/// scheduled tag) or `also` names it (the streams roll-out triggers follow). Files edited
+/// since their memo was recorded are always parsed.
 pub fn load_for_plan(
     state: &dyn LiveState,
     desired: &[&ImageStream],
     base: Option<&[&ImageStream]>,
     refresh: bool,
+    also: &BTreeSet<StreamKey>,
 ) -> Result<Snapshot, Error> {
     let sets: Vec<&[&ImageStream]> = std::iter::once(desired).chain(base).collect();
     let mut keep = linked(sets.iter().flat_map(|set| set.iter().copied()));
+    keep.extend(also.iter().cloned());
     if refresh {
         keep.extend(
             sets.iter()
@@ -900,9 +903,9 @@ mod tests {
             Some(ImageStream::new("demo", "other")),
         );
         state.commit(&commit).unwrap();
-        let offline = load_for_plan(&state, &[&desired], None, false).unwrap();
+        let offline = load_for_plan(&state, &[&desired], None, false, &BTreeSet::new()).unwrap();
         assert_eq!(offline.skipped.keys().collect::<Vec<_>>(), [&desired.key()]);
-        let refreshing = load_for_plan(&state, &[&desired], None, true).unwrap();
+        let refreshing = load_for_plan(&state, &[&desired], None, true, &BTreeSet::new()).unwrap();
         assert!(refreshing.skipped.is_empty());
         assert_eq!(
             plan_snapshot(&[&desired], refreshing, &state, &options, Some(&Moved))

@@ -182,7 +182,7 @@ pub fn run(
     }
     // Plan without the lock first: unchanged inputs then take no lock and write nothing. This
     // plan only decides whether there is work, so what is at rest need not be parsed.
-    let first = reconcile::load_for_plan(&state, &desired, None, false)?;
+    let first = reconcile::load_for_plan(&state, &desired, None, false, &Default::default())?;
     let first = reconcile::plan_snapshot(&desired, first, &state, &plan_options, None);
     if first.plan.is_empty() && first.plan.errors.is_empty() {
         return Ok(Run::Done(Report::UpToDate(first.plan)));

@@ -75,10 +75,30 @@ pub fn run(ws: &Workspace, options: &Options) -> Result<Run<Report>> {
     // Read after the definitions, not at the same time: both parse on every core, so running
     // them together gains little time and costs the sum of both peaks in memory. Knowing the
     // definitions first also lets the state leave unparsed what cannot differ from them.
-    let state = ws.state()?;
-    let snapshot =
-        reconcile::load_for_plan(&state, &desired, base_desired.as_deref(), options.refresh)?;
     let config = ws.load_config().unwrap_or_default();
+    // The base revision's manifests, to tell which roll-outs the head introduces.
+    let base_scan = match &options.base {
+        Some(rev) if !scan.triggers.is_empty() => {
+            let manifests = rollout::manifests_at_rev(&ws.root, rev, &config.rollout)
+                .with_context(|| format!("cannot read the manifests at base `{rev}`"))?;
+            Some(rollout::scan(&manifests))
+        }
+        _ => None,
+    };
+    // The streams triggers follow must be parsed even when at rest with their definitions.
+    let followed: BTreeSet<StreamKey> = std::iter::once(&scan)
+        .chain(base_scan.as_ref())
+        .flat_map(|s| &s.triggers)
+        .map(|t| t.from.key(&config.default_namespace))
+        .collect();
+    let state = ws.state()?;
+    let snapshot = reconcile::load_for_plan(
+        &state,
+        &desired,
+        base_desired.as_deref(),
+        options.refresh,
+        &followed,
+    )?;
     let plan_options = plan::Options {
         prune: options.prune || config.apply.prune_streams,
     };
@@ -107,8 +127,8 @@ pub fn run(ws: &Workspace, options: &Options) -> Result<Run<Report>> {
         elapsed: r.started.elapsed(),
     });
     // Roll-outs before saving, so a saved plan counts them too.
-    planned.plan.rollouts = rollouts_of(ws, &config, &scan, &planned.plan, &state)?;
-    if let (Some(base), Some(rev)) = (&base_desired, &options.base)
+    planned.plan.rollouts = rollouts_of(ws, &config, &scan, &planned.plan, &planned.snapshot);
+    if let (Some(base), Some(base_scan)) = (&base_desired, &base_scan)
         && !planned.plan.rollouts.is_empty()
     {
         let base = reconcile::unskipped(base, &planned.snapshot);
@@ -118,10 +138,7 @@ pub fn run(ws: &Workspace, options: &Options) -> Result<Run<Report>> {
             &plan::Observations::default(),
             &plan_options,
         );
-        let manifests = rollout::manifests_at_rev(&ws.root, rev, &config.rollout)
-            .with_context(|| format!("cannot read the manifests at base `{rev}`"))?;
-        let base_scan = rollout::scan(&manifests);
-        let base_rollouts = rollouts_of(ws, &config, &base_scan, &base_plan, &state)?;
+        let base_rollouts = rollouts_of(ws, &config, base_scan, &base_plan, &planned.snapshot);
         planned.plan.rollouts.mark_introduced(&base_rollouts);
     }
     let saved = match &options.out {
@@ -153,14 +170,13 @@ fn rollouts_of(
     config: &crate::policy::Config,
     scan: &rollout::Scan,
     plan: &Plan,
-    state: &crate::state::dir::DirState,
-) -> Result<RolloutPlan> {
+    snapshot: &crate::state::Snapshot,
+) -> RolloutPlan {
     if scan.triggers.is_empty() {
-        return Ok(RolloutPlan::default());
+        return RolloutPlan::default();
     }
-    // The whole live state: the plan's snapshot may leave unparsed the streams the
-    // definitions cannot change, and triggers may follow any of them.
-    let mut live = state.load_streams()?;
+    // The snapshot holds every stream a trigger follows (they are never left unparsed) and
+    // every stream the plan changes.
     let mut pending = BTreeSet::new();
     let mut replay = Replay::default();
     let changes: Vec<plan::Change> = plan
@@ -187,6 +203,7 @@ fn rollouts_of(
         })
         .cloned()
         .collect();
+    let mut changed = BTreeMap::new();
     if !changes.is_empty() {
         let env = crate::apply::Env {
             resolver: &replay,
@@ -194,21 +211,30 @@ fn rollouts_of(
             now: ws.now_text(),
             cluster: config.cluster.clone(),
         };
-        let applied = crate::apply::execute(&live, &changes, &env);
-        for (key, stream) in applied.streams {
-            match stream {
-                Some(s) => live.insert(key, s),
-                None => live.remove(&key),
-            };
-        }
+        changed = crate::apply::execute(&snapshot.streams, &changes, &env).streams;
     }
-    Ok(rollout::plan_pending(
+    // Only the streams the triggers follow, as the plan leaves them (a deleted one is gone).
+    let live: BTreeMap<StreamKey, ImageStream> = scan
+        .triggers
+        .iter()
+        .map(|t| t.from.key(&config.default_namespace))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .filter_map(|key| {
+            let stream = match changed.get(&key) {
+                Some(after) => after.clone(),
+                None => snapshot.streams.get(&key).cloned(),
+            };
+            stream.map(|s| (key, s))
+        })
+        .collect();
+    rollout::plan_pending(
         scan,
         &live,
         &config.cluster,
         &config.default_namespace,
         &pending,
-    ))
+    )
 }
 
 /// The registry as a refresh saw it: each pull spec's image, as the plan recorded it.

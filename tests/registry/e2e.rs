@@ -938,13 +938,16 @@ fn sync_commit_commits_state_and_rolled_manifests_in_one_commit() {
 
 /// A Deployment following `demo/<tag>` through its trigger, its image the placeholder `" "`.
 fn follower(repo: &Repo, tag: &str) -> std::path::PathBuf {
-    let manifest = format!(
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: demo\n  annotations:\n    image.openshift.io/triggers: '[{{\"from\":{{\"kind\":\"ImageStreamTag\",\"name\":\"{tag}\"}},\"fieldPath\":\"spec.template.spec.containers[0].image\"}}]'\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: \" \"\n"
-    );
     let path = repo.path().join("deploy/web.yaml");
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(&path, manifest).unwrap();
+    std::fs::write(&path, follower_text(tag)).unwrap();
     path
+}
+
+fn follower_text(tag: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: demo\n  annotations:\n    image.openshift.io/triggers: '[{{\"from\":{{\"kind\":\"ImageStreamTag\",\"name\":\"{tag}\"}},\"fieldPath\":\"spec.template.spec.containers[0].image\"}}]'\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: \" \"\n"
+    )
 }
 
 #[test]
@@ -958,6 +961,23 @@ fn plan_refresh_shows_the_rollouts_the_imports_would_cause() {
     let out = repo.run(&["apply", "--auto-approve"]);
     assert_eq!(out.code, 0, "{out}");
     let first = std::fs::read_to_string(&path).unwrap();
+    // The applied stream is at rest with its definition (the plan may leave its state file
+    // unparsed), yet a manifest that follows it still plans its roll-out.
+    let rolled_back = path.with_file_name("again.yaml");
+    std::fs::write(
+        &rolled_back,
+        follower_text("app:2.0").replace("name: web", "name: again"),
+    )
+    .unwrap();
+    let out = repo.run(&["plan", "--format", "json"]);
+    assert_eq!(out.code, 0, "{out}");
+    assert_eq!(out.json()["summary"]["rollout"], 1, "{out}");
+    assert_eq!(
+        out.json()["rollouts"][0]["file"],
+        "deploy/again.yaml",
+        "{out}"
+    );
+    std::fs::remove_file(&rolled_back).unwrap();
 
     // The scheduled tag moves in the registry. Offline, the plan cannot know it.
     let moved = p.image("demo/app", "2.0", "amd64", "two-moved");
