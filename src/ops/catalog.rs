@@ -50,11 +50,10 @@ pub fn run(ws: &Workspace, options: &Options) -> Result<Run<Report>> {
         .context("the [prune] policy cannot be used")?;
     let state = ws.state()?;
     let live = state.load_streams()?;
-    let manifests = super::prune::manifests(ws, options.rev.as_deref())?;
+    let manifests = ws.manifests(&ws.load_config().unwrap_or_default(), options.rev.as_deref())?;
     let uses: Vec<_> = manifests
         .iter()
-        .filter_map(|f| std::str::from_utf8(&f.bytes).ok().map(|t| (f, t)))
-        .flat_map(|(f, text)| prune::triggers::scan_manifest(&f.path, text).uses)
+        .flat_map(|m| prune::triggers::scan_manifest(&m.path, &m.text).uses)
         .collect();
     let report = prune::recommend(&prune::Inputs {
         definitions: &loaded.set,

@@ -4,13 +4,11 @@
 //! definitions through the editor, for review; it never touches the live state.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use anyhow::{Context as _, Result};
 
 use super::edits::{self, Edited};
 use super::{Invalid, Run, Workspace};
-use crate::definition::source::{self, DEFINITIONS_DIR, SourceFile};
 use crate::diagnostic;
 use crate::error::Hinted;
 use crate::model::{ImageStream, StreamKey};
@@ -71,14 +69,12 @@ pub fn run(ws: &Workspace, options: &Options) -> Result<Run<Report>> {
         .compile()
         .context("the [prune] policy cannot be used")?;
     let live = load_live(ws)?;
-    let manifests = manifests(ws, options.rev.as_deref())?;
+    let config = ws.load_config().unwrap_or_default();
+    let manifests = ws.manifests(&config, options.rev.as_deref())?;
     let mut uses = Vec::new();
     let mut notes = Vec::new();
     for file in &manifests {
-        let Ok(text) = std::str::from_utf8(&file.bytes) else {
-            continue;
-        };
-        let scan = triggers::scan_manifest(&file.path, text);
+        let scan = triggers::scan_manifest(&file.path, &file.text);
         for note in &scan.notes {
             notes.push(format!("{}: {}", note.file, note.message));
         }
@@ -159,103 +155,9 @@ fn write(ws: &Workspace, report: &prune::Report, dry_run: bool) -> Result<Remove
     })
 }
 
-/// The repository's manifests that may carry triggers: the working tree's, or those at `rev`.
-pub(super) fn manifests(ws: &Workspace, rev: Option<&str>) -> Result<Vec<SourceFile>> {
-    match rev {
-        Some(rev) => manifests_at_rev(&ws.root, rev),
-        None => manifests_in_worktree(ws),
-    }
-}
-
 /// The live streams: `<state>/<namespace>/<name>.yaml`. A missing state folder is an empty
 /// live state. (`images/` holds Image objects, dotfiles are the store's own.)
 fn load_live(ws: &Workspace) -> Result<BTreeMap<StreamKey, ImageStream>> {
     Ok(ws.state()?.load_streams()?)
 }
 
-fn is_yaml(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    lower.ends_with(".yaml") || lower.ends_with(".yml")
-}
-
-/// Folders at the root that hold no Kubernetes manifests of the user's.
-fn skipped_top(name: &str) -> bool {
-    name == DEFINITIONS_DIR || name == "state" || name == "policies" || name == "target"
-}
-
-/// Every YAML file of the working tree outside `definitions/`, the state and hidden folders
-/// (semantics spec §6: any manifest may carry a trigger).
-fn manifests_in_worktree(ws: &Workspace) -> Result<Vec<SourceFile>> {
-    let mut out = Vec::new();
-    let mut stack = vec![ws.root.clone()];
-    while let Some(dir) = stack.pop() {
-        let entries = fs_err::read_dir(&dir)?.collect::<std::io::Result<Vec<_>>>()?;
-        for entry in entries {
-            let path = entry.path();
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with('.') || path == ws.state_dir {
-                continue;
-            }
-            let file_type = entry.file_type()?;
-            if file_type.is_dir() {
-                if !(dir == ws.root && skipped_top(&name)) {
-                    stack.push(path);
-                }
-            } else if file_type.is_file() && is_yaml(&name) {
-                let bytes = fs_err::read(&path)?;
-                if bytes.len() > source::MAX_FILE_BYTES {
-                    continue;
-                }
-                out.push(SourceFile {
-                    path: ws.display_path(&path),
-                    bytes,
-                });
-            }
-        }
-    }
-    out.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(out)
-}
-
-/// The same files as they are at `rev` (read through git2, no checkout).
-fn manifests_at_rev(root: &Path, rev: &str) -> Result<Vec<SourceFile>> {
-    let (repo, prefix) = source::open_repo(root)?;
-    let tree = source::commit_tree(&repo, rev)?;
-    let tree = if prefix.is_empty() {
-        tree
-    } else {
-        let entry = tree
-            .get_path(Path::new(&prefix))
-            .with_context(|| format!("`{prefix}` does not exist at `{rev}`"))?;
-        repo.find_tree(entry.id())?
-    };
-    let mut out = Vec::new();
-    let mut failure = None;
-    tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
-        let name = entry.name().unwrap_or_default();
-        if name.starts_with('.') || (dir.is_empty() && skipped_top(name)) {
-            return git2::TreeWalkResult::Skip;
-        }
-        if entry.kind() == Some(git2::ObjectType::Blob) && is_yaml(name) {
-            match repo.find_blob(entry.id()) {
-                Ok(blob) if blob.content().len() <= source::MAX_FILE_BYTES => {
-                    out.push(SourceFile {
-                        path: format!("{dir}{name}"),
-                        bytes: blob.content().to_vec(),
-                    });
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    failure = Some(e);
-                    return git2::TreeWalkResult::Abort;
-                }
-            }
-        }
-        git2::TreeWalkResult::Ok
-    })?;
-    if let Some(e) = failure {
-        return Err(e.into());
-    }
-    out.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(out)
-}

@@ -154,7 +154,22 @@ impl Workspace {
     /// `loaded`'s diagnostics: a trigger error stops an operation as a definition error does.
     pub fn check_triggers(&self, loaded: &mut Loaded, rev: Option<&str>) -> Result<rollout::Scan> {
         let config = self.load_config().unwrap_or_default();
-        let manifests = match rev {
+        let scan = rollout::scan(&self.manifests(&config, rev)?);
+        let diags = rollout::validate(&scan, &loaded.set, &config.default_namespace);
+        let (unreadable, diags): (Vec<_>, Vec<_>) = diags
+            .into_iter()
+            .partition(|d| d.code == rollout::scan::UNREADABLE);
+        *self.manifest_errors() = unreadable;
+        loaded.diagnostics.extend(diags);
+        crate::diagnostic::sort(&mut loaded.diagnostics);
+        Ok(scan)
+    }
+
+    /// The repository's workload manifests (the working tree's, or those at Git revision
+    /// `rev`) as `[rollout] paths` selects them: what roll-outs, prune's protection and the
+    /// catalog read triggers from.
+    pub fn manifests(&self, config: &Config, rev: Option<&str>) -> Result<Vec<rollout::Manifest>> {
+        Ok(match rev {
             Some(rev) => rollout::manifests_at_rev(&self.root, rev, &config.rollout)
                 .with_context(|| format!("cannot read the manifests at `{rev}`"))?,
             None => rollout::find_manifests(&self.root, &self.state_dir, &config.rollout).map_err(
@@ -166,16 +181,7 @@ impl Workspace {
                     other => anyhow::Error::from(other),
                 },
             )?,
-        };
-        let scan = rollout::scan(&manifests);
-        let diags = rollout::validate(&scan, &loaded.set, &config.default_namespace);
-        let (unreadable, diags): (Vec<_>, Vec<_>) = diags
-            .into_iter()
-            .partition(|d| d.code == rollout::scan::UNREADABLE);
-        *self.manifest_errors() = unreadable;
-        loaded.diagnostics.extend(diags);
-        crate::diagnostic::sort(&mut loaded.diagnostics);
-        Ok(scan)
+        })
     }
 
     /// The manifests the last [`Workspace::check_triggers`] could not parse, taken (a second
