@@ -72,9 +72,6 @@ pub fn run(ws: &Workspace, options: &Options) -> Result<Run<Report>> {
         None => None,
     };
     let base_desired: Option<Vec<&ImageStream>> = base.as_ref().map(|b| b.set.streams().collect());
-    // Read after the definitions, not at the same time: both parse on every core, so running
-    // them together gains little time and costs the sum of both peaks in memory. Knowing the
-    // definitions first also lets the state leave unparsed what cannot differ from them.
     let config = ws.load_config().unwrap_or_default();
     // The base revision's manifests, to tell which roll-outs the head introduces.
     let base_scan = match &options.base {
@@ -91,6 +88,9 @@ pub fn run(ws: &Workspace, options: &Options) -> Result<Run<Report>> {
         .flat_map(|s| &s.triggers)
         .map(|t| t.from.key(&config.default_namespace))
         .collect();
+    // Read after the definitions, not at the same time: both parse on every core, so running
+    // them together gains little time and costs the sum of both peaks in memory. Knowing the
+    // definitions first also lets the state leave unparsed what cannot differ from them.
     let state = ws.state()?;
     let snapshot = reconcile::load_for_plan(
         &state,
