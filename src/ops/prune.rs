@@ -160,4 +160,3 @@ fn write(ws: &Workspace, report: &prune::Report, dry_run: bool) -> Result<Remove
 fn load_live(ws: &Workspace) -> Result<BTreeMap<StreamKey, ImageStream>> {
     Ok(ws.state()?.load_streams()?)
 }
-

@@ -271,3 +271,36 @@ fn markdown_stays_within_budget() {
     assert!(md.contains("_Truncated:"), "no truncation note");
     assert!(md.contains("Plan: 12300 to add, 0 to change, 0 to remove, 12000 to import."));
 }
+
+#[test]
+fn many_rollouts_keep_the_comment_within_budget() {
+    let mut plan = Plan::default();
+    for i in 0..3_000 {
+        plan.rollouts.rollouts.push(crate::rollout::Rollout {
+            file: format!("deploy/app{i:04}.yaml"),
+            line: 12,
+            kind: "Deployment".into(),
+            namespace: "team".into(),
+            name: format!("app{i:04}"),
+            container: "web".into(),
+            field_path: "spec.template.spec.containers[0].image".into(),
+            before: Some(" ".into()),
+            after: format!("quay.io/team/app{i:04}@sha256:{}", "a".repeat(64)),
+            from: format!("team/app{i:04}:latest"),
+            introduced: None,
+            doc: 0,
+            container_path: Vec::new(),
+        });
+    }
+    let md = render::markdown(&plan);
+    assert!(md.len() <= render::MARKDOWN_BUDGET, "{}", md.len());
+    assert!(md.contains("### Roll-outs"), "{md}");
+    assert!(md.contains(" more lines\n```"), "{md}");
+    assert!(
+        md.contains("Would roll 3000 containers in 3000 files."),
+        "{md}"
+    );
+    assert!(md.contains("Not every line is shown"), "{md}");
+    assert_eq!(plan.summary().rollout, 3_000);
+    assert!(render::text(&plan, false).ends_with("0 to import, 3000 to roll.\n"));
+}

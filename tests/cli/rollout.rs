@@ -220,7 +220,9 @@ fn plan_shows_pending_rollouts_in_text_and_markdown() {
         text.stdout
     );
     assert!(!text.stdout.contains("container canary"), "{}", text.stdout);
+    snap!("rollout_plan_text", text.stdout.clone());
     let md = repo.run(&["plan", "--format", "markdown"]);
+    snap!("rollout_plan_markdown", md.stdout.clone());
     assert!(
         md.stdout
             .contains("\n### Roll-outs\n\n```\n~ roll deploy/web.yaml"),
