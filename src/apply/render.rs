@@ -119,8 +119,36 @@ pub fn json(
     errors: &[PlanError],
     requests: &BTreeMap<String, RequestCounts>,
 ) -> String {
+    to_json(&json_report(report, errors, requests))
+}
+
+/// A sync pass's JSON report: [`json`]'s, then `rollout_branch` (the branch pull-request
+/// mode committed the roll-outs to, or `null`).
+pub fn sync_json(
+    report: &ApplyReport,
+    errors: &[PlanError],
+    requests: &BTreeMap<String, RequestCounts>,
+    rollout_branch: Option<&impl Serialize>,
+) -> String {
+    #[derive(Serialize)]
+    struct SyncReport<'a, B: Serialize> {
+        #[serde(flatten)]
+        report: JsonReport<'a>,
+        rollout_branch: Option<&'a B>,
+    }
+    to_json(&SyncReport {
+        report: json_report(report, errors, requests),
+        rollout_branch,
+    })
+}
+
+fn json_report<'a>(
+    report: &'a ApplyReport,
+    errors: &'a [PlanError],
+    requests: &'a BTreeMap<String, RequestCounts>,
+) -> JsonReport<'a> {
     let applied: &Applied = &report.applied;
-    let doc = JsonReport {
+    JsonReport {
         format_version: plan::FORMAT_VERSION,
         summary: plan::Summary::of(applied.results.iter().map(|r| &r.change)),
         serial: report.serial,
@@ -132,8 +160,11 @@ pub fn json(
         errors,
         imports: import_counts(report),
         requests,
-    };
-    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    }
+}
+
+fn to_json(doc: &impl Serialize) -> String {
+    let mut text = serde_json::to_string_pretty(doc).unwrap_or_default();
     text.push('\n');
     text
 }

@@ -57,17 +57,38 @@ pub fn plan(plan: &Plan, format: ReportFormat, printer: &Printer) {
     }
 }
 
-/// The results of an apply (also a sync pass and an import) and the import summary line.
+/// The results of an apply (also an import) and the import summary line.
 pub fn applied(applied: &Applied, format: ReportFormat, printer: &Printer) -> ExitStatus {
+    show_applied(applied, None, format, printer)
+}
+
+/// A sync pass's results: [`applied`]'s, the JSON naming the roll-out branch too.
+pub fn synced(
+    applied: &Applied,
+    rollout_branch: Option<&crate::ops::sync::RolloutBranch>,
+    format: ReportFormat,
+    printer: &Printer,
+) -> ExitStatus {
+    show_applied(applied, Some(rollout_branch), format, printer)
+}
+
+/// `sync`: `Some`, holding the roll-out branch if any.
+fn show_applied(
+    applied: &Applied,
+    sync: Option<Option<&crate::ops::sync::RolloutBranch>>,
+    format: ReportFormat,
+    printer: &Printer,
+) -> ExitStatus {
     for note in &applied.repositories.notes {
         printer.warn(note);
     }
     let report = &applied.report;
     let errors = applied.all_errors();
     match format {
-        ReportFormat::Json => {
-            printer.out(&apply_render::json(report, &errors, &applied.requests));
-        }
+        ReportFormat::Json => printer.out(&match sync {
+            None => apply_render::json(report, &errors, &applied.requests),
+            Some(branch) => apply_render::sync_json(report, &errors, &applied.requests, branch),
+        }),
         ReportFormat::Text | ReportFormat::Markdown if printer.is_quiet() => {
             printer.diagnostics(&apply_render::failure_lines(report, &errors));
         }

@@ -935,3 +935,199 @@ fn sync_commit_commits_state_and_rolled_manifests_in_one_commit() {
         "{message}"
     );
 }
+
+/// `[rollout] pull_request = true`: `sync --commit` commits the state alone to the branch
+/// checked out and the rolled manifests as one commit on the roll-out branch, on top of it.
+#[test]
+fn sync_commit_in_pull_request_mode_puts_the_rollouts_on_their_own_branch() {
+    let reg = Registry::start(Variant::Plain);
+    let p = reg.pusher();
+    p.image("demo/app", "1.0", "amd64", "one");
+    p.image("demo/app", "2.0", "amd64", "two");
+    let repo = Repo::new(&app_definition(&reg.host(), ""));
+    let config = |extra: &str| {
+        std::fs::write(
+            repo.path().join("streamsync.toml"),
+            format!("{CONFIG}\n[rollout]\npull_request = true\n{extra}"),
+        )
+        .unwrap();
+    };
+    config("");
+    let web = "# Follows demo/app:2.0.\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: demo\n  annotations:\n    image.openshift.io/triggers: '[{\"from\":{\"kind\":\"ImageStreamTag\",\"name\":\"app:2.0\"},\"fieldPath\":\"spec.template.spec.containers[0].image\"}]'\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: \" \"  # set by streamsync\n";
+    let worker = "apiVersion: apps/v1\r\nkind: Deployment\r\nmetadata:\r\n  name: worker\r\n  namespace: demo\r\n  annotations:\r\n    image.openshift.io/triggers: '[{\"from\":{\"kind\":\"ImageStreamTag\",\"name\":\"app:1.0\"},\"fieldPath\":\"spec.template.spec.containers[?(@.name==\\\"work\\\")].image\"}]'\r\nspec:\r\n  template:\r\n    spec:\r\n      containers:\r\n      - name: work\r\n        image: old\r\n";
+    std::fs::create_dir_all(repo.path().join("deploy")).unwrap();
+    std::fs::write(repo.path().join("deploy/web.yaml"), web).unwrap();
+    std::fs::write(repo.path().join("deploy/worker.yaml"), worker).unwrap();
+    git(repo.path(), &["init", "-q", "-b", "main"]);
+    let commit_all = |message: &str| {
+        git(repo.path(), &["add", "."]);
+        git(
+            repo.path(),
+            &[
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@e",
+                "commit",
+                "-qm",
+                message,
+            ],
+        );
+    };
+    commit_all("definitions and manifests");
+    let rev = |what: &str| git(repo.path(), &["rev-parse", what]).trim().to_owned();
+    let show = |what: &str| git(repo.path(), &["show", what]);
+    let image = |tag: &str| {
+        let out = repo.run(&["get", "tag", tag, "-o", "json"]);
+        out.json()["image"]["dockerImageReference"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let unrolled = || {
+        assert_eq!(
+            std::fs::read_to_string(repo.path().join("deploy/web.yaml")).unwrap(),
+            web
+        );
+        assert_eq!(
+            std::fs::read_to_string(repo.path().join("deploy/worker.yaml")).unwrap(),
+            worker
+        );
+        let status = git(repo.path(), &["status", "--porcelain"]);
+        assert!(status.is_empty(), "left uncommitted:\n{status}");
+    };
+    let sync = |now: &str| {
+        let out = repo.run_at(
+            now,
+            &[
+                "sync",
+                "--once",
+                "--commit",
+                "--author",
+                "Sync Bot <sync@example.com>",
+                "--format",
+                "json",
+            ],
+        );
+        assert_eq!(out.code, 0, "{out}");
+        out
+    };
+
+    // The first pass imports both tags: the state commit on main, the roll-outs on the branch.
+    let start = rev("HEAD");
+    let out = sync("2026-01-01T00:00:00Z");
+    let head = rev("HEAD");
+    assert_eq!(rev("HEAD^"), start, "one state commit");
+    let state_files = git(repo.path(), &["show", "--name-only", "--format=", "HEAD"]);
+    assert!(
+        state_files.lines().all(|l| l.starts_with("state/")),
+        "{state_files}"
+    );
+    assert!(!head_message(repo.path()).contains("Rolled"));
+    unrolled();
+    let branch = rev("refs/heads/streamsync/rollout");
+    assert_eq!(
+        out.json()["rollout_branch"],
+        serde_json::json!({
+            "branch": "streamsync/rollout",
+            "commit": branch,
+            "parent": head,
+            "updated": true,
+        }),
+        "{out}"
+    );
+    assert!(
+        out.stderr.contains(&format!(
+            "roll-outs committed to branch streamsync/rollout as {} on top of {}",
+            &branch[..12],
+            &head[..12]
+        )),
+        "{out}"
+    );
+    assert_eq!(rev("streamsync/rollout^"), head);
+    assert_eq!(
+        git(
+            repo.path(),
+            &["diff", "--name-only", "HEAD", "streamsync/rollout"]
+        ),
+        "deploy/web.yaml\ndeploy/worker.yaml\n"
+    );
+    let (two, one) = (image("demo/app:2.0"), image("demo/app:1.0"));
+    let web_rolled = |to: &str| web.replace("\" \"  #", &format!("\"{to}\"  #"));
+    let worker_rolled = worker.replace("image: old", &format!("image: {one}"));
+    assert_eq!(show("streamsync/rollout:deploy/web.yaml"), web_rolled(&two));
+    assert_eq!(show("streamsync/rollout:deploy/worker.yaml"), worker_rolled);
+    let message = git(
+        repo.path(),
+        &["log", "-1", "--format=%B", "streamsync/rollout"],
+    );
+    assert_eq!(
+        message,
+        format!(
+            "streamsync: roll 2 containers in 2 files\n\nRolled:\n- deploy/web.yaml Deployment demo/web container web: {two} (demo/app:2.0)\n- deploy/worker.yaml Deployment demo/worker container work: {one} (demo/app:1.0)\n\n"
+        )
+    );
+
+    // Nothing moved: neither main nor the branch changes.
+    let out = sync("2026-01-01T00:15:00Z");
+    assert_eq!(rev("HEAD"), head, "{out}");
+    assert_eq!(rev("refs/heads/streamsync/rollout"), branch);
+    assert_eq!(out.json()["rollout_branch"]["updated"], false, "{out}");
+    assert_eq!(out.json()["rollout_branch"]["commit"], branch.as_str());
+    unrolled();
+
+    // The scheduled tag moves: a state commit, and the branch recreated on top of it.
+    p.image("demo/app", "2.0", "amd64", "two-moved");
+    sync("2026-01-01T00:30:00Z");
+    let moved = rev("HEAD");
+    assert_eq!(rev("HEAD^"), head);
+    let two_moved = image("demo/app:2.0");
+    assert_ne!(two, two_moved);
+    assert_eq!(rev("streamsync/rollout^"), moved);
+    assert_ne!(rev("refs/heads/streamsync/rollout"), branch);
+    assert_eq!(
+        show("streamsync/rollout:deploy/web.yaml"),
+        web_rolled(&two_moved)
+    );
+    assert_eq!(show("streamsync/rollout:deploy/worker.yaml"), worker_rolled);
+    unrolled();
+
+    // A branch name of the team's choosing.
+    config("branch = \"deploy/review\"\n");
+    commit_all("roll-outs to deploy/review");
+    let config_commit = rev("HEAD");
+    let out = sync("2026-01-01T00:45:00Z");
+    assert_eq!(rev("HEAD"), config_commit, "no state change");
+    assert_eq!(rev("deploy/review^"), config_commit, "{out}");
+    assert_eq!(
+        out.json()["rollout_branch"]["branch"],
+        "deploy/review",
+        "{out}"
+    );
+    assert_eq!(
+        show("deploy/review:deploy/web.yaml"),
+        web_rolled(&two_moved)
+    );
+    unrolled();
+
+    // The branch checked out is refused, with a hint; the state is still committed.
+    config("branch = \"main\"\n");
+    commit_all("roll-outs to main");
+    let out = repo.run_at("2026-01-01T01:00:00Z", &["sync", "--once", "--commit"]);
+    assert_eq!(out.code, 1, "{out}");
+    assert!(
+        out.stderr
+            .contains("`[rollout] branch` in streamsync.toml is `main`, the branch checked out"),
+        "{out}"
+    );
+    assert!(out.stderr.contains("hint: set `[rollout] branch`"), "{out}");
+    unrolled();
+
+    // Without --commit there is no branch to commit to: the working tree is rolled.
+    let out = repo.run_at("2026-01-01T01:15:00Z", &["sync", "--once"]);
+    assert_eq!(out.code, 0, "{out}");
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join("deploy/web.yaml")).unwrap(),
+        web_rolled(&two_moved)
+    );
+}

@@ -97,7 +97,12 @@ fn pass(
             return Ok(report::refused(&invalid, printer, "nothing was synced"));
         }
     };
-    let status = report::applied(&done.applied, args.format, printer);
+    let status = report::synced(
+        &done.applied,
+        done.rollout_branch.as_ref(),
+        args.format,
+        printer,
+    );
     if let Some(e) = done.commit_error {
         return Err(e);
     }
@@ -107,6 +112,23 @@ fn pass(
             &c.id[..c.id.len().min(12)],
             c.subject
         ));
+    }
+    if let Some(b) = &done.rollout_branch {
+        let short = |id: &str| id[..id.len().min(12)].to_owned();
+        printer.info(&if b.updated {
+            format!(
+                "roll-outs committed to branch {} as {} on top of {} (the working tree is not rolled)",
+                b.branch,
+                short(&b.commit),
+                short(&b.parent)
+            )
+        } else {
+            format!(
+                "branch {} already holds these roll-outs on top of {}",
+                b.branch,
+                short(&b.parent)
+            )
+        });
     }
     Ok(status)
 }
