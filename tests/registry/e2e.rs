@@ -1131,3 +1131,160 @@ fn sync_commit_in_pull_request_mode_puts_the_rollouts_on_their_own_branch() {
         web_rolled(&two_moved)
     );
 }
+
+/// The `run` script of step `name` of the sync workflow's `sync` job.
+fn sync_workflow_step(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(".github/workflows/sync.yml");
+    let doc: Value = serde_saphyr::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    doc["jobs"]["sync"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .and_then(|s| s["run"].as_str())
+        .unwrap_or_else(|| panic!("no step {name:?}"))
+        .to_owned()
+}
+
+/// Run a workflow script in `dir` with `env`, as the runner's bash does.
+fn run_step(dir: &Path, script: &str, env: &[(&str, &str)]) -> Out {
+    let out = Command::new("bash")
+        .arg("-e")
+        .arg("-c")
+        .arg(script)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .expect("bash");
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The sync workflow's git steps on real repositories: the state commit is pushed (rebased on
+/// a commit pushed meanwhile), the roll-out commit is put on what was pushed and pushed to
+/// the roll-out branch, and a second run with nothing moved pushes nothing.
+#[test]
+fn sync_workflow_pushes_the_rollout_branch_on_the_pushed_state() {
+    let reg = Registry::start(Variant::Plain);
+    reg.pusher().image("demo/app", "2.0", "amd64", "two");
+    reg.pusher().image("demo/app", "1.0", "amd64", "one");
+    let repo = Repo::new(&app_definition(&reg.host(), ""));
+    std::fs::write(
+        repo.path().join("streamsync.toml"),
+        format!("{CONFIG}\n[rollout]\npull_request = true\n"),
+    )
+    .unwrap();
+    let web = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: demo\n  annotations:\n    image.openshift.io/triggers: '[{\"from\":{\"kind\":\"ImageStreamTag\",\"name\":\"app:2.0\"},\"fieldPath\":\"spec.template.spec.containers[0].image\"}]'\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: \" \"\n";
+    std::fs::create_dir_all(repo.path().join("deploy")).unwrap();
+    std::fs::write(repo.path().join("deploy/web.yaml"), web).unwrap();
+    let origin = tempfile::tempdir().unwrap();
+    let other = tempfile::tempdir().unwrap();
+    let ci = repo.path();
+    git(origin.path(), &["init", "-q", "--bare", "-b", "main"]);
+    let id = ["-c", "user.name=t", "-c", "user.email=t@e"];
+    git(ci, &["init", "-q", "-b", "main"]);
+    git(ci, &["add", "."]);
+    git(ci, &[&id[..], &["commit", "-qm", "base"]].concat());
+    let url = origin.path().to_str().unwrap();
+    git(ci, &["remote", "add", "origin", url]);
+    git(ci, &["push", "-q", "origin", "main"]);
+    git(ci, &["fetch", "-q", "origin"]);
+    // Someone pushes to main while the sync runs: the state commit has to be rebased.
+    git(other.path(), &["clone", "-q", url, "."]);
+    std::fs::write(other.path().join("NOTES"), "meanwhile\n").unwrap();
+    git(other.path(), &["add", "NOTES"]);
+    git(
+        other.path(),
+        &[&id[..], &["commit", "-qm", "meanwhile"]].concat(),
+    );
+    git(other.path(), &["push", "-q", "origin", "main"]);
+
+    let temp = tempfile::tempdir().unwrap();
+    let report = temp.path().join("sync.json");
+    let outputs = temp.path().join("outputs");
+    let env = [
+        ("BRANCH", "main"),
+        ("BASE", "main"),
+        ("REPORT", report.to_str().unwrap()),
+        ("GITHUB_OUTPUT", outputs.to_str().unwrap()),
+    ];
+    let sync = |now: &str| {
+        let out = repo.run_at(now, &["sync", "--once", "--commit", "--format", "json"]);
+        assert_eq!(out.code, 0, "{out}");
+        std::fs::write(&report, &out.stdout).unwrap();
+        out.json()
+    };
+    let push_state =
+        sync_workflow_step("Push the state commit (fetch, rebase, retry; never force)");
+    let push_branch = sync_workflow_step("Push the roll-out branch");
+    let remote = |what: &str| git(origin.path(), &["rev-parse", what]).trim().to_owned();
+
+    let json = sync("2026-01-01T00:00:00Z");
+    assert_eq!(json["rollout_branch"]["parent"], head_of(ci));
+    let out = run_step(ci, &push_state, &env);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(out.stdout.contains("rebasing on the new main"), "{out}");
+    let out = run_step(ci, &push_branch, &env);
+    assert_eq!(out.code, 0, "{out}");
+    // On the pushed main (state commit rebased on the other push), one commit of roll-outs.
+    let main = remote("refs/heads/main");
+    assert_eq!(main, head_of(ci));
+    assert_eq!(remote("refs/heads/streamsync/rollout^"), main);
+    assert_eq!(
+        git(
+            origin.path(),
+            &["diff", "--name-only", "main", "streamsync/rollout"]
+        ),
+        "deploy/web.yaml\n"
+    );
+    let rolled = git(
+        origin.path(),
+        &["show", "streamsync/rollout:deploy/web.yaml"],
+    );
+    let image = repo
+        .run(&["get", "tag", "demo/app:2.0", "-o", "json"])
+        .json()["image"]["dockerImageReference"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(rolled, web.replace("\" \"", &format!("\"{image}\"")));
+    let pushed = remote("refs/heads/streamsync/rollout");
+    assert_eq!(
+        std::fs::read_to_string(&outputs).unwrap(),
+        format!("branch=streamsync/rollout\ncommit={pushed}\n")
+    );
+    assert_eq!(git(ci, &["status", "--porcelain"]), "");
+    assert_eq!(git(ci, &["rev-parse", "--abbrev-ref", "HEAD"]), "main\n");
+
+    // The next run, from a fresh fetch, with nothing moved: nothing pushed anywhere.
+    git(ci, &["fetch", "-q", "origin"]);
+    std::fs::remove_file(&outputs).unwrap();
+    let json = sync("2026-01-01T00:15:00Z");
+    assert_eq!(json["rollout_branch"]["parent"], main.as_str());
+    let out = run_step(ci, &push_state, &env);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(out.stdout.contains("no state change to push"), "{out}");
+    let out = run_step(ci, &push_branch, &env);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(
+        out.stdout
+            .contains("streamsync/rollout already proposes these roll-outs"),
+        "{out}"
+    );
+    assert_eq!(remote("refs/heads/main"), main);
+    assert_eq!(remote("refs/heads/streamsync/rollout"), pushed);
+    assert_eq!(
+        std::fs::read_to_string(&outputs).unwrap(),
+        format!("branch=streamsync/rollout\ncommit={pushed}\n")
+    );
+}
+
+fn head_of(repo: &Path) -> String {
+    git(repo, &["rev-parse", "HEAD"]).trim().to_owned()
+}
