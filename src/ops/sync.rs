@@ -1,7 +1,9 @@
 //! A `sync` pass: an apply plus a re-import of every scheduled tag and of the tags of every
 //! stream's `spec.dockerImageRepository` that is due, sent to the registries as one batch
 //! under the state lock; optionally the state folder is then committed with a message that
-//! names every import and failure. Repeating passes on an interval is the caller's business.
+//! names every import and failure. The roll-outs the imports cause go into that commit, or,
+//! in pull-request mode, into one commit on the roll-out branch on top of it. Repeating
+//! passes on an interval is the caller's business.
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -35,6 +35,12 @@ pub enum BranchError {
     /// A rolled file is not inside the work tree.
     #[error("`{0}` is outside the Git work tree")]
     Outside(String),
+    /// A rolled file on disk is not what HEAD has: the branch would carry edits nobody
+    /// committed along with the roll-outs.
+    #[error(
+        "`{0}` differs from HEAD (changes not committed), so its roll-outs cannot go to the roll-out branch"
+    )]
+    Uncommitted(String),
     /// `--author` is not `NAME <EMAIL>`.
     #[error(transparent)]
     Author(#[from] crate::state::commit::CommitError),
@@ -51,6 +57,9 @@ impl BranchError {
                 "set `[rollout] branch` to a branch of its own, e.g. `streamsync/rollout` (the default)",
             ),
             BranchError::Unborn => Some("commit the repository once before `sync --commit`"),
+            BranchError::Uncommitted(_) => {
+                Some("commit or discard the changes to the manifest, then sync again")
+            }
             _ => None,
         }
     }
@@ -71,6 +80,8 @@ pub struct BranchCommit {
 /// HEAD's commit and whose tree is HEAD's with each of `files` (a path on disk inside the
 /// work tree, and its new bytes) replaced. Nothing is written when the branch already holds
 /// that tree on that parent; `None` (and nothing written) when the files hold what HEAD has.
+/// Each file must be on disk as HEAD has it, so the branch carries the roll-outs and nothing
+/// else.
 pub fn commit_files(
     dir: &Path,
     branch: &str,
@@ -113,11 +124,17 @@ pub fn commit_files(
     index.read_tree(&base)?;
     for (disk, bytes) in files {
         let path = relative(&workdir, disk)?;
-        // A manifest keeps its mode (an executable bit, say); a new one is a plain file.
-        let mode = base
-            .get_path(Path::new(&path))
-            .ok()
-            .map_or(0o100644, |e| e.filemode() as u32);
+        let committed = base.get_path(Path::new(&path)).ok();
+        let on_disk = std::fs::read(disk).ok();
+        let same = committed
+            .as_ref()
+            .and_then(|e| repo.find_blob(e.id()).ok())
+            .is_some_and(|b| on_disk.as_deref() == Some(b.content()));
+        if !same {
+            return Err(BranchError::Uncommitted(path));
+        }
+        // A manifest keeps its mode (an executable bit, say).
+        let mode = committed.map_or(0o100644, |e| e.filemode() as u32);
         let id = repo.blob(bytes)?;
         index.add(&git2::IndexEntry {
             ctime: git2::IndexTime::new(0, 0),
@@ -308,6 +325,20 @@ mod tests {
         let current = repo.head().unwrap().shorthand().unwrap().to_owned();
         let err = commit_files(dir.path(), &current, &files, None, "m").unwrap_err();
         assert!(matches!(err, BranchError::CheckedOut(_)), "{err}");
+        // A manifest with changes not committed, or not committed at all.
+        std::fs::write(dir.path().join("a.yaml"), "a: 1 # edited\n").unwrap();
+        let err = commit_files(dir.path(), "x", &files, None, "m").unwrap_err();
+        assert!(
+            matches!(err, BranchError::Uncommitted(ref p) if p == "a.yaml"),
+            "{err}"
+        );
+        std::fs::write(dir.path().join("new.yaml"), "n: 1\n").unwrap();
+        let new = vec![(dir.path().join("new.yaml"), b"n: 2\n".to_vec())];
+        assert!(matches!(
+            commit_files(dir.path(), "x", &new, None, "m"),
+            Err(BranchError::Uncommitted(_))
+        ));
+        assert!(repo.find_reference("refs/heads/x").is_err());
         let outside = tempfile::tempdir().unwrap();
         let elsewhere = vec![(outside.path().join("b.yaml"), b"b".to_vec())];
         assert!(matches!(

@@ -1110,6 +1110,25 @@ fn sync_commit_in_pull_request_mode_puts_the_rollouts_on_their_own_branch() {
     );
     unrolled();
 
+    // A manifest with changes not committed: the branch would carry them, so it is refused.
+    let review = rev("refs/heads/deploy/review");
+    std::fs::write(
+        repo.path().join("deploy/web.yaml"),
+        format!("{web}# local note\n"),
+    )
+    .unwrap();
+    let out = repo.run_at("2026-01-01T00:50:00Z", &["sync", "--once", "--commit"]);
+    assert_eq!(out.code, 1, "{out}");
+    assert!(
+        out.stderr.contains(
+            "`deploy/web.yaml` differs from HEAD (changes not committed), so its roll-outs cannot go to the roll-out branch"
+        ),
+        "{out}"
+    );
+    assert!(out.stderr.contains("hint: commit or discard"), "{out}");
+    assert_eq!(rev("refs/heads/deploy/review"), review);
+    std::fs::write(repo.path().join("deploy/web.yaml"), web).unwrap();
+
     // The branch checked out is refused, with a hint; the state is still committed.
     config("branch = \"main\"\n");
     commit_all("roll-outs to main");
