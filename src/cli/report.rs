@@ -108,7 +108,10 @@ fn show_applied(
         if format != ReportFormat::Json && !printer.is_quiet() {
             printer.out(&crate::rollout::render::lines(&rolled.plan));
         }
-        printer.info(&crate::rollout::render::summary(&rolled.plan, false));
+        // On a roll-out branch nothing was rolled here; `sync` says where they went.
+        if !matches!(sync, Some(Some(_))) {
+            printer.info(&crate::rollout::render::summary(&rolled.plan, false));
+        }
     }
     status(applied)
 }

@@ -1038,7 +1038,7 @@ fn sync_commit_in_pull_request_mode_puts_the_rollouts_on_their_own_branch() {
     );
     assert!(
         out.stderr.contains(&format!(
-            "roll-outs committed to branch streamsync/rollout as {} on top of {}",
+            "committed 2 roll-outs to branch streamsync/rollout as {} on top of {} (the working tree is not rolled)",
             &branch[..12],
             &head[..12]
         )),
@@ -1073,6 +1073,14 @@ fn sync_commit_in_pull_request_mode_puts_the_rollouts_on_their_own_branch() {
     assert_eq!(rev("HEAD"), head, "{out}");
     assert_eq!(rev("refs/heads/streamsync/rollout"), branch);
     assert_eq!(out.json()["rollout_branch"]["updated"], false, "{out}");
+    assert!(
+        out.stderr.contains(&format!(
+            "branch streamsync/rollout already holds the 2 roll-outs due, on top of {}",
+            &head[..12]
+        )),
+        "{out}"
+    );
+    assert!(!out.stderr.contains("Rolled"), "{out}");
     assert_eq!(out.json()["rollout_branch"]["commit"], branch.as_str());
     unrolled();
 

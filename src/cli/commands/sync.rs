@@ -115,16 +115,22 @@ fn pass(
     }
     if let Some(b) = &done.rollout_branch {
         let short = |id: &str| id[..id.len().min(12)].to_owned();
+        let n = done
+            .applied
+            .rolled
+            .as_ref()
+            .map_or(0, |r| r.plan.rollouts.len());
+        let what = format!("{n} {}", if n == 1 { "roll-out" } else { "roll-outs" });
         printer.info(&if b.updated {
             format!(
-                "roll-outs committed to branch {} as {} on top of {} (the working tree is not rolled)",
+                "committed {what} to branch {} as {} on top of {} (the working tree is not rolled)",
                 b.branch,
                 short(&b.commit),
                 short(&b.parent)
             )
         } else {
             format!(
-                "branch {} already holds these roll-outs on top of {}",
+                "branch {} already holds the {what} due, on top of {}",
                 b.branch,
                 short(&b.parent)
             )
