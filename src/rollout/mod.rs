@@ -6,8 +6,9 @@
 //! DeploymentConfig `ImageChange` triggers) and the tags BuildConfigs produce; [`validate`]
 //! judges them against the definitions; [`plan`] is a pure function from triggers, live state
 //! and cluster settings to the roll-outs due; [`apply_to_text`] and [`write`] make them
-//! through the byte-preserving editor. This module never talks to registries or the terminal
-//! and never writes the live state.
+//! through the byte-preserving editor, and [`branch`] commits [`rolled_texts`] to the
+//! roll-out branch of pull-request mode instead. This module never talks to registries or
+//! the terminal and never writes the live state.
 
 pub mod branch;
 pub mod render;

@@ -1,8 +1,8 @@
 //! `sync`: the scheduled job. One pass ([`crate::ops::sync`]) is an apply plus a re-import of
 //! every scheduled tag and of the tags of every stream's `spec.dockerImageRepository`, sent to
 //! the registries as one batch under the state lock; `--commit` then commits the state
-//! folder (and, in pull-request mode, the roll-outs to their branch). Without `--once` it repeats every `--interval` and stops on SIGINT/SIGTERM once
-//! the pass in flight is done.
+//! folder (and, in pull-request mode, the roll-outs to their branch). Without `--once` it
+//! repeats every `--interval` and stops on SIGINT/SIGTERM once the pass in flight is done.
 
 use std::sync::mpsc;
 use std::time::Duration;
