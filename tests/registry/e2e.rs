@@ -1193,97 +1193,157 @@ fn run_step(dir: &Path, script: &str, env: &[(&str, &str)]) -> Out {
     }
 }
 
+/// A scheduled sync's checkout in pull-request mode: a repository whose `main` is pushed to
+/// a bare `origin`, another clone that pushes meanwhile, and the registry `demo/app` comes
+/// from.
+struct WorkflowRig {
+    _reg: Registry,
+    repo: Repo,
+    origin: tempfile::TempDir,
+    other: tempfile::TempDir,
+    temp: tempfile::TempDir,
+}
+
+const WORKFLOW_WEB: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: demo\n  annotations:\n    image.openshift.io/triggers: '[{\"from\":{\"kind\":\"ImageStreamTag\",\"name\":\"app:2.0\"},\"fieldPath\":\"spec.template.spec.containers[0].image\"}]'\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: \" \"\n";
+
+const GIT_ID: [&str; 4] = ["-c", "user.name=t", "-c", "user.email=t@e"];
+
+impl WorkflowRig {
+    fn new() -> WorkflowRig {
+        let reg = Registry::start(Variant::Plain);
+        reg.pusher().image("demo/app", "2.0", "amd64", "two");
+        reg.pusher().image("demo/app", "1.0", "amd64", "one");
+        let repo = Repo::new(&app_definition(&reg.host(), ""));
+        std::fs::write(
+            repo.path().join("streamsync.toml"),
+            format!("{CONFIG}\n[rollout]\npull_request = true\n"),
+        )
+        .unwrap();
+        std::fs::create_dir_all(repo.path().join("deploy")).unwrap();
+        std::fs::write(repo.path().join("deploy/web.yaml"), WORKFLOW_WEB).unwrap();
+        let rig = WorkflowRig {
+            _reg: reg,
+            repo,
+            origin: tempfile::tempdir().unwrap(),
+            other: tempfile::tempdir().unwrap(),
+            temp: tempfile::tempdir().unwrap(),
+        };
+        let ci = rig.repo.path();
+        git(rig.origin.path(), &["init", "-q", "--bare", "-b", "main"]);
+        git(ci, &["init", "-q", "-b", "main"]);
+        git(ci, &["add", "."]);
+        git(ci, &[&GIT_ID[..], &["commit", "-qm", "base"]].concat());
+        let url = rig.origin.path().to_str().unwrap();
+        git(ci, &["remote", "add", "origin", url]);
+        git(ci, &["push", "-q", "origin", "main"]);
+        git(ci, &["fetch", "-q", "origin"]);
+        git(rig.other.path(), &["clone", "-q", url, "."]);
+        rig
+    }
+
+    /// Someone pushes `text` to `file` on main while the sync runs.
+    fn push_meanwhile(&self, file: &str, text: &str) {
+        let other = self.other.path();
+        std::fs::write(other.join(file), text).unwrap();
+        git(other, &["add", file]);
+        git(
+            other,
+            &[&GIT_ID[..], &["commit", "-qm", "meanwhile"]].concat(),
+        );
+        git(other, &["push", "-q", "origin", "main"]);
+    }
+
+    /// `sync --once --commit --format json`, its report where the workflow keeps it.
+    fn sync(&self, now: &str) -> Value {
+        let out = self
+            .repo
+            .run_at(now, &["sync", "--once", "--commit", "--format", "json"]);
+        assert_eq!(out.code, 0, "{out}");
+        std::fs::write(self.temp.path().join("sync.json"), &out.stdout).unwrap();
+        out.json()
+    }
+
+    /// Run the sync workflow's step `name` in the checkout.
+    fn step(&self, name: &str) -> Out {
+        let report = self.temp.path().join("sync.json");
+        let outputs = self.temp.path().join("outputs");
+        let env = [
+            ("BRANCH", "main"),
+            ("BASE", "main"),
+            ("REPORT", report.to_str().unwrap()),
+            ("GITHUB_OUTPUT", outputs.to_str().unwrap()),
+        ];
+        run_step(self.repo.path(), &sync_workflow_step(name), &env)
+    }
+
+    fn push_state(&self) -> Out {
+        self.step("Push the state commit (fetch, rebase, retry; never force)")
+    }
+
+    fn push_branch(&self) -> Out {
+        self.step("Push the roll-out branch")
+    }
+
+    /// The step outputs written so far, and forget them.
+    fn take_outputs(&self) -> String {
+        let path = self.temp.path().join("outputs");
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let _ = std::fs::remove_file(path);
+        text
+    }
+
+    fn remote(&self, what: &str) -> String {
+        git(self.origin.path(), &["rev-parse", what])
+            .trim()
+            .to_owned()
+    }
+}
+
 /// The sync workflow's git steps on real repositories: the state commit is pushed (rebased on
 /// a commit pushed meanwhile), the roll-out commit is put on what was pushed and pushed to
 /// the roll-out branch, and a second run with nothing moved pushes nothing.
 #[test]
 fn sync_workflow_pushes_the_rollout_branch_on_the_pushed_state() {
-    let reg = Registry::start(Variant::Plain);
-    reg.pusher().image("demo/app", "2.0", "amd64", "two");
-    reg.pusher().image("demo/app", "1.0", "amd64", "one");
-    let repo = Repo::new(&app_definition(&reg.host(), ""));
-    std::fs::write(
-        repo.path().join("streamsync.toml"),
-        format!("{CONFIG}\n[rollout]\npull_request = true\n"),
-    )
-    .unwrap();
-    let web = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: demo\n  annotations:\n    image.openshift.io/triggers: '[{\"from\":{\"kind\":\"ImageStreamTag\",\"name\":\"app:2.0\"},\"fieldPath\":\"spec.template.spec.containers[0].image\"}]'\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: \" \"\n";
-    std::fs::create_dir_all(repo.path().join("deploy")).unwrap();
-    std::fs::write(repo.path().join("deploy/web.yaml"), web).unwrap();
-    let origin = tempfile::tempdir().unwrap();
-    let other = tempfile::tempdir().unwrap();
-    let ci = repo.path();
-    git(origin.path(), &["init", "-q", "--bare", "-b", "main"]);
-    let id = ["-c", "user.name=t", "-c", "user.email=t@e"];
-    git(ci, &["init", "-q", "-b", "main"]);
-    git(ci, &["add", "."]);
-    git(ci, &[&id[..], &["commit", "-qm", "base"]].concat());
-    let url = origin.path().to_str().unwrap();
-    git(ci, &["remote", "add", "origin", url]);
-    git(ci, &["push", "-q", "origin", "main"]);
-    git(ci, &["fetch", "-q", "origin"]);
-    // Someone pushes to main while the sync runs: the state commit has to be rebased.
-    git(other.path(), &["clone", "-q", url, "."]);
-    std::fs::write(other.path().join("NOTES"), "meanwhile\n").unwrap();
-    git(other.path(), &["add", "NOTES"]);
-    git(
-        other.path(),
-        &[&id[..], &["commit", "-qm", "meanwhile"]].concat(),
-    );
-    git(other.path(), &["push", "-q", "origin", "main"]);
+    let rig = WorkflowRig::new();
+    let ci = rig.repo.path();
+    rig.push_meanwhile("NOTES", "meanwhile\n");
 
-    let temp = tempfile::tempdir().unwrap();
-    let report = temp.path().join("sync.json");
-    let outputs = temp.path().join("outputs");
-    let env = [
-        ("BRANCH", "main"),
-        ("BASE", "main"),
-        ("REPORT", report.to_str().unwrap()),
-        ("GITHUB_OUTPUT", outputs.to_str().unwrap()),
-    ];
-    let sync = |now: &str| {
-        let out = repo.run_at(now, &["sync", "--once", "--commit", "--format", "json"]);
-        assert_eq!(out.code, 0, "{out}");
-        std::fs::write(&report, &out.stdout).unwrap();
-        out.json()
-    };
-    let push_state =
-        sync_workflow_step("Push the state commit (fetch, rebase, retry; never force)");
-    let push_branch = sync_workflow_step("Push the roll-out branch");
-    let remote = |what: &str| git(origin.path(), &["rev-parse", what]).trim().to_owned();
-
-    let json = sync("2026-01-01T00:00:00Z");
+    let json = rig.sync("2026-01-01T00:00:00Z");
     assert_eq!(json["rollout_branch"]["parent"], head_of(ci));
-    let out = run_step(ci, &push_state, &env);
+    let out = rig.push_state();
     assert_eq!(out.code, 0, "{out}");
     assert!(out.stdout.contains("rebasing on the new main"), "{out}");
-    let out = run_step(ci, &push_branch, &env);
+    let out = rig.push_branch();
     assert_eq!(out.code, 0, "{out}");
     // On the pushed main (state commit rebased on the other push), one commit of roll-outs.
-    let main = remote("refs/heads/main");
+    let main = rig.remote("refs/heads/main");
     assert_eq!(main, head_of(ci));
-    assert_eq!(remote("refs/heads/streamsync/rollout^"), main);
+    assert_eq!(rig.remote("refs/heads/streamsync/rollout^"), main);
     assert_eq!(
         git(
-            origin.path(),
+            rig.origin.path(),
             &["diff", "--name-only", "main", "streamsync/rollout"]
         ),
         "deploy/web.yaml\n"
     );
     let rolled = git(
-        origin.path(),
+        rig.origin.path(),
         &["show", "streamsync/rollout:deploy/web.yaml"],
     );
-    let image = repo
+    let image = rig
+        .repo
         .run(&["get", "tag", "demo/app:2.0", "-o", "json"])
         .json()["image"]["dockerImageReference"]
         .as_str()
         .unwrap()
         .to_owned();
-    assert_eq!(rolled, web.replace("\" \"", &format!("\"{image}\"")));
-    let pushed = remote("refs/heads/streamsync/rollout");
     assert_eq!(
-        std::fs::read_to_string(&outputs).unwrap(),
+        rolled,
+        WORKFLOW_WEB.replace("\" \"", &format!("\"{image}\""))
+    );
+    let pushed = rig.remote("refs/heads/streamsync/rollout");
+    assert_eq!(
+        rig.take_outputs(),
         format!("branch=streamsync/rollout\ncommit={pushed}\n")
     );
     assert_eq!(git(ci, &["status", "--porcelain"]), "");
@@ -1291,25 +1351,60 @@ fn sync_workflow_pushes_the_rollout_branch_on_the_pushed_state() {
 
     // The next run, from a fresh fetch, with nothing moved: nothing pushed anywhere.
     git(ci, &["fetch", "-q", "origin"]);
-    std::fs::remove_file(&outputs).unwrap();
-    let json = sync("2026-01-01T00:15:00Z");
+    let json = rig.sync("2026-01-01T00:15:00Z");
     assert_eq!(json["rollout_branch"]["parent"], main.as_str());
-    let out = run_step(ci, &push_state, &env);
+    let out = rig.push_state();
     assert_eq!(out.code, 0, "{out}");
     assert!(out.stdout.contains("no state change to push"), "{out}");
-    let out = run_step(ci, &push_branch, &env);
+    let out = rig.push_branch();
     assert_eq!(out.code, 0, "{out}");
     assert!(
         out.stdout
             .contains("streamsync/rollout already proposes these roll-outs"),
         "{out}"
     );
-    assert_eq!(remote("refs/heads/main"), main);
-    assert_eq!(remote("refs/heads/streamsync/rollout"), pushed);
+    assert_eq!(rig.remote("refs/heads/main"), main);
+    assert_eq!(rig.remote("refs/heads/streamsync/rollout"), pushed);
     assert_eq!(
-        std::fs::read_to_string(&outputs).unwrap(),
+        rig.take_outputs(),
         format!("branch=streamsync/rollout\ncommit={pushed}\n")
     );
+}
+
+/// A manifest changed on main meanwhile, in the very line the roll-out changes: the roll-out
+/// cannot be put on the pushed state, so the step warns, pushes no branch, names none for the
+/// pull-request step, and leaves the checkout clean on main.
+#[test]
+fn sync_workflow_skips_a_rollout_that_conflicts_with_the_pushed_state() {
+    let rig = WorkflowRig::new();
+    let ci = rig.repo.path();
+    rig.push_meanwhile(
+        "deploy/web.yaml",
+        &WORKFLOW_WEB.replace("\" \"", "quay.io/team/web:pinned"),
+    );
+    rig.sync("2026-01-01T00:00:00Z");
+    let out = rig.push_state();
+    assert_eq!(out.code, 0, "{out}");
+    let out = rig.push_branch();
+    assert_eq!(out.code, 0, "{out}");
+    assert!(
+        out.stdout.contains(
+            "::warning::the roll-outs conflict with the new main; the next sync recreates the branch"
+        ),
+        "{out}"
+    );
+    assert_eq!(rig.take_outputs(), "");
+    assert!(
+        git(
+            rig.origin.path(),
+            &["branch", "--list", "streamsync/rollout"]
+        )
+        .is_empty(),
+        "no roll-out branch pushed"
+    );
+    assert_eq!(git(ci, &["status", "--porcelain"]), "");
+    assert_eq!(git(ci, &["rev-parse", "--abbrev-ref", "HEAD"]), "main\n");
+    assert_eq!(head_of(ci), rig.remote("refs/heads/main"));
 }
 
 fn head_of(repo: &Path) -> String {
