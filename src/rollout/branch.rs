@@ -41,6 +41,9 @@ pub enum BranchError {
         "`{0}` differs from HEAD (changes not committed), so its roll-outs cannot go to the roll-out branch"
     )]
     Uncommitted(String),
+    /// A rolled file is a symbolic link in HEAD: the branch would have to replace the link.
+    #[error("`{0}` is a symbolic link in Git, so its roll-outs cannot go to the roll-out branch")]
+    Link(String),
     /// `--author` is not `NAME <EMAIL>`.
     #[error(transparent)]
     Author(#[from] crate::state::commit::CommitError),
@@ -57,6 +60,9 @@ impl BranchError {
                 "set `[rollout] branch` to a branch of its own, e.g. `streamsync/rollout` (the default)",
             ),
             BranchError::Unborn => Some("commit the repository once before `sync --commit`"),
+            BranchError::Link(_) => Some(
+                "commit the manifest itself in place of the link, or keep the link out of `[rollout] paths`",
+            ),
             BranchError::Uncommitted(_) => {
                 Some("commit or discard the changes to the manifest, then sync again")
             }
@@ -125,6 +131,12 @@ pub fn commit_files(
     for (disk, bytes) in files {
         let path = relative(&workdir, disk)?;
         let committed = base.get_path(Path::new(&path)).ok();
+        if committed
+            .as_ref()
+            .is_some_and(|e| e.filemode() == i32::from(git2::FileMode::Link))
+        {
+            return Err(BranchError::Link(path));
+        }
         let on_disk = std::fs::read(disk).ok();
         let same = committed
             .as_ref()
@@ -339,6 +351,14 @@ mod tests {
             Err(BranchError::Uncommitted(_))
         ));
         assert!(repo.find_reference("refs/heads/x").is_err());
+        // A link in Git is not replaced by a file.
+        std::os::unix::fs::symlink("a.yaml", dir.path().join("link.yaml")).unwrap();
+        commit_all(&repo, "link");
+        let linked = vec![(dir.path().join("link.yaml"), b"a: 2\n".to_vec())];
+        assert!(matches!(
+            commit_files(dir.path(), "x", &linked, None, "m"),
+            Err(BranchError::Link(ref p)) if p == "link.yaml"
+        ));
         let outside = tempfile::tempdir().unwrap();
         let elsewhere = vec![(outside.path().join("b.yaml"), b"b".to_vec())];
         assert!(matches!(
