@@ -1310,6 +1310,12 @@ fn sync_workflow_pushes_the_rollout_branch_on_the_pushed_state() {
 
     let json = rig.sync("2026-01-01T00:00:00Z");
     assert_eq!(json["rollout_branch"]["parent"], head_of(ci));
+    let shown = rig.step("Show what the sync did");
+    assert_eq!(shown.code, 0, "{shown}");
+    let shown: Value = serde_json::from_str(&shown.stdout).unwrap();
+    assert_eq!(shown["rollout_branch"], json["rollout_branch"]);
+    assert_eq!(shown["failed"], serde_json::json!([]));
+    assert_eq!(shown["summary"], json["summary"]);
     let out = rig.push_state();
     assert_eq!(out.code, 0, "{out}");
     assert!(out.stdout.contains("rebasing on the new main"), "{out}");
