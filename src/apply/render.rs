@@ -126,12 +126,42 @@ pub fn json(
     requests: &BTreeMap<String, RequestCounts>,
     rolled: Option<(&crate::rollout::RolloutPlan, &[String])>,
 ) -> String {
+    to_json(&json_report(report, errors, requests, rolled))
+}
+
+/// A sync pass's JSON report: [`json`]'s, then `rollout_branch` (the branch pull-request
+/// mode committed the roll-outs to, or `null`).
+pub fn sync_json(
+    report: &ApplyReport,
+    errors: &[PlanError],
+    requests: &BTreeMap<String, RequestCounts>,
+    rolled: Option<(&crate::rollout::RolloutPlan, &[String])>,
+    rollout_branch: Option<&impl Serialize>,
+) -> String {
+    #[derive(Serialize)]
+    struct SyncReport<'a, B: Serialize> {
+        #[serde(flatten)]
+        report: JsonReport<'a>,
+        rollout_branch: Option<&'a B>,
+    }
+    to_json(&SyncReport {
+        report: json_report(report, errors, requests, rolled),
+        rollout_branch,
+    })
+}
+
+fn json_report<'a>(
+    report: &'a ApplyReport,
+    errors: &'a [PlanError],
+    requests: &'a BTreeMap<String, RequestCounts>,
+    rolled: Option<(&'a crate::rollout::RolloutPlan, &'a [String])>,
+) -> JsonReport<'a> {
     let applied: &Applied = &report.applied;
     let (rollouts, rollouts_skipped, rolled_files) = match rolled {
         Some((plan, files)) => (&plan.rollouts[..], &plan.skipped[..], files),
         None => (&[][..], &[][..], &[][..]),
     };
-    let doc = JsonReport {
+    JsonReport {
         format_version: plan::FORMAT_VERSION,
         summary: plan::Summary {
             rollout: rollouts.len(),
@@ -149,8 +179,11 @@ pub fn json(
         rollouts,
         rollouts_skipped,
         rolled_files,
-    };
-    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    }
+}
+
+fn to_json(doc: &impl Serialize) -> String {
+    let mut text = serde_json::to_string_pretty(doc).unwrap_or_default();
     text.push('\n');
     text
 }

@@ -57,8 +57,28 @@ pub fn plan(plan: &Plan, format: ReportFormat, printer: &Printer) {
     }
 }
 
-/// The results of an apply (also a sync pass and an import) and the import summary line.
+/// The results of an apply (also an import) and the import summary line.
 pub fn applied(applied: &Applied, format: ReportFormat, printer: &Printer) -> ExitStatus {
+    show_applied(applied, None, format, printer)
+}
+
+/// A sync pass's results: [`applied`]'s, the JSON naming the roll-out branch too.
+pub fn synced(
+    applied: &Applied,
+    rollout_branch: Option<&crate::ops::sync::RolloutBranch>,
+    format: ReportFormat,
+    printer: &Printer,
+) -> ExitStatus {
+    show_applied(applied, Some(rollout_branch), format, printer)
+}
+
+/// `sync`: `Some`, holding the roll-out branch if any.
+fn show_applied(
+    applied: &Applied,
+    sync: Option<Option<&crate::ops::sync::RolloutBranch>>,
+    format: ReportFormat,
+    printer: &Printer,
+) -> ExitStatus {
     for note in &applied.repositories.notes {
         printer.warn(note);
     }
@@ -70,12 +90,12 @@ pub fn applied(applied: &Applied, format: ReportFormat, printer: &Printer) -> Ex
                 .rolled
                 .as_deref()
                 .map(|r| (&r.plan, r.written.as_slice()));
-            printer.out(&apply_render::json(
-                report,
-                &errors,
-                &applied.requests,
-                rolled,
-            ));
+            printer.out(&match sync {
+                None => apply_render::json(report, &errors, &applied.requests, rolled),
+                Some(branch) => {
+                    apply_render::sync_json(report, &errors, &applied.requests, rolled, branch)
+                }
+            });
         }
         ReportFormat::Text | ReportFormat::Markdown if printer.is_quiet() => {
             printer.diagnostics(&apply_render::failure_lines(report, &errors));
@@ -101,7 +121,10 @@ pub fn applied(applied: &Applied, format: ReportFormat, printer: &Printer) -> Ex
         if format != ReportFormat::Json && !printer.is_quiet() {
             printer.out(&crate::rollout::render::lines(&rolled.plan));
         }
-        printer.info(&crate::rollout::render::summary(&rolled.plan, false));
+        // On a roll-out branch nothing was rolled here; `sync` says where they went.
+        if !matches!(sync, Some(Some(_))) {
+            printer.info(&crate::rollout::render::summary(&rolled.plan, false));
+        }
     }
     status(applied)
 }

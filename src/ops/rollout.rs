@@ -52,16 +52,29 @@ pub fn run(ws: &Workspace, options: &Options) -> Result<Run<Report>> {
 /// `None` when the definitions came from Git revision `rev` (its manifests are not the
 /// working tree's) or no manifest has a trigger.
 pub fn after_import(ws: &Workspace, scan: &Scan, rev: Option<&str>) -> Result<Option<Box<Report>>> {
+    let Some(mut report) = planned_after_import(ws, scan, rev)? else {
+        return Ok(None);
+    };
+    report.written = write(ws, &report.plan)?;
+    Ok(Some(report))
+}
+
+/// What [`after_import`] would roll, with nothing written: pull-request mode commits it to
+/// the roll-out branch instead of the working tree.
+pub fn planned_after_import(
+    ws: &Workspace,
+    scan: &Scan,
+    rev: Option<&str>,
+) -> Result<Option<Box<Report>>> {
     if rev.is_some() || scan.triggers.is_empty() {
         return Ok(None);
     }
     let config = ws.load_config().unwrap_or_default();
     let live = ws.state()?.load_streams()?;
     let plan = rollout::plan(scan, &live, &config.cluster, &config.default_namespace);
-    let written = write(ws, &plan)?;
     Ok(Some(Box::new(Report {
         plan,
-        written,
+        written: Vec::new(),
         dry_run: false,
     })))
 }

@@ -1,7 +1,9 @@
 //! A `sync` pass: an apply plus a re-import of every scheduled tag and of the tags of every
 //! stream's `spec.dockerImageRepository` that is due, sent to the registries as one batch
 //! under the state lock; optionally the state folder is then committed with a message that
-//! names every import and failure. Repeating passes on an interval is the caller's business.
+//! names every import and failure. The roll-outs the imports cause go into that commit, or,
+//! in pull-request mode, into one commit on the roll-out branch on top of it. Repeating
+//! passes on an interval is the caller's business.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -40,6 +42,22 @@ pub struct Report {
     pub committed: Option<Committed>,
     /// Why the commit asked for failed; the pass itself is done and written.
     pub commit_error: Option<anyhow::Error>,
+    /// In pull-request mode, the roll-out branch when roll-outs are due.
+    pub rollout_branch: Option<RolloutBranch>,
+}
+
+/// The roll-out branch of pull-request mode (`[rollout] pull_request = true`): one commit of
+/// the rolled manifests on top of HEAD, for the scheduled job to push and propose.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RolloutBranch {
+    /// The branch, `[rollout] branch`.
+    pub branch: String,
+    /// Its commit.
+    pub commit: String,
+    /// The commit's parent: HEAD after the state commit.
+    pub parent: String,
+    /// Whether this pass moved the branch (false: it already held these roll-outs on HEAD).
+    pub updated: bool,
 }
 
 /// A commit of the state folder.
@@ -85,15 +103,27 @@ pub fn pass(ws: &Workspace, options: &Options, progress: &dyn Progress) -> Resul
         progress,
     )?;
     let mut applied = apply::applied(report, errors, repos, &registry);
-    applied.rolled = super::rollout::after_import(ws, &scan, options.rev.as_deref())?;
+    // Pull-request mode leaves the working tree alone: the roll-outs go to their branch
+    // after the state commit. Without `--commit` there is no branch, so the tree is rolled.
+    let to_branch = options.commit && config.rollout.pull_request;
+    applied.rolled = if to_branch {
+        super::rollout::planned_after_import(ws, &scan, options.rev.as_deref())?
+    } else {
+        super::rollout::after_import(ws, &scan, options.rev.as_deref())?
+    };
     let mut committed = None;
     let mut commit_error = None;
+    let mut rollout_branch = None;
     // Also when this pass wrote nothing: a state an earlier pass could not commit (a locked
     // index) is committed now.
     if options.commit {
         let mut message = commit_message(&applied.report);
         let mut rolled_files = Vec::new();
-        if let Some(rolled) = applied.rolled.as_ref().filter(|r| !r.plan.is_empty()) {
+        if let Some(rolled) = applied
+            .rolled
+            .as_ref()
+            .filter(|r| !r.plan.is_empty() && !to_branch)
+        {
             message.push_str(&rollout_lines(&rolled.plan));
             rolled_files = rolled.written.iter().map(|f| ws.root.join(f)).collect();
         }
@@ -112,11 +142,64 @@ pub fn pass(ws: &Workspace, options: &Options, progress: &dyn Progress) -> Resul
             Ok(None) => {}
             Err(e) => commit_error = Some(e.into()),
         }
+        // On a failed state commit HEAD is not what the branch must sit on.
+        if let Some(rolled) = applied.rolled.as_ref().filter(|r| !r.plan.is_empty())
+            && to_branch
+            && commit_error.is_none()
+        {
+            match branch(ws, &config.rollout.branch, &rolled.plan, options) {
+                Ok(b) => rollout_branch = b,
+                Err(e) => commit_error = Some(e),
+            }
+        }
     }
     Ok(Run::Done(Report {
         applied,
         committed,
         commit_error,
+        rollout_branch,
+    }))
+}
+
+/// Commit the roll-outs of `plan` to branch `name` on top of HEAD (see
+/// [`crate::rollout::branch::commit_files`]); the message names every roll-out.
+fn branch(
+    ws: &Workspace,
+    name: &str,
+    plan: &crate::rollout::RolloutPlan,
+    options: &Options,
+) -> Result<Option<RolloutBranch>> {
+    use anyhow::Context as _;
+    let texts = crate::rollout::rolled_texts(&ws.root, &plan.rollouts)
+        .context("cannot roll the manifests")?;
+    let files: Vec<(PathBuf, Vec<u8>)> = texts
+        .into_iter()
+        .map(|(file, text)| (ws.root.join(file), text.into_bytes()))
+        .collect();
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let message = format!(
+        "streamsync: roll {} in {}\n{}",
+        plural(plan.rollouts.len(), "container", "containers"),
+        plural(plan.files().len(), "file", "files"),
+        rollout_lines(plan)
+    );
+    let done = crate::rollout::branch::commit_files(
+        &ws.root,
+        name,
+        &files,
+        options.author.as_deref(),
+        &message,
+    )
+    .map_err(|e| match e.hint() {
+        Some(hint) => anyhow::Error::from(crate::error::Hinted::new(e.to_string(), hint)),
+        None => anyhow::Error::from(e),
+    })?;
+    Ok(done.map(|b| RolloutBranch {
+        branch: name.to_owned(),
+        commit: b.commit.to_string(),
+        parent: b.parent.to_string(),
+        updated: b.updated,
     }))
 }
 

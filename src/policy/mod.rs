@@ -132,8 +132,24 @@ pub struct RolloutConfig {
     #[serde(default)]
     pub pull_request: bool,
     /// The branch roll-outs are pushed to in pull-request mode.
-    #[serde(default = "default_rollout_branch")]
+    #[serde(
+        default = "default_rollout_branch",
+        deserialize_with = "deserialize_branch"
+    )]
     pub branch: String,
+}
+
+/// A Git branch name, refused here (at its line in `streamsync.toml`) rather than when the
+/// first roll-out is committed.
+fn deserialize_branch<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let name = String::deserialize(d)?;
+    if name.is_empty() || !git2::Reference::is_valid_name(&format!("refs/heads/{name}")) {
+        return Err(serde::de::Error::custom(format!(
+            "`{}` is not a valid Git branch name (for example `streamsync/rollout`)",
+            crate::util::escape_line(&name)
+        )));
+    }
+    Ok(name)
 }
 
 impl Default for RolloutConfig {

@@ -6,9 +6,11 @@
 //! DeploymentConfig `ImageChange` triggers) and the tags BuildConfigs produce; [`validate`]
 //! judges them against the definitions; [`plan`] is a pure function from triggers, live state
 //! and cluster settings to the roll-outs due; [`apply_to_text`] and [`write`] make them
-//! through the byte-preserving editor. This module never talks to registries or the terminal
-//! and never writes the live state.
+//! through the byte-preserving editor, and [`branch`] commits [`rolled_texts`] to the
+//! roll-out branch of pull-request mode instead. This module never talks to registries or
+//! the terminal and never writes the live state.
 
+pub mod branch;
 pub mod render;
 pub mod scan;
 pub mod trigger;
@@ -433,31 +435,39 @@ pub fn apply_to_text(file: &str, text: &str, rollouts: &[Rollout]) -> Result<Str
     Ok(out)
 }
 
+/// The new text of every file under `root` the roll-outs change, as (file relative to
+/// `root`, text), by file; nothing is written. Every file is edited and checked, so an
+/// error leaves no partial result. A file whose bytes would not change is left out.
+pub fn rolled_texts(
+    root: &Path,
+    rollouts: &[Rollout],
+) -> Result<Vec<(String, String)>, WriteError> {
+    let files: BTreeSet<&str> = rollouts.iter().map(|r| r.file.as_str()).collect();
+    let mut new = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(root.join(file)).map_err(|source| WriteError::Io {
+            file: file.to_owned(),
+            source,
+        })?;
+        let out = apply_to_text(file, &text, rollouts)?;
+        if out != text {
+            new.push((file.to_owned(), out));
+        }
+    }
+    Ok(new)
+}
+
 /// Make the roll-outs in the files under `root`, each file written atomically (temporary
 /// file, then rename) and only when its bytes change. Every file is edited and checked
 /// before any is written. Returns the files written.
 pub fn write(root: &Path, rollouts: &[Rollout]) -> Result<Vec<String>, WriteError> {
-    let files: BTreeSet<&str> = rollouts.iter().map(|r| r.file.as_str()).collect();
-    let mut new = Vec::new();
-    for file in files {
-        let path = root.join(file);
-        let io = |source| WriteError::Io {
-            file: file.to_owned(),
-            source,
-        };
-        let text = std::fs::read_to_string(&path).map_err(io)?;
-        let out = apply_to_text(file, &text, rollouts)?;
-        if out != text {
-            new.push((file, path, out));
-        }
-    }
     let mut written = Vec::new();
-    for (file, path, out) in new {
-        edit::write_atomic(&path, out.as_bytes()).map_err(|source| WriteError::Io {
-            file: file.to_owned(),
+    for (file, out) in rolled_texts(root, rollouts)? {
+        edit::write_atomic(&root.join(&file), out.as_bytes()).map_err(|source| WriteError::Io {
+            file: file.clone(),
             source,
         })?;
-        written.push(file.to_owned());
+        written.push(file);
     }
     Ok(written)
 }

@@ -994,7 +994,7 @@ fn sync_workflow_publishes_with_pages_and_least_privilege() {
     assert_eq!(doc["permissions"], serde_json::json!({}));
     assert_eq!(
         doc["jobs"]["sync"]["permissions"],
-        serde_json::json!({"contents": "write"})
+        serde_json::json!({"contents": "write", "pull-requests": "write"})
     );
     let pages = &doc["jobs"]["pages"];
     assert_eq!(

@@ -418,3 +418,36 @@ fn nothing_rolls_from_a_failed_import() {
         "{web}"
     );
 }
+
+/// `[rollout] branch` must be a Git branch name: an error at its line, so `validate` and the
+/// commands that work from the config say so before any pass commits anything.
+#[test]
+fn an_invalid_rollout_branch_is_a_config_error_at_its_line() {
+    let repo = repo();
+    repo.write(
+        "streamsync.toml",
+        "[rollout]\npull_request = true\nbranch = \"roll outs..\"\n",
+    );
+    for command in ["validate", "sync"] {
+        let args: &[&str] = if command == "sync" {
+            &["sync", "--once", "--commit"]
+        } else {
+            &[command]
+        };
+        let out = repo.run(args);
+        assert_eq!(out.code, 1, "{}", out.snapshot());
+        assert!(
+            out.stderr.contains(
+                "streamsync.toml:3:10: error: `roll outs..` is not a valid Git branch name (for example `streamsync/rollout`)"
+            ),
+            "{}",
+            out.stderr
+        );
+    }
+    repo.write(
+        "streamsync.toml",
+        "[rollout]\npull_request = true\nbranch = \"team/deploys\"\n",
+    );
+    let out = repo.run(&["validate"]);
+    assert_eq!(out.code, 0, "{}", out.snapshot());
+}

@@ -191,7 +191,7 @@ fn apply_imports_with_images_then_a_second_apply_asks_nothing() {
     let out = repo.run(&["apply", "--format", "json"]);
     assert_eq!(out.code, 0, "{out}");
     let v = out.json();
-    assert_eq!(v["format_version"], "1.0");
+    assert_eq!(v["format_version"], "1.1");
     assert_eq!(v["imports"]["imported"], 2, "{out}");
     assert_eq!(v["imports"]["new_images"], 2);
     let counts = &v["requests"][proxy.host()];
@@ -1047,4 +1047,485 @@ fn nothing_is_rolled_from_a_failed_import() {
         )),
         "{out}"
     );
+}
+
+/// `[rollout] pull_request = true`: `sync --commit` commits the state alone to the branch
+/// checked out and the rolled manifests as one commit on the roll-out branch, on top of it.
+#[test]
+fn sync_commit_in_pull_request_mode_puts_the_rollouts_on_their_own_branch() {
+    let reg = Registry::start(Variant::Plain);
+    let p = reg.pusher();
+    p.image("demo/app", "1.0", "amd64", "one");
+    p.image("demo/app", "2.0", "amd64", "two");
+    let repo = Repo::new(&app_definition(&reg.host(), ""));
+    let config = |extra: &str| {
+        std::fs::write(
+            repo.path().join("streamsync.toml"),
+            format!("{CONFIG}\n[rollout]\npull_request = true\n{extra}"),
+        )
+        .unwrap();
+    };
+    config("");
+    let web = "# Follows demo/app:2.0.\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: demo\n  annotations:\n    image.openshift.io/triggers: '[{\"from\":{\"kind\":\"ImageStreamTag\",\"name\":\"app:2.0\"},\"fieldPath\":\"spec.template.spec.containers[0].image\"}]'\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: \" \"  # set by streamsync\n";
+    let worker = "apiVersion: apps/v1\r\nkind: Deployment\r\nmetadata:\r\n  name: worker\r\n  namespace: demo\r\n  annotations:\r\n    image.openshift.io/triggers: '[{\"from\":{\"kind\":\"ImageStreamTag\",\"name\":\"app:1.0\"},\"fieldPath\":\"spec.template.spec.containers[?(@.name==\\\"work\\\")].image\"}]'\r\nspec:\r\n  template:\r\n    spec:\r\n      containers:\r\n      - name: work\r\n        image: old\r\n";
+    std::fs::create_dir_all(repo.path().join("deploy")).unwrap();
+    std::fs::write(repo.path().join("deploy/web.yaml"), web).unwrap();
+    std::fs::write(repo.path().join("deploy/worker.yaml"), worker).unwrap();
+    git(repo.path(), &["init", "-q", "-b", "main"]);
+    let commit_all = |message: &str| {
+        git(repo.path(), &["add", "."]);
+        git(
+            repo.path(),
+            &[
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@e",
+                "commit",
+                "-qm",
+                message,
+            ],
+        );
+    };
+    commit_all("definitions and manifests");
+    let rev = |what: &str| git(repo.path(), &["rev-parse", what]).trim().to_owned();
+    let show = |what: &str| git(repo.path(), &["show", what]);
+    let image = |tag: &str| {
+        let out = repo.run(&["get", "tag", tag, "-o", "json"]);
+        out.json()["image"]["dockerImageReference"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let unrolled = || {
+        assert_eq!(
+            std::fs::read_to_string(repo.path().join("deploy/web.yaml")).unwrap(),
+            web
+        );
+        assert_eq!(
+            std::fs::read_to_string(repo.path().join("deploy/worker.yaml")).unwrap(),
+            worker
+        );
+        let status = git(repo.path(), &["status", "--porcelain"]);
+        assert!(status.is_empty(), "left uncommitted:\n{status}");
+    };
+    let sync = |now: &str| {
+        let out = repo.run_at(
+            now,
+            &[
+                "sync",
+                "--once",
+                "--commit",
+                "--author",
+                "Sync Bot <sync@example.com>",
+                "--format",
+                "json",
+            ],
+        );
+        assert_eq!(out.code, 0, "{out}");
+        out
+    };
+
+    // The first pass imports both tags: the state commit on main, the roll-outs on the branch.
+    let start = rev("HEAD");
+    let out = sync("2026-01-01T00:00:00Z");
+    let head = rev("HEAD");
+    assert_eq!(rev("HEAD^"), start, "one state commit");
+    let state_files = git(repo.path(), &["show", "--name-only", "--format=", "HEAD"]);
+    assert!(
+        state_files.lines().all(|l| l.starts_with("state/")),
+        "{state_files}"
+    );
+    assert!(!head_message(repo.path()).contains("Rolled"));
+    unrolled();
+    let branch = rev("refs/heads/streamsync/rollout");
+    assert_eq!(
+        out.json()["rollout_branch"],
+        serde_json::json!({
+            "branch": "streamsync/rollout",
+            "commit": branch,
+            "parent": head,
+            "updated": true,
+        }),
+        "{out}"
+    );
+    assert!(
+        out.stderr.contains(&format!(
+            "committed 2 roll-outs to branch streamsync/rollout as {} on top of {} (the working tree is not rolled)",
+            &branch[..12],
+            &head[..12]
+        )),
+        "{out}"
+    );
+    assert_eq!(rev("streamsync/rollout^"), head);
+    assert_eq!(
+        git(
+            repo.path(),
+            &["diff", "--name-only", "HEAD", "streamsync/rollout"]
+        ),
+        "deploy/web.yaml\ndeploy/worker.yaml\n"
+    );
+    let (two, one) = (image("demo/app:2.0"), image("demo/app:1.0"));
+    let web_rolled = |to: &str| web.replace("\" \"  #", &format!("\"{to}\"  #"));
+    let worker_rolled = worker.replace("image: old", &format!("image: {one}"));
+    assert_eq!(show("streamsync/rollout:deploy/web.yaml"), web_rolled(&two));
+    assert_eq!(show("streamsync/rollout:deploy/worker.yaml"), worker_rolled);
+    let message = git(
+        repo.path(),
+        &["log", "-1", "--format=%B", "streamsync/rollout"],
+    );
+    assert_eq!(
+        message,
+        format!(
+            "streamsync: roll 2 containers in 2 files\n\nRolled:\n- deploy/web.yaml Deployment demo/web container web: {two} (demo/app:2.0)\n- deploy/worker.yaml Deployment demo/worker container work: {one} (demo/app:1.0)\n\n"
+        )
+    );
+
+    // Nothing moved: neither main nor the branch changes.
+    let out = sync("2026-01-01T00:15:00Z");
+    assert_eq!(rev("HEAD"), head, "{out}");
+    assert_eq!(rev("refs/heads/streamsync/rollout"), branch);
+    assert_eq!(out.json()["rollout_branch"]["updated"], false, "{out}");
+    assert!(
+        out.stderr.contains(&format!(
+            "branch streamsync/rollout already holds the 2 roll-outs due, on top of {}",
+            &head[..12]
+        )),
+        "{out}"
+    );
+    assert!(!out.stderr.contains("Rolled"), "{out}");
+    assert_eq!(out.json()["rollout_branch"]["commit"], branch.as_str());
+    unrolled();
+
+    // The scheduled tag moves: a state commit, and the branch recreated on top of it.
+    p.image("demo/app", "2.0", "amd64", "two-moved");
+    sync("2026-01-01T00:30:00Z");
+    let moved = rev("HEAD");
+    assert_eq!(rev("HEAD^"), head);
+    let two_moved = image("demo/app:2.0");
+    assert_ne!(two, two_moved);
+    assert_eq!(rev("streamsync/rollout^"), moved);
+    assert_ne!(rev("refs/heads/streamsync/rollout"), branch);
+    assert_eq!(
+        show("streamsync/rollout:deploy/web.yaml"),
+        web_rolled(&two_moved)
+    );
+    assert_eq!(show("streamsync/rollout:deploy/worker.yaml"), worker_rolled);
+    unrolled();
+
+    // A branch name of the team's choosing.
+    config("branch = \"deploy/review\"\n");
+    commit_all("roll-outs to deploy/review");
+    let config_commit = rev("HEAD");
+    let out = sync("2026-01-01T00:45:00Z");
+    assert_eq!(rev("HEAD"), config_commit, "no state change");
+    assert_eq!(rev("deploy/review^"), config_commit, "{out}");
+    assert_eq!(
+        out.json()["rollout_branch"]["branch"],
+        "deploy/review",
+        "{out}"
+    );
+    assert_eq!(
+        show("deploy/review:deploy/web.yaml"),
+        web_rolled(&two_moved)
+    );
+    unrolled();
+
+    // A manifest with changes not committed: the branch would carry them, so it is refused.
+    let review = rev("refs/heads/deploy/review");
+    std::fs::write(
+        repo.path().join("deploy/web.yaml"),
+        format!("{web}# local note\n"),
+    )
+    .unwrap();
+    let out = repo.run_at("2026-01-01T00:50:00Z", &["sync", "--once", "--commit"]);
+    assert_eq!(out.code, 1, "{out}");
+    assert!(
+        out.stderr.contains(
+            "`deploy/web.yaml` differs from HEAD (changes not committed), so its roll-outs cannot go to the roll-out branch"
+        ),
+        "{out}"
+    );
+    assert!(out.stderr.contains("hint: commit or discard"), "{out}");
+    assert_eq!(rev("refs/heads/deploy/review"), review);
+    std::fs::write(repo.path().join("deploy/web.yaml"), web).unwrap();
+
+    // The branch checked out is refused, with a hint; the state is still committed.
+    config("branch = \"main\"\n");
+    commit_all("roll-outs to main");
+    let out = repo.run_at("2026-01-01T01:00:00Z", &["sync", "--once", "--commit"]);
+    assert_eq!(out.code, 1, "{out}");
+    assert!(
+        out.stderr
+            .contains("`[rollout] branch` in streamsync.toml is `main`, the branch checked out"),
+        "{out}"
+    );
+    assert!(out.stderr.contains("hint: set `[rollout] branch`"), "{out}");
+    unrolled();
+
+    // Without --commit there is no branch to commit to: the working tree is rolled.
+    let out = repo.run_at("2026-01-01T01:15:00Z", &["sync", "--once"]);
+    assert_eq!(out.code, 0, "{out}");
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join("deploy/web.yaml")).unwrap(),
+        web_rolled(&two_moved)
+    );
+}
+
+/// The `run` script of step `name` of the sync workflow's `sync` job.
+fn sync_workflow_step(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(".github/workflows/sync.yml");
+    let doc: Value = serde_saphyr::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    doc["jobs"]["sync"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .and_then(|s| s["run"].as_str())
+        .unwrap_or_else(|| panic!("no step {name:?}"))
+        .to_owned()
+}
+
+/// Run a workflow script in `dir` with `env`, as the runner's bash does.
+fn run_step(dir: &Path, script: &str, env: &[(&str, &str)]) -> Out {
+    let out = Command::new("bash")
+        .arg("-e")
+        .arg("-c")
+        .arg(script)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .expect("bash");
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A scheduled sync's checkout in pull-request mode: a repository whose `main` is pushed to
+/// a bare `origin`, another clone that pushes meanwhile, and the registry `demo/app` comes
+/// from.
+struct WorkflowRig {
+    _reg: Registry,
+    repo: Repo,
+    origin: tempfile::TempDir,
+    other: tempfile::TempDir,
+    temp: tempfile::TempDir,
+}
+
+const WORKFLOW_WEB: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: demo\n  annotations:\n    image.openshift.io/triggers: '[{\"from\":{\"kind\":\"ImageStreamTag\",\"name\":\"app:2.0\"},\"fieldPath\":\"spec.template.spec.containers[0].image\"}]'\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: \" \"\n";
+
+const GIT_ID: [&str; 4] = ["-c", "user.name=t", "-c", "user.email=t@e"];
+
+impl WorkflowRig {
+    fn new() -> WorkflowRig {
+        let reg = Registry::start(Variant::Plain);
+        reg.pusher().image("demo/app", "2.0", "amd64", "two");
+        reg.pusher().image("demo/app", "1.0", "amd64", "one");
+        let repo = Repo::new(&app_definition(&reg.host(), ""));
+        std::fs::write(
+            repo.path().join("streamsync.toml"),
+            format!("{CONFIG}\n[rollout]\npull_request = true\n"),
+        )
+        .unwrap();
+        std::fs::create_dir_all(repo.path().join("deploy")).unwrap();
+        std::fs::write(repo.path().join("deploy/web.yaml"), WORKFLOW_WEB).unwrap();
+        let rig = WorkflowRig {
+            _reg: reg,
+            repo,
+            origin: tempfile::tempdir().unwrap(),
+            other: tempfile::tempdir().unwrap(),
+            temp: tempfile::tempdir().unwrap(),
+        };
+        let ci = rig.repo.path();
+        git(rig.origin.path(), &["init", "-q", "--bare", "-b", "main"]);
+        git(ci, &["init", "-q", "-b", "main"]);
+        git(ci, &["add", "."]);
+        git(ci, &[&GIT_ID[..], &["commit", "-qm", "base"]].concat());
+        let url = rig.origin.path().to_str().unwrap();
+        git(ci, &["remote", "add", "origin", url]);
+        git(ci, &["push", "-q", "origin", "main"]);
+        git(ci, &["fetch", "-q", "origin"]);
+        git(rig.other.path(), &["clone", "-q", url, "."]);
+        rig
+    }
+
+    /// Someone pushes `text` to `file` on main while the sync runs.
+    fn push_meanwhile(&self, file: &str, text: &str) {
+        let other = self.other.path();
+        std::fs::write(other.join(file), text).unwrap();
+        git(other, &["add", file]);
+        git(
+            other,
+            &[&GIT_ID[..], &["commit", "-qm", "meanwhile"]].concat(),
+        );
+        git(other, &["push", "-q", "origin", "main"]);
+    }
+
+    /// `sync --once --commit --format json`, its report where the workflow keeps it.
+    fn sync(&self, now: &str) -> Value {
+        let out = self
+            .repo
+            .run_at(now, &["sync", "--once", "--commit", "--format", "json"]);
+        assert_eq!(out.code, 0, "{out}");
+        std::fs::write(self.temp.path().join("sync.json"), &out.stdout).unwrap();
+        out.json()
+    }
+
+    /// Run the sync workflow's step `name` in the checkout.
+    fn step(&self, name: &str) -> Out {
+        let report = self.temp.path().join("sync.json");
+        let outputs = self.temp.path().join("outputs");
+        let env = [
+            ("BRANCH", "main"),
+            ("BASE", "main"),
+            ("REPORT", report.to_str().unwrap()),
+            ("GITHUB_OUTPUT", outputs.to_str().unwrap()),
+        ];
+        run_step(self.repo.path(), &sync_workflow_step(name), &env)
+    }
+
+    fn push_state(&self) -> Out {
+        self.step("Push the state commit (fetch, rebase, retry; never force)")
+    }
+
+    fn push_branch(&self) -> Out {
+        self.step("Push the roll-out branch")
+    }
+
+    /// The step outputs written so far, and forget them.
+    fn take_outputs(&self) -> String {
+        let path = self.temp.path().join("outputs");
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let _ = std::fs::remove_file(path);
+        text
+    }
+
+    fn remote(&self, what: &str) -> String {
+        git(self.origin.path(), &["rev-parse", what])
+            .trim()
+            .to_owned()
+    }
+}
+
+/// The sync workflow's git steps on real repositories: the state commit is pushed (rebased on
+/// a commit pushed meanwhile), the roll-out commit is put on what was pushed and pushed to
+/// the roll-out branch, and a second run with nothing moved pushes nothing.
+#[test]
+fn sync_workflow_pushes_the_rollout_branch_on_the_pushed_state() {
+    let rig = WorkflowRig::new();
+    let ci = rig.repo.path();
+    rig.push_meanwhile("NOTES", "meanwhile\n");
+
+    let json = rig.sync("2026-01-01T00:00:00Z");
+    assert_eq!(json["rollout_branch"]["parent"], head_of(ci));
+    let shown = rig.step("Show what the sync did");
+    assert_eq!(shown.code, 0, "{shown}");
+    let shown: Value = serde_json::from_str(&shown.stdout).unwrap();
+    assert_eq!(shown["rollout_branch"], json["rollout_branch"]);
+    assert_eq!(shown["failed"], serde_json::json!([]));
+    assert_eq!(shown["summary"], json["summary"]);
+    let out = rig.push_state();
+    assert_eq!(out.code, 0, "{out}");
+    assert!(out.stdout.contains("rebasing on the new main"), "{out}");
+    let out = rig.push_branch();
+    assert_eq!(out.code, 0, "{out}");
+    // On the pushed main (state commit rebased on the other push), one commit of roll-outs.
+    let main = rig.remote("refs/heads/main");
+    assert_eq!(main, head_of(ci));
+    assert_eq!(rig.remote("refs/heads/streamsync/rollout^"), main);
+    assert_eq!(
+        git(
+            rig.origin.path(),
+            &["diff", "--name-only", "main", "streamsync/rollout"]
+        ),
+        "deploy/web.yaml\n"
+    );
+    let rolled = git(
+        rig.origin.path(),
+        &["show", "streamsync/rollout:deploy/web.yaml"],
+    );
+    let image = rig
+        .repo
+        .run(&["get", "tag", "demo/app:2.0", "-o", "json"])
+        .json()["image"]["dockerImageReference"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        rolled,
+        WORKFLOW_WEB.replace("\" \"", &format!("\"{image}\""))
+    );
+    let pushed = rig.remote("refs/heads/streamsync/rollout");
+    assert_eq!(
+        rig.take_outputs(),
+        format!("branch=streamsync/rollout\ncommit={pushed}\n")
+    );
+    assert_eq!(git(ci, &["status", "--porcelain"]), "");
+    assert_eq!(git(ci, &["rev-parse", "--abbrev-ref", "HEAD"]), "main\n");
+
+    // The next run, from a fresh fetch, with nothing moved: nothing pushed anywhere.
+    git(ci, &["fetch", "-q", "origin"]);
+    let json = rig.sync("2026-01-01T00:15:00Z");
+    assert_eq!(json["rollout_branch"]["parent"], main.as_str());
+    let out = rig.push_state();
+    assert_eq!(out.code, 0, "{out}");
+    assert!(out.stdout.contains("no state change to push"), "{out}");
+    let out = rig.push_branch();
+    assert_eq!(out.code, 0, "{out}");
+    assert!(
+        out.stdout
+            .contains("streamsync/rollout already proposes these roll-outs"),
+        "{out}"
+    );
+    assert_eq!(rig.remote("refs/heads/main"), main);
+    assert_eq!(rig.remote("refs/heads/streamsync/rollout"), pushed);
+    assert_eq!(
+        rig.take_outputs(),
+        format!("branch=streamsync/rollout\ncommit={pushed}\n")
+    );
+}
+
+/// A manifest changed on main meanwhile, in the very line the roll-out changes: the roll-out
+/// cannot be put on the pushed state, so the step warns, pushes no branch, names none for the
+/// pull-request step, and leaves the checkout clean on main.
+#[test]
+fn sync_workflow_skips_a_rollout_that_conflicts_with_the_pushed_state() {
+    let rig = WorkflowRig::new();
+    let ci = rig.repo.path();
+    rig.push_meanwhile(
+        "deploy/web.yaml",
+        &WORKFLOW_WEB.replace("\" \"", "quay.io/team/web:pinned"),
+    );
+    rig.sync("2026-01-01T00:00:00Z");
+    let out = rig.push_state();
+    assert_eq!(out.code, 0, "{out}");
+    let out = rig.push_branch();
+    assert_eq!(out.code, 0, "{out}");
+    assert!(
+        out.stdout.contains(
+            "::warning::the roll-outs conflict with the new main; the next sync recreates the branch"
+        ),
+        "{out}"
+    );
+    assert_eq!(rig.take_outputs(), "");
+    assert!(
+        git(
+            rig.origin.path(),
+            &["branch", "--list", "streamsync/rollout"]
+        )
+        .is_empty(),
+        "no roll-out branch pushed"
+    );
+    assert_eq!(git(ci, &["status", "--porcelain"]), "");
+    assert_eq!(git(ci, &["rev-parse", "--abbrev-ref", "HEAD"]), "main\n");
+    assert_eq!(head_of(ci), rig.remote("refs/heads/main"));
+}
+
+fn head_of(repo: &Path) -> String {
+    git(repo, &["rev-parse", "HEAD"]).trim().to_owned()
 }

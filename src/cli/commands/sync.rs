@@ -1,8 +1,8 @@
 //! `sync`: the scheduled job. One pass ([`crate::ops::sync`]) is an apply plus a re-import of
 //! every scheduled tag and of the tags of every stream's `spec.dockerImageRepository`, sent to
 //! the registries as one batch under the state lock; `--commit` then commits the state
-//! folder. Without `--once` it repeats every `--interval` and stops on SIGINT/SIGTERM once
-//! the pass in flight is done.
+//! folder (and, in pull-request mode, the roll-outs to their branch). Without `--once` it
+//! repeats every `--interval` and stops on SIGINT/SIGTERM once the pass in flight is done.
 
 use std::sync::mpsc;
 use std::time::Duration;
@@ -103,7 +103,12 @@ fn pass(
             return Ok(report::refused(&invalid, printer, "nothing was synced"));
         }
     };
-    let status = report::applied(&done.applied, args.format, printer);
+    let status = report::synced(
+        &done.applied,
+        done.rollout_branch.as_ref(),
+        args.format,
+        printer,
+    );
     if let Some(e) = done.commit_error {
         return Err(e);
     }
@@ -113,6 +118,29 @@ fn pass(
             &c.id[..c.id.len().min(12)],
             c.subject
         ));
+    }
+    if let Some(b) = &done.rollout_branch {
+        let short = |id: &str| id[..id.len().min(12)].to_owned();
+        let n = done
+            .applied
+            .rolled
+            .as_ref()
+            .map_or(0, |r| r.plan.rollouts.len());
+        let what = format!("{n} {}", if n == 1 { "roll-out" } else { "roll-outs" });
+        printer.info(&if b.updated {
+            format!(
+                "committed {what} to branch {} as {} on top of {} (the working tree is not rolled)",
+                b.branch,
+                short(&b.commit),
+                short(&b.parent)
+            )
+        } else {
+            format!(
+                "branch {} already holds the {what} due, on top of {}",
+                b.branch,
+                short(&b.parent)
+            )
+        });
     }
     Ok(status)
 }
