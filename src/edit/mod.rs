@@ -390,6 +390,14 @@ pub fn set_in_document(
             Step::Index(n) => node.items().and_then(|items| items.get(*n)),
         };
         node = next.ok_or_else(|| EditError::NotAMapping(step_text(&path[..=i])))?;
+        // An alias's value is written at its anchor, where other uses share it: changing it
+        // there would change them too.
+        if matches!(node.kind, tree::Kind::Alias) {
+            return Err(EditError::Unsupported(format!(
+                "`{}` is a YAML alias (`*…`) of a value written elsewhere; write it out in full so it can change alone",
+                step_text(&path[..=i])
+            )));
+        }
     }
     if node.entries().is_none() {
         return Err(EditError::NotAMapping(step_text(path)));

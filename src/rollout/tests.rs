@@ -830,3 +830,39 @@ spec:
         (9, 81, "trigger-unknown-tag")
     );
 }
+
+#[test]
+fn a_container_written_as_an_alias_is_refused_clearly_and_a_merge_key_is_overridden() {
+    let triggers = r#"[{"from":{"kind":"ImageStreamTag","name":"ruby:3.3"},"fieldPath":"spec.template.spec.containers[0].image"},{"from":{"kind":"ImageStreamTag","name":"ruby:local"},"fieldPath":"spec.template.spec.initContainers[0].image"}]"#;
+    let text = format!(
+        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: j\n  namespace: shop\n  annotations:\n    image.openshift.io/triggers: '{triggers}'\nspec:\n  template:\n    spec:\n      initContainers:\n      - &c\n        name: a\n        image: old\n      containers:\n      - *c\n"
+    );
+    let s = scan(&[manifest("j.yaml", &text)]);
+    let p = plan(&s, &live(), &cluster(), "default");
+    assert_eq!(p.rollouts.len(), 2);
+    // Rolling one use of the anchor would roll the other too: refused, naming the alias.
+    let err = apply_to_text("j.yaml", &text, &p.rollouts).unwrap_err();
+    let chain = format!("{err}: {}", std::error::Error::source(&err).unwrap());
+    assert!(
+        chain.contains("`spec.template.spec.containers[0]` is a YAML alias"),
+        "{chain}"
+    );
+
+    // A merge key: the container's own `image` key overrides the merged one.
+    let one = r#"[{"from":{"kind":"ImageStreamTag","name":"ruby:3.3"},"fieldPath":"spec.template.spec.containers[0].image"}]"#;
+    let text = format!(
+        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: j\n  namespace: shop\n  annotations:\n    image.openshift.io/triggers: '{one}'\nbase: &base\n  image: old\n  imagePullPolicy: Always\nspec:\n  template:\n    spec:\n      containers:\n      - <<: *base\n        name: a\n"
+    );
+    let (out, p, _) = roll("m.yaml", &text);
+    assert_eq!(p.rollouts[0].before.as_deref(), Some("old"));
+    assert_eq!(
+        out,
+        text.replace(
+            "        name: a\n",
+            &format!(
+                "        name: a\n        image: {}\n",
+                src("quay.io/org/ruby")
+            )
+        )
+    );
+}
