@@ -439,6 +439,31 @@ impl Object<'_> {
         Some((path, node))
     }
 
+    /// What a trigger that selects no container could select instead: the names (else the
+    /// positions) of `list`, for the hint.
+    fn choices(&self, pod_spec: &[&str], list: &str) -> String {
+        let items = match at(self.node, pod_spec)
+            .and_then(|spec| spec.get(list))
+            .map(|(_, n)| &n.value)
+        {
+            Some(Value::Seq(items)) if !items.is_empty() => items,
+            _ => return format!("{} has no `{list}`", self.describe()),
+        };
+        let names: Vec<String> = items
+            .iter()
+            .enumerate()
+            .map(|(i, c)| match c.get("name").and_then(|(_, v)| v.as_str()) {
+                Some(name) => format!("[{i}] `{name}`"),
+                None => format!("[{i}]"),
+            })
+            .collect();
+        format!(
+            "the `{list}` of {} are {}; select one by index or by name",
+            self.describe(),
+            names.join(", ")
+        )
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn trigger(
         &self,
@@ -684,11 +709,7 @@ fn annotation_triggers(obj: &Object<'_>, pod_spec: &[&str], annotation: &Node, o
                 pos,
                 "trigger-field-path",
                 format!("{which}: field path `{field_path}` selects no container"),
-                &format!(
-                    "list the {} of {} and name one of them",
-                    parsed.list(),
-                    obj.describe()
-                ),
+                &obj.choices(pod_spec, parsed.list()),
             ));
             continue;
         };
@@ -822,7 +843,7 @@ fn deployment_config(obj: &Object<'_>, pod_spec: &[&str], out: &mut Scan) {
                         "{which} names container `{name}`, which {} does not have",
                         obj.describe()
                     ),
-                    "name a container of `spec.template.spec.containers` in `containerNames`",
+                    &obj.choices(pod_spec, "containers"),
                 ));
                 continue;
             };

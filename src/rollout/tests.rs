@@ -866,3 +866,32 @@ fn a_container_written_as_an_alias_is_refused_clearly_and_a_merge_key_is_overrid
         )
     );
 }
+
+#[test]
+fn a_field_path_that_selects_nothing_is_told_what_it_could_select() {
+    let hints = |text: &str| -> Vec<String> {
+        scan(&[manifest("w.yaml", text)])
+            .diagnostics
+            .into_iter()
+            .filter_map(|d| d.hint)
+            .collect()
+    };
+    let text = deployment(
+        r#"[{"from":{"kind":"ImageStreamTag","name":"ruby:3.3"},"fieldPath":"spec.template.spec.containers[?(@.name==\"api\")].image"},{"from":{"kind":"ImageStreamTag","name":"ruby:3.3"},"fieldPath":"spec.template.spec.initContainers[0].image"}]"#,
+    )
+    .replace("        image: x\n", "        image: x\n      - ports: []\n");
+    assert_eq!(
+        hints(&text),
+        [
+            "the `containers` of Deployment `w` are [0] `web`, [1]; select one by index or by name",
+            "Deployment `w` has no `initContainers`"
+        ]
+    );
+    let dc = "kind: DeploymentConfig\nmetadata: {name: d, namespace: shop}\nspec:\n  template: {spec: {containers: [{name: web}, {name: db}]}}\n  triggers:\n  - type: ImageChange\n    imageChangeParams:\n      automatic: true\n      containerNames: [api]\n      from: {kind: ImageStreamTag, name: \"ruby:3.3\"}\n";
+    assert_eq!(
+        hints(dc),
+        [
+            "the `containers` of DeploymentConfig `d` are [0] `web`, [1] `db`; select one by index or by name"
+        ]
+    );
+}
