@@ -860,3 +860,97 @@ fn deployment_config(obj: &Object<'_>, pod_spec: &[&str], out: &mut Scan) {
         }
     }
 }
+
+/// Whether `after` holds the same documents as `before` once each container of `rolled`
+/// (document, path to the container, new image) carries its new `image`: the proof that an
+/// edit changed those values and nothing else (no sibling lost, no block scalar grown, no
+/// anchor shared). The error says where the two first differ.
+pub fn same_but_images(
+    before: &str,
+    after: &str,
+    rolled: &[(usize, &[Step], &str)],
+) -> Result<(), String> {
+    let parse = |text: &str| node::parse_documents(text, LIMITS).map_err(|e| e.message);
+    let mut expected = parse(before)?;
+    let actual = parse(after)?;
+    for (doc, path, image) in rolled {
+        let container = expected
+            .get_mut(*doc)
+            .and_then(|root| node_at_mut(root, path))
+            .ok_or_else(|| format!("document {} has no container at the planned path", doc + 1))?;
+        let Value::Map(entries) = &mut container.value else {
+            return Err(format!(
+                "document {}: the container is not a mapping",
+                doc + 1
+            ));
+        };
+        let value = Node {
+            pos: Pos::default(),
+            value: Value::Str((*image).to_owned()),
+        };
+        match entries.iter_mut().find(|(k, _)| k.name == "image") {
+            Some((_, v)) => *v = value,
+            None => entries.push((
+                node::Key {
+                    pos: Pos::default(),
+                    name: "image".to_owned(),
+                },
+                value,
+            )),
+        }
+    }
+    if expected.len() != actual.len() {
+        return Err(format!(
+            "the file had {} documents and now has {}",
+            expected.len(),
+            actual.len()
+        ));
+    }
+    for (e, a) in expected.iter().zip(&actual) {
+        if let Some(pos) = first_difference(e, a) {
+            return Err(format!("line {} changed beyond the image values", pos.line));
+        }
+    }
+    Ok(())
+}
+
+fn node_at_mut<'n>(node: &'n mut Node, path: &[Step]) -> Option<&'n mut Node> {
+    let mut n = node;
+    for step in path {
+        n = match (step, &mut n.value) {
+            (Step::Key(k), Value::Map(entries)) => {
+                &mut entries.iter_mut().find(|(key, _)| &key.name == k)?.1
+            }
+            (Step::Index(i), Value::Seq(items)) => items.get_mut(*i)?,
+            _ => return None,
+        };
+    }
+    Some(n)
+}
+
+/// Where two trees first differ in value (positions aside), as the position in `actual`.
+fn first_difference(expected: &Node, actual: &Node) -> Option<Pos> {
+    match (&expected.value, &actual.value) {
+        (Value::Seq(e), Value::Seq(a)) => {
+            if e.len() != a.len() {
+                return Some(actual.pos);
+            }
+            e.iter().zip(a).find_map(|(e, a)| first_difference(e, a))
+        }
+        (Value::Map(e), Value::Map(a)) => {
+            if e.len() != a.len() {
+                return Some(actual.pos);
+            }
+            e.iter().zip(a).find_map(|((ek, ev), (ak, av))| {
+                if ek.name == ak.name {
+                    first_difference(ev, av)
+                } else {
+                    Some(ak.pos)
+                }
+            })
+        }
+        (Value::Float(e), Value::Float(a)) if e.to_bits() == a.to_bits() => None,
+        (e, a) if e == a => None,
+        _ => Some(actual.pos),
+    }
+}

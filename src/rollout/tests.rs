@@ -895,3 +895,55 @@ fn a_field_path_that_selects_nothing_is_told_what_it_could_select() {
         ]
     );
 }
+
+#[test]
+fn an_edit_is_proven_to_change_the_images_and_nothing_else() {
+    let before = "kind: Pod\nspec:\n  containers:\n  - name: a\n    args: [x]\n  - name: b\n    image: old\n---\nkind: Service\n";
+    let path = |i| {
+        vec![
+            edit::Step::Key("spec".into()),
+            edit::Step::Key("containers".into()),
+            edit::Step::Index(i),
+        ]
+    };
+    let (a, b) = (path(0), path(1));
+    let rolled = [(0, a.as_slice(), "new-a"), (0, b.as_slice(), "new-b")];
+    let good = "kind: Pod\nspec:\n  containers:\n  - name: a\n    args: [x]\n    image: new-a\n  - name: b\n    image: \"new-b\"\n---\nkind: Service\n";
+    assert_eq!(scan::same_but_images(before, good, &rolled), Ok(()));
+    // A sibling value, a lost key, another document: each is named.
+    for (bad, line) in [
+        (good.replace("args: [x]", "args: [y]"), 5),
+        (good.replace("    args: [x]\n", ""), 4),
+        (good.replace("kind: Service", "kind: Route"), 10),
+    ] {
+        assert_eq!(
+            scan::same_but_images(before, &bad, &rolled),
+            Err(format!("line {line} changed beyond the image values")),
+            "{bad}"
+        );
+    }
+    assert!(
+        scan::same_but_images(before, &good.replace("---\nkind: Service\n", ""), &rolled).is_err()
+    );
+}
+
+#[test]
+fn an_image_added_to_a_json_like_flow_mapping_is_quoted_like_its_keys() {
+    let triggers = r#"[{"from":{"kind":"ImageStreamTag","name":"ruby:3.3"},"fieldPath":"spec.template.spec.containers[0].image"},{"from":{"kind":"ImageStreamTag","name":"ruby:3.3"},"fieldPath":"spec.template.spec.initContainers[0].image"}]"#;
+    let text = format!(
+        "kind: Deployment\nmetadata:\n  name: w\n  namespace: shop\n  annotations:\n    image.openshift.io/triggers: '{triggers}'\nspec:\n  template:\n    spec:\n      containers: [{{\"name\": \"web\", \"ports\": [{{\"containerPort\": 80}}]}}]\n      initContainers: [{{'name': 'init'}}]\n"
+    );
+    let (out, _, _) = roll("w.yaml", &text);
+    let image = src("quay.io/org/ruby");
+    assert_eq!(
+        out,
+        text.replace(
+            "[{\"containerPort\": 80}]}",
+            &format!("[{{\"containerPort\": 80}}], \"image\": \"{image}\"}}")
+        )
+        .replace(
+            "{'name': 'init'}",
+            &format!("{{'name': 'init', 'image': '{image}'}}")
+        )
+    );
+}
