@@ -259,3 +259,47 @@ fn every_kind_rolls_byte_for_byte_after_apply_sync_and_import() {
         "{out}"
     );
 }
+
+#[test]
+fn a_tag_whose_import_failed_waits_and_its_followers_keep_their_bytes() {
+    let reg = Registry::start(Variant::Plain);
+    let host = reg.host();
+    let p = reg.pusher();
+    p.image("demo/app", "1.0", "amd64", "one");
+    p.image("demo/app", "2.0", "amd64", "two");
+    p.image("openshift/mysql", "8.0", "amd64", "mysql");
+    let dir = repository(&host);
+    let root = dir.path();
+    // `missing` names a tag the registry does not have.
+    let defs = root.join("definitions/demo/app.yaml");
+    let text = read(&defs)
+        + &format!(
+            "  - name: missing\n    from: {{kind: DockerImage, name: {host}/demo/app:nope}}\n    importPolicy: {{insecure: true}}\n"
+        );
+    std::fs::write(&defs, text).unwrap();
+    let manifest = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: waiting\n  namespace: demo\n  annotations:\n    image.openshift.io/triggers: '[{\"from\":{\"kind\":\"ImageStreamTag\",\"name\":\"app:missing\"},\"fieldPath\":\"spec.template.spec.containers[0].image\"}]'\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: \" \"\n";
+    std::fs::write(root.join("deploy/waiting.yaml"), manifest).unwrap();
+    assert_eq!(run(root, &["validate"]).code, 0);
+
+    let out = run(root, &["apply", "--auto-approve"]);
+    assert_ne!(out.code, 0, "{out}");
+    assert!(
+        out.stdout.contains(
+            "  waiting deploy/waiting.yaml Deployment demo/waiting container web (follows demo/app:missing)"
+        ),
+        "{out}"
+    );
+    assert_eq!(read(&root.join("deploy/waiting.yaml")), manifest);
+    // The other imports succeeded, and their followers rolled.
+    assert!(
+        out.stderr
+            .contains("Rolled 12 containers in 4 files (2 paused, 2 waiting)."),
+        "{out}"
+    );
+    let out = run(root, &["rollout", "--dry-run"]);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(
+        out.stdout.contains("  waiting deploy/waiting.yaml"),
+        "{out}"
+    );
+}
