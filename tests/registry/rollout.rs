@@ -303,3 +303,82 @@ fn a_tag_whose_import_failed_waits_and_its_followers_keep_their_bytes() {
         "{out}"
     );
 }
+
+/// OpenShift's nodejs-postgresql-example template as `oc process -o json` prints it, rolled
+/// against the sample library's own `openshift/postgresql` stream (its file as published,
+/// pointed at this run's registry): the DeploymentConfig follows `postgresql:12-el8` by the
+/// integrated registry (the stream's tags are `Local`), the Deployment waits for its build.
+#[test]
+fn a_processed_sample_template_rolls_against_the_sample_librarys_own_stream() {
+    let reg = Registry::start(Variant::Plain);
+    let host = reg.host();
+    let p = reg.pusher();
+    let corpus = read(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus/postgresql-rhel.json"),
+    );
+    // Every repository the stream imports from, pushed under its own path.
+    let mut pushed = BTreeMap::new();
+    for (at, _) in corpus.match_indices("registry.redhat.io/") {
+        let rest = &corpus[at + "registry.redhat.io/".len()..];
+        let spec = &rest[..rest.find('"').unwrap()];
+        let (repo, tag) = spec.split_once(':').unwrap();
+        pushed
+            .entry(spec.to_owned())
+            .or_insert_with(|| p.image(repo, tag, "amd64", spec).digest);
+    }
+    assert_eq!(pushed.len(), 7);
+    let definition = corpus.replace("registry.redhat.io", &host).replacen(
+        "\"openshift.io/display-name\": \"PostgreSQL\"",
+        "\"openshift.io/display-name\": \"PostgreSQL\", \"openshift.io/image.insecureRepository\": \"true\"",
+        1,
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    std::fs::write(
+        root.join("streamsync.toml"),
+        "[registry]\ninsecure_allowed = [\"127.0.0.1\"]\n\n[cluster]\ninternal_registry = \"image-registry.openshift-image-registry.svc:5000\"\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(root.join("definitions/openshift")).unwrap();
+    std::fs::write(
+        root.join("definitions/openshift/postgresql.json"),
+        definition,
+    )
+    .unwrap();
+    std::fs::create_dir_all(root.join("app")).unwrap();
+    let template = read(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/rollout/nodejs-postgresql.json"),
+    );
+    std::fs::write(root.join("app/nodejs-postgresql.json"), &template).unwrap();
+
+    let out = run(root, &["validate"]);
+    assert_eq!(out.code, 0, "{out}");
+    let out = run(root, &["apply", "--auto-approve"]);
+    assert_eq!(out.code, 0, "{out}");
+    let digest = &pushed["rhel8/postgresql-12:latest"];
+    let after =
+        format!("image-registry.openshift-image-registry.svc:5000/openshift/postgresql@{digest}");
+    assert!(
+        out.stdout.contains(&format!(
+            "~ roll app/nodejs-postgresql.json DeploymentConfig default/postgresql container postgresql: (no image) → {after}\n"
+        )) && out.stdout.contains(
+            "  waiting app/nodejs-postgresql.json Deployment default/nodejs-postgresql-example container nodejs-postgresql-example (follows default/nodejs-postgresql-example:latest)"
+        ),
+        "{out}"
+    );
+    // Only that value changed: added after the container's last key, in the file's layout.
+    let ports = "                                        \"containerPort\": 5432\n                                    }\n                                ]\n";
+    let expected = template.replacen(
+        ports,
+        &format!(
+            "{}],\n                                \"image\": \"{after}\"\n",
+            ports.trim_end_matches("]\n")
+        ),
+        1,
+    );
+    assert_eq!(read(&root.join("app/nodejs-postgresql.json")), expected);
+    // Rolled: the next apply has nothing to do.
+    let out = run(root, &["rollout"]);
+    assert!(out.stderr.contains("Nothing to roll (1 waiting)."), "{out}");
+}
