@@ -594,14 +594,24 @@ fn annotation_triggers(obj: &Object<'_>, pod_spec: &[&str], annotation: &Node, o
                     .iter()
                     .filter(|e| e.field_path.as_deref() == Some(field_path))
                     .count();
-                // As JSON writes it (`\"` inside name selectors), else as decoded.
-                let encoded = serde_json::to_string(field_path).unwrap_or_default();
-                let encoded = encoded.trim_matches('"');
+                // As JSON writes it (`\"` inside name selectors), that again inside a YAML
+                // double-quoted string, inside a single-quoted one (`''`), else as decoded.
+                let quote = |s: &str| {
+                    let q = serde_json::to_string(s).unwrap_or_default();
+                    q[1..q.len().saturating_sub(1).max(1)].to_owned()
+                };
+                let encoded = quote(field_path);
+                let needles = [
+                    quote(&encoded),
+                    encoded.replace('\'', "''"),
+                    encoded.clone(),
+                    field_path.to_owned(),
+                ];
                 span.and_then(|(start, end)| {
                     let raw = &obj.text[start..end];
-                    [encoded, field_path]
+                    needles
                         .iter()
-                        .find_map(|needle| raw.match_indices(needle).nth(earlier))
+                        .find_map(|needle| raw.match_indices(needle.as_str()).nth(earlier))
                         .map(|(at, _)| start + at)
                 })
                 .map_or(pos, |at| {

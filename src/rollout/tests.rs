@@ -947,3 +947,30 @@ fn an_image_added_to_a_json_like_flow_mapping_is_quoted_like_its_keys() {
         )
     );
 }
+
+#[test]
+fn a_name_selector_is_pointed_at_in_either_yaml_quoting() {
+    // Single-quoted YAML doubles the JSONPath's own single quotes; double-quoted YAML escapes
+    // the JSON's `\"` again.
+    let single = deployment(
+        r#"[{"from":{"kind":"ImageStreamTag","name":"ruby:nope"},"fieldPath":"spec.template.spec.containers[?(@.name=''web'')].image"}]"#,
+    );
+    let column = |text: &str| {
+        let line = text.lines().nth(5).unwrap();
+        u32::try_from(line.find("spec.template").unwrap() + 1).unwrap()
+    };
+    let got = errors("w.yaml", &single);
+    assert_eq!(
+        (got[0].0, got[0].1, got[0].2),
+        (6, column(&single), "trigger-unknown-tag")
+    );
+    let double = deployment("x").replace(
+        "'x'",
+        r#""[{\"from\":{\"kind\":\"ImageStreamTag\",\"name\":\"ruby:nope\"},\"fieldPath\":\"spec.template.spec.containers[?(@.name==\\\"web\\\")].image\"}]""#,
+    );
+    let got = errors("w.yaml", &double);
+    assert_eq!(
+        (got[0].0, got[0].1, got[0].2),
+        (6, column(&double), "trigger-unknown-tag")
+    );
+}

@@ -185,7 +185,7 @@ fn every_kind_rolls_byte_for_byte_after_apply_sync_and_import() {
     let out = run(root, &["validate"]);
     assert_eq!(out.code, 0, "{out}");
     assert!(
-        out.stderr.contains("deploy/workloads.yaml:54:34:")
+        out.stderr.contains("deploy/workloads.yaml:54:100:")
             && out.stderr.contains("warning")
             && !out.stderr.contains("error:"),
         "{out}"
