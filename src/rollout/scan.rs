@@ -597,8 +597,9 @@ fn annotation_triggers(obj: &Object<'_>, pod_spec: &[&str], annotation: &Node, o
                 // As JSON writes it (`\"` inside name selectors), that again inside a YAML
                 // double-quoted string, inside a single-quoted one (`''`), else as decoded.
                 let quote = |s: &str| {
-                    let q = serde_json::to_string(s).unwrap_or_default();
-                    q[1..q.len().saturating_sub(1).max(1)].to_owned()
+                    serde_json::to_string(s)
+                        .map(|q| q[1..q.len() - 1].to_owned())
+                        .unwrap_or_default()
                 };
                 let encoded = quote(field_path);
                 let needles = [
