@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use globset::{Glob, GlobSetBuilder};
+use globset::{GlobBuilder, GlobSetBuilder};
 
 use super::trigger::{self, FieldPath, Paused, Selector, TRIGGERS_ANNOTATION};
 use crate::definition::node::{self, Node, Pos, Value};
@@ -275,10 +275,15 @@ fn globs(config: &RolloutConfig) -> Result<Option<globset::GlobSet>, FindError> 
     }
     let mut builder = GlobSetBuilder::new();
     for glob in &config.paths {
-        let g = Glob::new(glob).map_err(|e| FindError::Glob {
-            glob: glob.clone(),
-            message: e.kind().to_string(),
-        })?;
+        // `*` stays within one folder and `**` crosses folders, as in `.gitignore` and the
+        // `paths` filters of GitHub workflows.
+        let g = GlobBuilder::new(glob)
+            .literal_separator(true)
+            .build()
+            .map_err(|e| FindError::Glob {
+                glob: glob.clone(),
+                message: e.kind().to_string(),
+            })?;
         builder.add(g);
     }
     builder.build().map(Some).map_err(|e| FindError::Glob {

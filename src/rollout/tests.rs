@@ -974,3 +974,45 @@ fn a_name_selector_is_pointed_at_in_either_yaml_quoting() {
         (6, column(&double), "trigger-unknown-tag")
     );
 }
+
+#[test]
+fn a_single_star_in_rollout_paths_stays_in_its_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for path in [
+        "deploy/web.yaml",
+        "deploy/prod/web.yaml",
+        "web.yaml",
+        "other/web.yaml",
+    ] {
+        let p = root.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, "kind: Deployment\n").unwrap();
+    }
+    let found = |globs: &[&str]| -> Vec<String> {
+        let config = crate::policy::RolloutConfig {
+            paths: globs.iter().map(|g| (*g).to_owned()).collect(),
+            ..Default::default()
+        };
+        find_manifests(root, &root.join("state"), &config)
+            .unwrap()
+            .into_iter()
+            .map(|m| m.path)
+            .collect()
+    };
+    assert_eq!(found(&["deploy/*.yaml"]), ["deploy/web.yaml"]);
+    assert_eq!(found(&["*.yaml"]), ["web.yaml"]);
+    assert_eq!(
+        found(&["deploy/**"]),
+        ["deploy/prod/web.yaml", "deploy/web.yaml"]
+    );
+    assert_eq!(
+        found(&["**/web.yaml"]),
+        [
+            "deploy/prod/web.yaml",
+            "deploy/web.yaml",
+            "other/web.yaml",
+            "web.yaml"
+        ]
+    );
+}
