@@ -224,6 +224,31 @@ fn every_kind_rolls_byte_for_byte_after_apply_sync_and_import() {
         "{out}"
     );
     assert!(changed_files(root).is_empty());
+    let out = run(root, &["rollout", "--dry-run", "--format", "json"]);
+    assert_eq!(out.code, 0, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
+    let skipped: Vec<(&str, &str, &str)> = v["skipped"]
+        .as_array()
+        .expect("skipped")
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap(),
+                s["reason"].as_str().unwrap(),
+                s["from"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        skipped,
+        [
+            ("site", "waiting", "demo/site:latest"),
+            ("frozen", "paused", "demo/app:2.0"),
+            ("debug", "paused", "demo/app:2.0")
+        ],
+        "{out}"
+    );
+    assert_eq!(v["rollouts"], serde_json::json!([]), "{out}");
 
     // 2.0 moves upstream: the scheduled sync imports it and rolls its followers only; `local`
     // was imported from the same tag but is not scheduled, so it stays.
