@@ -444,6 +444,26 @@ impl Object<'_> {
         Some((path, node))
     }
 
+    /// Where the container at `path` is reached through a YAML alias, when it is: rolling it
+    /// would change the anchor's other uses too.
+    fn aliased(&self, path: &[Step]) -> Option<String> {
+        let steps = self
+            .spans
+            .get_or_init(|| crate::edit::Spans::parse(self.text))
+            .as_ref()?
+            .alias_on(self.doc, path)?;
+        Some(crate::edit::steps_text(&path[..steps]))
+    }
+
+    fn alias_error(&self, pos: Pos, which: &str, at: &str) -> Diagnostic {
+        self.error(
+            pos,
+            "trigger-alias",
+            format!("{which}: its container is reached through the YAML alias at `{at}`, so rolling it would change every use of the anchor"),
+            "write the aliased value out in full where the trigger's container is",
+        )
+    }
+
     /// What a trigger that selects no container could select instead: the names (else the
     /// positions) of `list`, for the hint.
     fn choices(&self, pod_spec: &[&str], list: &str) -> String {
@@ -759,6 +779,10 @@ fn annotation_triggers(obj: &Object<'_>, pod_spec: &[&str], annotation: &Node, o
             ));
             continue;
         }
+        if let Some(at) = obj.aliased(&container_path) {
+            out.diagnostics.push(obj.alias_error(pos, &which, &at));
+            continue;
+        }
         out.triggers.push(obj.trigger(
             pos,
             Source::Annotation,
@@ -863,6 +887,11 @@ fn deployment_config(obj: &Object<'_>, pod_spec: &[&str], out: &mut Scan) {
                 ));
                 continue;
             };
+            if let Some(at) = obj.aliased(&container_path) {
+                out.diagnostics
+                    .push(obj.alias_error(name_node.pos, &which, &at));
+                continue;
+            }
             let field_path = format!("{}.{list}[?(@.name==\"{name}\")].image", pod_spec.join("."));
             out.triggers.push(obj.trigger(
                 t.pos,

@@ -837,15 +837,33 @@ fn a_container_written_as_an_alias_is_refused_clearly_and_a_merge_key_is_overrid
     let text = format!(
         "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: j\n  namespace: shop\n  annotations:\n    image.openshift.io/triggers: '{triggers}'\nspec:\n  template:\n    spec:\n      initContainers:\n      - &c\n        name: a\n        image: old\n      containers:\n      - *c\n"
     );
+    // Rolling one use of the anchor would roll the other too: an error naming the alias.
+    let got = errors("j.yaml", &text);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!((got[0].0, got[0].2), (7, "trigger-alias"));
+    assert!(
+        got[0]
+            .3
+            .contains("the YAML alias at `spec.template.spec.containers[0]`"),
+        "{got:?}"
+    );
+    // Nothing rolls such a file; and the editor refuses to edit through an alias at all.
     let s = scan(&[manifest("j.yaml", &text)]);
     let p = plan(&s, &live(), &cluster(), "default");
-    assert_eq!(p.rollouts.len(), 2);
-    // Rolling one use of the anchor would roll the other too: refused, naming the alias.
+    assert_eq!(p.rollouts.len(), 1);
     let err = apply_to_text("j.yaml", &text, &p.rollouts).unwrap_err();
-    let chain = format!("{err}: {}", std::error::Error::source(&err).unwrap());
+    assert!(err.to_string().contains("YAML alias"), "{err}");
+    let through_alias = ["spec", "template", "spec", "containers"]
+        .map(|k| edit::Step::Key(k.into()))
+        .into_iter()
+        .chain([edit::Step::Index(0)])
+        .collect::<Vec<_>>();
+    let err = edit::set_in_document(&text, edit::Format::Yaml, 0, &through_alias, "image", "x")
+        .unwrap_err();
     assert!(
-        chain.contains("`spec.template.spec.containers[0]` is a YAML alias"),
-        "{chain}"
+        err.to_string()
+            .contains("`spec.template.spec.containers[0]` is a YAML alias"),
+        "{err}"
     );
 
     // A merge key: the container's own `image` key overrides the merged one.

@@ -163,6 +163,11 @@ spec:
             "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: web\n  annotations:\n    image.openshift.io/triggers: {annotation}\nspec:\n  template:\n    spec:\n      containers:\n      - name: app\n        image: x\n"
         ));
     }
+    // A container written as an alias of another: rolling it would roll both.
+    text.push_str(&format!(
+        "---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: alias\n  namespace: web\n  annotations:\n    image.openshift.io/triggers: {}\nspec:\n  template:\n    spec:\n      initContainers:\n      - &app {{name: app, image: x}}\n      containers:\n      - *app\n",
+        t(&ist("ruby:3.3"), "[0]")
+    ));
     repo.write("deploy/errors.yaml", &text);
     repo.write(
         "deploy/dc.json",
