@@ -390,6 +390,14 @@ pub fn set_in_document(
             Step::Index(n) => node.items().and_then(|items| items.get(*n)),
         };
         node = next.ok_or_else(|| EditError::NotAMapping(step_text(&path[..=i])))?;
+        // An alias's value is written at its anchor, where other uses share it: changing it
+        // there would change them too.
+        if matches!(node.kind, tree::Kind::Alias) {
+            return Err(EditError::Unsupported(format!(
+                "`{}` is a YAML alias (`*…`) of a value written elsewhere; write it out in full so it can change alone",
+                step_text(&path[..=i])
+            )));
+        }
     }
     if node.entries().is_none() {
         return Err(EditError::NotAMapping(step_text(path)));
@@ -426,6 +434,28 @@ impl Spans {
         }
         Some((node.start, node.end))
     }
+
+    /// How many steps of `path` lead to a YAML alias (`*name`) on the way, when one does: a
+    /// value reached through an alias is written at its anchor, shared with its other uses,
+    /// so it cannot change alone.
+    pub fn alias_on(&self, doc: usize, path: &[Step]) -> Option<usize> {
+        let mut node = self.0.get(doc)?.as_ref()?;
+        for (i, step) in path.iter().enumerate() {
+            node = match step {
+                Step::Key(k) => node.value(k)?,
+                Step::Index(n) => node.items()?.get(*n)?,
+            };
+            if matches!(node.kind, tree::Kind::Alias) {
+                return Some(i + 1);
+            }
+        }
+        None
+    }
+}
+
+/// A path as YAML-path text, `spec.containers[0]`.
+pub fn steps_text(path: &[Step]) -> String {
+    step_text(path)
 }
 
 fn step_text(path: &[Step]) -> String {

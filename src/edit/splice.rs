@@ -276,12 +276,19 @@ pub(crate) fn insert_key(
                 )
             )
         } else {
+            // A mapping that quotes every key (JSON pasted into YAML) gets a quoted key and
+            // value too, in its quotes.
+            let quoted = entries
+                .first()
+                .and_then(|(k, _)| k.style())
+                .filter(|q| matches!(q, ScalarStyle::DoubleQuoted | ScalarStyle::SingleQuoted))
+                .filter(|q| entries.iter().all(|(k, _)| k.style() == Some(*q)));
             format!(
                 "{}: {}",
-                render::yaml_scalar(&Val::Str(key.to_owned()), None, true, style.quote),
+                render::yaml_scalar(&Val::Str(key.to_owned()), quoted, true, style.quote),
                 render::yaml_scalar(
                     val,
-                    sibling_value.and_then(render::chosen_style),
+                    sibling_value.and_then(render::chosen_style).or(quoted),
                     true,
                     style.quote
                 )

@@ -432,6 +432,11 @@ pub fn apply_to_text(file: &str, text: &str, rollouts: &[Rollout]) -> Result<Str
             )));
         }
     }
+    let rolled: Vec<_> = mine
+        .iter()
+        .map(|r| (r.doc, r.container_path.as_slice(), r.after.as_str()))
+        .collect();
+    scan::same_but_images(text, &out, &rolled).map_err(check)?;
     Ok(out)
 }
 

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use globset::{Glob, GlobSetBuilder};
+use globset::{GlobBuilder, GlobSetBuilder};
 
 use super::trigger::{self, FieldPath, Paused, Selector, TRIGGERS_ANNOTATION};
 use crate::definition::node::{self, Node, Pos, Value};
@@ -275,10 +275,15 @@ fn globs(config: &RolloutConfig) -> Result<Option<globset::GlobSet>, FindError> 
     }
     let mut builder = GlobSetBuilder::new();
     for glob in &config.paths {
-        let g = Glob::new(glob).map_err(|e| FindError::Glob {
-            glob: glob.clone(),
-            message: e.kind().to_string(),
-        })?;
+        // `*` stays within one folder and `**` crosses folders, as in `.gitignore` and the
+        // `paths` filters of GitHub workflows.
+        let g = GlobBuilder::new(glob)
+            .literal_separator(true)
+            .build()
+            .map_err(|e| FindError::Glob {
+                glob: glob.clone(),
+                message: e.kind().to_string(),
+            })?;
         builder.add(g);
     }
     builder.build().map(Some).map_err(|e| FindError::Glob {
@@ -443,6 +448,51 @@ impl Object<'_> {
         Some((path, node))
     }
 
+    /// Where the container at `path` is reached through a YAML alias, when it is: rolling it
+    /// would change the anchor's other uses too.
+    fn aliased(&self, path: &[Step]) -> Option<String> {
+        let steps = self
+            .spans
+            .get_or_init(|| crate::edit::Spans::parse(self.text))
+            .as_ref()?
+            .alias_on(self.doc, path)?;
+        Some(crate::edit::steps_text(&path[..steps]))
+    }
+
+    fn alias_error(&self, pos: Pos, which: &str, at: &str) -> Diagnostic {
+        self.error(
+            pos,
+            "trigger-alias",
+            format!("{which}: its container is reached through the YAML alias at `{at}`, so rolling it would change every use of the anchor"),
+            "write the aliased value out in full where the trigger's container is",
+        )
+    }
+
+    /// What a trigger that selects no container could select instead: the names (else the
+    /// positions) of `list`, for the hint.
+    fn choices(&self, pod_spec: &[&str], list: &str) -> String {
+        let items = match at(self.node, pod_spec)
+            .and_then(|spec| spec.get(list))
+            .map(|(_, n)| &n.value)
+        {
+            Some(Value::Seq(items)) if !items.is_empty() => items,
+            _ => return format!("{} has no `{list}`", self.describe()),
+        };
+        let names: Vec<String> = items
+            .iter()
+            .enumerate()
+            .map(|(i, c)| match c.get("name").and_then(|(_, v)| v.as_str()) {
+                Some(name) => format!("[{i}] `{name}`"),
+                None => format!("[{i}]"),
+            })
+            .collect();
+        format!(
+            "the `{list}` of {} are {}; select one by index or by name",
+            self.describe(),
+            names.join(", ")
+        )
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn trigger(
         &self,
@@ -573,14 +623,25 @@ fn annotation_triggers(obj: &Object<'_>, pod_spec: &[&str], annotation: &Node, o
                     .iter()
                     .filter(|e| e.field_path.as_deref() == Some(field_path))
                     .count();
-                // As JSON writes it (`\"` inside name selectors), else as decoded.
-                let encoded = serde_json::to_string(field_path).unwrap_or_default();
-                let encoded = encoded.trim_matches('"');
+                // As JSON writes it (`\"` inside name selectors), that again inside a YAML
+                // double-quoted string, inside a single-quoted one (`''`), else as decoded.
+                let quote = |s: &str| {
+                    serde_json::to_string(s)
+                        .map(|q| q[1..q.len() - 1].to_owned())
+                        .unwrap_or_default()
+                };
+                let encoded = quote(field_path);
+                let needles = [
+                    quote(&encoded),
+                    encoded.replace('\'', "''"),
+                    encoded.clone(),
+                    field_path.to_owned(),
+                ];
                 span.and_then(|(start, end)| {
                     let raw = &obj.text[start..end];
-                    [encoded, field_path]
+                    needles
                         .iter()
-                        .find_map(|needle| raw.match_indices(needle).nth(earlier))
+                        .find_map(|needle| raw.match_indices(needle.as_str()).nth(earlier))
                         .map(|(at, _)| start + at)
                 })
                 .map_or(pos, |at| {
@@ -688,11 +749,7 @@ fn annotation_triggers(obj: &Object<'_>, pod_spec: &[&str], annotation: &Node, o
                 pos,
                 "trigger-field-path",
                 format!("{which}: field path `{field_path}` selects no container"),
-                &format!(
-                    "list the {} of {} and name one of them",
-                    parsed.list(),
-                    obj.describe()
-                ),
+                &obj.choices(pod_spec, parsed.list()),
             ));
             continue;
         };
@@ -724,6 +781,10 @@ fn annotation_triggers(obj: &Object<'_>, pod_spec: &[&str], annotation: &Node, o
                 format!("{which}: `paused` is neither true nor false"),
                 "write `\"paused\": true` or `\"paused\": false`",
             ));
+            continue;
+        }
+        if let Some(at) = obj.aliased(&container_path) {
+            out.diagnostics.push(obj.alias_error(pos, &which, &at));
             continue;
         }
         out.triggers.push(obj.trigger(
@@ -826,10 +887,15 @@ fn deployment_config(obj: &Object<'_>, pod_spec: &[&str], out: &mut Scan) {
                         "{which} names container `{name}`, which {} does not have",
                         obj.describe()
                     ),
-                    "name a container of `spec.template.spec.containers` in `containerNames`",
+                    &obj.choices(pod_spec, "containers"),
                 ));
                 continue;
             };
+            if let Some(at) = obj.aliased(&container_path) {
+                out.diagnostics
+                    .push(obj.alias_error(name_node.pos, &which, &at));
+                continue;
+            }
             let field_path = format!("{}.{list}[?(@.name==\"{name}\")].image", pod_spec.join("."));
             out.triggers.push(obj.trigger(
                 t.pos,
@@ -841,5 +907,99 @@ fn deployment_config(obj: &Object<'_>, pod_spec: &[&str], out: &mut Scan) {
                 !automatic,
             ));
         }
+    }
+}
+
+/// Whether `after` holds the same documents as `before` once each container of `rolled`
+/// (document, path to the container, new image) carries its new `image`: the proof that an
+/// edit changed those values and nothing else (no sibling lost, no block scalar grown, no
+/// anchor shared). The error says where the two first differ.
+pub fn same_but_images(
+    before: &str,
+    after: &str,
+    rolled: &[(usize, &[Step], &str)],
+) -> Result<(), String> {
+    let parse = |text: &str| node::parse_documents(text, LIMITS).map_err(|e| e.message);
+    let mut expected = parse(before)?;
+    let actual = parse(after)?;
+    for (doc, path, image) in rolled {
+        let container = expected
+            .get_mut(*doc)
+            .and_then(|root| node_at_mut(root, path))
+            .ok_or_else(|| format!("document {} has no container at the planned path", doc + 1))?;
+        let Value::Map(entries) = &mut container.value else {
+            return Err(format!(
+                "document {}: the container is not a mapping",
+                doc + 1
+            ));
+        };
+        let value = Node {
+            pos: Pos::default(),
+            value: Value::Str((*image).to_owned()),
+        };
+        match entries.iter_mut().find(|(k, _)| k.name == "image") {
+            Some((_, v)) => *v = value,
+            None => entries.push((
+                node::Key {
+                    pos: Pos::default(),
+                    name: "image".to_owned(),
+                },
+                value,
+            )),
+        }
+    }
+    if expected.len() != actual.len() {
+        return Err(format!(
+            "the file had {} documents and now has {}",
+            expected.len(),
+            actual.len()
+        ));
+    }
+    for (e, a) in expected.iter().zip(&actual) {
+        if let Some(pos) = first_difference(e, a) {
+            return Err(format!("line {} changed beyond the image values", pos.line));
+        }
+    }
+    Ok(())
+}
+
+fn node_at_mut<'n>(node: &'n mut Node, path: &[Step]) -> Option<&'n mut Node> {
+    let mut n = node;
+    for step in path {
+        n = match (step, &mut n.value) {
+            (Step::Key(k), Value::Map(entries)) => {
+                &mut entries.iter_mut().find(|(key, _)| &key.name == k)?.1
+            }
+            (Step::Index(i), Value::Seq(items)) => items.get_mut(*i)?,
+            _ => return None,
+        };
+    }
+    Some(n)
+}
+
+/// Where two trees first differ in value (positions aside), as the position in `actual`.
+fn first_difference(expected: &Node, actual: &Node) -> Option<Pos> {
+    match (&expected.value, &actual.value) {
+        (Value::Seq(e), Value::Seq(a)) => {
+            if e.len() != a.len() {
+                return Some(actual.pos);
+            }
+            e.iter().zip(a).find_map(|(e, a)| first_difference(e, a))
+        }
+        (Value::Map(e), Value::Map(a)) => {
+            if e.len() != a.len() {
+                return Some(actual.pos);
+            }
+            e.iter().zip(a).find_map(|((ek, ev), (ak, av))| {
+                if ek.name == ak.name {
+                    first_difference(ev, av)
+                } else {
+                    Some(ak.pos)
+                }
+            })
+        }
+        (Value::Float(e), Value::Float(a)) if e.to_bits() == a.to_bits() => None,
+        (e, a) if e == a => None,
+        _ => Some(actual.pos),
     }
 }

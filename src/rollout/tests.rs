@@ -830,3 +830,207 @@ spec:
         (9, 81, "trigger-unknown-tag")
     );
 }
+
+#[test]
+fn a_container_written_as_an_alias_is_refused_clearly_and_a_merge_key_is_overridden() {
+    let triggers = r#"[{"from":{"kind":"ImageStreamTag","name":"ruby:3.3"},"fieldPath":"spec.template.spec.containers[0].image"},{"from":{"kind":"ImageStreamTag","name":"ruby:local"},"fieldPath":"spec.template.spec.initContainers[0].image"}]"#;
+    let text = format!(
+        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: j\n  namespace: shop\n  annotations:\n    image.openshift.io/triggers: '{triggers}'\nspec:\n  template:\n    spec:\n      initContainers:\n      - &c\n        name: a\n        image: old\n      containers:\n      - *c\n"
+    );
+    // Rolling one use of the anchor would roll the other too: an error naming the alias.
+    let got = errors("j.yaml", &text);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!((got[0].0, got[0].2), (7, "trigger-alias"));
+    assert!(
+        got[0]
+            .3
+            .contains("the YAML alias at `spec.template.spec.containers[0]`"),
+        "{got:?}"
+    );
+    // Nothing rolls such a file; and the editor refuses to edit through an alias at all.
+    let s = scan(&[manifest("j.yaml", &text)]);
+    let p = plan(&s, &live(), &cluster(), "default");
+    assert_eq!(p.rollouts.len(), 1);
+    let err = apply_to_text("j.yaml", &text, &p.rollouts).unwrap_err();
+    assert!(err.to_string().contains("YAML alias"), "{err}");
+    let through_alias = ["spec", "template", "spec", "containers"]
+        .map(|k| edit::Step::Key(k.into()))
+        .into_iter()
+        .chain([edit::Step::Index(0)])
+        .collect::<Vec<_>>();
+    let err = edit::set_in_document(&text, edit::Format::Yaml, 0, &through_alias, "image", "x")
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("`spec.template.spec.containers[0]` is a YAML alias"),
+        "{err}"
+    );
+
+    // A merge key: the container's own `image` key overrides the merged one.
+    let one = r#"[{"from":{"kind":"ImageStreamTag","name":"ruby:3.3"},"fieldPath":"spec.template.spec.containers[0].image"}]"#;
+    let text = format!(
+        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: j\n  namespace: shop\n  annotations:\n    image.openshift.io/triggers: '{one}'\nbase: &base\n  image: old\n  imagePullPolicy: Always\nspec:\n  template:\n    spec:\n      containers:\n      - <<: *base\n        name: a\n"
+    );
+    let (out, p, _) = roll("m.yaml", &text);
+    assert_eq!(p.rollouts[0].before.as_deref(), Some("old"));
+    assert_eq!(
+        out,
+        text.replace(
+            "        name: a\n",
+            &format!(
+                "        name: a\n        image: {}\n",
+                src("quay.io/org/ruby")
+            )
+        )
+    );
+}
+
+#[test]
+fn a_field_path_that_selects_nothing_is_told_what_it_could_select() {
+    let hints = |text: &str| -> Vec<String> {
+        scan(&[manifest("w.yaml", text)])
+            .diagnostics
+            .into_iter()
+            .filter_map(|d| d.hint)
+            .collect()
+    };
+    let text = deployment(
+        r#"[{"from":{"kind":"ImageStreamTag","name":"ruby:3.3"},"fieldPath":"spec.template.spec.containers[?(@.name==\"api\")].image"},{"from":{"kind":"ImageStreamTag","name":"ruby:3.3"},"fieldPath":"spec.template.spec.initContainers[0].image"}]"#,
+    )
+    .replace("        image: x\n", "        image: x\n      - ports: []\n");
+    assert_eq!(
+        hints(&text),
+        [
+            "the `containers` of Deployment `w` are [0] `web`, [1]; select one by index or by name",
+            "Deployment `w` has no `initContainers`"
+        ]
+    );
+    let dc = "kind: DeploymentConfig\nmetadata: {name: d, namespace: shop}\nspec:\n  template: {spec: {containers: [{name: web}, {name: db}]}}\n  triggers:\n  - type: ImageChange\n    imageChangeParams:\n      automatic: true\n      containerNames: [api]\n      from: {kind: ImageStreamTag, name: \"ruby:3.3\"}\n";
+    assert_eq!(
+        hints(dc),
+        [
+            "the `containers` of DeploymentConfig `d` are [0] `web`, [1] `db`; select one by index or by name"
+        ]
+    );
+}
+
+#[test]
+fn an_edit_is_proven_to_change_the_images_and_nothing_else() {
+    let before = "kind: Pod\nspec:\n  containers:\n  - name: a\n    args: [x]\n  - name: b\n    image: old\n---\nkind: Service\n";
+    let path = |i| {
+        vec![
+            edit::Step::Key("spec".into()),
+            edit::Step::Key("containers".into()),
+            edit::Step::Index(i),
+        ]
+    };
+    let (a, b) = (path(0), path(1));
+    let rolled = [(0, a.as_slice(), "new-a"), (0, b.as_slice(), "new-b")];
+    let good = "kind: Pod\nspec:\n  containers:\n  - name: a\n    args: [x]\n    image: new-a\n  - name: b\n    image: \"new-b\"\n---\nkind: Service\n";
+    assert_eq!(scan::same_but_images(before, good, &rolled), Ok(()));
+    // A sibling value, a lost key, another document: each is named.
+    for (bad, line) in [
+        (good.replace("args: [x]", "args: [y]"), 5),
+        (good.replace("    args: [x]\n", ""), 4),
+        (good.replace("kind: Service", "kind: Route"), 10),
+    ] {
+        assert_eq!(
+            scan::same_but_images(before, &bad, &rolled),
+            Err(format!("line {line} changed beyond the image values")),
+            "{bad}"
+        );
+    }
+    assert!(
+        scan::same_but_images(before, &good.replace("---\nkind: Service\n", ""), &rolled).is_err()
+    );
+}
+
+#[test]
+fn an_image_added_to_a_json_like_flow_mapping_is_quoted_like_its_keys() {
+    let triggers = r#"[{"from":{"kind":"ImageStreamTag","name":"ruby:3.3"},"fieldPath":"spec.template.spec.containers[0].image"},{"from":{"kind":"ImageStreamTag","name":"ruby:3.3"},"fieldPath":"spec.template.spec.initContainers[0].image"}]"#;
+    let text = format!(
+        "kind: Deployment\nmetadata:\n  name: w\n  namespace: shop\n  annotations:\n    image.openshift.io/triggers: '{triggers}'\nspec:\n  template:\n    spec:\n      containers: [{{\"name\": \"web\", \"ports\": [{{\"containerPort\": 80}}]}}]\n      initContainers: [{{'name': 'init'}}]\n"
+    );
+    let (out, _, _) = roll("w.yaml", &text);
+    let image = src("quay.io/org/ruby");
+    assert_eq!(
+        out,
+        text.replace(
+            "[{\"containerPort\": 80}]}",
+            &format!("[{{\"containerPort\": 80}}], \"image\": \"{image}\"}}")
+        )
+        .replace(
+            "{'name': 'init'}",
+            &format!("{{'name': 'init', 'image': '{image}'}}")
+        )
+    );
+}
+
+#[test]
+fn a_name_selector_is_pointed_at_in_either_yaml_quoting() {
+    // Single-quoted YAML doubles the JSONPath's own single quotes; double-quoted YAML escapes
+    // the JSON's `\"` again.
+    let single = deployment(
+        r#"[{"from":{"kind":"ImageStreamTag","name":"ruby:nope"},"fieldPath":"spec.template.spec.containers[?(@.name=''web'')].image"}]"#,
+    );
+    let column = |text: &str| {
+        let line = text.lines().nth(5).unwrap();
+        u32::try_from(line.find("spec.template").unwrap() + 1).unwrap()
+    };
+    let got = errors("w.yaml", &single);
+    assert_eq!(
+        (got[0].0, got[0].1, got[0].2),
+        (6, column(&single), "trigger-unknown-tag")
+    );
+    let double = deployment("x").replace(
+        "'x'",
+        r#""[{\"from\":{\"kind\":\"ImageStreamTag\",\"name\":\"ruby:nope\"},\"fieldPath\":\"spec.template.spec.containers[?(@.name==\\\"web\\\")].image\"}]""#,
+    );
+    let got = errors("w.yaml", &double);
+    assert_eq!(
+        (got[0].0, got[0].1, got[0].2),
+        (6, column(&double), "trigger-unknown-tag")
+    );
+}
+
+#[test]
+fn a_single_star_in_rollout_paths_stays_in_its_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for path in [
+        "deploy/web.yaml",
+        "deploy/prod/web.yaml",
+        "web.yaml",
+        "other/web.yaml",
+    ] {
+        let p = root.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, "kind: Deployment\n").unwrap();
+    }
+    let found = |globs: &[&str]| -> Vec<String> {
+        let config = crate::policy::RolloutConfig {
+            paths: globs.iter().map(|g| (*g).to_owned()).collect(),
+            ..Default::default()
+        };
+        find_manifests(root, &root.join("state"), &config)
+            .unwrap()
+            .into_iter()
+            .map(|m| m.path)
+            .collect()
+    };
+    assert_eq!(found(&["deploy/*.yaml"]), ["deploy/web.yaml"]);
+    assert_eq!(found(&["*.yaml"]), ["web.yaml"]);
+    assert_eq!(
+        found(&["deploy/**"]),
+        ["deploy/prod/web.yaml", "deploy/web.yaml"]
+    );
+    assert_eq!(
+        found(&["**/web.yaml"]),
+        [
+            "deploy/prod/web.yaml",
+            "deploy/web.yaml",
+            "other/web.yaml",
+            "web.yaml"
+        ]
+    );
+}

@@ -120,9 +120,89 @@ spec:
         image: x
 "#,
     );
+    // Every other kind of trigger error, one object each, and the two objects (a build output,
+    // a tag of the definitions) that are fine.
+    let t = |from: &str, field_path: &str| {
+        format!(
+            r#"'[{{"from":{from},"fieldPath":"spec.template.spec.containers{field_path}.image"}}]'"#
+        )
+    };
+    let ist = |name: &str| format!(r#"{{"kind":"ImageStreamTag","name":"{name}"}}"#);
+    let errors = [
+        ("json", r#"'[{"from":{"kind":"ImageStreamTag","name":"ruby:3.3"},'"#.to_owned()),
+        ("not-a-list", r#"'{"from":{"kind":"ImageStreamTag","name":"ruby:3.3"}}'"#.to_owned()),
+        ("no-kind", t(r#"{"name":"ruby:3.3"}"#, "[0]")),
+        ("other-kind", t(r#"{"kind":"DockerImage","name":"ruby:3.3"}"#, "[0]")),
+        ("no-container", t(&ist("ruby:3.3"), "[2]")),
+        ("no-such-name", t(&ist("ruby:3.3"), r#"[?(@.name==\"nope\")]"#)),
+        (
+            "no-init",
+            r#"'[{"from":{"kind":"ImageStreamTag","name":"ruby:3.3"},"fieldPath":"spec.template.spec.initContainers[0].image"}]'"#.to_owned(),
+        ),
+        (
+            "not-a-container",
+            r#"'[{"from":{"kind":"ImageStreamTag","name":"ruby:3.3"},"fieldPath":"spec.containers[0].image"}]'"#.to_owned(),
+        ),
+        (
+            "duplicate",
+            format!(
+                r#"'[{{"from":{},"fieldPath":"spec.template.spec.containers[0].image"}},{{"from":{},"fieldPath":"spec.template.spec.containers[0].image"}}]'"#,
+                ist("ruby:3.3"),
+                ist("ruby:3.1")
+            ),
+        ),
+        ("unknown-tag", t(&ist("ruby:nope"), "[0]")),
+        ("built", t(&ist("site:latest"), "[0]")),
+        ("defined", t(&ist("ruby:3.3"), "[0]")),
+    ];
+    let mut text = String::from(
+        "apiVersion: build.openshift.io/v1\nkind: BuildConfig\nmetadata: {name: site, namespace: web}\nspec:\n  output:\n    to: {kind: ImageStreamTag, name: \"site:latest\"}\n",
+    );
+    for (name, annotation) in errors {
+        text.push_str(&format!(
+            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: web\n  annotations:\n    image.openshift.io/triggers: {annotation}\nspec:\n  template:\n    spec:\n      containers:\n      - name: app\n        image: x\n"
+        ));
+    }
+    // A container written as an alias of another: rolling it would roll both.
+    text.push_str(&format!(
+        "---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: alias\n  namespace: web\n  annotations:\n    image.openshift.io/triggers: {}\nspec:\n  template:\n    spec:\n      initContainers:\n      - &app {{name: app, image: x}}\n      containers:\n      - *app\n",
+        t(&ist("ruby:3.3"), "[0]")
+    ));
+    repo.write("deploy/errors.yaml", &text);
+    repo.write(
+        "deploy/dc.json",
+        r#"{"apiVersion": "apps.openshift.io/v1", "kind": "DeploymentConfig",
+ "metadata": {"name": "dc", "namespace": "web"},
+ "spec": {
+  "template": {"spec": {"containers": [{"name": "app", "image": " "}]}},
+  "triggers": [
+   {"type": "ConfigChange"},
+   {"type": "ImageChange", "imageChangeParams": {"automatic": true, "containerNames": ["app"], "from": {"name": "ruby:3.3"}}},
+   {"type": "ImageChange", "imageChangeParams": {"automatic": true, "containerNames": ["gone"], "from": {"kind": "ImageStreamTag", "name": "ruby:3.3"}}},
+   {"type": "ImageChange", "imageChangeParams": {"automatic": true, "containerNames": ["app"], "from": {"kind": "ImageStreamTag", "name": "python:3.11"}}}
+  ]}}
+"#,
+    );
+    // Tabs indent nothing in YAML: the file is named, and it alone.
+    repo.write(
+        "deploy/tabs.yaml",
+        "kind: Deployment\nmetadata:\n\tname: tabs\n\tannotations:\n\t\timage.openshift.io/triggers: '[]'\n",
+    );
     let out = repo.run(&["validate"]);
     assert_eq!(out.code, 1, "{}", out.stderr);
-    snap!("rollout_validate_unknown_stream", out.snapshot());
+    snap!("rollout_validate_errors", out.snapshot());
+    for name in ["built", "defined"] {
+        let line = text
+            .lines()
+            .position(|l| l == format!("  name: {name}"))
+            .unwrap();
+        assert!(
+            !out.stderr
+                .contains(&format!("deploy/errors.yaml:{}:", line + 4)),
+            "{name}: {}",
+            out.stderr
+        );
+    }
     for args in [
         &["plan"][..],
         &["apply", "--auto-approve"],

@@ -15,6 +15,7 @@ mod identity;
 mod index;
 mod library;
 mod resolve;
+mod rollout;
 mod secrets;
 mod tags;
 mod tls;

@@ -1,0 +1,409 @@
+//! Roll-outs end to end through the binary: a real registry, a real Git repository, and
+//! manifests of every kind the trigger controllers roll (`tests/fixtures/rollout/registry/
+//! deploy`), rolled by `apply`, `sync` and `rollout` and compared byte for byte with the
+//! expected files (`…/rolled`, where `{{REGISTRY}}` and `{{…}}` digests stand for what this
+//! run's registry returned).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::harness::{Registry, Variant};
+
+/// The manifests, by path under `deploy/`.
+const FILES: [&str; 4] = ["app-list.json", "crlf.yaml", "list.yaml", "workloads.yaml"];
+
+fn fixture(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/rollout/registry")
+        .join(path)
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl std::fmt::Display for Out {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+fn run_at(repo: &Path, now: &str, args: &[&str]) -> Out {
+    let out = Command::new(env!("CARGO_BIN_EXE_streamsync"))
+        .arg("-C")
+        .arg(repo)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .env_remove("REGISTRY_AUTH_FILE")
+        .env("DOCKER_CONFIG", "/nonexistent-streamsync-test")
+        .env("STREAMSYNC_NOW", now)
+        .output()
+        .expect("run streamsync");
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn run(repo: &Path, args: &[&str]) -> Out {
+    run_at(repo, "2026-01-01T00:00:00Z", args)
+}
+
+fn git(repo: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(repo)
+        .args(["-c", "user.name=t", "-c", "user.email=t@e"])
+        .args(args)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .expect("git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A Git repository with `demo/app` (1.0 and a scheduled 2.0 by source, `local` by the
+/// integrated registry) and `openshift/mysql` importing from `host`, and the fixture
+/// manifests under `deploy/`, all committed.
+fn repository(host: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    let write = |path: &str, text: &str| {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(
+        "streamsync.toml",
+        "default_namespace = \"demo\"\n\n[registry]\ninsecure_allowed = [\"127.0.0.1\"]\n\n[cluster]\ninternal_registry = \"image-registry.openshift-image-registry.svc:5000\"\n",
+    );
+    write(
+        "definitions/demo/app.yaml",
+        &format!(
+            "apiVersion: image.openshift.io/v1
+kind: ImageStream
+metadata:
+  name: app
+spec:
+  tags:
+  - name: \"1.0\"
+    from: {{kind: DockerImage, name: {host}/demo/app:1.0}}
+    importPolicy: {{insecure: true}}
+  - name: \"2.0\"
+    from: {{kind: DockerImage, name: {host}/demo/app:2.0}}
+    importPolicy: {{insecure: true, scheduled: true}}
+  - name: local
+    from: {{kind: DockerImage, name: {host}/demo/app:2.0}}
+    importPolicy: {{insecure: true}}
+    referencePolicy: {{type: Local}}
+"
+        ),
+    );
+    write(
+        "definitions/openshift/mysql.yaml",
+        &format!(
+            "apiVersion: image.openshift.io/v1
+kind: ImageStream
+metadata:
+  name: mysql
+spec:
+  tags:
+  - name: 8.0-el8
+    from: {{kind: DockerImage, name: {host}/openshift/mysql:8.0}}
+    importPolicy: {{insecure: true}}
+"
+        ),
+    );
+    for f in FILES {
+        // Bytes, not text: CRLF must reach the repository as it is.
+        let path = root.join("deploy").join(f);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::copy(fixture(&format!("deploy/{f}")), path).unwrap();
+    }
+    git(root, &["init", "-q", "-b", "main"]);
+    git(root, &["add", "."]);
+    git(root, &["commit", "-qm", "definitions and manifests"]);
+    dir
+}
+
+/// Every manifest equals its expected file with the placeholders of `values` filled in.
+fn assert_rolled(root: &Path, values: &BTreeMap<&str, String>, context: &Out) {
+    for f in FILES {
+        let mut expected = read(&fixture(&format!("rolled/{f}")));
+        for (name, value) in values {
+            expected = expected.replace(&format!("{{{{{name}}}}}"), value);
+        }
+        assert!(
+            !expected.contains("{{"),
+            "rolled/{f} has a placeholder with no value"
+        );
+        let actual = read(&root.join("deploy").join(f));
+        assert!(
+            actual == expected,
+            "deploy/{f} is not as expected\n--- actual\n{actual}\n--- expected\n{expected}\n{context}"
+        );
+    }
+}
+
+fn changed_files(root: &Path) -> Vec<String> {
+    git(root, &["status", "--porcelain", "--", "deploy"])
+        .lines()
+        .map(|l| l[3..].to_owned())
+        .collect()
+}
+
+#[test]
+fn every_kind_rolls_byte_for_byte_after_apply_sync_and_import() {
+    let reg = Registry::start(Variant::Plain);
+    let host = reg.host();
+    let p = reg.pusher();
+    let one = p.image("demo/app", "1.0", "amd64", "one");
+    let two = p.image("demo/app", "2.0", "amd64", "two");
+    let mysql = p.image("openshift/mysql", "8.0", "amd64", "mysql");
+    let dir = repository(&host);
+    let root = dir.path();
+
+    // Valid: only the seed guide's form warns, at its annotation.
+    let out = run(root, &["validate"]);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(
+        out.stderr.contains("deploy/workloads.yaml:54:100:")
+            && out.stderr.contains("warning")
+            && !out.stderr.contains("error:"),
+        "{out}"
+    );
+
+    let out = run(root, &["apply", "--auto-approve"]);
+    assert_eq!(out.code, 0, "{out}");
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.add_filter(&regex::escape(&host), "[registry]");
+    settings.add_filter(r"in \d+\.\d s", "in [time] s");
+    settings.bind(|| insta::assert_snapshot!("rollout_registry_apply", out.to_string()));
+    assert!(
+        out.stderr
+            .contains("Rolled 12 containers in 4 files (2 paused, 1 waiting)."),
+        "{out}"
+    );
+    let mut values = BTreeMap::from([
+        ("REGISTRY", host.clone()),
+        ("APP_1_0", one.digest.clone()),
+        ("APP_2_0", two.digest.clone()),
+        ("APP_LOCAL", two.digest.clone()),
+        ("MYSQL", mysql.digest.clone()),
+    ]);
+    assert_rolled(root, &values, &out);
+    assert_eq!(changed_files(root), FILES.map(|f| format!("deploy/{f}")));
+    git(root, &["commit", "-qam", "rolled"]);
+
+    // Nothing moved: nothing rolled, no file rewritten.
+    let out = run(root, &["rollout"]);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(
+        out.stderr
+            .contains("Nothing to roll (2 paused, 1 waiting)."),
+        "{out}"
+    );
+    assert!(changed_files(root).is_empty());
+    let out = run(root, &["rollout", "--dry-run", "--format", "json"]);
+    assert_eq!(out.code, 0, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
+    let skipped: Vec<(&str, &str, &str)> = v["skipped"]
+        .as_array()
+        .expect("skipped")
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap(),
+                s["reason"].as_str().unwrap(),
+                s["from"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        skipped,
+        [
+            ("site", "waiting", "demo/site:latest"),
+            ("frozen", "paused", "demo/app:2.0"),
+            ("debug", "paused", "demo/app:2.0")
+        ],
+        "{out}"
+    );
+    assert_eq!(v["rollouts"], serde_json::json!([]), "{out}");
+
+    // 2.0 moves upstream: the scheduled sync imports it and rolls its followers only; `local`
+    // was imported from the same tag but is not scheduled, so it stays.
+    let moved = p.image("demo/app", "2.0", "amd64", "two-moved");
+    let out = run_at(root, "2026-01-01T00:15:00Z", &["sync", "--once"]);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(
+        out.stderr
+            .contains("Rolled 6 containers in 3 files (2 paused, 1 waiting)."),
+        "{out}"
+    );
+    values.insert("APP_2_0", moved.digest.clone());
+    assert_rolled(root, &values, &out);
+    assert_eq!(
+        changed_files(root),
+        [
+            "deploy/app-list.json",
+            "deploy/crlf.yaml",
+            "deploy/workloads.yaml"
+        ]
+    );
+
+    // An explicit import of `local` moves the Local followers, through the integrated registry.
+    let out = run_at(root, "2026-01-01T00:20:00Z", &["import", "demo/app:local"]);
+    assert_eq!(out.code, 0, "{out}");
+    values.insert("APP_LOCAL", moved.digest.clone());
+    assert_rolled(root, &values, &out);
+    assert!(
+        out.stdout.contains(&format!(
+            "~ roll deploy/workloads.yaml Job demo/migrate container migrate: image-registry.openshift-image-registry.svc:5000/demo/app@{} → image-registry.openshift-image-registry.svc:5000/demo/app@{}",
+            two.digest, moved.digest
+        )),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_tag_whose_import_failed_waits_and_its_followers_keep_their_bytes() {
+    let reg = Registry::start(Variant::Plain);
+    let host = reg.host();
+    let p = reg.pusher();
+    p.image("demo/app", "1.0", "amd64", "one");
+    p.image("demo/app", "2.0", "amd64", "two");
+    p.image("openshift/mysql", "8.0", "amd64", "mysql");
+    let dir = repository(&host);
+    let root = dir.path();
+    // `missing` names a tag the registry does not have.
+    let defs = root.join("definitions/demo/app.yaml");
+    let text = read(&defs)
+        + &format!(
+            "  - name: missing\n    from: {{kind: DockerImage, name: {host}/demo/app:nope}}\n    importPolicy: {{insecure: true}}\n"
+        );
+    std::fs::write(&defs, text).unwrap();
+    let manifest = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: waiting\n  namespace: demo\n  annotations:\n    image.openshift.io/triggers: '[{\"from\":{\"kind\":\"ImageStreamTag\",\"name\":\"app:missing\"},\"fieldPath\":\"spec.template.spec.containers[0].image\"}]'\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: \" \"\n";
+    std::fs::write(root.join("deploy/waiting.yaml"), manifest).unwrap();
+    assert_eq!(run(root, &["validate"]).code, 0);
+
+    let out = run(root, &["apply", "--auto-approve"]);
+    assert_ne!(out.code, 0, "{out}");
+    assert!(
+        out.stdout.contains(
+            "  waiting deploy/waiting.yaml Deployment demo/waiting container web (follows demo/app:missing)"
+        ),
+        "{out}"
+    );
+    assert_eq!(read(&root.join("deploy/waiting.yaml")), manifest);
+    // The other imports succeeded, and their followers rolled.
+    assert!(
+        out.stderr
+            .contains("Rolled 12 containers in 4 files (2 paused, 2 waiting)."),
+        "{out}"
+    );
+    let out = run(root, &["rollout", "--dry-run"]);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(
+        out.stdout.contains("  waiting deploy/waiting.yaml"),
+        "{out}"
+    );
+}
+
+/// OpenShift's nodejs-postgresql-example template as `oc process -o json` prints it, rolled
+/// against the sample library's own `openshift/postgresql` stream (its file as published,
+/// pointed at this run's registry): the DeploymentConfig follows `postgresql:12-el8` by the
+/// integrated registry (the stream's tags are `Local`), the Deployment waits for its build.
+#[test]
+fn a_processed_sample_template_rolls_against_the_sample_librarys_own_stream() {
+    let reg = Registry::start(Variant::Plain);
+    let host = reg.host();
+    let p = reg.pusher();
+    let corpus = read(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus/postgresql-rhel.json"),
+    );
+    // Every repository the stream imports from, pushed under its own path.
+    let mut pushed = BTreeMap::new();
+    for (at, _) in corpus.match_indices("registry.redhat.io/") {
+        let rest = &corpus[at + "registry.redhat.io/".len()..];
+        let spec = &rest[..rest.find('"').unwrap()];
+        let (repo, tag) = spec.split_once(':').unwrap();
+        pushed
+            .entry(spec.to_owned())
+            .or_insert_with(|| p.image(repo, tag, "amd64", spec).digest);
+    }
+    assert_eq!(pushed.len(), 7);
+    let definition = corpus.replace("registry.redhat.io", &host).replacen(
+        "\"openshift.io/display-name\": \"PostgreSQL\"",
+        "\"openshift.io/display-name\": \"PostgreSQL\", \"openshift.io/image.insecureRepository\": \"true\"",
+        1,
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    std::fs::write(
+        root.join("streamsync.toml"),
+        "[registry]\ninsecure_allowed = [\"127.0.0.1\"]\n\n[cluster]\ninternal_registry = \"image-registry.openshift-image-registry.svc:5000\"\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(root.join("definitions/openshift")).unwrap();
+    std::fs::write(
+        root.join("definitions/openshift/postgresql.json"),
+        definition,
+    )
+    .unwrap();
+    std::fs::create_dir_all(root.join("app")).unwrap();
+    let template = read(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/rollout/nodejs-postgresql.json"),
+    );
+    std::fs::write(root.join("app/nodejs-postgresql.json"), &template).unwrap();
+
+    let out = run(root, &["validate"]);
+    assert_eq!(out.code, 0, "{out}");
+    let out = run(root, &["apply", "--auto-approve"]);
+    assert_eq!(out.code, 0, "{out}");
+    let digest = &pushed["rhel8/postgresql-12:latest"];
+    let after =
+        format!("image-registry.openshift-image-registry.svc:5000/openshift/postgresql@{digest}");
+    assert!(
+        out.stdout.contains(&format!(
+            "~ roll app/nodejs-postgresql.json DeploymentConfig default/postgresql container postgresql: (no image) → {after}\n"
+        )) && out.stdout.contains(
+            "  waiting app/nodejs-postgresql.json Deployment default/nodejs-postgresql-example container nodejs-postgresql-example (follows default/nodejs-postgresql-example:latest)"
+        ),
+        "{out}"
+    );
+    // Only that value changed: added after the container's last key, in the file's layout.
+    let ports = "                                        \"containerPort\": 5432\n                                    }\n                                ]\n";
+    let expected = template.replacen(
+        ports,
+        &format!(
+            "{}],\n                                \"image\": \"{after}\"\n",
+            ports.trim_end_matches("]\n")
+        ),
+        1,
+    );
+    assert_eq!(read(&root.join("app/nodejs-postgresql.json")), expected);
+    // Rolled: the next apply has nothing to do.
+    let out = run(root, &["rollout"]);
+    assert!(out.stderr.contains("Nothing to roll (1 waiting)."), "{out}");
+}
