@@ -13,10 +13,19 @@ pub fn roll_line(r: &Rollout) -> String {
         r.kind,
         r.namespace,
         r.name,
-        r.container,
+        container(&r.container, &r.field_path),
         shown(r.before.as_deref()),
         r.after
     )
+}
+
+/// A container by its name, or by its field path when it has none.
+fn container(name: &str, field_path: &str) -> String {
+    if name.is_empty() {
+        format!("(unnamed, {field_path})")
+    } else {
+        name.to_owned()
+    }
 }
 
 /// An image as shown: a placeholder such as OpenShift templates' `" "` is quoted, so it
@@ -39,7 +48,7 @@ pub fn skip_line(s: &Skipped) -> String {
         s.kind,
         s.namespace,
         s.name,
-        s.container,
+        container(&s.container, &s.field_path),
         s.from
     );
     if let Some(detail) = &s.detail {

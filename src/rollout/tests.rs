@@ -1034,3 +1034,26 @@ fn a_single_star_in_rollout_paths_stays_in_its_folder() {
         ]
     );
 }
+
+#[test]
+fn an_unnamed_container_is_shown_by_its_field_path() {
+    let r = Rollout {
+        file: "deploy/job.yaml".into(),
+        line: 9,
+        kind: "Job".into(),
+        namespace: "team".into(),
+        name: "once".into(),
+        container: String::new(),
+        field_path: "spec.template.spec.containers[0].image".into(),
+        before: None,
+        after: "quay.io/team/app@sha256:aa".into(),
+        from: "team/app:latest".into(),
+        introduced: None,
+        doc: 0,
+        container_path: Vec::new(),
+    };
+    assert_eq!(
+        render::roll_line(&r),
+        "~ roll deploy/job.yaml Job team/once container (unnamed, spec.template.spec.containers[0].image): (no image) → quay.io/team/app@sha256:aa"
+    );
+}
