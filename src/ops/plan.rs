@@ -13,7 +13,7 @@ use super::{Invalid, Run, Workspace};
 use crate::definition::Loaded;
 use crate::diagnostic::Diagnostic;
 use crate::error::Hinted;
-use crate::model::{ImageStream, StreamKey};
+use crate::model::{ImageStream, KIND_IMAGE_STREAM_TAG, StreamKey};
 use crate::plan::{self, Plan};
 use crate::reconcile::{self, Planned, SavedPlan};
 use crate::registry::RequestCounts;
@@ -212,6 +212,33 @@ fn rollouts_of(
             cluster: config.cluster.clone(),
         };
         changed = crate::apply::execute(&snapshot.streams, &changes, &env).streams;
+    }
+    // A tag that follows one with an import due waits for it too, through any chain.
+    if !pending.is_empty() {
+        let streams: Vec<&ImageStream> = snapshot
+            .streams
+            .iter()
+            .filter(|(key, _)| !changed.contains_key(*key))
+            .map(|(_, s)| s)
+            .chain(changed.values().flatten())
+            .collect();
+        loop {
+            let before = pending.len();
+            for s in &streams {
+                let key = s.key();
+                for t in &s.spec.tags {
+                    let follows = t.from.as_ref().filter(|f| f.kind == KIND_IMAGE_STREAM_TAG);
+                    if let Some((source, tag)) = follows.and_then(|f| f.source(&key))
+                        && pending.contains(&(source, tag.to_owned()))
+                    {
+                        pending.insert((key.clone(), t.name.clone()));
+                    }
+                }
+            }
+            if pending.len() == before {
+                break;
+            }
+        }
     }
     // Only the streams the triggers follow, as the plan leaves them (a deleted one is gone).
     let live: BTreeMap<StreamKey, ImageStream> = scan

@@ -531,3 +531,47 @@ fn an_invalid_rollout_branch_is_a_config_error_at_its_line() {
     let out = repo.run(&["validate"]);
     assert_eq!(out.code, 0, "{}", out.snapshot());
 }
+
+#[test]
+fn a_trigger_waits_while_its_tag_or_the_tag_it_follows_has_an_import_due() {
+    let repo = repo();
+    let defs = repo.path().join("definitions/web/ruby.yaml");
+    // `latest` follows `3.3`, whose new source is not imported yet: offline, the plan cannot
+    // know the image the web tier will roll to, so it does not roll it to the old one.
+    std::fs::write(
+        &defs,
+        read(&defs).replace(
+            "name: registry.example.com/ruby:3.3",
+            "name: registry.example.com/ruby:3.4",
+        ),
+    )
+    .unwrap();
+    let out = repo.run(&["plan", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert!(
+        v["rollouts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["container"] != "web"),
+        "{}",
+        out.stdout
+    );
+    let waiting: Vec<&serde_json::Value> = v["rollouts_skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["container"] == "web")
+        .collect();
+    assert_eq!(waiting.len(), 1, "{}", out.stdout);
+    assert_eq!(waiting[0]["reason"], "waiting");
+    assert!(
+        waiting[0]["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("an import is due first"),
+        "{}",
+        out.stdout
+    );
+}
