@@ -385,6 +385,7 @@ pub fn apply_to_text(file: &str, text: &str, rollouts: &[Rollout]) -> Result<Str
             &Manifest {
                 path: file.to_owned(),
                 text: text.to_owned(),
+                unreadable: None,
             },
             &mut s,
         );

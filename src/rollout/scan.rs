@@ -15,12 +15,63 @@ use crate::edit::Step;
 use crate::policy::RolloutConfig;
 
 /// One manifest file: its path relative to the repository root and its text.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Manifest {
     /// `/`-separated path relative to the repository root.
     pub path: String,
-    /// The file's text.
+    /// The file's text (empty when it could not be read).
     pub text: String,
+    /// Why a file that names image triggers could not be read (not UTF-8, too large): it is
+    /// reported as an unreadable manifest instead of being left out without a word.
+    pub unreadable: Option<String>,
+}
+
+/// A file [`find_manifests`] or [`manifests_at_rev`] cannot read as text: kept, with why,
+/// only when its bytes mention what a roll-out reads, so a large or binary file that holds
+/// no trigger costs nothing and says nothing.
+fn unreadable(path: String, bytes: &[u8], why: String) -> Option<Manifest> {
+    let mentions = |needle: &str| bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
+    (mentions(TRIGGERS_ANNOTATION) || mentions("ImageChange")).then(|| Manifest {
+        path,
+        text: String::new(),
+        unreadable: Some(why),
+    })
+}
+
+/// Whether a file too large to keep mentions what a roll-out reads, read in bounded chunks
+/// (a file of any size costs one chunk of memory).
+fn streamed_mentions(path: &Path) -> std::io::Result<bool> {
+    use std::io::Read as _;
+    const CHUNK: usize = 1 << 20;
+    let needles = [TRIGGERS_ANNOTATION.as_bytes(), b"ImageChange".as_slice()];
+    let keep = needles.iter().map(|n| n.len()).max().unwrap_or(0);
+    let mut file = std::fs::File::open(path)?;
+    let mut buf = vec![0u8; CHUNK + keep];
+    let mut carried = 0;
+    loop {
+        let n = file.read(&mut buf[carried..])?;
+        if n == 0 {
+            return Ok(false);
+        }
+        let filled = carried + n;
+        let window = &buf[..filled];
+        if needles
+            .iter()
+            .any(|needle| window.windows(needle.len()).any(|w| w == *needle))
+        {
+            return Ok(true);
+        }
+        // The last bytes again, in case a needle spans two reads.
+        carried = keep.min(filled);
+        buf.copy_within(filled - carried..filled, 0);
+    }
+}
+
+fn too_large(len: usize) -> String {
+    format!(
+        "it is {len} bytes, more than the {} a manifest may have",
+        crate::definition::source::MAX_FILE_BYTES
+    )
 }
 
 /// A tag named by a trigger or produced by a build.
@@ -182,15 +233,29 @@ pub fn find_manifests(
                 && globs.as_ref().is_none_or(|g| g.is_match(&rel_path))
             {
                 let max = crate::definition::source::MAX_FILE_BYTES;
-                if entry.metadata().map_err(|e| io(&path, e))?.len() > max as u64 {
+                let len = entry.metadata().map_err(|e| io(&path, e))?.len();
+                if len > max as u64 {
+                    if streamed_mentions(&path).map_err(|e| io(&path, e))? {
+                        out.push(Manifest {
+                            path: rel_path,
+                            text: String::new(),
+                            unreadable: Some(too_large(len as usize)),
+                        });
+                    }
                     continue;
                 }
                 let bytes = std::fs::read(&path).map_err(|e| io(&path, e))?;
-                if let Ok(text) = String::from_utf8(bytes) {
-                    out.push(Manifest {
+                match String::from_utf8(bytes) {
+                    Ok(text) => out.push(Manifest {
                         path: rel_path,
                         text,
-                    });
+                        unreadable: None,
+                    }),
+                    Err(e) => out.extend(unreadable(
+                        rel_path,
+                        e.as_bytes(),
+                        format!("it is not UTF-8 text ({})", e.utf8_error()),
+                    )),
                 }
             }
         }
@@ -231,14 +296,24 @@ pub fn manifests_at_rev(
         {
             match repo.find_blob(entry.id()) {
                 Ok(blob) if blob.content().len() <= source::MAX_FILE_BYTES => {
-                    if let Ok(text) = std::str::from_utf8(blob.content()) {
-                        out.push(Manifest {
+                    match std::str::from_utf8(blob.content()) {
+                        Ok(text) => out.push(Manifest {
                             path,
                             text: text.to_owned(),
-                        });
+                            unreadable: None,
+                        }),
+                        Err(e) => out.extend(unreadable(
+                            path,
+                            blob.content(),
+                            format!("it is not UTF-8 text ({e})"),
+                        )),
                     }
                 }
-                Ok(_) => {}
+                Ok(blob) => out.extend(unreadable(
+                    path,
+                    blob.content(),
+                    too_large(blob.content().len()),
+                )),
                 Err(e) => {
                     failure = Some(e);
                     return git2::TreeWalkResult::Abort;
@@ -316,6 +391,20 @@ pub fn scan(manifests: &[Manifest]) -> Scan {
 
 /// Scan one manifest into `out`.
 pub fn scan_one(manifest: &Manifest, out: &mut Scan) {
+    if let Some(why) = &manifest.unreadable {
+        out.files += 1;
+        out.diagnostics.push(
+            Diagnostic::error(
+                &manifest.path,
+                1,
+                1,
+                UNREADABLE,
+                format!("cannot read this manifest, so its image triggers are not rolled: {why}"),
+            )
+            .with_hint("save it as UTF-8 text under the size limit, or leave the file out with `[rollout] paths` in streamsync.toml"),
+        );
+        return;
+    }
     if !may_hold_triggers(&manifest.text) {
         return;
     }

@@ -109,6 +109,7 @@ fn manifest(path: &str, text: &str) -> Manifest {
     Manifest {
         path: path.into(),
         text: text.into(),
+        unreadable: None,
     }
 }
 

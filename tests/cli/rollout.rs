@@ -575,3 +575,40 @@ fn a_trigger_waits_while_its_tag_or_the_tag_it_follows_has_an_import_due() {
         out.stdout
     );
 }
+
+#[test]
+fn a_manifest_not_utf8_or_too_large_is_named_when_it_holds_a_trigger() {
+    let repo = repo();
+    let mut latin1 = b"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: caf\xe9\n  annotations:\n    image.openshift.io/triggers: '[]'\n".to_vec();
+    latin1.extend_from_slice(b"spec: {}\n");
+    std::fs::write(repo.path().join("deploy/latin1.yaml"), latin1).unwrap();
+    // Large files: one with a trigger at its very end, one with none (left alone, silently).
+    let filler = "# padding\n".repeat(1_700_000);
+    repo.write(
+        "deploy/huge.yaml",
+        &format!("{filler}metadata:\n  annotations:\n    image.openshift.io/triggers: '[]'\n"),
+    );
+    repo.write("deploy/data.yaml", &filler);
+
+    let out = repo.run(&["validate"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("deploy/latin1.yaml:1:1")
+            && out.stderr.contains("not UTF-8")
+            && out.stderr.contains("deploy/huge.yaml:1:1")
+            && out
+                .stderr
+                .contains("more than the 16777216 a manifest may have")
+            && !out.stderr.contains("deploy/data.yaml"),
+        "{}",
+        out.stderr
+    );
+    let out = repo.run(&["rollout"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("deploy/latin1.yaml:1:1"),
+        "{}",
+        out.stderr
+    );
+    assert_manifests(&repo, "source");
+}
