@@ -47,8 +47,14 @@ pub enum Report {
         /// Whether it is a saved plan.
         saved: bool,
     },
-    /// Nothing to change: the (empty) plan; no lock was taken, nothing was written.
-    UpToDate(Plan),
+    /// Nothing to change in the live state: the (empty) plan; no lock was taken and the
+    /// state was not written. The roll-outs that were still due were made (`rolled`).
+    UpToDate {
+        /// The plan, with no change.
+        plan: Plan,
+        /// The roll-outs made.
+        rolled: Option<Box<super::rollout::Report>>,
+    },
     /// The approval was declined: nothing was changed.
     Cancelled,
     /// The changes ran.
@@ -174,18 +180,37 @@ pub fn run(
     };
     let desired: Vec<&ImageStream> = loaded.set.streams().collect();
     if options.dry_run {
-        let planned = reconcile::plan(&desired, &state, &plan_options, None)?;
+        let mut planned = reconcile::plan(&desired, &state, &plan_options, None)?;
+        planned.plan.rollouts =
+            super::plan::rollouts_of(ws, &config, &scan, &planned.plan, &planned.snapshot);
         return Ok(Run::Done(Report::DryRun {
             plan: planned.plan,
             saved: false,
         }));
     }
     // Plan without the lock first: unchanged inputs then take no lock and write nothing. This
-    // plan only decides whether there is work, so what is at rest need not be parsed.
-    let first = reconcile::load_for_plan(&state, &desired, None, false, &Default::default())?;
-    let first = reconcile::plan_snapshot(&desired, first, &state, &plan_options, None);
-    if first.plan.is_empty() && first.plan.errors.is_empty() {
-        return Ok(Run::Done(Report::UpToDate(first.plan)));
+    // plan only decides whether there is work, so what is at rest need not be parsed, except
+    // the streams triggers follow: the roll-outs are part of what is approved.
+    let followed = scan
+        .triggers
+        .iter()
+        .map(|t| t.from.key(&config.default_namespace))
+        .collect();
+    let first = reconcile::load_for_plan(&state, &desired, None, false, &followed)?;
+    let mut first = reconcile::plan_snapshot(&desired, first, &state, &plan_options, None);
+    first.plan.rollouts =
+        super::plan::rollouts_of(ws, &config, &scan, &first.plan, &first.snapshot);
+    if first.plan.changes.is_empty() && first.plan.errors.is_empty() {
+        // The state is as desired; manifests behind it still roll, as `plan` said they would.
+        let rolled = if first.plan.rollouts.is_empty() {
+            None
+        } else {
+            super::rollout::after_import(ws, &scan, options.rev.as_deref())?
+        };
+        return Ok(Run::Done(Report::UpToDate {
+            plan: first.plan,
+            rolled,
+        }));
     }
     let approved = match approve {
         Some(approve) => {

@@ -165,7 +165,7 @@ pub fn run(ws: &Workspace, options: &Options) -> Result<Run<Report>> {
 /// The roll-outs `scan`'s triggers call for once `plan` is applied: its changes are made
 /// in memory (imports only where a refresh resolved them), then the triggers are resolved
 /// against the result. Triggers of tags still waiting for an import nobody asked about wait.
-fn rollouts_of(
+pub(super) fn rollouts_of(
     ws: &Workspace,
     config: &crate::policy::Config,
     scan: &rollout::Scan,

@@ -85,7 +85,7 @@ fn apply_records_the_reference_tag_and_the_next_run_is_up_to_date() {
     assert!(planned.planned.plan.is_empty());
     assert!(matches!(
         applied(&ws, &apply::Options::default()),
-        Report::UpToDate(_)
+        Report::UpToDate { .. }
     ));
 }
 

@@ -612,3 +612,55 @@ fn a_manifest_not_utf8_or_too_large_is_named_when_it_holds_a_trigger() {
     );
     assert_manifests(&repo, "source");
 }
+
+#[test]
+fn apply_rolls_what_the_plan_said_even_with_no_change_to_the_state() {
+    // Definitions equal to the live state: the plan has roll-outs and nothing else.
+    let repo = repo();
+    let web = repo.path().join("deploy/web.yaml");
+    // `edge` is not in the live state; `docs` is.
+    std::fs::write(&web, read(&web).replace("ruby:edge", "ruby:docs")).unwrap();
+    repo.write(
+        "definitions/web/ruby.yaml",
+        &read(&repo.path().join("state/web/ruby.yaml")),
+    );
+    let state_before = read(&repo.path().join("state/web/ruby.yaml"));
+    let web_before = read(&web);
+    let dry = repo.run(&["apply", "--dry-run"]);
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    assert!(
+        dry.stdout.contains("Roll-outs:\n~ roll deploy/web.yaml")
+            && dry.stdout.ends_with("0 to import, 3 to roll.\n"),
+        "{}",
+        dry.stdout
+    );
+    assert_eq!(read(&web), web_before);
+
+    let out = repo.run(&["apply", "--auto-approve"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .starts_with("No changes. Live state matches the definitions.\n~ roll deploy/web.yaml"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr
+            .contains("Rolled 3 containers in 2 files (1 paused)."),
+        "{}",
+        out.stderr
+    );
+    assert_ne!(read(&web), web_before);
+    // The state was not written.
+    assert_eq!(read(&repo.path().join("state/web/ruby.yaml")), state_before);
+
+    let again = repo.run(&["apply", "--auto-approve"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(
+        again.stdout,
+        "No changes. Live state matches the definitions.\n"
+    );
+    assert!(!again.stderr.contains("Rolled"), "{}", again.stderr);
+    let plan = repo.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 0, "{}", plan.stdout);
+}

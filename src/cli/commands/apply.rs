@@ -48,8 +48,23 @@ pub fn run(ws: &Workspace, args: &ApplyArgs, printer: &Printer) -> Result<ExitSt
                 ExitStatus::of_plan(&plan, false)
             }
         }
-        Report::UpToDate(plan) => {
-            report::plan(&plan, args.format, printer);
+        Report::UpToDate { mut plan, rolled } => {
+            match rolled.filter(|r| !r.plan.is_empty()) {
+                // JSON lists what rolled; text says the state is as desired, then what rolled.
+                Some(rolled) if args.format == ReportFormat::Json => {
+                    plan.rollouts = rolled.plan;
+                    report::plan(&plan, args.format, printer);
+                }
+                Some(rolled) => {
+                    plan.rollouts = Default::default();
+                    report::plan(&plan, args.format, printer);
+                    if !printer.is_quiet() {
+                        printer.out(&crate::rollout::render::lines(&rolled.plan));
+                    }
+                    printer.info(&crate::rollout::render::summary(&rolled.plan, false));
+                }
+                None => report::plan(&plan, args.format, printer),
+            }
             ExitStatus::Success
         }
         Report::Cancelled => {
