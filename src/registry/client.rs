@@ -30,6 +30,10 @@ use crate::policy::RegistryConfig;
 /// `PreserveOriginal` import mode.
 pub const IMPORT_MODE_PRESERVE_ORIGINAL: &str = "PreserveOriginal";
 
+/// Most platforms an index imported whole (`PreserveOriginal`) may list. Real multi-arch
+/// images list a handful (OpenShift's release images list four or five).
+pub const MAX_INDEX_PLATFORMS: usize = 64;
+
 /// The registry client: one per run (its request counts and rate-limit memory are per run).
 #[derive(Debug)]
 pub struct RegistryClient {
@@ -369,6 +373,22 @@ impl Inner {
             });
         }
         let image = self.image(&target, &digest, body, &reference).await?;
+        // Each platform costs a manifest and a config request: an index from an untrusted
+        // registry listing thousands would turn one import into thousands of requests.
+        let platforms = image
+            .docker_image_manifests
+            .iter()
+            .filter(|e| manifest::is_platform(e))
+            .count();
+        if platforms > MAX_INDEX_PLATFORMS {
+            return Err(ImportFailure::new(
+                FailureReason::InternalError,
+                format!(
+                    "{}: the image index lists {platforms} platforms, more than the {MAX_INDEX_PLATFORMS} an import keeps; refused",
+                    req.pullspec
+                ),
+            ));
+        }
         let mut platform_images = Vec::new();
         for entry in &image.docker_image_manifests {
             // Attestations are listed on the index image but are not images themselves.

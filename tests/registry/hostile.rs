@@ -714,3 +714,64 @@ fn a_registry_that_answered_and_then_stalls_is_given_up_for_the_run() {
     assert_eq!(proxy.requests(), 4, "{out}");
     assert!(out.elapsed < Duration::from_secs(8), "{out}");
 }
+
+#[test]
+fn an_index_listing_thousands_of_platforms_is_refused_before_any_is_fetched() {
+    use sha2::Digest as _;
+    let entries: Vec<String> = (0..1000)
+        .map(|i| {
+            format!(
+                r#"{{"mediaType":"{OCI_MANIFEST}","digest":"sha256:{:064x}","size":100,"platform":{{"architecture":"arch{i}","os":"linux"}}}}"#,
+                i + 1
+            )
+        })
+        .collect();
+    let index = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{}","manifests":[{}]}}"#,
+        crate::harness::OCI_INDEX,
+        entries.join(",")
+    );
+    let digest = format!("sha256:{}", hex::encode(sha2::Sha256::digest(&index)));
+    let served = digest.clone();
+    let registry = Hostile::plain(move |method, target, out| {
+        if !target.contains("/manifests/") {
+            return answer(out, "404 Not Found", &[], b"");
+        }
+        let headers = [
+            ("Content-Type", crate::harness::OCI_INDEX.to_owned()),
+            ("Docker-Content-Digest", served.clone()),
+        ];
+        let body = if method == "HEAD" {
+            &b""[..]
+        } else {
+            index.as_bytes()
+        };
+        if target.ends_with("/manifests/1.0") || target.ends_with(&served) {
+            answer(out, "200 OK", &headers, body);
+        } else {
+            answer(out, "404 Not Found", &[], b"");
+        }
+    });
+    let definition = format!(
+        "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: app\nspec:\n  tags:\n  - name: \"multi\"\n    from:\n      kind: DockerImage\n      name: {}/demo/multi:1.0\n    importPolicy:\n      insecure: true\n      importMode: PreserveOriginal\n",
+        registry.host()
+    );
+    let repo = Repo::new(INSECURE_LOCAL, &definition);
+    let out = repo.run(&["apply"]);
+    assert_eq!(out.code, 1, "{out}");
+    assert!(
+        out.stdout.contains(&format!(
+            "{}/demo/multi:1.0: the image index lists 1000 platforms, more than the 64 an import keeps; refused",
+            registry.host()
+        )),
+        "{out}"
+    );
+    // Nothing but the index itself was asked for.
+    let seen = registry.seen();
+    assert!(
+        seen.iter().all(|r| r.ends_with("/manifests/1.0")
+            || r.ends_with(&digest)
+            || !r.contains("/manifests/")),
+        "{seen:?}"
+    );
+}
