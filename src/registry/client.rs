@@ -543,6 +543,8 @@ impl Inner {
         let mut seen = HashSet::new();
         let mut seen_pages = HashSet::new();
         let mut pages = 0usize;
+        let started = std::time::Instant::now();
+        let deadline = self.transport.listing_deadline();
         loop {
             if !seen_pages.insert(path.clone()) {
                 // A `Link` pointing back at a page already read would loop for ever.
@@ -580,6 +582,13 @@ impl Inner {
             let Some(link) = next else { break };
             if pages >= MAX_TAG_PAGES {
                 list.cut = Some(format!("stopped after {MAX_TAG_PAGES} pages"));
+                break;
+            }
+            if started.elapsed() >= deadline {
+                list.cut = Some(format!(
+                    "stopped after {pages} pages: a listing may take {} s in all ([registry] request_timeout × 5)",
+                    deadline.as_secs()
+                ));
                 break;
             }
             match same_host_path(&link, &target.host) {

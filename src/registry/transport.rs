@@ -113,12 +113,16 @@ pub struct Transport {
     timing: Timing,
     hosts: Mutex<HashMap<String, Arc<HostState>>>,
     counts: Mutex<BTreeMap<String, RequestCounts>>,
+    request_timeout: Duration,
 }
 
 /// Largest manifest, config, tag-list page or token answer accepted (real ones are a few
 /// KiB); a body is read in chunks and given up as soon as it passes this, so a registry that
 /// streams without end costs at most this much memory.
 pub const MAX_DOCUMENT: usize = 16 * 1024 * 1024;
+
+/// A tag listing may take this many `request_timeout`s in all.
+const LISTING_TIMEOUTS: u32 = 5;
 
 /// Redirects followed for one request.
 const MAX_REDIRECTS: usize = 5;
@@ -244,7 +248,14 @@ impl Transport {
             timing,
             hosts: Mutex::new(HashMap::new()),
             counts: Mutex::new(BTreeMap::new()),
+            request_timeout: request,
         })
+    }
+
+    /// Longest a whole tag listing may take, all pages together: a registry answering each
+    /// page just within `request_timeout` cannot hold a run for a hundred of them.
+    pub fn listing_deadline(&self) -> Duration {
+        self.request_timeout.saturating_mul(LISTING_TIMEOUTS)
     }
 
     /// Whether insecure transport may be used for `registry` (`host[:port]`).

@@ -775,3 +775,45 @@ fn an_index_listing_thousands_of_platforms_is_refused_before_any_is_fetched() {
         "{seen:?}"
     );
 }
+
+#[test]
+fn a_slow_tag_list_is_cut_at_the_listing_deadline() {
+    // Every page answers well within request_timeout, and links to one more.
+    let registry = Hostile::plain(|_, target, out| {
+        if !target.contains("/tags/list") {
+            return answer(out, "404 Not Found", &[], b"");
+        }
+        std::thread::sleep(Duration::from_millis(400));
+        let n: u64 = target
+            .split("last=")
+            .nth(1)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        let link = format!("</v2/demo/many/tags/list?last={}>; rel=\"next\"", n + 1);
+        let body = format!(r#"{{"name":"demo/many","tags":["t{n}"]}}"#);
+        answer(out, "200 OK", &[("Link", link)], body.as_bytes());
+    });
+    let config = format!("{INSECURE_LOCAL}request_timeout = \"1s\"\n");
+    let repo = Repo::new(
+        &config,
+        &repository_stream(&format!("{}/demo/many", registry.host())),
+    );
+    let out = repo.run(&["apply"]);
+    assert!(
+        out.stderr.contains(&format!(
+            "warning: the tag list of `{}/demo/many` was cut (stopped after ",
+            registry.host()
+        )) && out
+            .stderr
+            .contains(" pages: a listing may take 5 s in all ([registry] request_timeout × 5))"),
+        "{out}"
+    );
+    // Five seconds of pages, then the imports of what was read (which this registry fails).
+    assert!(out.elapsed < Duration::from_secs(15), "{out}");
+    let pages = registry
+        .seen()
+        .iter()
+        .filter(|r| r.contains("/tags/list"))
+        .count();
+    assert!((3..=16).contains(&pages), "{pages} pages\n{out}");
+}
