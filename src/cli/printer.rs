@@ -66,8 +66,15 @@ impl Printer {
         !self.quiet && std::io::stderr().is_terminal()
     }
 
-    /// Data: written to stdout, escaped (a broken pipe is not an error worth a message).
+    /// Data: written to stdout with every control character escaped, colour sequences too
+    /// (a broken pipe is not an error worth a message).
     pub fn out(&self, text: &str) {
+        self.out_raw(&escape_terminal(text, false));
+    }
+
+    /// Data streamsync coloured itself after escaping every outside value in it (a text
+    /// plan): its colour sequences pass when stdout takes colour, nothing else does.
+    pub fn out_painted(&self, text: &str) {
         self.out_raw(&escape_terminal(text, self.color_stdout));
     }
 
@@ -86,14 +93,14 @@ impl Printer {
             return;
         }
         let mut stderr = std::io::stderr().lock();
-        let _ = stderr.write_all(escape_terminal(text, self.color_stderr).as_bytes());
+        let _ = stderr.write_all(escape_terminal(text, false).as_bytes());
         let _ = stderr.flush();
     }
 
     /// A status line on stderr, silenced by `-q`.
     pub fn info(&self, text: &str) {
         if !self.quiet {
-            eprintln!("{}", escape_terminal(text, self.color_stderr));
+            eprintln!("{}", escape_terminal(text, false));
         }
     }
 
@@ -103,7 +110,7 @@ impl Printer {
             eprintln!(
                 "{}: {}",
                 self.paint_err("warning", "33"),
-                escape_terminal(text, self.color_stderr)
+                escape_terminal(text, false)
             );
         }
     }
@@ -121,7 +128,10 @@ impl Printer {
 
     /// `error: …`, `caused by: …` lines, then `hint: …`.
     pub fn error(&self, err: &anyhow::Error) {
-        let mut text = format!("{}: {err}\n", self.paint_err("error", "1;31"));
+        // Messages may quote outside text: escaped whole, colour sequences too; only the
+        // labels are painted.
+        let safe = |t: &dyn std::fmt::Display| escape_terminal(&t.to_string(), false).into_owned();
+        let mut text = format!("{}: {}\n", self.paint_err("error", "1;31"), safe(err));
         let mut hint = None;
         for cause in err.chain() {
             if let Some(h) = cause.downcast_ref::<Hinted>() {
@@ -139,12 +149,16 @@ impl Printer {
             }
         }
         for cause in err.chain().skip(1) {
-            text.push_str(&format!("  caused by: {cause}\n"));
+            text.push_str(&format!("  caused by: {}\n", safe(cause)));
         }
         if let Some(h) = hint {
-            text.push_str(&format!("  {}: {h}\n", self.paint_err("hint", "36")));
+            text.push_str(&format!(
+                "  {}: {}\n",
+                self.paint_err("hint", "36"),
+                safe(&h)
+            ));
         }
-        eprint!("{}", escape_terminal(&text, self.color_stderr));
+        eprint!("{text}");
     }
 
     fn paint_err(&self, text: &str, code: &str) -> String {

@@ -51,7 +51,7 @@ pub fn invalid_error(invalid: &Invalid, printer: &Printer, what: &str) -> anyhow
 pub fn plan(plan: &Plan, format: ReportFormat, printer: &Printer) {
     match format {
         ReportFormat::Text | ReportFormat::Markdown if printer.is_quiet() => {}
-        ReportFormat::Text => printer.out(&render::text(plan, printer.color_stdout())),
+        ReportFormat::Text => printer.out_painted(&render::text(plan, printer.color_stdout())),
         ReportFormat::Markdown => printer.out(&render::markdown(plan)),
         ReportFormat::Json => printer.out(&render::json(plan)),
     }

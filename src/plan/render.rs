@@ -175,14 +175,10 @@ fn details(c: &Change) -> Vec<String> {
     }
 }
 
-fn change_line(c: &Change, color: bool) -> String {
+fn change_line(c: &Change) -> String {
     let mark = marker(c.action);
     let head = format!("{mark} {} {}", verb(c.action), c.target());
-    let mut line = format!(
-        "  {}  ({})\n",
-        paint(color, &head, color_code(c.action)),
-        c.reason
-    );
+    let mut line = format!("  {head}  ({})\n", c.reason);
     for d in details(c) {
         let _ = writeln!(line, "      {d}");
     }
@@ -224,26 +220,57 @@ fn groups(plan: &Plan) -> Vec<(Option<&'static str>, Vec<&Change>)> {
     }
 }
 
-fn paint_diff(diff: &str, color: bool) -> String {
-    if !color {
-        return diff.to_owned();
+/// Colour for a text plan that holds no outside control character any more (see [`text`]):
+/// diff lines by their first characters, change lines by their marker and verb. Only what
+/// streamsync laid out starts a line, since escaped outside text holds no newline.
+fn colorize(text: &str) -> String {
+    const ACTIONS: [Action; 7] = [
+        Action::CreateStream,
+        Action::UpdateStream,
+        Action::DeleteStream,
+        Action::AddTag,
+        Action::UpdateTag,
+        Action::RemoveTag,
+        Action::Import,
+    ];
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    for l in text.split_inclusive('\n') {
+        let (body, newline) = match l.strip_suffix('\n') {
+            Some(b) => (b, "\n"),
+            None => (l, ""),
+        };
+        let code = if body.starts_with("+++") || body.starts_with("---") {
+            Some("1")
+        } else if body.starts_with('+') {
+            Some("32")
+        } else if body.starts_with('-') {
+            Some("31")
+        } else if body.starts_with("@@") {
+            Some("36")
+        } else {
+            None
+        };
+        if let Some(code) = code {
+            let _ = write!(out, "{}{newline}", paint(true, body, code));
+            continue;
+        }
+        let change = ACTIONS.iter().find_map(|&a| {
+            let head = format!("  {} {} ", marker(a), verb(a));
+            body.starts_with(&head).then_some(a)
+        });
+        match change.and_then(|a| body[2..].find("  (").map(|end| (a, end + 2))) {
+            Some((action, end)) => {
+                let _ = write!(
+                    out,
+                    "  {}{}{newline}",
+                    paint(true, &body[2..end], color_code(action)),
+                    &body[end..]
+                );
+            }
+            None => out.push_str(l),
+        }
     }
-    diff.lines()
-        .map(|l| {
-            let code = if l.starts_with("+++") || l.starts_with("---") {
-                "1"
-            } else if l.starts_with('+') {
-                "32"
-            } else if l.starts_with('-') {
-                "31"
-            } else if l.starts_with("@@") {
-                "36"
-            } else {
-                return format!("{l}\n");
-            };
-            format!("\x1b[{code}m{l}\x1b[0m\n")
-        })
-        .collect()
+    out
 }
 
 fn error_line(e: &PlanError) -> String {
@@ -257,8 +284,20 @@ fn unobserved_line(u: &Unobserved) -> String {
     format!("{}/{}:{}: {}", u.namespace, u.stream, u.tag, u.message)
 }
 
-/// Terraform-like text.
+/// Terraform-like text, in colour when `color`. Names, reasons, messages and specs come from
+/// definitions and registries: with colour on, all of the text is escaped before streamsync
+/// adds its own colour, so an escape sequence in them stays visible text and the printer can
+/// let only streamsync's colours through.
 pub fn text(plan: &Plan, color: bool) -> String {
+    let plain = plain_text(plan);
+    if color {
+        colorize(&crate::util::escape_text(&plain, true))
+    } else {
+        plain
+    }
+}
+
+fn plain_text(plan: &Plan) -> String {
     let mut out = String::new();
     if !plan.changes.is_empty() {
         out.push_str("streamsync will make these changes:\n");
@@ -272,7 +311,7 @@ pub fn text(plan: &Plan, color: bool) -> String {
                 out.push('\n');
             }
             for c in changes {
-                out.push_str(&change_line(c, color));
+                out.push_str(&change_line(c));
             }
         }
     }
@@ -306,7 +345,7 @@ pub fn text(plan: &Plan, color: bool) -> String {
             continue;
         }
         out.push('\n');
-        out.push_str(&paint_diff(&diff, color));
+        out.push_str(&diff);
     }
     if !plan.rollouts.is_empty() {
         if !out.is_empty() {

@@ -304,3 +304,50 @@ fn many_rollouts_keep_the_comment_within_budget() {
     assert_eq!(plan.summary().rollout, 3_000);
     assert!(render::text(&plan, false).ends_with("0 to import, 3000 to roll.\n"));
 }
+
+#[test]
+fn colour_is_streamsync_s_own_and_outside_escape_sequences_stay_visible() {
+    let mut plan = Plan::default();
+    plan.changes.push(Change {
+        action: Action::Import,
+        namespace: "team".into(),
+        stream: "app".into(),
+        tag: Some("v1".into()),
+        before: None,
+        after: Some(serde_json::json!({"from": "quay.io/org/app:v1", "importMode": "Legacy"})),
+        // A registry's message, recorded in the state: it tries to hide what follows.
+        reason: "retry: NotFound: \x1b[8mhidden\x1b[0m".into(),
+        introduced: None,
+    });
+    plan.changes.push(Change {
+        action: Action::RemoveTag,
+        namespace: "team".into(),
+        stream: "app".into(),
+        tag: Some("old".into()),
+        before: Some(serde_json::json!({"name": "old"})),
+        after: None,
+        reason: "not in the definitions".into(),
+        introduced: None,
+    });
+    let painted = render::text(&plan, true);
+    assert!(!painted.contains("\x1b[8m"), "{painted:?}");
+    assert!(painted.contains("\\u{1b}[8mhidden"), "{painted:?}");
+    // Its own colours are still there: the import marker in cyan, the removal in red.
+    assert!(
+        painted.contains("  \x1b[36m<= import team/app:v1\x1b[0m  (retry"),
+        "{painted:?}"
+    );
+    assert!(
+        painted.contains("  \x1b[31m- remove tag team/app:old\x1b[0m  (not in"),
+        "{painted:?}"
+    );
+    // Without colour the text is the same, less the colour.
+    let plain = render::text(&plan, false);
+    assert_eq!(
+        crate::util::escape_text(&plain, true),
+        painted
+            .replace("\x1b[36m", "")
+            .replace("\x1b[31m", "")
+            .replace("\x1b[0m", "")
+    );
+}

@@ -540,6 +540,16 @@ fn text_from_definitions_is_escaped_in_every_output() {
     assert!(out.stdout.contains("\x1b[32m"), "{}", out.stdout);
     assert!(!out.stdout.contains("\x1b]0;"), "{:?}", out.stdout);
     assert!(!out.stdout.contains("\x1b[2J"), "{:?}", out.stdout);
+    // Every escape sequence is one of streamsync's colours, none an outside one.
+    for seq in out.stdout.split('\x1b').skip(1) {
+        let code = seq.split_inclusive('m').next().unwrap_or("");
+        assert!(
+            ["[0m", "[1m", "[31m", "[32m", "[33m", "[36m"].contains(&code),
+            "outside escape sequence {code:?} in {:?}",
+            out.stdout
+        );
+    }
+    assert_clean("--color always stderr", &out.stderr);
 }
 
 #[test]

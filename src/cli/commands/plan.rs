@@ -34,7 +34,7 @@ pub fn run(ws: &Workspace, args: &PlanArgs, printer: &Printer) -> Result<ExitSta
     }
     let plan = &done.planned.plan;
     match args.format {
-        ReportFormat::Text => printer.out(&render::text(plan, printer.color_stdout())),
+        ReportFormat::Text => printer.out_painted(&render::text(plan, printer.color_stdout())),
         ReportFormat::Markdown => printer.out(&render::markdown(plan)),
         ReportFormat::Json => printer.out(&render::json(plan)),
     }
