@@ -108,6 +108,30 @@ impl Workspace {
                 "config file does not exist",
             )));
         }
+        // The repository's own config, when a link, must stay in the repository: a pull
+        // request could otherwise point it at any file of the machine running the check.
+        // (`--config FILE` names its file on purpose and is read wherever it is.)
+        if !self.config_given
+            && std::fs::symlink_metadata(&self.config_path).is_ok_and(|m| m.is_symlink())
+        {
+            let root = self
+                .root
+                .canonicalize()
+                .unwrap_or_else(|_| self.root.clone());
+            let inside = self
+                .config_path
+                .canonicalize()
+                .is_ok_and(|t| t.starts_with(&root) && t.is_file());
+            if !inside {
+                return Err(Box::new(Diagnostic::error(
+                    self.config_display(),
+                    0,
+                    0,
+                    "io",
+                    "is a symbolic link leading outside the repository (or nowhere), so it is not read",
+                )));
+            }
+        }
         policy::load_config(&self.config_path, &self.config_display())
     }
 

@@ -749,3 +749,35 @@ fn a_policy_file_linked_out_of_the_repository_is_not_read() {
     assert!(!out.stderr.contains("hunter2"), "{}", out.stderr);
     assert!(!out.stdout.contains("hunter2"), "{}", out.stdout);
 }
+
+#[test]
+fn the_config_linked_out_of_the_repository_is_not_read() {
+    let repo = TestRepo::new();
+    repo.write("definitions/web/ruby.yaml", &STREAM.replace("NAME", "ruby"));
+    let outside = tempfile::tempdir().unwrap();
+    let secret = outside.path().join("secret.toml");
+    std::fs::write(&secret, "password = \"hunter2\"\n").unwrap();
+    symlink(&secret, repo.path().join("streamsync.toml")).unwrap();
+    for args in [&["validate"][..], &["plan"]] {
+        let out = repo.run(args);
+        assert_eq!(out.code, 1, "{args:?}: {}", out.snapshot());
+        assert!(
+            out.stderr.contains(
+                "streamsync.toml: error: is a symbolic link leading outside the repository"
+            ),
+            "{args:?}: {}",
+            out.snapshot()
+        );
+        assert!(!out.stderr.contains("hunter2"), "{}", out.stderr);
+    }
+    // A link to a file inside the repository is read as that file.
+    std::fs::remove_file(repo.path().join("streamsync.toml")).unwrap();
+    repo.write("config/streamsync.toml", "default_namespace = \"web\"\n");
+    symlink(
+        "config/streamsync.toml",
+        repo.path().join("streamsync.toml"),
+    )
+    .unwrap();
+    let out = repo.run(&["validate"]);
+    assert_eq!(out.code, 0, "{}", out.snapshot());
+}
