@@ -347,3 +347,45 @@ pub fn describe_image(found: &FoundImage) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone as _;
+
+    use super::*;
+
+    #[test]
+    fn ages_read_as_oc_prints_them() {
+        let now = Utc
+            .with_ymd_and_hms(2026, 1, 10, 0, 0, 0)
+            .single()
+            .expect("time");
+        let ago = |secs: i64| (now - chrono::Duration::seconds(secs)).to_rfc3339();
+        assert_eq!(age(&ago(119), now), "119s");
+        assert_eq!(age(&ago(120), now), "2m");
+        assert_eq!(age(&ago(3600), now), "1h");
+        assert_eq!(age(&ago(47 * 3600), now), "47h");
+        assert_eq!(age(&ago(48 * 3600), now), "2d");
+        assert_eq!(age(&ago(400 * 86400), now), "1y");
+        // A clock behind the state is no negative age; a time that does not parse is none.
+        assert_eq!(age(&ago(-30), now), "0s");
+        assert_eq!(age("yesterday", now), "");
+    }
+
+    #[test]
+    fn a_row_lists_three_tags_then_counts_the_rest() {
+        let names = |n: usize| (1..=n).map(|i| i.to_string()).collect::<Vec<_>>();
+        assert_eq!(short_tags(&names(3)), "1,2,3");
+        assert_eq!(short_tags(&names(5)), "1,2,3 +2 more…");
+        let rows = [Row {
+            namespace: "web".into(),
+            name: "a-long-name".into(),
+            tags: names(1),
+            updated: String::new(),
+        }];
+        assert_eq!(
+            streams_table(&rows, Utc::now()),
+            "NAMESPACE   NAME          TAGS   UPDATED\nweb         a-long-name   1\n"
+        );
+    }
+}

@@ -1,7 +1,8 @@
 //! `get`: read the live state as `oc get is`, `oc describe is`, `oc get istag` and
 //! `oc get isimage` do: every stream, one stream, one tag, or one image by (short) id in one
 //! stream or across every stream. A name that matches nothing, or more than one thing, is an
-//! error with a hint. It only reads the state; [`crate::get::render`] shows what it found.
+//! error with a hint. It reads the state and the config and writes nothing;
+//! [`crate::get::render`] shows what it found.
 
 use std::collections::BTreeMap;
 
