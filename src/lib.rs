@@ -3,7 +3,7 @@
 //! Definitions (YAML in Git) are read by [`definition`], compared with the live state
 //! ([`state`]) by the pure [`plan`] module, and applied by [`apply`], which imports tags through
 //! [`registry`]. [`reconcile`] is the one place where those modules meet. [`ops`] holds the
-//! use cases (validate, plan, apply, a sync pass, import, tag, prune) as functions of a
+//! use cases (validate, plan, apply, a sync pass, import, tag, get, prune) as functions of a
 //! [`ops::Workspace`] and typed options returning typed reports; [`cli`] maps arguments to
 //! them and is the only module that talks to the terminal.
 
@@ -14,6 +14,7 @@ pub mod definition;
 pub mod diagnostic;
 pub mod edit;
 pub mod error;
+pub mod get;
 pub mod model;
 pub mod ops;
 pub mod plan;

@@ -4,7 +4,8 @@
 //! committed. Locking, definition loading, registry setup, repository imports, commit
 //! messages and the plan an edit implies live here, once, so a command, a test or a program
 //! embedding streamsync runs the same work. [`rollout`] rolls the repository's manifests
-//! to what their image-change triggers name, alone or after an import.
+//! to what their image-change triggers name, alone or after an import. [`get`] only reads
+//! the live state, as `oc get` and `oc describe` do.
 //!
 //! Nothing here parses a command line or writes to a terminal: reports are values, and
 //! whoever calls shows them. Long work reports progress through [`Progress`], which a caller
@@ -13,6 +14,7 @@
 pub mod apply;
 pub mod catalog;
 pub mod edits;
+pub mod get;
 pub mod import;
 pub mod plan;
 pub mod prune;

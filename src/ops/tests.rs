@@ -248,3 +248,85 @@ spec:
         "{text}"
     );
 }
+
+fn hinted(err: &anyhow::Error) -> &crate::error::Hinted {
+    err.downcast_ref::<crate::error::Hinted>()
+        .unwrap_or_else(|| panic!("not a hinted error: {err:#}"))
+}
+
+#[test]
+fn get_reads_the_live_state_as_values_and_names_what_it_cannot_find() {
+    use super::get::{self, Options, Query};
+    use crate::get::{Found, render};
+    let (_dir, ws) = repo(DEFINITION);
+    let ask = |query: Query, objects: bool| get::run(&ws, &Options { query, objects });
+
+    // Before the first apply the state is empty, and a stream is not in it.
+    let Found::Streams(empty) = ask(Query::Streams, false).expect("streams") else {
+        panic!("not the streams");
+    };
+    assert!(empty.streams.is_empty() && empty.rows.is_empty());
+    let err = ask(Query::Stream("app".into()), false).expect_err("no stream yet");
+    assert_eq!(
+        hinted(&err).hint.as_deref(),
+        Some("the live state is empty; run `streamsync apply` first")
+    );
+
+    applied(&ws, &apply::Options::default());
+
+    let Found::Streams(all) = ask(Query::Streams, false).expect("streams") else {
+        panic!("not the streams");
+    };
+    assert_eq!(all.streams.len(), 1);
+    assert_eq!(
+        (
+            all.rows[0].namespace.as_str(),
+            all.rows[0].name.as_str(),
+            all.rows[0].tags.clone()
+        ),
+        ("web", "app", vec!["1".to_owned()])
+    );
+    let Found::Stream(stream) = ask(Query::Stream("app".into()), false).expect("stream") else {
+        panic!("not a stream");
+    };
+    assert_eq!(stream.key().to_string(), "web/app");
+
+    // A description needs no object; YAML and JSON print the ImageStreamTag.
+    let Found::Tag(described) = ask(Query::Tag("app:1".into()), false).expect("tag") else {
+        panic!("not a tag");
+    };
+    assert!(described.object.is_none());
+    assert_eq!(described.pull_spec.as_deref(), Some("quay.io/org/app:1"));
+    assert!(render::show(&Found::Tag(described), render::Format::Yaml, ws.now).is_err());
+    let found = ask(Query::Tag("web/app:1".into()), true).expect("tag");
+    let Found::Tag(tag) = &found else {
+        panic!("not a tag");
+    };
+    let object = tag.object.as_ref().expect("the ImageStreamTag");
+    assert_eq!(object.kind, "ImageStreamTag");
+    assert_eq!(object.metadata.name, "app:1");
+    assert_eq!(object.metadata.namespace, "web");
+    assert_eq!(object.image.docker_image_reference, "quay.io/org/app:1");
+    let json: serde_json::Value =
+        serde_json::from_str(&render::show(&found, render::Format::Json, ws.now).expect("json"))
+            .expect("JSON");
+    assert_eq!(json["kind"], "ImageStreamTag");
+    assert_eq!(json["tag"]["from"]["name"], "quay.io/org/app:1");
+
+    // What is not there is an error with a hint, as on the command line.
+    let err = ask(Query::Tag("app:2".into()), false).expect_err("no such tag");
+    assert_eq!(hinted(&err).message, "stream `web/app` has no tag `2`");
+    assert_eq!(hinted(&err).hint.as_deref(), Some("its tags: 1"));
+    let err = ask(Query::Tag("app".into()), false).expect_err("not a tag name");
+    assert!(hinted(&err).message.contains("[namespace/]stream:tag"));
+    let err = ask(Query::Stream("web/ap".into()), false).expect_err("misspelt");
+    assert_eq!(
+        hinted(&err).hint.as_deref(),
+        Some("did you mean `web/app`?")
+    );
+    let err = ask(Query::Image("3a335d7".into()), false).expect_err("a reference tag");
+    assert_eq!(
+        hinted(&err).message,
+        "no image in the live state matches `3a335d7`"
+    );
+}
