@@ -453,7 +453,7 @@ impl Validator<'_> {
             } else {
                 pos.annotations
             };
-            let guess = did_you_mean(icon.trim(), crate::catalog::icons::KNOWN.iter().copied());
+            let guess = icon_guess(icon.trim());
             self.warn(
                 at,
                 "unknown-icon-class",
@@ -517,6 +517,23 @@ fn pullspec_hint(name: &str) -> Option<String> {
         return Some("repository paths are lowercase".into());
     }
     None
+}
+
+/// The known icon an unknown `iconClass` most resembles. A catalog of thousands of tags
+/// repeats a handful of values: each is compared with the icon list once per thread.
+fn icon_guess(icon: &str) -> Option<&'static str> {
+    thread_local! {
+        static GUESSES: std::cell::RefCell<std::collections::HashMap<String, Option<&'static str>>> =
+            std::cell::RefCell::default();
+    }
+    GUESSES.with(|g| {
+        if let Some(guess) = g.borrow().get(icon) {
+            return *guess;
+        }
+        let guess = did_you_mean(icon, crate::catalog::icons::KNOWN.iter().copied());
+        g.borrow_mut().insert(icon.to_owned(), guess);
+        guess
+    })
 }
 
 #[cfg(test)]
