@@ -403,7 +403,10 @@ pub fn resolve_image_id(stream: &ImageStream, id: &str) -> Result<TagEvent, Stri
                     .split_once(':')
                     .map_or(item.image.as_str(), |(_, h)| h);
                 if !id.is_empty() && (hex.starts_with(id) || item.image.starts_with(id)) {
-                    found.entry(item.image.as_str()).or_insert(item);
+                    // The last event naming the image wins, as upstream's loop keeps
+                    // overwriting its match: it decides the pull spec when one image was
+                    // recorded under several.
+                    found.insert(item.image.as_str(), item);
                 }
             }
         }

@@ -351,3 +351,34 @@ fn colour_is_streamsync_s_own_and_outside_escape_sequences_stay_visible() {
             .replace("\x1b[0m", "")
     );
 }
+
+#[test]
+fn an_image_recorded_under_two_pull_specs_resolves_to_the_last_as_upstream() {
+    let mut s = ImageStream::new("demo", "app");
+    let ev = |reference: &str| TagEvent {
+        created: "t".into(),
+        docker_image_reference: reference.into(),
+        image: "sha256:3a33aa".into(),
+        generation: 1,
+    };
+    s.status = Some(crate::model::ImageStreamStatus {
+        docker_image_repository: String::new(),
+        public_docker_image_repository: String::new(),
+        tags: vec![
+            NamedTagEventList {
+                tag: "a".into(),
+                items: vec![ev("quay.io/one/app@sha256:3a33aa")],
+                conditions: vec![],
+            },
+            NamedTagEventList {
+                tag: "b".into(),
+                items: vec![ev("quay.io/two/app@sha256:3a33aa")],
+                conditions: vec![],
+            },
+        ],
+    });
+    assert_eq!(
+        resolve_image_id(&s, "3a33").unwrap().docker_image_reference,
+        "quay.io/two/app@sha256:3a33aa"
+    );
+}
