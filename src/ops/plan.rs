@@ -1,7 +1,7 @@
 //! `plan`: desired vs live, offline unless asked to refresh from the registries; with a base
 //! revision it marks what the difference from that base introduces; it can save the plan
 //! for a later apply. Also the offline plan of definitions already loaded (an edit, written
-//! or not, and every `watch` round).
+//! or not).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -347,12 +347,6 @@ pub enum Offline {
     Plan(Plan),
     /// The definitions do not validate: their diagnostics.
     Invalid(Vec<Diagnostic>),
-}
-
-/// The offline plan of the working tree's definitions (every `watch` round).
-pub fn offline(ws: &Workspace) -> Result<Offline> {
-    let loaded = ws.load_definitions(None)?;
-    offline_of(ws, &loaded, None)
 }
 
 /// The offline plan of definitions already loaded, e.g. an edit not written yet, optionally

@@ -156,3 +156,37 @@ fn picks_up_a_policies_folder_created_later() {
     assert!(block.contains("policies/lint.toml:2:1"), "{block}");
     assert_eq!(watch.stop(), 0);
 }
+
+#[test]
+fn each_round_is_the_plan_with_its_rollouts_and_trigger_errors() {
+    let repo = TestRepo::new();
+    repo.write("definitions/demo/ruby.yaml", RUBY);
+    // Applied once: `latest` holds its reference, and the manifest still has the placeholder.
+    assert_eq!(repo.run(&["apply", "--auto-approve"]).code, 0);
+    let manifest = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: demo\n  annotations:\n    image.openshift.io/triggers: '[{\"from\":{\"kind\":\"ImageStreamTag\",\"name\":\"ruby:latest\"},\"fieldPath\":\"spec.template.spec.containers[0].image\"}]'\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: \" \"\n";
+    repo.write("deploy/web.yaml", manifest);
+    let watch = Watch::start(&repo);
+    let (_, first) = watch
+        .next_block(Duration::from_secs(10))
+        .expect("a first plan");
+    assert!(
+        first.contains(
+            "~ roll deploy/web.yaml Deployment demo/web container web: \" \" → quay.io/example/ruby:3.3"
+        ),
+        "{first}"
+    );
+    // A trigger error is a validation error, shown as one in the next round.
+    repo.write(
+        "deploy/web.yaml",
+        &manifest.replace("ruby:latest", "ruby:missing"),
+    );
+    repo.write("definitions/demo/ruby.yaml", &RUBY.replace("3.3", "3.4"));
+    let (_, block) = watch
+        .next_block(Duration::from_secs(2))
+        .expect("re-planned");
+    assert!(
+        block.contains("deploy/web.yaml:7:") && block.contains("has no tag `missing`"),
+        "{block}"
+    );
+    assert_eq!(watch.stop(), 0);
+}

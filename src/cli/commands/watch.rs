@@ -1,12 +1,13 @@
 //! `watch`: print the plan, then re-validate and re-plan (offline) whenever the definitions,
 //! the policies or the config change. An invalid edit shows its errors; the watcher goes on.
+//! Each round is `plan`'s own, roll-outs included: the manifests are read as they are then.
 
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use crate::cli::{ExitStatus, Printer, WatchArgs, report};
-use crate::ops::{self, Workspace};
+use crate::cli::{ExitStatus, Printer, WatchArgs};
+use crate::ops::{self, Run, Workspace};
 use crate::watch::{self, Event};
 
 /// Run `watch` until Ctrl-C (exit 0).
@@ -38,10 +39,14 @@ pub fn run(ws: &Workspace, args: &WatchArgs, printer: &Printer) -> Result<ExitSt
     Ok(ExitStatus::Success)
 }
 
-/// The text shown after each change: the errors, or the plan.
+/// The text shown after each change: the errors, or the plan (with the manifests that
+/// could not be read, which stop nothing else).
 fn replan(ws: &Workspace) -> String {
-    match ops::plan::offline(ws) {
-        Ok(offline) => report::offline_text(&offline),
+    let mut text = match ops::plan::run(ws, &ops::plan::Options::default()) {
+        Ok(Run::Done(done)) => crate::plan::render::text(&done.planned.plan, false),
+        Ok(Run::Invalid(invalid)) => crate::diagnostic::render_text(&invalid.diagnostics),
         Err(err) => format!("error: {err:#}\n"),
-    }
+    };
+    text.push_str(&crate::diagnostic::render_text(&ws.take_manifest_errors()));
+    text
 }
