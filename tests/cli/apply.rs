@@ -463,3 +463,58 @@ fn auto_approve_ci_and_pipes_never_prompt() {
     assert!(!out.stderr.contains("Enter a value"), "{}", out.stderr);
     assert!(repo.path().join("state/web/node.yaml").exists());
 }
+
+#[test]
+fn the_sync_loop_keeps_running_through_invalid_definitions() {
+    let repo = TestRepo::new();
+    let valid = "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: ruby\nspec:\n  tags:\n  - name: latest\n    reference: true\n    from:\n      kind: DockerImage\n      name: quay.io/example/ruby:3.3\n";
+    repo.write(
+        "definitions/demo/ruby.yaml",
+        &valid.replace("DockerImage", "DockerImag"),
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_streamsync"))
+        .arg("-C")
+        .arg(repo.path())
+        .args(["sync", "--interval", "1s"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn sync");
+    // Refused passes, one a second, and the loop goes on: once the definitions are fixed,
+    // the next pass applies them.
+    std::thread::sleep(Duration::from_millis(1500));
+    repo.write("definitions/demo/ruby.yaml", valid);
+    let meta = repo.path().join("state/streamsync.toml");
+    let start = Instant::now();
+    while !meta.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "no pass after the fix"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "sync did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(
+        stderr.matches("nothing was synced").count() >= 1,
+        "{stderr}"
+    );
+    assert!(stderr.contains("sync stopped"), "{stderr}");
+    assert_eq!(status.code(), Some(0), "the last pass succeeded\n{stderr}");
+}
