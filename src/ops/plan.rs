@@ -112,15 +112,16 @@ pub fn run(ws: &Workspace, options: &Options) -> Result<Run<Report>> {
         .as_ref()
         .map(|r| &r.client as &dyn crate::registry::Resolver);
     let mut planned = reconcile::plan_snapshot(&desired, snapshot, &state, &plan_options, refresh);
-    if let Some(base) = &base_desired {
-        let base = reconcile::unskipped(base, &planned.snapshot);
-        let base_plan = plan::compute(
-            base,
+    let base_plan = base_desired.as_ref().map(|base| {
+        plan::compute(
+            reconcile::unskipped(base, &planned.snapshot),
             &planned.snapshot.streams,
             &plan::Observations::default(),
             &plan_options,
-        );
-        planned.plan.mark_introduced(&base_plan);
+        )
+    });
+    if let Some(base_plan) = &base_plan {
+        planned.plan.mark_introduced(base_plan);
     }
     let refreshed = registry.as_ref().map(|r| Refreshed {
         requests: crate::registry::Resolver::request_counts(&r.client),
@@ -128,17 +129,10 @@ pub fn run(ws: &Workspace, options: &Options) -> Result<Run<Report>> {
     });
     // Roll-outs before saving, so a saved plan counts them too.
     planned.plan.rollouts = rollouts_of(ws, &config, &scan, &planned.plan, &planned.snapshot);
-    if let (Some(base), Some(base_scan)) = (&base_desired, &base_scan)
+    if let (Some(base_plan), Some(base_scan)) = (&base_plan, &base_scan)
         && !planned.plan.rollouts.is_empty()
     {
-        let base = reconcile::unskipped(base, &planned.snapshot);
-        let base_plan = plan::compute(
-            base,
-            &planned.snapshot.streams,
-            &plan::Observations::default(),
-            &plan_options,
-        );
-        let base_rollouts = rollouts_of(ws, &config, base_scan, &base_plan, &planned.snapshot);
+        let base_rollouts = rollouts_of(ws, &config, base_scan, base_plan, &planned.snapshot);
         planned.plan.rollouts.mark_introduced(&base_rollouts);
     }
     let saved = match &options.out {

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::state::commit::{DEFAULT_AUTHOR, parse_author};
+use crate::state::commit::{DEFAULT_AUTHOR, parse_author, worktree};
 
 /// Why the branch could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -99,17 +99,10 @@ pub fn commit_files(
     if branch.is_empty() || !git2::Reference::is_valid_name(&refname) {
         return Err(BranchError::Name(branch.to_owned()));
     }
-    let repo = git2::Repository::discover(dir).map_err(|source| BranchError::NotGit {
+    let (repo, workdir) = worktree(dir).map_err(|source| BranchError::NotGit {
         path: dir.display().to_string(),
         source,
     })?;
-    let workdir = repo.workdir().ok_or_else(|| BranchError::NotGit {
-        path: dir.display().to_string(),
-        source: git2::Error::from_str("bare repository"),
-    })?;
-    let workdir = workdir
-        .canonicalize()
-        .unwrap_or_else(|_| workdir.to_path_buf());
     let head = match repo.head() {
         Ok(head) => head,
         Err(e)

@@ -72,17 +72,10 @@ pub fn commit_state_and(
     author: Option<&str>,
     message: &str,
 ) -> Result<Option<git2::Oid>, CommitError> {
-    let repo = git2::Repository::discover(state_dir).map_err(|source| CommitError::NotGit {
+    let (repo, workdir) = worktree(state_dir).map_err(|source| CommitError::NotGit {
         path: state_dir.display().to_string(),
         source,
     })?;
-    let workdir = repo.workdir().ok_or_else(|| CommitError::NotGit {
-        path: state_dir.display().to_string(),
-        source: git2::Error::from_str("bare repository"),
-    })?;
-    let workdir = workdir
-        .canonicalize()
-        .unwrap_or_else(|_| workdir.to_path_buf());
     let abs = state_dir
         .canonicalize()
         .unwrap_or_else(|_| state_dir.to_path_buf());
@@ -275,6 +268,19 @@ fn index_entry(path: &str, id: git2::Oid, size: usize, disk: &Path) -> git2::Ind
         flags_extended: 0,
         path: path.as_bytes().to_vec(),
     }
+}
+
+/// The repository holding `dir` and its work tree (canonical): commits are made from a
+/// checkout, never in a bare repository.
+pub fn worktree(dir: &Path) -> Result<(git2::Repository, std::path::PathBuf), git2::Error> {
+    let repo = git2::Repository::discover(dir)?;
+    let workdir = repo
+        .workdir()
+        .ok_or_else(|| git2::Error::from_str("bare repository"))?;
+    let workdir = workdir
+        .canonicalize()
+        .unwrap_or_else(|_| workdir.to_path_buf());
+    Ok((repo, workdir))
 }
 
 #[cfg(test)]
