@@ -33,8 +33,7 @@ pub fn run(ws: &Workspace, options: &Options) -> Result<Run<Report>> {
         return Ok(Run::Invalid(invalid));
     }
     let config = ws.load_config().unwrap_or_default();
-    let state = ws.state()?;
-    let live = state.load_streams()?;
+    let live = followed(ws, &scan, &config)?;
     let plan = rollout::plan(&scan, &live, &config.cluster, &config.default_namespace);
     let written = if options.dry_run {
         Vec::new()
@@ -70,13 +69,28 @@ pub fn planned_after_import(
         return Ok(None);
     }
     let config = ws.load_config().unwrap_or_default();
-    let live = ws.state()?.load_streams()?;
+    let live = followed(ws, scan, &config)?;
     let plan = rollout::plan(scan, &live, &config.cluster, &config.default_namespace);
     Ok(Some(Box::new(Report {
         plan,
         written: Vec::new(),
         dry_run: false,
     })))
+}
+
+/// The live streams the triggers follow, and no other: a state of thousands of streams is
+/// not parsed for a handful of triggers.
+fn followed(
+    ws: &Workspace,
+    scan: &Scan,
+    config: &crate::policy::Config,
+) -> Result<std::collections::BTreeMap<crate::model::StreamKey, crate::model::ImageStream>> {
+    let keys = scan
+        .triggers
+        .iter()
+        .map(|t| t.from.key(&config.default_namespace))
+        .collect();
+    Ok(ws.state()?.load_streams_of(&keys)?)
 }
 
 fn write(ws: &Workspace, plan: &RolloutPlan) -> Result<Vec<String>> {

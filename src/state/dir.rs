@@ -309,6 +309,38 @@ impl DirState {
         Ok(self.load()?.streams)
     }
 
+    /// Only the streams `keys` names, those stored (what roll-outs read: the streams their
+    /// triggers follow, not a whole state of thousands). Links are refused as [`Self::load`]
+    /// refuses them; a name no stream file could have is simply not stored.
+    pub fn load_streams_of(
+        &self,
+        keys: &std::collections::BTreeSet<StreamKey>,
+    ) -> Result<BTreeMap<StreamKey, ImageStream>, Error> {
+        self.check_store()?;
+        let mut out = BTreeMap::new();
+        for key in keys {
+            let Ok(path) = self.stream_path(key) else {
+                continue;
+            };
+            let dir = self.root.join(&key.namespace);
+            match std::fs::symlink_metadata(&dir) {
+                Ok(m) if m.file_type().is_symlink() => {
+                    return Err(Error::Symlink {
+                        path: dir.display().to_string(),
+                    });
+                }
+                Ok(m) if m.is_dir() => {}
+                Ok(_) => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io("read", &dir)(e)),
+            }
+            if let Some(bytes) = read_nofollow(&path)? {
+                out.insert(key.clone(), parse_stream(key, &path, &bytes)?);
+            }
+        }
+        Ok(out)
+    }
+
     /// The Image recorded for `digest`.
     /// The Image recorded for `digest`: the file named by the digest must hold the Image of
     /// that digest (its `metadata.name`), else it is damaged and an error, never another
@@ -736,6 +768,44 @@ mod tests {
 
     fn stream(ns: &str, name: &str) -> ImageStream {
         ImageStream::new(ns, name)
+    }
+
+    #[test]
+    fn load_streams_of_reads_only_the_streams_named_and_refuses_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = DirState::open(dir.path().join("state")).unwrap();
+        let mut commit = Commit::default();
+        for (ns, name) in [("demo", "app"), ("demo", "other"), ("team", "web")] {
+            commit
+                .streams
+                .insert(StreamKey::new(ns, name), Some(stream(ns, name)));
+        }
+        commit.meta = Some(Meta {
+            lineage: "l".into(),
+            serial: 1,
+        });
+        state.commit(&commit).unwrap();
+        let keys: std::collections::BTreeSet<StreamKey> = [
+            StreamKey::new("demo", "app"),
+            StreamKey::new("demo", "missing"),
+            StreamKey::new("nowhere", "app"),
+            StreamKey::new("..", "app"),
+        ]
+        .into_iter()
+        .collect();
+        let got = state.load_streams_of(&keys).unwrap();
+        assert_eq!(
+            got.keys().cloned().collect::<Vec<_>>(),
+            [StreamKey::new("demo", "app")]
+        );
+        // A namespace folder that is a link is refused, not followed.
+        let outside = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("state/linked")).unwrap();
+        let keys = [StreamKey::new("linked", "app")].into_iter().collect();
+        assert!(matches!(
+            state.load_streams_of(&keys),
+            Err(Error::Symlink { .. })
+        ));
     }
 
     #[test]
