@@ -647,6 +647,19 @@ pub fn markdown(plan: &Plan) -> String {
             crate::diagnostic::plural(introduced, "change", "changes"),
             plan.changes.len() - introduced
         );
+        let rollouts = &plan.rollouts.rollouts;
+        if !rollouts.is_empty() {
+            let new = rollouts
+                .iter()
+                .filter(|r| r.introduced != Some(false))
+                .count();
+            let _ = writeln!(
+                head,
+                "\n{new} {} introduced by this pull request; {} already due on the base.",
+                crate::diagnostic::plural(new, "roll-out", "roll-outs"),
+                rollouts.len() - new
+            );
+        }
     }
     let deleted = plan
         .changes

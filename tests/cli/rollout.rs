@@ -424,7 +424,10 @@ fn base_marks_the_rollouts_a_pull_request_introduces() {
     let md = repo.run(&["plan", "--base", "HEAD", "--format", "markdown"]);
     assert!(
         md.stdout
-            .contains("### Roll-outs\n\n```\nIntroduced by this revision (1):\n"),
+            .contains("### Roll-outs\n\n```\nIntroduced by this revision (1):\n")
+            && md.stdout.contains(
+                "\n1 roll-out introduced by this pull request; 1 already due on the base.\n"
+            ),
         "{}",
         md.stdout
     );
