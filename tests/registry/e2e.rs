@@ -9,43 +9,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::cli::{self, Out, bin};
 use crate::harness::{Registry, Variant};
 use crate::proxy::{Fault, Proxy};
 
 const CONFIG: &str = "[registry]\ninsecure_allowed = [\"127.0.0.1\"]\n";
-
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Out {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}\n{}", self.stdout, self.stderr))
-    }
-}
-
-impl std::fmt::Display for Out {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {}\n--- stdout\n{}--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_streamsync"));
-    c.env("NO_COLOR", "1")
-        .env_remove("RUST_LOG")
-        .env_remove("REGISTRY_AUTH_FILE")
-        .env("DOCKER_CONFIG", "/nonexistent-streamsync-test")
-        .env("STREAMSYNC_NOW", "2026-01-01T00:00:00Z");
-    c
-}
 
 /// A repository folder holding the config and one definition file.
 struct Repo {
@@ -67,18 +35,7 @@ impl Repo {
     }
 
     fn run_at(&self, now: &str, args: &[&str]) -> Out {
-        let out = bin()
-            .arg("-C")
-            .arg(self.path())
-            .args(args)
-            .env("STREAMSYNC_NOW", now)
-            .output()
-            .expect("run streamsync");
-        Out {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        cli::run_at(self.path(), now, args)
     }
 
     fn run(&self, args: &[&str]) -> Out {

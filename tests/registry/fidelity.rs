@@ -6,46 +6,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
 
+use crate::cli::run;
 use crate::harness::{Registry, Variant};
-
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl std::fmt::Display for Out {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {}\n--- stdout\n{}--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
-
-fn run(root: &Path, args: &[&str]) -> Out {
-    let out = Command::new(env!("CARGO_BIN_EXE_streamsync"))
-        .env("NO_COLOR", "1")
-        .env_remove("RUST_LOG")
-        .env_remove("REGISTRY_AUTH_FILE")
-        .env("DOCKER_CONFIG", "/nonexistent-streamsync-test")
-        .env("STREAMSYNC_NOW", "2026-01-01T00:00:00Z")
-        .arg("-C")
-        .arg(root)
-        .args(args)
-        .output()
-        .expect("run streamsync");
-    Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
 
 fn json(root: &Path, args: &[&str]) -> Value {
     let out = run(root, args);

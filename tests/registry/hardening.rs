@@ -3,45 +3,14 @@
 //! taken for a forged one.
 
 use std::path::Path;
-use std::process::Command;
 
+use crate::cli::Out;
 use crate::harness::{Registry, Variant};
 
 const CONFIG: &str = "[registry]\ninsecure_allowed = [\"127.0.0.1\"]\n";
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl std::fmt::Display for Out {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {}\n--- stdout\n{}--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
-
 fn run(root: &Path, now: &str, args: &[&str]) -> Out {
-    let out = Command::new(env!("CARGO_BIN_EXE_streamsync"))
-        .arg("-C")
-        .arg(root)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env_remove("RUST_LOG")
-        .env_remove("REGISTRY_AUTH_FILE")
-        .env("DOCKER_CONFIG", "/nonexistent-streamsync-test")
-        .env("STREAMSYNC_NOW", now)
-        .output()
-        .expect("run streamsync");
-    Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    crate::cli::run_at(root, now, args)
 }
 
 fn repo(host: &str) -> tempfile::TempDir {

@@ -1,6 +1,7 @@
 //! Registry tests against the real `docker-registry` (started per test by `harness`), with a
 //! fault-injecting proxy (`proxy`) for what a real server will not do on request.
 
+mod cli;
 mod harness;
 mod proxy;
 

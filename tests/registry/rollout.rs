@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::cli::{Out, run, run_at};
 use crate::harness::{Registry, Variant};
 
 /// The manifests, by path under `deploy/`.
@@ -21,45 +22,6 @@ fn fixture(path: &str) -> PathBuf {
 
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl std::fmt::Display for Out {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {}\n--- stdout\n{}--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
-
-fn run_at(repo: &Path, now: &str, args: &[&str]) -> Out {
-    let out = Command::new(env!("CARGO_BIN_EXE_streamsync"))
-        .arg("-C")
-        .arg(repo)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env_remove("RUST_LOG")
-        .env_remove("REGISTRY_AUTH_FILE")
-        .env("DOCKER_CONFIG", "/nonexistent-streamsync-test")
-        .env("STREAMSYNC_NOW", now)
-        .output()
-        .expect("run streamsync");
-    Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn run(repo: &Path, args: &[&str]) -> Out {
-    run_at(repo, "2026-01-01T00:00:00Z", args)
 }
 
 fn git(repo: &Path, args: &[&str]) -> String {
