@@ -21,6 +21,19 @@ fn repo() -> TestRepo {
     repo
 }
 
+/// [`repo`] with definitions equal to the live state, so a plan has roll-outs and no change;
+/// the canary follows `docs` (in the live state) rather than `edge` (not in it).
+fn settled_repo() -> TestRepo {
+    let repo = repo();
+    let web = repo.path().join("deploy/web.yaml");
+    std::fs::write(&web, read(&web).replace("ruby:edge", "ruby:docs")).unwrap();
+    repo.write(
+        "definitions/web/ruby.yaml",
+        &read(&repo.path().join("state/web/ruby.yaml")),
+    );
+    repo
+}
+
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap()
 }
@@ -318,15 +331,7 @@ fn plan_shows_pending_rollouts_in_text_and_markdown() {
 
 #[test]
 fn detailed_exitcode_is_2_while_a_rollout_is_pending() {
-    // Definitions equal to the live state: the plan has no change, only roll-outs.
-    let repo = repo();
-    let web = repo.path().join("deploy/web.yaml");
-    // `edge` is not in the live state; `docs` is.
-    std::fs::write(&web, read(&web).replace("ruby:edge", "ruby:docs")).unwrap();
-    repo.write(
-        "definitions/web/ruby.yaml",
-        &read(&repo.path().join("state/web/ruby.yaml")),
-    );
+    let repo = settled_repo();
     let out = repo.run(&["plan", "--detailed-exitcode"]);
     assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
     assert!(
@@ -618,15 +623,8 @@ fn a_manifest_not_utf8_or_too_large_is_named_when_it_holds_a_trigger() {
 
 #[test]
 fn apply_rolls_what_the_plan_said_even_with_no_change_to_the_state() {
-    // Definitions equal to the live state: the plan has roll-outs and nothing else.
-    let repo = repo();
+    let repo = settled_repo();
     let web = repo.path().join("deploy/web.yaml");
-    // `edge` is not in the live state; `docs` is.
-    std::fs::write(&web, read(&web).replace("ruby:edge", "ruby:docs")).unwrap();
-    repo.write(
-        "definitions/web/ruby.yaml",
-        &read(&repo.path().join("state/web/ruby.yaml")),
-    );
     let state_before = read(&repo.path().join("state/web/ruby.yaml"));
     let web_before = read(&web);
     let dry = repo.run(&["apply", "--dry-run"]);

@@ -119,6 +119,17 @@ spec:
     )
 }
 
+/// The local registry with `demo/app:1.0` and `demo/app:2.0` pushed, and a repository whose
+/// stream `demo/app` imports them (2.0 scheduled).
+fn app_repo() -> (Registry, Repo) {
+    let reg = Registry::start(Variant::Plain);
+    let p = reg.pusher();
+    p.image("demo/app", "1.0", "amd64", "one");
+    p.image("demo/app", "2.0", "amd64", "two");
+    let repo = Repo::new(&app_definition(&reg.host(), ""));
+    (reg, repo)
+}
+
 fn history_images(tag: &Value) -> Vec<String> {
     tag["history"]
         .as_array()
@@ -499,11 +510,8 @@ fn head_message(path: &Path) -> String {
 
 #[test]
 fn sync_commit_records_every_import_in_git() {
-    let reg = Registry::start(Variant::Plain);
+    let (reg, repo) = app_repo();
     let p = reg.pusher();
-    p.image("demo/app", "1.0", "amd64", "one");
-    p.image("demo/app", "2.0", "amd64", "two");
-    let repo = Repo::new(&app_definition(&reg.host(), ""));
     git(repo.path(), &["init", "-q", "-b", "main"]);
     // Without --author the repository's Git config names the author.
     git(repo.path(), &["config", "user.name", "Repo Config"]);
@@ -554,11 +562,8 @@ fn sync_commit_records_every_import_in_git() {
 
 #[test]
 fn plan_refresh_shows_upstream_moves() {
-    let reg = Registry::start(Variant::Plain);
+    let (reg, repo) = app_repo();
     let p = reg.pusher();
-    p.image("demo/app", "1.0", "amd64", "one");
-    p.image("demo/app", "2.0", "amd64", "two");
-    let repo = Repo::new(&app_definition(&reg.host(), ""));
     assert_eq!(repo.run(&["apply"]).code, 0);
     let settings = insta_settings(&reg.host());
     let out = repo.run(&["plan", "--refresh", "--detailed-exitcode"]);
@@ -573,11 +578,7 @@ fn plan_refresh_shows_upstream_moves() {
 
 #[test]
 fn sync_loop_stops_cleanly_on_sigterm() {
-    let reg = Registry::start(Variant::Plain);
-    let p = reg.pusher();
-    p.image("demo/app", "1.0", "amd64", "one");
-    p.image("demo/app", "2.0", "amd64", "two");
-    let repo = Repo::new(&app_definition(&reg.host(), ""));
+    let (_registry, repo) = app_repo();
     let mut child = bin()
         .arg("-C")
         .arg(repo.path())
@@ -775,11 +776,8 @@ fn apply_records_an_index_and_its_platforms_with_preserve_original() {
 
 #[test]
 fn apply_and_sync_roll_the_manifests_after_their_imports() {
-    let reg = Registry::start(Variant::Plain);
+    let (reg, repo) = app_repo();
     let p = reg.pusher();
-    p.image("demo/app", "1.0", "amd64", "one");
-    p.image("demo/app", "2.0", "amd64", "two");
-    let repo = Repo::new(&app_definition(&reg.host(), ""));
     let manifest = "# Rolled when demo/app:2.0 moves.\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: demo\n  annotations:\n    image.openshift.io/triggers: '[{\"from\":{\"kind\":\"ImageStreamTag\",\"name\":\"app:2.0\"},\"fieldPath\":\"spec.template.spec.containers[0].image\"}]'\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: \" \"  # set by streamsync\n";
     let path = repo.path().join("deploy/web.yaml");
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -844,11 +842,7 @@ fn apply_and_sync_roll_the_manifests_after_their_imports() {
 
 #[test]
 fn sync_commit_commits_state_and_rolled_manifests_in_one_commit() {
-    let reg = Registry::start(Variant::Plain);
-    let p = reg.pusher();
-    p.image("demo/app", "1.0", "amd64", "one");
-    p.image("demo/app", "2.0", "amd64", "two");
-    let repo = Repo::new(&app_definition(&reg.host(), ""));
+    let (_registry, repo) = app_repo();
     let manifest = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: demo\n  annotations:\n    image.openshift.io/triggers: '[{\"from\":{\"kind\":\"ImageStreamTag\",\"name\":\"app:2.0\"},\"fieldPath\":\"spec.template.spec.containers[0].image\"}]'\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: \" \"\n";
     let path = repo.path().join("deploy/web.yaml");
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -909,11 +903,8 @@ fn follower_text(tag: &str) -> String {
 
 #[test]
 fn plan_refresh_shows_the_rollouts_the_imports_would_cause() {
-    let reg = Registry::start(Variant::Plain);
+    let (reg, repo) = app_repo();
     let p = reg.pusher();
-    p.image("demo/app", "1.0", "amd64", "one");
-    p.image("demo/app", "2.0", "amd64", "two");
-    let repo = Repo::new(&app_definition(&reg.host(), ""));
     let path = follower(&repo, "app:2.0");
     let out = repo.run(&["apply", "--auto-approve"]);
     assert_eq!(out.code, 0, "{out}");
@@ -1010,11 +1001,8 @@ fn nothing_is_rolled_from_a_failed_import() {
 /// checked out and the rolled manifests as one commit on the roll-out branch, on top of it.
 #[test]
 fn sync_commit_in_pull_request_mode_puts_the_rollouts_on_their_own_branch() {
-    let reg = Registry::start(Variant::Plain);
+    let (reg, repo) = app_repo();
     let p = reg.pusher();
-    p.image("demo/app", "1.0", "amd64", "one");
-    p.image("demo/app", "2.0", "amd64", "two");
-    let repo = Repo::new(&app_definition(&reg.host(), ""));
     let config = |extra: &str| {
         std::fs::write(
             repo.path().join("streamsync.toml"),
