@@ -113,9 +113,9 @@ fn rollout_rolls_local_tags_to_the_integrated_registry() {
     assert_manifests(&repo, "local");
 }
 
-#[test]
-fn trigger_errors_fail_validate_and_stop_every_command() {
-    let repo = repo();
+/// Every kind of trigger error, one object each, beside manifests that roll; returns the
+/// text of `deploy/errors.yaml`.
+fn write_trigger_errors(repo: &TestRepo) -> String {
     repo.write(
         "deploy/broken.yaml",
         r#"apiVersion: apps/v1
@@ -124,7 +124,7 @@ metadata:
   name: api
   namespace: web
   annotations:
-    image.openshift.io/triggers: '[{"from":{"kind":"ImageStreamTag","name":"rubby:latest"},"fieldPath":"spec.template.spec.containers[0].image"}]'
+    image.openshift.io/triggers: '[{"from":{"kind":"ImageStreamTag","name":"ruby:lates"},"fieldPath":"spec.template.spec.containers[0].image"}]'
 spec:
   template:
     spec:
@@ -201,6 +201,13 @@ spec:
         "deploy/tabs.yaml",
         "kind: Deployment\nmetadata:\n\tname: tabs\n\tannotations:\n\t\timage.openshift.io/triggers: '[]'\n",
     );
+    text
+}
+
+#[test]
+fn trigger_errors_fail_validate_and_every_command_but_stop_nothing() {
+    let repo = repo();
+    let text = write_trigger_errors(&repo);
     let out = repo.run(&["validate"]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     snap!("rollout_validate_errors", out.snapshot());
@@ -216,22 +223,49 @@ spec:
             out.stderr
         );
     }
+    // A typo of a defined tag stays an error, with the nearest tag.
+    assert!(
+        out.stderr.contains("deploy/broken.yaml:7:")
+            && out.stderr.contains("hint: did you mean `ruby:latest`?"),
+        "{}",
+        out.stderr
+    );
+    // Each command does its work (the other manifests roll), then prints the errors and
+    // fails.
     for args in [
         &["plan"][..],
         &["apply", "--auto-approve"],
         &["sync", "--once"],
         &["rollout"],
     ] {
+        let repo = settled_repo();
+        write_trigger_errors(&repo);
         let out = repo.run(args);
         assert_eq!(out.code, 1, "{args:?}: {}", out.stderr);
         assert!(
-            out.stderr.contains("deploy/broken.yaml:7:"),
+            out.stderr.contains("deploy/broken.yaml:7:")
+                && out.stderr.contains("deploy/errors.yaml:140:")
+                && out.stderr.contains("deploy/tabs.yaml:3:2"),
             "{args:?}: {}",
             out.stderr
         );
+        let web = read(&repo.path().join("deploy/web.yaml"));
+        if args == ["plan"] {
+            assert!(
+                out.stdout
+                    .contains("~ roll deploy/web.yaml Deployment web/web"),
+                "{}",
+                out.stdout
+            );
+            assert!(web.contains(&"c".repeat(64)), "{web}");
+        } else {
+            assert!(
+                web.contains(&format!("ruby@sha256:3a33{}", "b".repeat(60))),
+                "{args:?}: {web}\n{}",
+                out.stderr
+            );
+        }
     }
-    // Nothing was rolled.
-    assert_manifests(&repo, "deploy");
 }
 
 #[test]
