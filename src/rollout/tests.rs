@@ -1089,3 +1089,41 @@ fn an_unnamed_container_is_shown_by_its_field_path() {
         "~ roll deploy/job.yaml Job team/once container (unnamed, spec.template.spec.containers[0].image): (no image) → quay.io/team/app@sha256:aa"
     );
 }
+
+#[test]
+fn a_stream_no_definition_names_is_external_and_a_typo_of_a_defined_tag_an_error() {
+    let fp = "spec.template.spec.containers[0].image";
+    let text = deployment(&format!(
+        r#"[{{"from":{{"kind":"ImageStreamTag","name":"httpd:latest","namespace":"openshift"}},"fieldPath":"{fp}"}}]"#
+    ));
+    let mut s = scan(&[manifest("w.yaml", &text)]);
+    assert!(validate(&s, &definitions(), "default").is_empty());
+    // Unjudged, every stream counts as managed: the trigger waits for an image.
+    let p = plan(&s, &live(), &cluster(), "default");
+    assert_eq!(p.skipped[0].reason, SkipReason::Waiting);
+    mark_managed(&mut s, &definitions(), "default");
+    let p = plan(&s, &live(), &cluster(), "default");
+    assert!(p.rollouts.is_empty());
+    assert_eq!(
+        (p.skipped[0].reason, p.skipped[0].from.as_str()),
+        (SkipReason::External, "openshift/httpd:latest")
+    );
+
+    let typo = deployment(&format!(
+        r#"[{{"from":{{"kind":"ImageStreamTag","name":"ruby:loca"}},"fieldPath":"{fp}"}}]"#
+    ));
+    let diags = validate(
+        &scan(&[manifest("w.yaml", &typo)]),
+        &definitions(),
+        "default",
+    );
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert_eq!(diags[0].code, "trigger-unknown-tag");
+    assert!(
+        diags[0]
+            .hint
+            .as_deref()
+            .is_some_and(|h| h.starts_with("did you mean `ruby:local`?")),
+        "{diags:?}"
+    );
+}

@@ -1,5 +1,5 @@
-//! Roll-outs through the binary: `validate` and the commands that refuse on trigger errors,
-//! and `rollout` itself on real files (byte-exact expected files) with Source and Local
+//! Roll-outs through the binary: `validate` and the commands that report trigger errors and
+//! warnings yet do their work, and `rollout` itself on real files (byte-exact expected files) with Source and Local
 //! reference policies, paused and waiting triggers, `--dry-run` and JSON.
 
 use std::path::Path;
