@@ -7,9 +7,10 @@
 //! judges them against the definitions and [`mark_managed`] records which streams the
 //! repository manages (a trigger on any other is external); [`deciding`] picks, as OpenShift
 //! does, the trigger that decides a container several select; [`plan`] is a pure function
-//! from triggers, live state and cluster settings to the roll-outs due; [`apply_to_text`] and [`write`] make them
-//! through the byte-preserving editor, and [`branch`] commits [`rolled_texts`] to the
-//! roll-out branch of pull-request mode instead. This module never talks to registries or
+//! from triggers, live state and cluster settings to the roll-outs due; [`apply_to_text`]
+//! and [`write`] make them through the byte-preserving editor (the image, and a
+//! DeploymentConfig trigger's `lastTriggeredImage` where it has one), and [`branch`] commits
+//! [`rolled_texts`] to the roll-out branch of pull-request mode instead. This module never talks to registries or
 //! the terminal and never writes the live state.
 
 pub mod branch;
