@@ -558,10 +558,8 @@ fn replace_file(dir: &Path, path: &Path, bytes: &[u8], durability: Durability) -
 /// Make a batch of renamed files in `dir` durable: one `syncfs` of the filesystem holding
 /// it, or, where that call fails, a flush of each file written and of the folder.
 fn sync_filesystem(dir: &Path, images: &[(PathBuf, &Image)], written: &[usize]) -> Result<(), Error> {
-    use std::os::fd::AsRawFd as _;
     let folder = File::open(dir).map_err(io("open", dir))?;
-    // SAFETY: syncfs takes a file descriptor this function owns for the call's duration.
-    if unsafe { libc::syncfs(folder.as_raw_fd()) } == 0 {
+    if rustix::fs::syncfs(&folder).is_ok() {
         return Ok(());
     }
     for &i in written {
