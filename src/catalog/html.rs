@@ -522,6 +522,9 @@ dd{margin:0;min-width:0;overflow-wrap:anywhere}
 .failure{color:var(--badfg);background:var(--bad);border-left:4px solid var(--badline);padding:2px 6px;display:inline-block;border-radius:4px}
 .note{color:var(--muted);font-size:.85rem;margin:10px 0 0}
 .empty{color:var(--muted)}
+.cards>.empty{grid-column:1/-1}
+.unlisted{font-size:1.3rem;margin:28px 0 0}
+.reason{background:var(--warn);color:var(--warnfg);border-left:4px solid var(--warnline);padding:6px 8px;margin:10px 0 0;border-radius:4px;font-size:.9rem}
 .omitted{margin:24px 0;color:var(--muted)}
 summary{cursor:pointer}
 [hidden]{display:none!important}
