@@ -297,7 +297,7 @@ fn render_card(out: &mut String, card: &Card) {
     if let Some(reason) = card.reason {
         let _ = writeln!(
             out,
-            "<p class=\"reason\" data-reason=\"{}\"><strong>Not in the developer catalog:</strong> {}.</p>",
+            "<p class=\"reason\" data-reason=\"{}\">{}.</p>",
             reason.code(),
             escape(reason.sentence())
         );
@@ -401,9 +401,7 @@ fn render_version(out: &mut String, v: &Version, default: bool) {
     if !v.supports.is_empty() {
         row("Supports", escape(&v.supports.join(", ")));
     }
-    if let Some(repo) = &v.sample_repo {
-        row("Sample repository", url_or_text(repo));
-    }
+    // The console shows one sample repository per card (the stream's first tag's), above.
     row("Source", format!("<code>{}</code>", escape(&v.source)));
     live_rows(&v.live, &mut row);
     out.push_str("</dl>\n</section>\n");

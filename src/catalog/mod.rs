@@ -102,11 +102,9 @@ impl Reason {
     /// The sentence on the page.
     pub fn sentence(self) -> &'static str {
         match self {
-            Reason::Namespace => {
-                "the console lists builder images from the openshift namespace only"
-            }
+            Reason::Namespace => "Namespace: the console lists the openshift namespace only",
             Reason::NoBuilderStatusTag => {
-                "no builder tag has a status tag yet (nothing imported): the console lists a builder tag once the stream's status has it"
+                "Not imported: the console lists a builder tag once it has a status tag"
             }
         }
     }
@@ -169,8 +167,6 @@ pub struct Version {
     pub description: Option<String>,
     /// `iconClass`.
     pub icon_class: Option<String>,
-    /// `sampleRepo`.
-    pub sample_repo: Option<String>,
     /// `supports`, split on `,`.
     pub supports: Vec<String>,
     /// Categories (`tags` other than `builder`/`hidden`).
@@ -486,7 +482,6 @@ fn version(
         version: text("version"),
         description: text("description"),
         icon_class: text("iconClass"),
-        sample_repo: text("sampleRepo"),
         supports: tag
             .annotation("supports")
             .map(split_list)
