@@ -407,7 +407,7 @@ pub struct CatalogArgs {
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// `json`: print the cards to stdout and write nothing.
-    #[arg(long, short = 'o', visible_alias = "output", value_enum, default_value_t = CatalogFormat::Html, conflicts_with = "out")]
+    #[arg(long, value_enum, default_value_t = CatalogFormat::Html, conflicts_with = "out")]
     pub format: CatalogFormat,
 }
 
