@@ -878,6 +878,11 @@ fn invalid_definitions_are_refused_and_nothing_is_written() {
     assert_eq!(out.code, 1);
     snap!("catalog_invalid", out.snapshot());
     assert!(!repo.path().join("catalog").exists());
+    // No half document on stdout either.
+    let out = repo.run(&["catalog", "--format", "json"]);
+    assert_eq!(out.code, 1, "{}", out.snapshot());
+    assert_eq!(out.stdout, "");
+    assert!(out.stderr.contains("Bad_Name"), "{}", out.snapshot());
 }
 
 #[test]
