@@ -65,7 +65,11 @@ for f in range((streams + 9) // 10):
             else:
                 out.append(f"      kind: DockerImage\n      name: quay.io/{ns}/{name}:{tag}")
             if t == 9:
+                # `latest` follows 1.8: apply records 1.8's image for it too (a status tag,
+                # which the console needs to list it).
                 state.append(f"  - name: '{tag}'\n    from:\n      kind: ImageStreamTag\n      name: '1.8'")
+                digest = f"{f:08x}{s:04x}{8:04x}".ljust(64, "a")
+                status.append(f"  - tag: '{tag}'\n    items:\n    - created: '2025-12-01T10:00:00Z'\n      dockerImageReference: quay.io/{ns}/{name}@sha256:{digest}\n      image: sha256:{digest}\n      generation: 1")
                 continue
             state.append(f"  - name: '{tag}'\n    from:\n      kind: DockerImage\n      name: quay.io/{ns}/{name}:{tag}")
             digest = f"{f:08x}{s:04x}{t:04x}".ljust(64, "a")

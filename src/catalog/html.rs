@@ -2,7 +2,10 @@
 //! script, and a Content-Security-Policy that lets the browser load nothing else. The page is
 //! complete without the script: every version of every card is written out, and the script
 //! only adds the version drop-down and the filter. Every value from a definition or the state
-//! is HTML-escaped; only `http`/`https` URLs become links. Output depends on the catalog alone.
+//! is HTML-escaped, with control characters replaced and direction controls (U+202A–U+202E,
+//! U+2066–U+2069, U+200E/F, U+061C) written out visibly; only `http`/`https` URLs become links.
+//! The cards the console lists come first; the others follow under "Not in the developer
+//! catalog", each with its reason. Output depends on the catalog alone.
 
 use std::fmt::Write as _;
 use std::sync::LazyLock;
@@ -11,9 +14,17 @@ use regex::Regex;
 
 use super::{Card, Catalog, Current, Failure, Live, Version, icons};
 
-/// The policy the page carries: inline style and script, `data:` images, nothing else.
-pub const CSP: &str =
-    "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:";
+/// The policy the page carries: inline style, the page's one script by its hash, `data:`
+/// images; no base URL, no form submission, nothing else.
+pub static CSP: LazyLock<String> = LazyLock::new(|| {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(SCRIPT));
+    format!(
+        "default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{hash}'; \
+         img-src data:; base-uri 'none'; form-action 'none'"
+    )
+});
 
 static URL: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"https?://[^\s<>"'`]+"#).expect("valid regex"));
@@ -36,6 +47,14 @@ fn escape_into(out: &mut String, text: &str) {
             '\'' => out.push_str("&#39;"),
             '\n' | '\t' => out.push(c),
             c if c.is_control() => out.push('\u{fffd}'),
+            // Direction controls would reorder what the reader sees: shown as what they are.
+            '\u{200e}'
+            | '\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{61c}' => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
             c => out.push(c),
         }
     }
@@ -122,7 +141,7 @@ pub fn render(catalog: &Catalog) -> String {
     let _ = write!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">\n\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"{}\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <meta name=\"color-scheme\" content=\"light dark\">\n\
          <meta name=\"referrer\" content=\"no-referrer\">\n\
@@ -130,9 +149,13 @@ pub fn render(catalog: &Catalog) -> String {
          <title>Developer catalog preview</title>\n<style>{STYLE}</style>\n</head>\n<body>\n\
          {}\n<header>\n<h1>Developer catalog preview</h1>\n\
          <p class=\"summary\">{} from {}, {}. \
-         This is what OpenShift's developer catalog lists for these image streams: \
-         tags marked <code>builder</code>, without the ones marked <code>hidden</code>.</p>\n\
+         This is what OpenShift's developer catalog lists for these image streams, by the \
+         console's rules: streams of the <code>openshift</code> namespace with a tag marked \
+         <code>builder</code> (and not <code>hidden</code>) that has a status tag; the \
+         highest version is the default. The other builder streams follow, under \
+         &ldquo;Not in the developer catalog&rdquo;.</p>\n\
          </header>\n<main>\n",
+        *CSP,
         sprite(catalog),
         plural(catalog.cards.len(), "card", "cards"),
         escape(&catalog.source),
@@ -163,20 +186,46 @@ pub fn render(catalog: &Catalog) -> String {
         plural(catalog.cards.len(), "card", "cards"),
         plural(versions, "version", "versions"),
     );
+    let (listed, unlisted): (Vec<&Card>, Vec<&Card>) =
+        catalog.cards.iter().partition(|c| c.in_console());
+    // The console shows its cards by name.
+    let mut listed = listed;
+    listed.sort_by(|a, b| {
+        a.display_name
+            .to_lowercase()
+            .cmp(&b.display_name.to_lowercase())
+            .then_with(|| a.key.cmp(&b.key))
+    });
     out.push_str("<section class=\"cards\" aria-label=\"Catalog items\">\n");
-    if catalog.cards.is_empty() {
-        out.push_str(
+    if listed.is_empty() {
+        out.push_str(if catalog.cards.is_empty() {
             "<p class=\"empty\">No stream has a tag marked <code>builder</code>, so the \
              catalog is empty. Add <code>tags: builder,&lt;language&gt;</code> to a tag's \
-             annotations to list it.</p>\n",
-        );
+             annotations to list it.</p>\n"
+        } else {
+            "<p class=\"empty\">The console lists none of these streams: see \
+             &ldquo;Not in the developer catalog&rdquo; below.</p>\n"
+        });
     }
-    for card in &catalog.cards {
+    for card in &listed {
         render_card(&mut out, card);
     }
     out.push_str(
         "</section>\n<p id=\"none\" class=\"empty\" hidden>No card matches the filter.</p>\n",
     );
+    if !unlisted.is_empty() {
+        let _ = write!(
+            out,
+            "<h2 class=\"unlisted\" id=\"not-in-console\">Not in the developer catalog</h2>\n\
+             <p class=\"summary\">{} the console does not list, with the reason.</p>\n\
+             <section class=\"cards\" aria-labelledby=\"not-in-console\">\n",
+            plural(unlisted.len(), "builder stream", "builder streams"),
+        );
+        for card in &unlisted {
+            render_card(&mut out, card);
+        }
+        out.push_str("</section>\n");
+    }
     if !catalog.omitted.is_empty() {
         let _ = write!(
             out,
@@ -212,7 +261,7 @@ fn sprite(catalog: &Catalog) -> String {
     let keys: std::collections::BTreeSet<&str> = catalog
         .cards
         .iter()
-        .map(|c| icons::key(&c.icon_class))
+        .map(|c| icons::key(c.icon_class.as_deref().unwrap_or_default()))
         .collect();
     let mut out = String::from(
         "<svg class=\"sprite\" width=\"0\" height=\"0\" aria-hidden=\"true\" focusable=\"false\">",
@@ -231,17 +280,35 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 fn render_card(out: &mut String, card: &Card) {
     let _ = write!(
         out,
-        "<article class=\"card\">\n\
+        "<article class=\"card\" data-stream=\"{}\" data-in-console=\"{}\">\n\
          <div class=\"head\">{}<div>\n<h2>{}</h2>\n\
          <p class=\"key\"><code>{}</code>{}</p>\n</div></div>\n",
-        icons::use_symbol(icons::key(&card.icon_class)),
+        escape(&card.key.to_string()),
+        card.in_console(),
+        icons::use_symbol(icons::key(card.icon_class.as_deref().unwrap_or_default())),
         escape(&card.display_name),
         escape(&card.key.to_string()),
         card.provider
             .as_deref()
+            .filter(|p| !p.trim().is_empty())
             .map(|p| format!(" · provided by {}", escape(p)))
             .unwrap_or_default(),
     );
+    if let Some(reason) = card.reason {
+        let _ = writeln!(
+            out,
+            "<p class=\"reason\" data-reason=\"{}\">{}.</p>",
+            reason.code(),
+            escape(reason.sentence())
+        );
+    }
+    if let Some(icon) = card.icon_class.as_deref().filter(|_| !card.console_logo) {
+        let _ = writeln!(
+            out,
+            "<p class=\"note\">The console has no logo for <code>{}</code>: it shows its generic catalog icon.</p>",
+            escape(icon)
+        );
+    }
     if !card.categories.is_empty() || !card.languages.is_empty() {
         out.push_str("<ul class=\"chips\">");
         for c in &card.categories {
@@ -253,11 +320,29 @@ fn render_card(out: &mut String, card: &Card) {
         out.push_str("</ul>\n");
     }
     // The version drop-down is the script's: without it, every version is shown in turn.
+    if let Some(repo) = &card.sample_repo {
+        let _ = writeln!(
+            out,
+            "<p class=\"sample\">Sample repository: {}</p>",
+            url_or_text(repo)
+        );
+    }
     out.push_str("<div class=\"versions\">\n");
-    for v in &card.versions {
-        render_version(out, v);
+    for (i, v) in card.versions.iter().enumerate() {
+        render_version(out, v, i == 0);
     }
     out.push_str("</div>\n");
+    if !card.unimported.is_empty() {
+        let _ = writeln!(
+            out,
+            "<p class=\"note\">Not listed until imported (no status tag yet): {}.</p>",
+            card.unimported
+                .iter()
+                .map(|t| format!("<code>{}</code>", escape(t)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     if card.other_tags > 0 {
         let _ = writeln!(
             out,
@@ -268,7 +353,7 @@ fn render_card(out: &mut String, card: &Card) {
     out.push_str("</article>\n");
 }
 
-fn render_version(out: &mut String, v: &Version) {
+fn render_version(out: &mut String, v: &Version, default: bool) {
     let flagged = if v.flags.is_empty() { "" } else { " flagged" };
     let failed = if v.live.failure.is_some() {
         " failed"
@@ -277,9 +362,14 @@ fn render_version(out: &mut String, v: &Version) {
     };
     let _ = write!(
         out,
-        "<section class=\"version{flagged}{failed}\" data-tag=\"{}\">\n\
+        "<section class=\"version{flagged}{failed}\" data-tag=\"{}\"{}>\n\
          <h3>{} <code>{}</code></h3>\n",
         escape(&v.tag),
+        if default {
+            " data-default=\"true\""
+        } else {
+            ""
+        },
         escape(&v.display_name),
         escape(&v.tag),
     );
@@ -311,9 +401,7 @@ fn render_version(out: &mut String, v: &Version) {
     if !v.supports.is_empty() {
         row("Supports", escape(&v.supports.join(", ")));
     }
-    if let Some(repo) = &v.sample_repo {
-        row("Sample repository", url_or_text(repo));
-    }
+    // The console shows one sample repository per card (the stream's first tag's), above.
     row("Source", format!("<code>{}</code>", escape(&v.source)));
     live_rows(&v.live, &mut row);
     out.push_str("</dl>\n</section>\n");
@@ -432,6 +520,9 @@ dd{margin:0;min-width:0;overflow-wrap:anywhere}
 .failure{color:var(--badfg);background:var(--bad);border-left:4px solid var(--badline);padding:2px 6px;display:inline-block;border-radius:4px}
 .note{color:var(--muted);font-size:.85rem;margin:10px 0 0}
 .empty{color:var(--muted)}
+.cards>.empty{grid-column:1/-1}
+.unlisted{font-size:1.3rem;margin:28px 0 0}
+.reason{background:var(--warn);color:var(--warnfg);border-left:4px solid var(--warnline);padding:6px 8px;margin:10px 0 0;border-radius:4px;font-size:.9rem}
 .omitted{margin:24px 0;color:var(--muted)}
 summary{cursor:pointer}
 [hidden]{display:none!important}
@@ -506,6 +597,10 @@ mod tests {
         );
         assert_eq!(escape("a\u{1b}[31mb"), "a\u{fffd}[31mb");
         assert_eq!(
+            escape("a\u{202e}b\u{2066}\u{200f}\u{61c}"),
+            "a\\u{202e}b\\u{2066}\\u{200f}\\u{61c}"
+        );
+        assert_eq!(
             linkify("see https://x.io/a?b=1&c=<2>. Or javascript:alert(1)"),
             "see <a href=\"https://x.io/a?b=1&amp;c=\">https://x.io/a?b=1&amp;c=</a>&lt;2&gt;. Or javascript:alert(1)"
         );
@@ -522,6 +617,16 @@ mod tests {
             "<code>git@github.com:x/y.git</code>"
         );
         assert!(url_or_text("HTTPS://x.io/y").starts_with("<a href=\"HTTPS://x.io/y\""));
+    }
+
+    #[test]
+    fn policy_allows_the_script_by_hash_only() {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(SCRIPT));
+        assert!(CSP.contains(&format!("script-src 'sha256-{hash}';")));
+        assert!(!CSP.contains("script-src 'unsafe-inline'"));
+        assert!(CSP.contains("base-uri 'none'") && CSP.contains("form-action 'none'"));
     }
 
     #[test]

@@ -1,12 +1,14 @@
 //! The `iconClass` names the OpenShift console knows, and the small inline SVG drawn for each.
 //!
-//! The console draws a logo for an `icon-<name>` class it knows and falls back to its generic
-//! icon otherwise; the seed guide warns that a class that does not exist loses the icon. This
+//! The console draws a logo when a tag's `iconClass` is exactly a key of its logo map, and its
+//! generic catalog icon otherwise (`font-icon icon-ruby` and `fa fa-code` included). This
 //! module is plain data: `validate` asks it which classes are known, the page asks it for the
 //! drawing. It reads nothing and knows nothing of streams.
 
-/// The logo classes of the console's catalog (openshift/console `catalog-item-icon`) plus the
-/// ones the OpenShift sample library uses (`icon-httpd`, `icon-rh-openjdk`, ...), sorted.
+/// The keys of the console's logo map (openshift/console
+/// `frontend/public/components/catalog/catalog-item-icon.tsx`, `logos`), sorted: an `iconClass`
+/// is drawn as a logo only when it is one of these exactly; any other value (`font-icon
+/// icon-ruby`, `fa fa-code`, ` icon-ruby`) gets the console's generic catalog icon.
 pub const KNOWN: &[&str] = &[
     "icon-3scale",
     "icon-aerogear",
@@ -15,10 +17,11 @@ pub const KNOWN: &[&str] = &[
     "icon-ansible",
     "icon-apache",
     "icon-beaker",
+    "icon-build",
     "icon-camel",
     "icon-capedwarf",
     "icon-cassandra",
-    "icon-catalog-icon",
+    "icon-catalog",
     "icon-clojure",
     "icon-codeigniter",
     "icon-cordova",
@@ -34,8 +37,8 @@ pub const KNOWN: &[&str] = &[
     "icon-erlang",
     "icon-fedora",
     "icon-freebsd",
-    "icon-fuse",
     "icon-git",
+    "icon-gitea",
     "icon-github",
     "icon-gitlab",
     "icon-glassfish",
@@ -47,6 +50,7 @@ pub const KNOWN: &[&str] = &[
     "icon-helm",
     "icon-httpd",
     "icon-infinispan",
+    "icon-intellij",
     "icon-java",
     "icon-jboss",
     "icon-jenkins",
@@ -70,6 +74,7 @@ pub const KNOWN: &[&str] = &[
     "icon-openliberty",
     "icon-openshift",
     "icon-openstack",
+    "icon-operator",
     "icon-other-linux",
     "icon-other-unknown",
     "icon-perl",
@@ -80,8 +85,10 @@ pub const KNOWN: &[&str] = &[
     "icon-processserver",
     "icon-python",
     "icon-quarkus",
+    "icon-r",
     "icon-rabbitmq",
     "icon-rails",
+    "icon-react",
     "icon-redhat",
     "icon-redis",
     "icon-rh-integration",
@@ -89,10 +96,11 @@ pub const KNOWN: &[&str] = &[
     "icon-rh-spring-boot",
     "icon-rh-tomcat",
     "icon-ruby",
+    "icon-rust",
     "icon-scala",
-    "icon-serverless",
-    "icon-serverlessfx",
+    "icon-serverless-function",
     "icon-shadowman",
+    "icon-shiny",
     "icon-spring",
     "icon-spring-boot",
     "icon-sso",
@@ -102,6 +110,7 @@ pub const KNOWN: &[&str] = &[
     "icon-tomcat",
     "icon-ubuntu",
     "icon-vertx",
+    "icon-vscode",
     "icon-wildfly",
     "icon-windows",
     "icon-wordpress",
@@ -141,26 +150,18 @@ const BADGES: &[(&str, &str, &str)] = &[
     ("icon-wildfly", "WF", "#2b5d80"),
 ];
 
-/// Whether the console would draw a logo for `icon_class`. Besides the logo classes, the guide
-/// allows FontAwesome (`fa fa-code`) and PatternFly (`pficon pficon-image`) icons; their names
-/// are not checked one by one.
+/// Whether the console has a logo for `icon_class` (`logos.get(iconClass)`: the exact value).
 pub fn is_known(icon_class: &str) -> bool {
-    let classes: Vec<&str> = icon_class.split_whitespace().collect();
-    !classes.is_empty()
-        && classes.iter().any(|c| {
-            KNOWN.binary_search(c).is_ok() || c.starts_with("fa-") || c.starts_with("pficon-")
-        })
+    KNOWN.binary_search(&icon_class).is_ok()
 }
 
-/// The logo class named by `icon_class`, if any (`font-icon icon-ruby` → `icon-ruby`).
+/// The logo class `icon_class` is, if the console has a logo for it.
 fn logo(icon_class: &str) -> Option<&'static str> {
-    icon_class
-        .split_whitespace()
-        .find_map(|c| KNOWN.binary_search(&c).ok().map(|i| KNOWN[i]))
+    KNOWN.binary_search(&icon_class).ok().map(|i| KNOWN[i])
 }
 
-/// The drawing `icon_class` gets: the logo class it names, or `generic` (as the console falls
-/// back). The page defines each drawing once and refers to it by this name.
+/// The drawing `icon_class` gets: its logo, or `generic` (the console's generic catalog
+/// icon). The page defines each drawing once and refers to it by this name.
 pub fn key(icon_class: &str) -> &'static str {
     logo(icon_class).unwrap_or("generic")
 }
@@ -228,10 +229,27 @@ mod tests {
 
     #[test]
     fn known_classes_and_families() {
+        assert_eq!(KNOWN.len(), 106);
         assert!(is_known("icon-ruby"));
-        assert!(is_known("font-icon icon-nodejs"));
-        assert!(is_known("fa fa-code"));
-        assert!(is_known("pficon pficon-image"));
+        for k in [
+            "icon-rust",
+            "icon-react",
+            "icon-gitea",
+            "icon-build",
+            "icon-catalog",
+        ] {
+            assert!(is_known(k), "{k}");
+        }
+        for k in [
+            "icon-catalog-icon",
+            "icon-fuse",
+            "icon-serverless",
+            "font-icon icon-nodejs",
+        ] {
+            assert!(!is_known(k), "{k}");
+        }
+        assert!(!is_known("fa fa-code"));
+        assert!(!is_known(" icon-ruby"));
         assert!(!is_known("icon-rubyy"));
         assert!(!is_known(""));
         assert!(!is_known("ruby"));
@@ -239,7 +257,8 @@ mod tests {
 
     #[test]
     fn badges_and_fallback() {
-        assert_eq!(key("font-icon icon-ruby"), "icon-ruby");
+        assert_eq!(key("icon-ruby"), "icon-ruby");
+        assert_eq!(key("font-icon icon-ruby"), "generic");
         assert!(symbol("icon-ruby").contains(">Rb<"));
         assert!(symbol("icon-load-balancer").contains(">LB<"));
         assert!(symbol("icon-helm").contains(">He<"));

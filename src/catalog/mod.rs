@@ -3,16 +3,22 @@
 //! written as one self-contained HTML page ([`html`]).
 //!
 //! [`build`] is a pure function of values: it reads no file and asks no registry (the caller
-//! hands it the live streams and a way to look Images up). A card stands for a stream with at
-//! least one `builder` tag; its versions are the builder tags, newest first; a tag whose `tags`
-//! annotation says `hidden` is left out of everything, as the console leaves it out. It prints
-//! nothing; rendering belongs to [`html`].
+//! hands it the live streams and a way to look Images up). It follows the console's own rules
+//! (openshift/console `image-stream.tsx` and `useBuilderImages.tsx`): a builder tag has `builder`
+//! and not `hidden` in its `tags` annotation (split on `/\s*,\s*/`, no other trimming) and a
+//! status tag; tags are ordered by `semver.coerce` of their names, highest first, names that do
+//! not coerce last in `localeCompare` order ([`order`]); the first is the default tag. A stream
+//! with a tag marked `builder` (and not `hidden`) is a card; the console lists it only when the
+//! stream is in the `openshift` namespace and one of those tags has a status tag, and the card
+//! says why otherwise ([`Reason`]). A tag marked `hidden` is left out of everything. It prints
+//! nothing; rendering belongs to [`html`] (the page) and [`json`] (`--format json`).
 
 pub mod html;
 pub mod icons;
 pub mod image;
+pub mod json;
+pub mod order;
 
-use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
@@ -49,9 +55,10 @@ pub struct Inputs<'a> {
 /// The page's content.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Catalog {
-    /// One card per stream with a visible builder tag, by display name.
+    /// One card per stream with a tag marked `builder` and not `hidden`, by namespace then
+    /// name.
     pub cards: Vec<Card>,
-    /// Streams that have no visible builder tag, so the console does not list them.
+    /// Streams that have no tag marked `builder` (and not `hidden`): no card at all.
     pub omitted: Vec<Omitted>,
     /// Every category of every card, sorted.
     pub categories: Vec<String>,
@@ -74,25 +81,77 @@ pub struct Omitted {
     pub prune_candidates: usize,
 }
 
+/// Why the console's developer catalog does not list a card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// The console lists builder image streams of the `openshift` namespace only.
+    Namespace,
+    /// None of the stream's builder tags has a status tag (nothing imported or tried yet).
+    NoBuilderStatusTag,
+}
+
+impl Reason {
+    /// The JSON value.
+    pub fn code(self) -> &'static str {
+        match self {
+            Reason::Namespace => "namespace",
+            Reason::NoBuilderStatusTag => "no-builder-status-tag",
+        }
+    }
+
+    /// The sentence on the page.
+    pub fn sentence(self) -> &'static str {
+        match self {
+            Reason::Namespace => "Namespace: the console lists the openshift namespace only",
+            Reason::NoBuilderStatusTag => {
+                "Not imported: the console lists a builder tag once it has a status tag"
+            }
+        }
+    }
+}
+
 /// One catalog card.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Card {
     /// The stream.
     pub key: StreamKey,
-    /// The stream's `openshift.io/display-name`, else its name.
+    /// The stream's `openshift.io/display-name` (as written, even empty), else its name.
     pub display_name: String,
-    /// `openshift.io/provider-display-name` of the stream or its newest version.
+    /// The stream's `openshift.io/provider-display-name`, as written.
     pub provider: Option<String>,
-    /// The `iconClass` of the newest version that has one.
-    pub icon_class: String,
-    /// Languages of every version (`supports` without the `:version`), in first-seen order.
+    /// The default tag's `iconClass`, as written.
+    pub icon_class: Option<String>,
+    /// Whether the console has a logo for [`Card::icon_class`].
+    pub console_logo: bool,
+    /// The default tag's `description`, as written.
+    pub description: Option<String>,
+    /// `sampleRepo` of the stream's first spec tag by name (whatever tag that is), as written.
+    pub sample_repo: Option<String>,
+    /// Why the console does not list the card; `None` when it does.
+    pub reason: Option<Reason>,
+    /// Languages of the default tag (`supports` without the `:version`), in order.
     pub languages: Vec<String>,
-    /// Categories of every version (`tags` other than `builder`/`hidden`), sorted.
+    /// Categories of the default tag (`tags` other than `builder`/`hidden`), sorted.
     pub categories: Vec<String>,
-    /// The versions, newest first; never empty.
+    /// The builder tags in the console's order, the default tag first; never empty. When no
+    /// builder tag has a status tag, every tag marked `builder` (the order they will have).
     pub versions: Vec<Version>,
+    /// Tags marked `builder` left out because they have no status tag yet, by name.
+    pub unimported: Vec<String>,
     /// Tags of the stream not shown (no `builder` tag), counted for the card's footnote.
     pub other_tags: usize,
+}
+
+impl Card {
+    /// Whether the console's developer catalog lists the card.
+    pub fn in_console(&self) -> bool {
+        self.reason.is_none()
+    }
+
+    /// The default tag: the first in the console's order.
+    pub fn default_tag(&self) -> &Version {
+        &self.versions[0]
+    }
 }
 
 /// One entry of a card's version drop-down: a builder tag.
@@ -108,8 +167,6 @@ pub struct Version {
     pub description: Option<String>,
     /// `iconClass`.
     pub icon_class: Option<String>,
-    /// `sampleRepo`.
-    pub sample_repo: Option<String>,
     /// `supports`, split on `,`.
     pub supports: Vec<String>,
     /// Categories (`tags` other than `builder`/`hidden`).
@@ -213,15 +270,44 @@ pub fn split_list(value: &str) -> Vec<String> {
         .collect()
 }
 
-/// The `tags` annotation of a tag, split.
+/// The `tags` annotation of a tag split as the console splits it (`getAnnotationTags`: on
+/// `/\s*,\s*/`, nothing else trimmed; no annotation is one empty word).
+pub fn annotation_tags(tag: &TagReference) -> Vec<&str> {
+    split_console(tag.annotation("tags").unwrap_or_default())
+}
+
+/// `value.split(/\s*,\s*/)`: commas with the whitespace around them separate; whitespace at
+/// the ends stays (`" builder"` is not `builder`). Whitespace is JavaScript's `\s`.
+pub fn split_console(value: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, _) in value.match_indices(',') {
+        out.push(value[start..i].trim_end_matches(js_space));
+        let rest = &value[i + 1..];
+        start = i + 1 + (rest.len() - rest.trim_start_matches(js_space).len());
+    }
+    out.push(&value[start..]);
+    out
+}
+
+/// JavaScript's `\s`: Unicode white space without U+0085, and U+FEFF.
+fn js_space(c: char) -> bool {
+    (c.is_whitespace() && c != '\u{85}') || c == '\u{feff}'
+}
+
+/// Categories of a tag for the page: its `tags` words other than `builder`/`hidden`, trimmed,
+/// without empty ones.
 fn tag_categories(tag: &TagReference) -> Vec<String> {
     tag.annotation("tags").map(split_list).unwrap_or_default()
 }
 
-/// Whether the tag's `tags` annotation holds `word` (OpenShift's `HasAnnotationTag`).
+/// Whether the console's split of the tag's `tags` annotation holds `word`.
 fn has_tag(tag: &TagReference, word: &str) -> bool {
-    tag_categories(tag).iter().any(|t| t == word)
+    annotation_tags(tag).contains(&word)
 }
+
+/// The namespace whose builder image streams the console's developer catalog lists.
+pub const CONSOLE_NAMESPACE: &str = "openshift";
 
 /// Build the catalog.
 pub fn build(inputs: &Inputs<'_>) -> Catalog {
@@ -247,12 +333,7 @@ pub fn build(inputs: &Inputs<'_>) -> Catalog {
             Err(o) => omitted.push(o),
         }
     }
-    cards.sort_by(|a, b| {
-        a.display_name
-            .to_lowercase()
-            .cmp(&b.display_name.to_lowercase())
-            .then_with(|| a.key.cmp(&b.key))
-    });
+    cards.sort_by(|a, b| a.key.cmp(&b.key));
     let categories: BTreeSet<String> = cards
         .iter()
         .flat_map(|c| c.categories.iter().cloned())
@@ -274,26 +355,20 @@ fn stream_card(
     key: &StreamKey,
     stream: &ImageStream,
 ) -> Result<Card, Omitted> {
-    let visible: Vec<&TagReference> = stream
-        .spec
-        .tags
-        .iter()
-        .filter(|t| !has_tag(t, "hidden"))
-        .collect();
-    let builders: Vec<&TagReference> = visible
+    // The spec tags as OpenShift stores them: sorted by name.
+    let mut spec: Vec<&TagReference> = stream.spec.tags.iter().collect();
+    spec.sort_by(|a, b| a.name.cmp(&b.name));
+    let visible = spec.iter().filter(|t| !has_tag(t, "hidden")).count();
+    let marked: Vec<&TagReference> = spec
         .iter()
         .copied()
-        .filter(|t| has_tag(t, "builder"))
+        .filter(|t| has_tag(t, "builder") && !has_tag(t, "hidden"))
         .collect();
-    if builders.is_empty() {
-        let hidden_builders = stream
-            .spec
-            .tags
+    if marked.is_empty() {
+        let hidden_builders = spec
             .iter()
             .any(|t| has_tag(t, "builder") && has_tag(t, "hidden"));
-        let prune_candidates = stream
-            .spec
-            .tags
+        let prune_candidates = spec
             .iter()
             .filter(|t| {
                 flags
@@ -307,7 +382,7 @@ fn stream_card(
             prune_candidates,
             reason: if hidden_builders {
                 "every builder tag is hidden".into()
-            } else if stream.spec.tags.is_empty() {
+            } else if spec.is_empty() {
                 "no tags".into()
             } else {
                 "no tag is marked builder".into()
@@ -315,60 +390,67 @@ fn stream_card(
         });
     }
     let live = inputs.live.get(key);
+    // The console's builder tags: marked, and with a status tag (any entry, even one that
+    // holds only a failed import's condition).
+    let (mut builders, unimported): (Vec<&TagReference>, Vec<&TagReference>) = marked
+        .iter()
+        .partition(|t| live.is_some_and(|l| l.status_tag(&t.name).is_some()));
+    let reason = if key.namespace != CONSOLE_NAMESPACE {
+        Some(Reason::Namespace)
+    } else if builders.is_empty() {
+        Some(Reason::NoBuilderStatusTag)
+    } else {
+        None
+    };
+    let unimported: Vec<String> = if builders.is_empty() {
+        // Nothing to list yet: show every marked tag, in the order it will have.
+        builders = marked.clone();
+        Vec::new()
+    } else {
+        unimported.iter().map(|t| t.name.clone()).collect()
+    };
+    order::sort(&mut builders, |t| t.name.as_str());
     // A tag and the tags that follow it share an image: read it once per stream.
     let facts = Facts::default();
-    let mut versions: Vec<Version> = builders
+    let versions: Vec<Version> = builders
         .iter()
         .map(|t| version(inputs, &facts, flags, key, stream, live, t))
         .collect();
-    versions.sort_by(newest_first);
-    Ok(card(key, stream, versions, visible.len() - builders.len()))
-}
-
-fn card(key: &StreamKey, stream: &ImageStream, versions: Vec<Version>, other_tags: usize) -> Card {
-    let display_name = stream
-        .annotation(ANNOTATION_DISPLAY_NAME)
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .unwrap_or(&key.name)
-        .to_owned();
-    let provider = stream
-        .annotation(ANNOTATION_PROVIDER)
-        .map(str::to_owned)
-        .or_else(|| {
-            versions.iter().find_map(|v| {
-                stream
-                    .spec_tag(&v.tag)
-                    .and_then(|t| t.annotation(ANNOTATION_PROVIDER))
-                    .map(str::to_owned)
-            })
-        });
-    let icon_class = versions
-        .iter()
-        .find_map(|v| v.icon_class.clone())
-        .unwrap_or_default();
-    // `nodejs:22` and `nodejs` are one language on the card; each version lists its own.
-    let mut languages: Vec<String> = Vec::new();
-    for lang in versions.iter().flat_map(|v| v.supports.iter()) {
-        let base = lang.split(':').next().unwrap_or(lang).to_owned();
-        if !languages.contains(&base) {
-            languages.push(base);
-        }
-    }
-    let categories: BTreeSet<String> = versions
-        .iter()
-        .flat_map(|v| v.categories.iter().cloned())
-        .collect();
-    Card {
+    let default = builders[0];
+    Ok(Card {
         key: key.clone(),
-        display_name,
-        provider,
-        icon_class,
-        languages,
-        categories: categories.into_iter().collect(),
+        display_name: stream
+            .annotation(ANNOTATION_DISPLAY_NAME)
+            .unwrap_or(&key.name)
+            .to_owned(),
+        provider: stream.annotation(ANNOTATION_PROVIDER).map(str::to_owned),
+        icon_class: default.annotation("iconClass").map(str::to_owned),
+        console_logo: default.annotation("iconClass").is_some_and(icons::is_known),
+        description: default.annotation("description").map(str::to_owned),
+        sample_repo: spec
+            .first()
+            .and_then(|t| t.annotation("sampleRepo"))
+            .map(str::to_owned),
+        reason,
+        languages: {
+            // `nodejs:22` and `nodejs` are one language on the card.
+            let mut languages: Vec<String> = Vec::new();
+            for lang in &versions[0].supports {
+                let base = lang.split(':').next().unwrap_or(lang).to_owned();
+                if !languages.contains(&base) {
+                    languages.push(base);
+                }
+            }
+            languages
+        },
+        categories: {
+            let set: BTreeSet<String> = versions[0].categories.iter().cloned().collect();
+            set.into_iter().collect()
+        },
         versions,
-        other_tags,
-    }
+        unimported,
+        other_tags: visible - marked.len(),
+    })
 }
 
 fn version(
@@ -400,7 +482,6 @@ fn version(
         version: text("version"),
         description: text("description"),
         icon_class: text("iconClass"),
-        sample_repo: text("sampleRepo"),
         supports: tag
             .annotation("supports")
             .map(split_list)
@@ -630,161 +711,19 @@ impl Flags {
     }
 }
 
-/// Newest first: by the semantic order of `version` (the tag name when there is none),
-/// then by tag name. A name with no digit at all (`latest`, `stable`) is a moving tag that
-/// follows the newest version, so it comes first, and first among tags of its version.
-fn newest_first(a: &Version, b: &Version) -> Ordering {
-    let ka = a.version.as_deref().unwrap_or(&a.tag);
-    let kb = b.version.as_deref().unwrap_or(&b.tag);
-    let moving = |k: &str| !k.chars().any(|c| c.is_ascii_digit());
-    moving(kb)
-        .cmp(&moving(ka))
-        .then_with(|| compare_versions(kb, ka))
-        .then_with(|| moving(&b.tag).cmp(&moving(&a.tag)))
-        .then_with(|| compare_versions(&b.tag, &a.tag))
-        .then_with(|| a.tag.cmp(&b.tag))
-}
-
-/// Compare two version strings part by part: digit runs as numbers, other runs as text. When
-/// one is a prefix of the other, a longer numeric tail is newer (`3.12.1` > `3.12`) and a
-/// text tail is older (`22-minimal` < `22`, as a semver pre-release is).
-pub fn compare_versions(a: &str, b: &str) -> Ordering {
-    let pa = parts(a.strip_prefix(['v', 'V']).unwrap_or(a));
-    let pb = parts(b.strip_prefix(['v', 'V']).unwrap_or(b));
-    for i in 0..pa.len().max(pb.len()) {
-        match (pa.get(i), pb.get(i)) {
-            (Some(x), Some(y)) => {
-                let o = match (x, y) {
-                    (Part::Num(x), Part::Num(y)) => x.cmp(y),
-                    (Part::Num(_), Part::Text(_)) => Ordering::Greater,
-                    (Part::Text(_), Part::Num(_)) => Ordering::Less,
-                    (Part::Text(x), Part::Text(y)) => x.cmp(y),
-                };
-                if o != Ordering::Equal {
-                    return o;
-                }
-            }
-            (Some(x), None) => return tail(x),
-            (None, Some(y)) => return tail(y).reverse(),
-            (None, None) => break,
-        }
-    }
-    Ordering::Equal
-}
-
-fn tail(p: &Part<'_>) -> Ordering {
-    match p {
-        Part::Num(_) => Ordering::Greater,
-        Part::Text(_) => Ordering::Less,
-    }
-}
-
-#[derive(Debug)]
-enum Part<'a> {
-    Num(u128),
-    Text(&'a str),
-}
-
-/// Digit runs and letter runs; separators (`.`, `-`, `_`, `+`) only split.
-fn parts(s: &str) -> Vec<Part<'_>> {
-    let mut out = Vec::new();
-    let bytes = s.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        let start = i;
-        if bytes[i].is_ascii_digit() {
-            while i < bytes.len() && bytes[i].is_ascii_digit() {
-                i += 1;
-            }
-            let digits = s[start..i].trim_start_matches('0');
-            // Absurdly long digit runs saturate rather than fail.
-            out.push(Part::Num(if digits.is_empty() {
-                0
-            } else {
-                digits.parse().unwrap_or(u128::MAX)
-            }));
-        } else if bytes[i].is_ascii_alphanumeric() || !bytes[i].is_ascii() {
-            while i < bytes.len() && !bytes[i].is_ascii_digit() && !b".-_+".contains(&bytes[i]) {
-                i += 1;
-            }
-            out.push(Part::Text(&s[start..i]));
-        } else {
-            i += 1;
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn sorted(keys: &[&str]) -> Vec<String> {
-        let mut v: Vec<Version> = keys
-            .iter()
-            .map(|k| Version {
-                tag: (*k).to_owned(),
-                ..sample()
-            })
-            .collect();
-        v.sort_by(newest_first);
-        v.into_iter().map(|v| v.tag).collect()
-    }
-
     #[test]
-    fn versions_sort_newest_first() {
-        assert_eq!(
-            sorted(&["3.9", "3.11", "latest", "3.12", "2.7"]),
-            ["latest", "3.12", "3.11", "3.9", "2.7"]
-        );
-        assert_eq!(
-            sorted(&["22-minimal-ubi8", "22-ubi9", "20-ubi8", "22-ubi8"]),
-            ["22-ubi9", "22-ubi8", "22-minimal-ubi8", "20-ubi8"]
-        );
-        assert_eq!(compare_versions("v2.0.1", "2.0"), Ordering::Greater);
-        assert_eq!(compare_versions("22-minimal", "22"), Ordering::Less);
-        assert_eq!(compare_versions("010", "9"), Ordering::Greater);
-        assert_eq!(compare_versions("3.0", "3.3"), Ordering::Less);
-        assert_eq!(compare_versions("3.0", "3"), Ordering::Greater);
-        assert_eq!(
-            compare_versions("99999999999999999999999999999999999999999", "1"),
-            Ordering::Greater
-        );
-    }
-
-    #[test]
-    fn version_annotation_orders_before_tag_name() {
-        let mk = |tag: &str, version: &str| Version {
-            tag: tag.into(),
-            version: Some(version.into()),
-            ..sample()
-        };
-        let mut v = [
-            mk("b", "1.0"),
-            mk("a", "2.0"),
-            mk("c", "2.0"),
-            mk("2.0-el8", "2.0"),
-            mk("latest", "2.0"),
-        ];
-        v.sort_by(newest_first);
-        let tags: Vec<&str> = v.iter().map(|v| v.tag.as_str()).collect();
-        // Among tags of one version, names without digits move with it and come first.
-        assert_eq!(tags, ["latest", "c", "a", "2.0-el8", "b"]);
-    }
-
-    fn sample() -> Version {
-        Version {
-            tag: String::new(),
-            display_name: String::new(),
-            version: None,
-            description: None,
-            icon_class: None,
-            sample_repo: None,
-            supports: vec![],
-            categories: vec![],
-            source: String::new(),
-            live: Live::default(),
-            flags: vec![],
-        }
+    fn tags_annotation_splits_as_the_console_does() {
+        assert_eq!(split_console("builder,php"), ["builder", "php"]);
+        assert_eq!(split_console("builder ,  php"), ["builder", "php"]);
+        assert_eq!(split_console(" builder, php "), [" builder", "php "]);
+        assert_eq!(split_console("a , , b"), ["a", "", "b"]);
+        assert_eq!(split_console("a b ,c"), ["a b", "c"]);
+        assert_eq!(split_console(""), [""]);
+        assert_eq!(split_console("x,\u{feff}builder"), ["x", "builder"]);
+        assert_eq!(split_console("x,\u{85}builder"), ["x", "\u{85}builder"]);
     }
 }

@@ -406,6 +406,19 @@ pub struct CatalogArgs {
     /// Folder to write index.html into (default: <root>/catalog).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// `json`: print the cards to stdout and write nothing.
+    #[arg(long, value_enum, default_value_t = CatalogFormat::Html, conflicts_with = "out")]
+    pub format: CatalogFormat,
+}
+
+/// Output of catalog.
+#[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
+pub enum CatalogFormat {
+    /// Write the page.
+    #[default]
+    Html,
+    /// Print the cards as JSON.
+    Json,
 }
 
 /// `watch`.

@@ -453,16 +453,20 @@ impl Validator<'_> {
             } else {
                 pos.annotations
             };
-            let guess = icon_guess(icon.trim());
+            // `font-icon icon-ruby`: the console looks the whole value up, so the logo is lost.
+            let guess = icon
+                .split_whitespace()
+                .find(|w| crate::catalog::icons::is_known(w))
+                .or_else(|| icon_guess(icon.trim()));
             self.warn(
                 at,
                 "unknown-icon-class",
                 format!(
-                    "tag `{tname}`: iconClass `{icon}` is not an icon the console knows, so the catalog shows no icon for it"
+                    "tag `{tname}`: the console has no logo for iconClass `{icon}`, so the catalog shows its generic icon"
                 ),
                 Some(match guess {
                     Some(g) => format!("did you mean `{g}`?"),
-                    None => "use one of the console's `icon-<name>` logos (such as `icon-python`), or a FontAwesome `fa fa-…` or PatternFly `pficon pficon-…` class".into(),
+                    None => "use one of the console's logo classes exactly as it names them (such as `icon-python`)".into(),
                 }),
             );
         }

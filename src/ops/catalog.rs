@@ -1,6 +1,7 @@
 //! `catalog`: the developer-catalog preview page. Gathers the definitions (working tree or a
 //! revision), the live state and the prune recommendations, lets [`crate::catalog`] build
-//! and render the page, and writes `index.html` in one rename. Asks no registry.
+//! and render the page, and writes `index.html` in one rename; or, with [`Options::json`],
+//! renders the cards as JSON and writes nothing. Asks no registry.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -18,17 +19,23 @@ pub struct Options {
     pub rev: Option<String>,
     /// Folder to write `index.html` into (default: `<root>/catalog`).
     pub out: Option<PathBuf>,
+    /// Render the cards as JSON instead of writing the page.
+    pub json: bool,
 }
 
 /// What [`run`] wrote.
 #[derive(Debug, Clone)]
 pub struct Report {
-    /// The page written.
-    pub path: PathBuf,
+    /// The page written; `None` with [`Options::json`].
+    pub path: Option<PathBuf>,
+    /// The JSON document, with [`Options::json`].
+    pub json: Option<String>,
     /// Its size in bytes.
     pub bytes: u64,
     /// Stream cards.
     pub cards: usize,
+    /// Of them, the cards the console lists.
+    pub in_console: usize,
     /// Versions over every card.
     pub versions: usize,
     /// Versions with a flag (stale, prune candidate, failed import…).
@@ -79,6 +86,27 @@ pub fn run(ws: &Workspace, options: &Options) -> Result<Run<Report>> {
         },
         now: ws.now,
     });
+    let in_console = page.cards.iter().filter(|c| c.in_console()).count();
+    let versions = page.cards.iter().map(|c| c.versions.len()).sum();
+    let flagged = page
+        .cards
+        .iter()
+        .flat_map(|c| &c.versions)
+        .filter(|v| !v.flags.is_empty())
+        .count();
+    if options.json {
+        let json = catalog::json::render(&page);
+        return Ok(Run::Done(Report {
+            path: None,
+            bytes: json.len() as u64,
+            json: Some(json),
+            cards: page.cards.len(),
+            in_console,
+            versions,
+            flagged,
+            omitted: page.omitted.len(),
+        }));
+    }
     let html = catalog::html::render(&page);
 
     let dir = options
@@ -105,16 +133,13 @@ pub fn run(ws: &Workspace, options: &Options) -> Result<Run<Report>> {
         .with_context(|| format!("cannot write `{}`", path.display()))?;
 
     Ok(Run::Done(Report {
-        path,
+        path: Some(path),
+        json: None,
         bytes: html.len() as u64,
         cards: page.cards.len(),
-        versions: page.cards.iter().map(|c| c.versions.len()).sum(),
-        flagged: page
-            .cards
-            .iter()
-            .flat_map(|c| &c.versions)
-            .filter(|v| !v.flags.is_empty())
-            .count(),
+        in_console,
+        versions,
+        flagged,
         omitted: page.omitted.len(),
     }))
 }

@@ -94,6 +94,10 @@ fn is_hidden(attrs: &str) -> bool {
 #[derive(Debug)]
 struct DomCard {
     stream: String,
+    /// `data-in-console`.
+    in_console: bool,
+    /// `data-reason` of the card's "Not in the developer catalog" line.
+    reason: Option<String>,
     name: String,
     hidden: bool,
     options: Vec<String>,
@@ -130,12 +134,26 @@ fn cards(dom: &str) -> Vec<DomCard> {
                 .captures(body)
                 .map(|h| text(&h[1]))
                 .unwrap_or_default();
+            let stream = Regex::new(r#"<p class="key"><code>([^<]*)</code>"#)
+                .unwrap()
+                .captures(body)
+                .map(|k| text(&k[1]))
+                .unwrap_or_default();
+            assert_eq!(
+                attr(attrs, "data-stream").map(text),
+                Some(stream.clone()),
+                "{attrs}"
+            );
+            let in_console = attr(attrs, "data-in-console").expect("data-in-console") == "true";
+            let reason = Regex::new(r#"<p class="reason" data-reason="([a-z-]+)">"#)
+                .unwrap()
+                .captures(body)
+                .map(|r| r[1].to_owned());
+            assert_eq!(in_console, reason.is_none(), "{attrs}");
             DomCard {
-                stream: Regex::new(r#"<p class="key"><code>([^<]*)</code>"#)
-                    .unwrap()
-                    .captures(body)
-                    .map(|k| text(&k[1]))
-                    .unwrap_or_default(),
+                stream,
+                in_console,
+                reason,
                 name,
                 hidden: is_hidden(attrs),
                 options: OPTION.captures_iter(body).map(|o| text(&o[2])).collect(),
@@ -165,9 +183,13 @@ fn outline(cards: &[DomCard]) -> String {
     let mut out = String::new();
     for c in cards {
         out.push_str(&format!(
-            "card {} \"{}\"{}\n",
+            "card {} \"{}\"{}{}\n",
             c.stream,
             c.name,
+            match &c.reason {
+                None => " in the console".to_owned(),
+                Some(r) => format!(" not in the console ({r})"),
+            },
             if c.hidden { " (filtered out)" } else { "" }
         ));
         for (i, o) in c.options.iter().enumerate() {
@@ -212,10 +234,18 @@ fn example_repository_page_in_chromium() {
         assert_eq!(shown.iter().filter(|s| **s).count(), 1, "{c:?}");
         assert!(shown[0]);
     }
+    // Namespace `demo`: the console would list none of them; nothing applied yet either.
+    assert!(
+        cards
+            .iter()
+            .all(|c| c.reason.as_deref() == Some("namespace"))
+    );
+    assert!(dom.contains(">Not in the developer catalog</h2>"));
     // python's `3.12-upstream` has no builder tag: not a version, counted in the footnote.
+    // The console's order: by the tag name's version, `latest` (none) last.
     let python = &cards[1];
     let tags: Vec<&str> = python.versions.iter().map(|v| v.tag.as_str()).collect();
-    assert_eq!(tags, ["latest", "3.12", "3.11"]);
+    assert_eq!(tags, ["3.12", "3.11", "latest"]);
     assert!(dom.contains("1 tag without <code>builder</code> not listed."));
     snap!("catalog_example_dom", outline(&cards));
 }
@@ -367,16 +397,12 @@ fn corpus_page_has_a_card_per_builder_stream_and_every_builder_tag() {
                 other => panic!("{other}"),
             }
         }
-        // Newest first: the versions never go up.
-        let versions: Vec<&str> = card
-            .versions
-            .iter()
-            .map(|v| v.row("Version").unwrap())
-            .collect();
+        // The console's order: the tag names' coerced versions never go up.
+        let versions: Vec<&str> = card.versions.iter().map(|v| v.tag.as_str()).collect();
         for w in versions.windows(2) {
             assert_ne!(
-                streamsync::catalog::compare_versions(w[0], w[1]),
-                std::cmp::Ordering::Less,
+                streamsync::catalog::order::console_order(w[0], w[1]),
+                std::cmp::Ordering::Greater,
                 "{name}: {versions:?}"
             );
         }
@@ -537,11 +563,17 @@ status:
       generation: 1
   - tag: '3.3'
     items:
-{}{history}  - tag: preview-7f3a
+{}{history}  - tag: edge
+    items:
+{}  - tag: latest
+    items:
+{}  - tag: preview-7f3a
     items:
 {}"#,
             item("2025-01-02T10:00:00Z", &"d".repeat(64)),
             item("2025-06-01T09:00:00Z", &b),
+            item("2025-12-24T12:30:00Z", &a),
+            item("2025-12-20T12:30:00Z", &c),
             item("2025-12-24T12:30:00Z", &a),
             item("2025-12-20T12:30:00Z", &c),
         ),
@@ -585,19 +617,21 @@ fn live_state_digests_platforms_failures_and_prune_flags() {
     let cards = cards(&dom);
     assert_eq!(cards.len(), 1);
     let card = &cards[0];
+    // Namespace `demo`: a card, but not one the console lists.
+    assert!(!card.in_console);
+    assert_eq!(card.reason.as_deref(), Some("namespace"));
+    // The builder tags with a status tag, in the console's order: versions highest first,
+    // the names without one last in `localeCompare` order; `3.4` has no status tag yet.
     let tags: Vec<&str> = card.versions.iter().map(|v| v.tag.as_str()).collect();
-    assert_eq!(
-        tags,
-        ["latest", "edge", "3.4", "3.3", "3.2", "3.1-20250101"]
-    );
+    assert_eq!(tags, ["3.3", "3.2", "3.1-20250101", "edge", "latest"]);
+    assert!(dom.contains("Not listed until imported (no status tag yet): <code>3.4</code>."));
     let v = |t: &str| card.versions.iter().find(|v| v.tag == t).unwrap();
     // Imported: digest (12 hex digits at least), platform, size, build and import times.
     assert_eq!(v("3.3").row("Digest"), Some("sha256:aaaaaaaaaaaa"));
     assert_eq!(v("3.3").row("Platform"), Some("linux/arm64"));
     assert_eq!(v("3.3").row("Size"), Some("50.0 MiB"));
     assert_eq!(v("3.3").row("Last import"), Some("2025-12-24 12:30 UTC"));
-    // The tracking tag shows the image of the tag it follows.
-    assert_eq!(v("latest").row("Image of"), Some("tag 3.3"));
+    // The tracking tag has the image of the tag it follows.
     assert_eq!(v("latest").row("Digest"), Some("sha256:aaaaaaaaaaaa"));
     // A failed import shows the failure next to the last good image.
     let failed = v("3.2").row("Import failed").unwrap();
@@ -613,15 +647,7 @@ fn live_state_digests_platforms_failures_and_prune_flags() {
         v("edge").row("Source"),
         Some("tracks a hidden tag of this stream")
     );
-    assert_eq!(v("edge").row("Image of"), Some("a hidden tag"));
     assert_eq!(v("edge").row("Digest"), Some("sha256:cccccccccccc"));
-    // Not applied yet.
-    assert!(
-        v("3.4")
-            .row("Live state")
-            .unwrap()
-            .starts_with("not applied yet")
-    );
     // The stale dated tag is a prune candidate with prune's reason; history past the kept
     // revisions is flagged on its tag.
     let flags = |t: &str| -> Vec<String> { v(t).flags.iter().map(|(k, _)| k.clone()).collect() };
@@ -686,7 +712,7 @@ spec:
     assert!(!html.contains("url("));
     assert!(html.contains(&format!(
         r#"<meta http-equiv="Content-Security-Policy" content="{}">"#,
-        streamsync::catalog::html::CSP
+        *streamsync::catalog::html::CSP
     )));
 
     let proxy = CountingProxy::start();
@@ -852,6 +878,11 @@ fn invalid_definitions_are_refused_and_nothing_is_written() {
     assert_eq!(out.code, 1);
     snap!("catalog_invalid", out.snapshot());
     assert!(!repo.path().join("catalog").exists());
+    // No half document on stdout either.
+    let out = repo.run(&["catalog", "--format", "json"]);
+    assert_eq!(out.code, 1, "{}", out.snapshot());
+    assert_eq!(out.stdout, "");
+    assert!(out.stderr.contains("Bad_Name"), "{}", out.snapshot());
 }
 
 #[test]
@@ -870,6 +901,353 @@ fn unknown_icon_class_is_a_validate_warning() {
     );
     let out = repo.run(&["validate"]);
     assert!(!out.stdout.contains("unknown-icon-class") && !out.stderr.contains("icon-pyhton"));
+}
+
+/// A builder tag of a definition: its name, `tags` annotation, icon and sample repository.
+fn tag_yaml(name: &str, tags: &str, icon: &str, sample: &str) -> String {
+    format!(
+        "  - name: '{name}'\n    annotations:\n      openshift.io/display-name: Go {name}\n      \
+         description: Go {name} builder.\n      iconClass: '{icon}'\n      sampleRepo: {sample}\n      \
+         tags: '{tags}'\n      version: '9.9'\n    from:\n      kind: DockerImage\n      \
+         name: quay.io/org/go:{name}\n"
+    )
+}
+
+fn stream_yaml(ns: &str, name: &str, extra: &str, tags: &[String]) -> String {
+    format!(
+        "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: {name}\n  \
+         namespace: {ns}\n{extra}spec:\n  tags:\n{}",
+        tags.concat()
+    )
+}
+
+/// A status tag: an imported image, or (`failed`) only a failed import's condition.
+fn status_tag(name: &str, failed: bool) -> String {
+    if failed {
+        format!(
+            "  - tag: '{name}'\n    items: []\n    conditions:\n    - type: ImportSuccess\n      \
+             status: 'False'\n      lastTransitionTime: '2025-12-31T08:00:00Z'\n      \
+             reason: NotFound\n      message: 'manifest unknown'\n      generation: 1\n"
+        )
+    } else {
+        format!(
+            "  - tag: '{name}'\n    items:\n    - created: '2025-12-24T12:30:00Z'\n      \
+             dockerImageReference: quay.io/org/go@sha256:{0}\n      image: sha256:{0}\n      \
+             generation: 1\n",
+            "a".repeat(64)
+        )
+    }
+}
+
+/// Streams written like OpenShift's sample library (`-el8`/`-ubi9` suffixes, `latest` and other
+/// names without a version, a tag whose last import failed, one not imported yet), the
+/// `tags` annotation's spacing, icons the console has and has not, other namespaces and a
+/// stream not applied yet, with the live state an apply records.
+fn console_rules_repo() -> TestRepo {
+    let repo = TestRepo::new();
+    let go = |n: &str| {
+        tag_yaml(
+            n,
+            "builder,golang",
+            "icon-go-gopher",
+            &format!("https://example.com/{n}.git"),
+        )
+    };
+    let golang_tags = vec![
+        tag_yaml(
+            "0-base",
+            "golang",
+            "icon-go-gopher",
+            "https://example.com/first-by-name.git",
+        ),
+        go("1.22-ubi9"),
+        go("1.23-el8"),
+        go("1.24"),
+        go("1.9"),
+        go("01"),
+        go("Edge"),
+        go("latest"),
+        go("stable"),
+        tag_yaml(
+            "spaced",
+            " builder,golang",
+            "icon-go-gopher",
+            "https://example.com/x.git",
+        ),
+        tag_yaml(
+            "hushed",
+            "builder , hidden",
+            "icon-go-gopher",
+            "https://example.com/x.git",
+        ),
+        tag_yaml(
+            "2.0",
+            "builder ,golang",
+            "icon-go-gopher",
+            "https://example.com/2.0.git",
+        ),
+    ];
+    let golang_meta = "  annotations:\n    openshift.io/display-name: \"Go \\u202Egnal\"\n    \
+                       openshift.io/provider-display-name: Example, Inc.\n";
+    repo.write(
+        "definitions/openshift/golang.yaml",
+        &stream_yaml("openshift", "golang", golang_meta, &golang_tags),
+    );
+    repo.write(
+        "definitions/demo/golang.yaml",
+        &stream_yaml("demo", "golang", golang_meta, &golang_tags),
+    );
+    let icons = [
+        ("rust", "icon-rust"),
+        ("fonty", "font-icon icon-ruby"),
+        ("serverless", "icon-serverless"),
+    ];
+    for (name, icon) in icons {
+        repo.write(
+            &format!("definitions/openshift/{name}.yaml"),
+            &stream_yaml(
+                "openshift",
+                name,
+                "",
+                &[tag_yaml(
+                    "1.0",
+                    "builder",
+                    icon,
+                    "https://example.com/r.git",
+                )],
+            ),
+        );
+    }
+    repo.write(
+        "definitions/openshift/pending.yaml",
+        &stream_yaml(
+            "openshift",
+            "pending",
+            "",
+            &[go("3.1-ubi9"), go("latest"), go("3.10-ubi9")],
+        ),
+    );
+    repo.write(
+        "definitions/openshift/tools.yaml",
+        &stream_yaml(
+            "openshift",
+            "tools",
+            "",
+            &[tag_yaml("1", "tools", "icon-go-gopher", "x")],
+        ),
+    );
+    repo.write(
+        "state/streamsync.toml",
+        "lineage = \"6f1c1d2e-0000-4000-8000-000000000001\"\nserial = 3\n",
+    );
+    // Everything imported but `1.24`; `Edge` holds only a failed import.
+    let mut golang_status = String::new();
+    for t in [
+        "0-base",
+        "01",
+        "1.22-ubi9",
+        "1.23-el8",
+        "1.9",
+        "2.0",
+        "Edge",
+        "hushed",
+        "latest",
+        "spaced",
+        "stable",
+    ] {
+        golang_status.push_str(&status_tag(t, t == "Edge"));
+    }
+    for ns in ["openshift", "demo"] {
+        repo.write(
+            &format!("state/{ns}/golang.yaml"),
+            &format!(
+                "{}status:\n  dockerImageRepository: ''\n  tags:\n{golang_status}",
+                stream_yaml(ns, "golang", golang_meta, &golang_tags)
+            ),
+        );
+    }
+    for (name, icon) in icons {
+        repo.write(
+            &format!("state/openshift/{name}.yaml"),
+            &format!(
+                "{}status:\n  dockerImageRepository: ''\n  tags:\n{}",
+                stream_yaml(
+                    "openshift",
+                    name,
+                    "",
+                    &[tag_yaml(
+                        "1.0",
+                        "builder",
+                        icon,
+                        "https://example.com/r.git"
+                    )]
+                ),
+                status_tag("1.0", false)
+            ),
+        );
+    }
+    repo
+}
+
+/// The console's rules card by card, in `--format json` (which writes nothing) and on the page.
+#[test]
+fn console_rules_in_json_and_on_the_page() {
+    let repo = console_rules_repo();
+    let out = repo.run(&["catalog", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.snapshot());
+    assert!(
+        !repo.path().join("catalog").exists(),
+        "--format json wrote the page"
+    );
+    // Direction controls are JSON escapes, never raw.
+    assert!(!out.stdout.contains('\u{202e}') && out.stdout.contains("Go \\u202egnal"));
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["format_version"], "1.0");
+    let jcards = doc["cards"].as_array().unwrap();
+    let streams: Vec<String> = jcards
+        .iter()
+        .map(|c| {
+            format!(
+                "{}/{}",
+                c["namespace"].as_str().unwrap(),
+                c["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    // By namespace then name; `tools` has no builder tag, so no card.
+    assert_eq!(
+        streams,
+        [
+            "demo/golang",
+            "openshift/fonty",
+            "openshift/golang",
+            "openshift/pending",
+            "openshift/rust",
+            "openshift/serverless"
+        ]
+    );
+    let card = |s: &str| &jcards[streams.iter().position(|x| x == s).unwrap()];
+    let golang = card("openshift/golang");
+    // Versions highest first (`2.0` counts although written `builder ,golang`); names that do
+    // not coerce (`01` has a leading zero) last in localeCompare order, `Edge` with only a
+    // failed import included; `1.24` (no status tag), `spaced` (" builder") and `hushed`
+    // (hidden) are not builder tags; the `version` annotation plays no part.
+    assert_eq!(
+        golang["tags"],
+        serde_json::json!([
+            "2.0",
+            "1.23-el8",
+            "1.22-ubi9",
+            "1.9",
+            "01",
+            "Edge",
+            "latest",
+            "stable"
+        ])
+    );
+    assert_eq!(golang["default_tag"], "2.0");
+    assert_eq!(golang["description"], "Go 2.0 builder.");
+    assert_eq!(
+        golang["sample_repo"],
+        "https://example.com/first-by-name.git"
+    );
+    assert_eq!(golang["display_name"], "Go \u{202e}gnal");
+    assert_eq!(golang["provider"], "Example, Inc.");
+    assert_eq!(golang["in_console"], true);
+    assert_eq!(golang["reason"], serde_json::Value::Null);
+    assert_eq!(card("demo/golang")["reason"], "namespace");
+    assert_eq!(card("demo/golang")["tags"], golang["tags"]);
+    let pending = card("openshift/pending");
+    assert_eq!(pending["reason"], "no-builder-status-tag");
+    assert_eq!(
+        pending["tags"],
+        serde_json::json!(["3.10-ubi9", "3.1-ubi9", "latest"])
+    );
+    assert_eq!(pending["default_tag"], "3.10-ubi9");
+    assert_eq!(pending["provider"], serde_json::Value::Null);
+    for (s, logo) in [
+        ("openshift/rust", true),
+        ("openshift/fonty", false),
+        ("openshift/serverless", false),
+    ] {
+        assert_eq!(card(s)["console_logo"], logo, "{s}");
+    }
+    assert_eq!(card("openshift/fonty")["icon_class"], "font-icon icon-ruby");
+    snap!("catalog_console_rules_json", out.stdout);
+
+    // The page: the same cards and order, the console's first, the others with the reason.
+    let page = build(&repo);
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(!html.contains('\u{202e}') && html.contains("Go \\u{202e}gnal"));
+    let dom = Browser::new().dom(&file_url(&page, ""));
+    let dom_cards = cards(&dom);
+    let listed: Vec<(&str, bool, Option<&str>)> = dom_cards
+        .iter()
+        .map(|c| (c.stream.as_str(), c.in_console, c.reason.as_deref()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("openshift/fonty", true, None),
+            // `Go \u{202e}gnal` sorts by display name among the console's cards.
+            ("openshift/golang", true, None),
+            ("openshift/rust", true, None),
+            ("openshift/serverless", true, None),
+            ("demo/golang", false, Some("namespace")),
+            ("openshift/pending", false, Some("no-builder-status-tag")),
+        ]
+    );
+    for c in &dom_cards {
+        let json = card(&c.stream);
+        let tags: Vec<&str> = c.versions.iter().map(|v| v.tag.as_str()).collect();
+        assert_eq!(serde_json::json!(tags), json["tags"], "{}", c.stream);
+        // The script ran under the page's policy: the drop-down is there.
+        assert!(c.picker, "{}", c.stream);
+    }
+    assert!(dom.contains("Not listed until imported (no status tag yet): <code>1.24</code>."));
+    // Icons: the console's logo for `icon-rust`, its generic icon for the others.
+    assert!(html.contains(r#"<symbol id="i-icon-rust""#));
+    let icon_of = |s: &str| {
+        let at = html.find(&format!("data-stream=\"{s}\"")).unwrap();
+        html[at..]
+            .split("</article>")
+            .next()
+            .unwrap()
+            .contains(r##"href="#i-generic""##)
+    };
+    assert!(!icon_of("openshift/rust"));
+    assert!(icon_of("openshift/fonty") && icon_of("openshift/serverless"));
+    assert!(html.contains("The console has no logo for <code>font-icon icon-ruby</code>"));
+    // The policy allows the one script by its hash, nothing inline besides.
+    let csp = Regex::new(r#"http-equiv="Content-Security-Policy" content="([^"]*)""#)
+        .unwrap()
+        .captures(&html)
+        .unwrap()[1]
+        .to_owned();
+    assert!(
+        Regex::new(r"script-src 'sha256-[A-Za-z0-9+/]{43}=';")
+            .unwrap()
+            .is_match(&csp),
+        "{csp}"
+    );
+    assert!(
+        csp.contains("base-uri 'none'") && csp.contains("form-action 'none'"),
+        "{csp}"
+    );
+
+    // validate says which icons the console has no logo for.
+    let out = repo.run(&["validate"]);
+    assert!(
+        out.stderr
+            .contains("the console has no logo for iconClass `font-icon icon-ruby`")
+            && out.stderr.contains("did you mean `icon-ruby`?")
+            && out
+                .stderr
+                .contains("the console has no logo for iconClass `icon-serverless`")
+            && !out.stderr.contains("`icon-rust`"),
+        "{}",
+        out.snapshot()
+    );
 }
 
 /// The README's screenshot is the example repository's page as `scripts/catalog-screenshot.sh`

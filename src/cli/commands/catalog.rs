@@ -1,10 +1,10 @@
 //! `catalog`: write the developer-catalog preview page through [`crate::ops::catalog`] and
-//! say what it holds.
+//! say what it holds, or print the cards as JSON (`--format json`).
 
 use anyhow::Result;
 
 use crate::catalog;
-use crate::cli::{CatalogArgs, ExitStatus, Printer, report};
+use crate::cli::{CatalogArgs, CatalogFormat, ExitStatus, Printer, report};
 use crate::diagnostic;
 use crate::ops::{self, Run, Workspace};
 
@@ -13,6 +13,7 @@ pub fn run(ws: &Workspace, args: &CatalogArgs, printer: &Printer) -> Result<Exit
     let options = ops::catalog::Options {
         rev: args.rev.rev.clone(),
         out: args.out.clone(),
+        json: args.format == CatalogFormat::Json,
     };
     let written = match ops::catalog::run(ws, &options)? {
         Run::Done(written) => written,
@@ -24,10 +25,16 @@ pub fn run(ws: &Workspace, args: &CatalogArgs, printer: &Printer) -> Result<Exit
             ));
         }
     };
+    if let Some(json) = &written.json {
+        printer.out(json);
+        return Ok(ExitStatus::Success);
+    }
+    let path = written.path.as_deref().unwrap_or(ws.root.as_path());
     printer.info(&format!(
-        "Wrote {} ({}, {}, {} flagged; {} without a builder tag left out; {}).",
-        ws.display_path(&written.path),
+        "Wrote {} ({}, {} in the developer catalog, {}, {} flagged; {} without a builder tag left out; {}).",
+        ws.display_path(path),
         diagnostic::plural(written.cards, "1 card", &format!("{} cards", written.cards)),
+        written.in_console,
         diagnostic::plural(
             written.versions,
             "1 version",
