@@ -1,5 +1,8 @@
 //! Integration tests through the built binary.
 
+#[path = "../support/mod.rs"]
+mod support;
+
 mod apply;
 mod bad_input;
 mod browser;

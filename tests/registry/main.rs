@@ -1,6 +1,9 @@
 //! Registry tests against the real `docker-registry` (started per test by `harness`), with a
 //! fault-injecting proxy (`proxy`) for what a real server will not do on request.
 
+#[path = "../support/mod.rs"]
+mod support;
+
 mod cli;
 mod harness;
 mod proxy;
