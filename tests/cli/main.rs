@@ -1,5 +1,8 @@
 //! Integration tests through the built binary.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // diagnostics for a failing test
+#![allow(unsafe_code)] // signals sent to the children a test started
+
 #[path = "../support/mod.rs"]
 mod support;
 
