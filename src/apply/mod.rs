@@ -740,6 +740,17 @@ pub fn execute(
     }
 }
 
+/// What an apply did.
+#[derive(Debug, Clone)]
+pub struct ApplyReport {
+    /// Per-change results.
+    pub applied: Applied,
+    /// What was written.
+    pub written: crate::state::Written,
+    /// The serial after the apply.
+    pub serial: u64,
+}
+
 pub mod render;
 
 #[cfg(test)]

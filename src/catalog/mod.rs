@@ -9,7 +9,7 @@
 //! nothing; rendering belongs to [`html`].
 
 pub mod html;
-pub mod icons;
+pub use crate::model::icons;
 pub mod image;
 
 use std::cmp::Ordering;

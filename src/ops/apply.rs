@@ -10,10 +10,11 @@ use std::time::Duration;
 use anyhow::{Context as _, Result};
 
 use super::{Invalid, Progress, Registry, Run, Workspace, lock};
+use crate::apply::ApplyReport;
 use crate::error::Hinted;
 use crate::model::{ANNOTATION_REPOSITORY_CHECK, ImageStream, StreamKey};
 use crate::plan::{self, Action, Change, Plan, PlanError};
-use crate::reconcile::{self, ApplyReport, SavedPlan};
+use crate::reconcile::{self, SavedPlan};
 use crate::registry::{RequestCounts, Resolver as _};
 use crate::state::{self, LiveState, dir::DirState};
 

@@ -12,10 +12,11 @@ use anyhow::Result;
 
 use super::apply::{self, Applied, REPOSITORY_CAP, execute, repositories_due, repository_changes};
 use super::{Invalid, Progress, Run, Workspace, lock};
+use crate::apply::ApplyReport;
 use crate::apply::Outcome;
 use crate::model::ImageStream;
 use crate::plan::{self, Action};
-use crate::reconcile::{self, ApplyReport};
+use crate::reconcile;
 use crate::state::commit::{self, FailureLine, ImportLine};
 
 /// Options of [`pass`].
