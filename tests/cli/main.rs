@@ -10,6 +10,7 @@ mod apply;
 mod bad_input;
 mod browser;
 mod catalog;
+mod circles;
 mod common;
 mod get;
 mod hardening;
