@@ -293,7 +293,7 @@ fn observe(
             }
             Err(f) => {
                 obs.unreachable
-                    .insert(key, format!("{}: {}", f.reason.as_str(), f.message));
+                    .insert(key, format!("{}: {}", f.reason.as_str(), f.text()));
             }
         }
     }

@@ -624,13 +624,13 @@ pub fn execute(
                                 status: "False".into(),
                                 last_transition_time: now.clone(),
                                 reason: f.reason.as_str().into(),
-                                message: f.message.clone(),
+                                message: f.text(),
                                 generation,
                             },
                         );
                     }
                     outcomes[i] = Outcome::Failed {
-                        message: format!("{}: {}", f.reason.as_str(), f.message),
+                        message: format!("{}: {}", f.reason.as_str(), f.text()),
                         unreachable: f.is_unreachable(),
                     };
                 }

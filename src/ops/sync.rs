@@ -192,10 +192,7 @@ fn branch(
         options.author.as_deref(),
         &message,
     )
-    .map_err(|e| match e.hint() {
-        Some(hint) => anyhow::Error::from(crate::error::Hinted::new(e.to_string(), hint)),
-        None => anyhow::Error::from(e),
-    })?;
+    .map_err(anyhow::Error::from)?;
     Ok(done.map(|b| RolloutBranch {
         branch: name.to_owned(),
         commit: b.commit.to_string(),

@@ -399,14 +399,12 @@ impl Inner {
             let sub = self
                 .image(&target, &entry.digest, None, &sub_reference)
                 .await
-                .map_err(|f| {
-                    ImportFailure::new(
-                        f.reason,
-                        format!(
-                            "{}: platform {}/{}: {}",
-                            req.pullspec, entry.os, entry.architecture, f.message
-                        ),
-                    )
+                .map_err(|f| ImportFailure {
+                    message: format!(
+                        "{}: platform {}/{}: {}",
+                        req.pullspec, entry.os, entry.architecture, f.message
+                    ),
+                    ..f
                 })?;
             platform_images.push(sub);
         }
