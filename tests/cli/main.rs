@@ -15,6 +15,7 @@ mod common;
 mod get;
 mod hardening;
 mod memos;
+mod opens;
 mod plan;
 mod prune;
 mod ref_;
