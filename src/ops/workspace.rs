@@ -119,9 +119,22 @@ impl Workspace {
     /// and column (never the defaults in its place).
     pub fn config(&self) -> Result<&Config> {
         self.settings().config.as_ref().map_err(|d| {
-            let mut text = crate::diagnostic::render_text(std::slice::from_ref(&**d));
-            text.truncate(text.trim_end().len());
-            anyhow::anyhow!("{text}")
+            let place = match (d.line, d.column) {
+                (0, _) => d.file.clone(),
+                (line, 0) => format!("{}:{line}", d.file),
+                (line, column) => format!("{}:{line}:{column}", d.file),
+            };
+            let message = format!("{place}: {}", d.message);
+            anyhow::Error::from(match &d.hint {
+                Some(hint) => Hinted::new(message, hint.clone()),
+                None => Hinted::new(
+                    message,
+                    format!(
+                        "fix {}; nothing was read with defaults in its place",
+                        d.file
+                    ),
+                ),
+            })
         })
     }
 

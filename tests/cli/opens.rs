@@ -110,3 +110,37 @@ fn apply_of_a_saved_plan_opens_config_and_policies_once() {
     let (code, counts) = opens(repo.path(), &["apply", saved]);
     assert_once("apply saved.plan", code, &counts);
 }
+
+#[test]
+fn a_config_that_does_not_parse_is_an_error_never_the_defaults() {
+    let repo = repo();
+    repo.write(
+        "streamsync.toml",
+        "default_namespace = \"demo\"\n[registry\n",
+    );
+    // `get` reads only the config and the state: the parse error stops it, located.
+    let out = repo.run(&["get", "streams"]);
+    assert_eq!(out.code, 1, "{}", out.snapshot());
+    assert_eq!(out.stdout, "", "{}", out.snapshot());
+    assert!(
+        out.stderr
+            .starts_with("error: streamsync.toml:2:10: unclosed table, expected `]`\n"),
+        "{}",
+        out.snapshot()
+    );
+    assert!(out.stderr.contains("\n  hint: "), "{}", out.snapshot());
+    // `plan` lists it with the definitions' problems and makes no plan.
+    let out = repo.run(&["plan"]);
+    assert_eq!(out.code, 1, "{}", out.snapshot());
+    assert!(
+        out.stderr
+            .contains("streamsync.toml:2:10: error: unclosed table, expected `]`"),
+        "{}",
+        out.snapshot()
+    );
+    assert!(
+        out.stderr.contains("no plan was made"),
+        "{}",
+        out.snapshot()
+    );
+}
