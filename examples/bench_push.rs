@@ -4,6 +4,8 @@
 //!
 //! `cargo run --example bench_push -- 127.0.0.1:5000 10 100`
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a command-line tool's own output
+
 #[path = "../tests/registry/harness.rs"]
 mod harness;
 

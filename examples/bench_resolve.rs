@@ -5,6 +5,8 @@
 //!
 //! `cargo run --example bench_resolve -- 127.0.0.1:5000 10 100 full`
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a command-line tool's own output
+
 use streamsync::policy::RegistryConfig;
 use streamsync::registry::{ImportRequest, RegistryClient, Resolver};
 

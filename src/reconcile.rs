@@ -12,11 +12,13 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+/// Moved to [`crate::apply`] (the apply renders it); kept here for the callers that name it so.
+pub use crate::apply::ApplyReport;
 use crate::apply::{self, Applied};
 use crate::model::{ANNOTATION_PREFER_ARCH, ANNOTATION_PREFER_OS, ImageStream, StreamKey};
 use crate::plan::{self, Change, Observation, Observations, Options, Plan, PlanError, Summary};
 use crate::registry::{ImportRequest, Resolver};
-use crate::state::{self, Commit, LiveState, Memo, Meta, Snapshot, Written};
+use crate::state::{self, Commit, LiveState, Memo, Meta, Snapshot};
 
 /// A reconcile failure.
 #[derive(Debug, thiserror::Error)]
@@ -291,22 +293,11 @@ fn observe(
             }
             Err(f) => {
                 obs.unreachable
-                    .insert(key, format!("{}: {}", f.reason.as_str(), f.message));
+                    .insert(key, format!("{}: {}", f.reason.as_str(), f.text()));
             }
         }
     }
     obs
-}
-
-/// What an apply did.
-#[derive(Debug, Clone)]
-pub struct ApplyReport {
-    /// Per-change results.
-    pub applied: Applied,
-    /// What was written.
-    pub written: Written,
-    /// The serial after the apply.
-    pub serial: u64,
 }
 
 /// Execute `changes` against `snapshot` (loaded under the lock) and commit the result:

@@ -624,13 +624,13 @@ pub fn execute(
                                 status: "False".into(),
                                 last_transition_time: now.clone(),
                                 reason: f.reason.as_str().into(),
-                                message: f.message.clone(),
+                                message: f.text(),
                                 generation,
                             },
                         );
                     }
                     outcomes[i] = Outcome::Failed {
-                        message: format!("{}: {}", f.reason.as_str(), f.message),
+                        message: format!("{}: {}", f.reason.as_str(), f.text()),
                         unreachable: f.is_unreachable(),
                     };
                 }
@@ -738,6 +738,17 @@ pub fn execute(
         images: images.into_values().collect(),
         results,
     }
+}
+
+/// What an apply did.
+#[derive(Debug, Clone)]
+pub struct ApplyReport {
+    /// Per-change results.
+    pub applied: Applied,
+    /// What was written.
+    pub written: crate::state::Written,
+    /// The serial after the apply.
+    pub serial: u64,
 }
 
 pub mod render;

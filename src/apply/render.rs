@@ -8,9 +8,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{Applied, Outcome};
+use super::{Applied, ApplyReport, Outcome};
 use crate::plan::{self, Action, PlanError};
-use crate::reconcile::ApplyReport;
 use crate::registry::RequestCounts;
 
 /// Import counts of a report, for the summary and the JSON report.

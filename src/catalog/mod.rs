@@ -14,7 +14,7 @@
 //! nothing; rendering belongs to [`html`] (the page) and [`json`] (`--format json`).
 
 pub mod html;
-pub mod icons;
+pub use crate::model::icons;
 pub mod image;
 pub mod json;
 pub mod order;

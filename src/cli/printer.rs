@@ -8,7 +8,6 @@
 use std::io::{IsTerminal, Write};
 
 use super::ColorChoice;
-use crate::error::Hinted;
 use crate::util::escape_terminal;
 
 /// Where output goes and how it looks.
@@ -132,22 +131,7 @@ impl Printer {
         // labels are painted.
         let safe = |t: &dyn std::fmt::Display| escape_terminal(&t.to_string(), false).into_owned();
         let mut text = format!("{}: {}\n", self.paint_err("error", "1;31"), safe(err));
-        let mut hint = None;
-        for cause in err.chain() {
-            if let Some(h) = cause.downcast_ref::<Hinted>() {
-                hint = hint.or(h.hint.clone());
-            }
-            let state =
-                cause
-                    .downcast_ref::<crate::state::Error>()
-                    .or_else(|| match cause.downcast_ref::<crate::reconcile::Error>() {
-                        Some(crate::reconcile::Error::State(e)) => Some(e),
-                        _ => None,
-                    });
-            if let Some(h) = state.and_then(crate::state::Error::hint) {
-                hint = hint.or(Some(h.to_owned()));
-            }
-        }
+        let hint = crate::error::hint_of(err);
         for cause in err.chain().skip(1) {
             text.push_str(&format!("  caused by: {}\n", safe(cause)));
         }

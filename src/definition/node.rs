@@ -417,28 +417,7 @@ pub fn parse_documents(text: &str, limits: Limits) -> Result<Vec<Node>, LoadErro
     let mut anchored_nodes = 0usize;
     let mut root: Option<Node> = None;
 
-    let limit = |pos: Pos, kind: LimitKind| {
-        let message = match kind {
-            LimitKind::Nodes => format!("the file holds more than {} values", limits.max_nodes),
-            LimitKind::Aliases => format!(
-                "anchors and aliases expand to more than {} values",
-                limits.max_alias_nodes
-            ),
-            LimitKind::Anchors => format!(
-                "anchored values hold more than {} values",
-                limits.max_anchor_nodes
-            ),
-            LimitKind::Depth => format!(
-                "lists and mappings nest deeper than {} levels",
-                limits.max_depth
-            ),
-        };
-        LoadError {
-            pos,
-            message,
-            limit: Some(kind),
-        }
-    };
+    let limit = |pos: Pos, kind: LimitKind| limit_error(&limits, pos, kind);
 
     while let Some(event) = parser.next_event() {
         let (event, span) = event.map_err(|e| {
@@ -555,37 +534,67 @@ pub fn parse_documents(text: &str, limits: Limits) -> Result<Vec<Node>, LoadErro
             }
             anchors[id] = Some((node.clone(), size));
         }
-        match stack.last_mut() {
-            None => root = Some(node),
-            Some(Open::Seq(_, items, _)) => items.push(node),
-            Some(Open::Map(_, entries, key, _)) => match key.take() {
-                None => {
-                    let name = match node.value {
-                        Value::Str(s) => s,
-                        Value::Null => String::new(),
-                        Value::Bool(b) => b.to_string(),
-                        Value::Int(i) => i.to_string(),
-                        Value::Float(f) => f.to_string(),
-                        Value::Seq(_) | Value::Map(_) => {
-                            return Err(LoadError {
-                                pos: node.pos,
-                                message:
-                                    "a mapping key must be a plain value, not a list or mapping"
-                                        .into(),
-                                limit: None,
-                            });
-                        }
-                    };
-                    *key = Some(Key {
-                        pos: node.pos,
-                        name,
-                    });
-                }
-                Some(k) => entries.push((k, node)),
-            },
-        }
+        attach(&mut stack, &mut root, node)?;
     }
     Ok(docs)
+}
+
+/// The error for a document that passes one of `limits`.
+fn limit_error(limits: &Limits, pos: Pos, kind: LimitKind) -> LoadError {
+    let message = match kind {
+        LimitKind::Nodes => format!("the file holds more than {} values", limits.max_nodes),
+        LimitKind::Aliases => format!(
+            "anchors and aliases expand to more than {} values",
+            limits.max_alias_nodes
+        ),
+        LimitKind::Anchors => format!(
+            "anchored values hold more than {} values",
+            limits.max_anchor_nodes
+        ),
+        LimitKind::Depth => format!(
+            "lists and mappings nest deeper than {} levels",
+            limits.max_depth
+        ),
+    };
+    LoadError {
+        pos,
+        message,
+        limit: Some(kind),
+    }
+}
+
+/// Put a finished value where it belongs: the document root, the open list's next item, or
+/// the open mapping's next key (a plain value) or that key's value.
+fn attach(stack: &mut [Open], root: &mut Option<Node>, node: Node) -> Result<(), LoadError> {
+    match stack.last_mut() {
+        None => *root = Some(node),
+        Some(Open::Seq(_, items, _)) => items.push(node),
+        Some(Open::Map(_, entries, key, _)) => match key.take() {
+            None => {
+                let name = match node.value {
+                    Value::Str(s) => s,
+                    Value::Null => String::new(),
+                    Value::Bool(b) => b.to_string(),
+                    Value::Int(i) => i.to_string(),
+                    Value::Float(f) => f.to_string(),
+                    Value::Seq(_) | Value::Map(_) => {
+                        return Err(LoadError {
+                            pos: node.pos,
+                            message: "a mapping key must be a plain value, not a list or mapping"
+                                .into(),
+                            limit: None,
+                        });
+                    }
+                };
+                *key = Some(Key {
+                    pos: node.pos,
+                    name,
+                });
+            }
+            Some(k) => entries.push((k, node)),
+        },
+    }
+    Ok(())
 }
 
 /// Values in a subtree (the node itself included).

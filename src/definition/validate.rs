@@ -7,12 +7,12 @@ use regex::Regex;
 
 use super::{Definition, DefinitionSet, TagPositions};
 use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::model::dates::{self, Recognizer};
 use crate::model::{
     ANNOTATION_DISPLAY_NAME, ImageStream, KIND_DOCKER_IMAGE, KIND_IMAGE_STREAM_IMAGE,
     KIND_IMAGE_STREAM_TAG, reference, split_source,
 };
 use crate::policy::{Config, Policies};
-use crate::prune::dates::{self, Recognizer};
 
 static STREAM_NAME: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$").expect("valid regex"));
@@ -446,7 +446,7 @@ impl Validator<'_> {
         }
         if let Some(icon) = tag.annotation("iconClass")
             && !icon.trim().is_empty()
-            && !crate::catalog::icons::is_known(icon)
+            && !crate::model::icons::is_known(icon)
         {
             let at = if pos.annotations.line == 0 {
                 name_pos
@@ -534,7 +534,7 @@ fn icon_guess(icon: &str) -> Option<&'static str> {
         if let Some(guess) = g.borrow().get(icon) {
             return *guess;
         }
-        let guess = did_you_mean(icon, crate::catalog::icons::KNOWN.iter().copied());
+        let guess = did_you_mean(icon, crate::model::icons::KNOWN.iter().copied());
         g.borrow_mut().insert(icon.to_owned(), guess);
         guess
     })

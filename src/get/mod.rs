@@ -1,7 +1,7 @@
 //! What `get` shows of the live state, as values: the rows of the streams table, a tag with
 //! what its description needs, the OpenShift `ImageStreamTag` object (openshift/api
 //! `image/v1`, built as the API server builds it), and an image with the history entry that
-//! names it. [`crate::ops::get`] finds them in the state; [`render`] turns them into tables,
+//! names it. The `get` operation (`ops::get`) finds them in the state; [`render`] turns them into tables,
 //! descriptions, YAML and JSON. Nothing here reads a file or writes to a terminal.
 
 pub mod render;

@@ -26,7 +26,7 @@ pub enum Format {
 }
 
 /// `found` in `format`; `now` dates the streams table. A tag shown as YAML or JSON needs its
-/// object, which [`crate::ops::get`] builds only when asked for objects.
+/// object, which the `get` operation (`ops::get`) builds only when asked for objects.
 pub fn show(found: &Found, format: Format, now: DateTime<Utc>) -> Result<String> {
     Ok(match (found, format) {
         (Found::Streams(s), Format::Table) => streams_table(&s.rows, now),

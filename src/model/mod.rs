@@ -6,6 +6,8 @@
 //! belong to `definition`.
 
 pub mod cluster;
+pub mod dates;
+pub mod icons;
 pub mod reference;
 
 pub use cluster::Cluster;
@@ -80,6 +82,16 @@ impl ImageStream {
     /// The status history of tag `name`.
     pub fn status_tag(&self, name: &str) -> Option<&NamedTagEventList> {
         self.status.as_ref()?.tags.iter().find(|t| t.tag == name)
+    }
+
+    /// The `ImportSuccess=False` condition of tag `tag` when its last import failed. A
+    /// successful import clears the tag's conditions, so any such condition means the tag
+    /// still waits for its image.
+    pub fn last_import_failure(&self, tag: &str) -> Option<&TagEventCondition> {
+        self.status_tag(tag)?
+            .conditions
+            .iter()
+            .find(|c| c.kind == "ImportSuccess" && c.status == "False")
     }
 
     /// The stream annotation `key`.

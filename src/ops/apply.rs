@@ -10,10 +10,11 @@ use std::time::Duration;
 use anyhow::{Context as _, Result};
 
 use super::{Invalid, Progress, Registry, Run, Workspace, lock};
-use crate::error::Hinted;
+use crate::apply::ApplyReport;
+use crate::error::Actionable;
 use crate::model::{ANNOTATION_REPOSITORY_CHECK, ImageStream, StreamKey};
 use crate::plan::{self, Action, Change, Plan, PlanError};
-use crate::reconcile::{self, ApplyReport, SavedPlan};
+use crate::reconcile::{self, SavedPlan};
 use crate::registry::{RequestCounts, Resolver as _};
 use crate::state::{self, LiveState, dir::DirState};
 
@@ -136,12 +137,9 @@ pub fn run(
         let desired: Vec<&ImageStream> = loaded.set.streams().collect();
         saved
             .check_inputs(&ws.inputs_digest(&desired, &plan_options))
-            .map_err(|e| anyhow::Error::from(Hinted::new(e.to_string(), again)))?;
-        let fresh = |snapshot: &state::Snapshot| {
-            saved
-                .check_fresh(snapshot)
-                .map_err(|e| anyhow::Error::from(Hinted::new(e.to_string(), again)))
-        };
+            .map_err(|e| stale(&e, again))?;
+        let fresh =
+            |snapshot: &state::Snapshot| saved.check_fresh(snapshot).map_err(|e| stale(&e, again));
         // Checked before the lock is taken: a refused plan touches nothing in the state
         // folder, not even the lock file.
         let unlocked = state.load()?;
@@ -150,10 +148,10 @@ pub fn run(
         saved
             .check_changes(&recomputed.plan.changes, &desired)
             .map_err(|e| {
-                anyhow::Error::from(Hinted::new(
-                    e.to_string(),
-                    "apply only plans written by `streamsync plan --out`, unchanged; nothing was applied",
-                ))
+                anyhow::Error::from(Actionable::PlanChanged {
+                    detail: e.to_string(),
+                    hint: "apply only plans written by `streamsync plan --out`, unchanged; nothing was applied".to_owned(),
+                })
             })?;
         let _guard = lock(&state, options.lock_timeout)?;
         // The same digest under the lock means the same state the changes were checked on.
@@ -224,10 +222,10 @@ pub fn run(
     let _guard = lock(&state, options.lock_timeout)?;
     let planned = reconcile::plan(&desired, &state, &plan_options, None)?;
     if approved.is_some_and(|a| a != planned.plan.changes) {
-        return Err(Hinted::new(
-            "the plan changed while it waited for approval (another apply ran); nothing was changed",
-            "run `streamsync apply` again to review the new plan",
-        )
+        return Err(Actionable::PlanChanged {
+            detail: "the plan changed while it waited for approval (another apply ran); nothing was changed".to_owned(),
+            hint: "run `streamsync apply` again to review the new plan".to_owned(),
+        }
         .into());
     }
     let mut changes = planned.plan.changes.clone();
@@ -370,7 +368,7 @@ pub fn repository_changes(
                     message: format!(
                         "cannot list the tags of `{repo}`: {}: {}",
                         f.reason.as_str(),
-                        f.message
+                        f.text()
                     ),
                 });
             }
@@ -419,4 +417,13 @@ pub fn execute(
         Some(report) => Ok(report?),
         None => anyhow::bail!("internal error: the progress display did not run the imports"),
     }
+}
+
+/// A saved plan refused as stale, with how to go on.
+fn stale(e: &reconcile::Error, again: &str) -> anyhow::Error {
+    Actionable::StalePlan {
+        detail: e.to_string(),
+        hint: again.to_owned(),
+    }
+    .into()
 }

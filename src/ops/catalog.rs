@@ -57,10 +57,7 @@ pub fn run(ws: &Workspace, options: &Options) -> Result<Run<Report>> {
         .context("the [prune] policy cannot be used")?;
     let state = ws.state()?;
     let live = state.load_streams()?;
-    let manifests = ws.manifests(
-        &ws.load_config().unwrap_or_default(),
-        options.rev.as_deref(),
-    )?;
+    let manifests = ws.manifests(ws.config()?, options.rev.as_deref())?;
     let uses: Vec<_> = manifests
         .iter()
         .flat_map(|m| prune::triggers::scan_manifest(&m.path, &m.text).uses)

@@ -42,7 +42,7 @@ pub struct Options {
 pub fn run(ws: &Workspace, options: &Options) -> Result<Found> {
     let state = ws.state()?;
     let streams = state.load_streams()?;
-    let config = ws.load_config().unwrap_or_default();
+    let config = ws.config()?.clone();
     let default_ns = &config.default_namespace;
     Ok(match &options.query {
         Query::Streams => Found::Streams(Streams {

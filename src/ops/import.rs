@@ -180,7 +180,7 @@ fn reimport(ws: &Workspace, args: &Options, progress: &dyn Progress) -> Result<R
     if let Some(invalid) = Invalid::of(&loaded) {
         return Ok(Run::Invalid(invalid));
     }
-    let config = ws.load_config().unwrap_or_default();
+    let config = ws.config()?.clone();
     let key = match resolve(&loaded.set, namespace, name, &config.default_namespace)? {
         Resolved::Existing(key) => key,
         Resolved::New(key) => bail!(Hinted::new(

@@ -72,7 +72,7 @@ pub fn run(ws: &Workspace, options: &Options) -> Result<Run<Report>> {
         None => None,
     };
     let base_desired: Option<Vec<&ImageStream>> = base.as_ref().map(|b| b.set.streams().collect());
-    let config = ws.load_config().unwrap_or_default();
+    let config = ws.config()?.clone();
     // The base revision's manifests, to tell which roll-outs the head introduces.
     let base_scan = match &options.base {
         Some(rev) if !scan.triggers.is_empty() => {
@@ -355,7 +355,7 @@ pub fn offline_of(ws: &Workspace, loaded: &Loaded, only: Option<&[StreamKey]>) -
     if loaded.has_errors() {
         return Ok(Offline::Invalid(loaded.diagnostics.clone()));
     }
-    let config = ws.load_config().unwrap_or_default();
+    let config = ws.config()?.clone();
     let options = plan::Options {
         prune: config.apply.prune_streams,
     };

@@ -69,7 +69,7 @@ pub fn run(ws: &Workspace, options: &Options) -> Result<Run<Report>> {
         .compile()
         .context("the [prune] policy cannot be used")?;
     let live = load_live(ws)?;
-    let config = ws.load_config().unwrap_or_default();
+    let config = ws.config()?.clone();
     let manifests = ws.manifests(&config, options.rev.as_deref())?;
     let mut uses = Vec::new();
     let mut notes = Vec::new();

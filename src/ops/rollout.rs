@@ -32,7 +32,7 @@ pub fn run(ws: &Workspace, options: &Options) -> Result<Run<Report>> {
     if let Some(invalid) = Invalid::of(&loaded) {
         return Ok(Run::Invalid(invalid));
     }
-    let config = ws.load_config().unwrap_or_default();
+    let config = ws.config()?.clone();
     let live = followed(ws, &scan, &config)?;
     let plan = rollout::plan(&scan, &live, &config.cluster, &config.default_namespace);
     let written = if options.dry_run {
@@ -68,7 +68,7 @@ pub fn planned_after_import(
     if rev.is_some() || scan.triggers.is_empty() {
         return Ok(None);
     }
-    let config = ws.load_config().unwrap_or_default();
+    let config = ws.config()?.clone();
     let live = followed(ws, scan, &config)?;
     let plan = rollout::plan(scan, &live, &config.cluster, &config.default_namespace);
     Ok(Some(Box::new(Report {

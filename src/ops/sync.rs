@@ -12,10 +12,11 @@ use anyhow::Result;
 
 use super::apply::{self, Applied, REPOSITORY_CAP, execute, repositories_due, repository_changes};
 use super::{Invalid, Progress, Run, Workspace, lock};
+use crate::apply::ApplyReport;
 use crate::apply::Outcome;
 use crate::model::ImageStream;
 use crate::plan::{self, Action};
-use crate::reconcile::{self, ApplyReport};
+use crate::reconcile;
 use crate::state::commit::{self, FailureLine, ImportLine};
 
 /// Options of [`pass`].
@@ -191,10 +192,7 @@ fn branch(
         options.author.as_deref(),
         &message,
     )
-    .map_err(|e| match e.hint() {
-        Some(hint) => anyhow::Error::from(crate::error::Hinted::new(e.to_string(), hint)),
-        None => anyhow::Error::from(e),
-    })?;
+    .map_err(anyhow::Error::from)?;
     Ok(done.map(|b| RolloutBranch {
         branch: name.to_owned(),
         commit: b.commit.to_string(),

@@ -4,10 +4,17 @@
 //! building the registry client, and the digest a saved plan records. It is built from
 //! explicit values, so a test or an embedding program needs no command line; it reads files
 //! and never writes to a terminal.
+//!
+//! Inputs are read once: the config and the policies are loaded the first time an operation
+//! asks for them and kept, with their diagnostics, in the workspace's [`Settings`]; every
+//! later step (definitions, trigger check, saved-plan digest) uses that value. A config that
+//! does not parse stays an error ([`Workspace::config`]); it is never replaced by defaults.
+//! A new round of a long-running command (`watch`, `sync`) starts from
+//! [`Workspace::fresh`], which reads the files again.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
@@ -43,6 +50,19 @@ pub struct Workspace {
     /// manifests from rolling, so operations run on and the caller reports them
     /// ([`Workspace::take_manifest_errors`]); an error among them fails the command.
     manifest_errors: Arc<Mutex<Vec<Diagnostic>>>,
+    /// The config and policies, read on first use and kept for the rest of the command.
+    settings: Arc<OnceLock<Settings>>,
+}
+
+/// The config and the policies as read once for a workspace, with their diagnostics.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The config, or the located diagnostic that says why it cannot be used.
+    pub config: Result<Config, Box<Diagnostic>>,
+    /// The policies merged from `policies/*.toml`.
+    pub policies: Policies,
+    /// Every problem found reading them (the config's error among them), sorted.
+    pub diagnostics: Vec<Diagnostic>,
 }
 
 impl Workspace {
@@ -57,6 +77,7 @@ impl Workspace {
             now: Utc::now(),
             root_found: true,
             manifest_errors: Arc::default(),
+            settings: Arc::default(),
             root,
         }
     }
@@ -65,7 +86,57 @@ impl Workspace {
     pub fn with_config(mut self, path: impl Into<PathBuf>) -> Workspace {
         self.config_path = path.into();
         self.config_given = true;
+        self.settings = Arc::default();
         self
+    }
+
+    /// The same workspace with nothing loaded yet: the next step reads the config, policies
+    /// and manifests again (a new `watch` or `sync` round).
+    pub fn fresh(&self) -> Workspace {
+        Workspace {
+            manifest_errors: Arc::default(),
+            settings: Arc::default(),
+            ..self.clone()
+        }
+    }
+
+    /// The config and policies, read the first time and kept.
+    pub fn settings(&self) -> &Settings {
+        self.settings.get_or_init(|| {
+            let config = self.read_config();
+            let (policies, mut diagnostics) = policy::load_policies(&self.root);
+            if let Err(d) = &config {
+                diagnostics.insert(0, (**d).clone());
+            }
+            Settings {
+                config,
+                policies,
+                diagnostics,
+            }
+        })
+    }
+
+    /// The config; one that cannot be read or parsed is an error that names the file, line
+    /// and column (never the defaults in its place).
+    pub fn config(&self) -> Result<&Config> {
+        self.settings().config.as_ref().map_err(|d| {
+            let place = match (d.line, d.column) {
+                (0, _) => d.file.clone(),
+                (line, 0) => format!("{}:{line}", d.file),
+                (line, column) => format!("{}:{line}:{column}", d.file),
+            };
+            let message = format!("{place}: {}", d.message);
+            anyhow::Error::from(match &d.hint {
+                Some(hint) => Hinted::new(message, hint.clone()),
+                None => Hinted::new(
+                    message,
+                    format!(
+                        "fix {}; nothing was read with defaults in its place",
+                        d.file
+                    ),
+                ),
+            })
+        })
     }
 
     /// Keep the live state in `dir`.
@@ -98,8 +169,14 @@ impl Workspace {
             .replace('\\', "/")
     }
 
-    /// Load the config; a broken config is a located diagnostic.
+    /// The config (read once, see [`Workspace::settings`]); a broken config is a located
+    /// diagnostic.
     pub fn load_config(&self) -> Result<Config, Box<Diagnostic>> {
+        self.settings().config.clone()
+    }
+
+    /// Read the config file.
+    fn read_config(&self) -> Result<Config, Box<Diagnostic>> {
         if self.config_given && !self.config_path.exists() {
             return Err(Box::new(Diagnostic::error(
                 self.config_display(),
@@ -136,16 +213,17 @@ impl Workspace {
         policy::load_config(&self.config_path, &self.config_display())
     }
 
-    /// Load config and policies together, collecting every problem.
+    /// Config and policies together with every problem (read once, see
+    /// [`Workspace::settings`]). A config that cannot be used is among the diagnostics, as an
+    /// error that stops the operation; the config returned then is the default, so that the
+    /// definitions can still be checked and every problem reported at once.
     pub fn load_settings(&self) -> (Config, Policies, Vec<Diagnostic>) {
-        let mut diags = Vec::new();
-        let config = self.load_config().unwrap_or_else(|d| {
-            diags.push(*d);
-            Config::default()
-        });
-        let (policies, pdiags) = policy::load_policies(&self.root);
-        diags.extend(pdiags);
-        (config, policies, diags)
+        let s = self.settings();
+        (
+            s.config.clone().unwrap_or_default(),
+            s.policies.clone(),
+            s.diagnostics.clone(),
+        )
     }
 
     /// Load config, policies and definitions (the working tree, or Git revision `rev`) with
@@ -179,8 +257,12 @@ impl Workspace {
     /// repository manages, which tags exist) and keep their problems for the caller
     /// ([`Workspace::take_manifest_errors`]): they never stop an operation on the streams.
     pub fn check_triggers(&self, loaded: &mut Loaded, rev: Option<&str>) -> Result<rollout::Scan> {
-        let config = self.load_config().unwrap_or_default();
-        let mut scan = rollout::scan(&self.manifests(&config, rev)?);
+        let Ok(config) = &self.settings().config else {
+            // The config's error is already among `loaded`'s diagnostics and stops the
+            // operation; without a config there are no `[rollout] paths` to scan.
+            return Ok(rollout::Scan::default());
+        };
+        let mut scan = rollout::scan(&self.manifests(config, rev)?);
         *self.manifest_errors() = rollout::validate(&scan, &loaded.set, &config.default_namespace);
         rollout::mark_managed(&mut scan, &loaded.set, &config.default_namespace);
         Ok(scan)
@@ -270,7 +352,9 @@ impl Workspace {
         options: &crate::plan::Options,
     ) -> String {
         use sha2::Digest as _;
-        let (config, policies, _) = self.load_settings();
+        let settings = self.settings();
+        let config = settings.config.as_ref().ok();
+        let policies = &settings.policies;
         let mut hasher = sha2::Sha256::new();
         hasher.update(crate::plan::inputs_digest(desired.iter().copied(), options));
         hasher.update(b"\n");
@@ -324,11 +408,7 @@ pub struct Registry {
 /// says how to wait for it.
 pub fn lock(state: &DirState, timeout: Duration) -> Result<LockGuard> {
     state.lock(timeout).map_err(|e| match e {
-        state::Error::Locked { holder } => Hinted::new(
-            format!("the live state is locked by another apply ({holder})"),
-            "wait for it to finish, or pass --lock-timeout 5m to wait for it",
-        )
-        .into(),
+        state::Error::Locked { holder } => crate::error::Actionable::Locked { holder }.into(),
         other => anyhow::Error::from(other),
     })
 }

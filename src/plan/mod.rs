@@ -375,16 +375,13 @@ pub fn tracking_behind(live: &ImageStream, tag: &TagReference) -> Option<String>
 /// How the reason of an import that retries a failed one begins (`retry: Unreachable: …`).
 pub const RETRY_PREFIX: &str = "retry: ";
 
-/// The `ImportSuccess=False` condition of a tag whose last import failed. A successful import
-/// clears the tag's conditions, so any such condition means the tag still waits for its image.
+/// The `ImportSuccess=False` condition of a tag whose last import failed: forwards to
+/// [`ImageStream::last_import_failure`], where the fact lives (the roll-outs read it too).
 pub fn last_import_failure<'a>(
     live: &'a ImageStream,
     tag: &str,
 ) -> Option<&'a crate::model::TagEventCondition> {
-    live.status_tag(tag)?
-        .conditions
-        .iter()
-        .find(|c| c.kind == "ImportSuccess" && c.status == "False")
+    live.last_import_failure(tag)
 }
 
 /// Resolve an ImageStreamImage id (`sha256:3a33…`, `3a335d7`) against every image in a

@@ -1,6 +1,6 @@
 //! `[prune]` of the policy files: thresholds for stale dated tags and history, protected
 //! globs, extra date patterns and per-stream overrides (`[[prune.stream]]`). Checks and
-//! compiles the rules; deciding what to prune belongs to `crate::prune`.
+//! compiles the rules; deciding what to prune belongs to the `prune` module.
 
 use std::time::Duration;
 
@@ -10,7 +10,7 @@ use toml::Spanned;
 
 use crate::diagnostic::{Diagnostic, line_col};
 use crate::model::StreamKey;
-use crate::prune::dates::{self, Recognizer};
+use crate::model::dates::{self, Recognizer};
 
 /// `[prune]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -7,7 +7,7 @@
 //! revision forever, so `oc adm prune` never removes it); history items are judged like
 //! `oc adm prune images` judges them (§5.3: `keep-tag-revisions`, `keep-younger-than`).
 
-pub mod dates;
+pub use crate::model::dates;
 pub mod render;
 pub mod triggers;
 

@@ -271,50 +271,9 @@ impl Inner {
         let slot = self.slot(&target.host);
         let _slot = slot.acquire().await.map_err(|_| lost())?;
         let get_first = !req.resolve_only && self.streak(&target.host).get_first();
-        let (digest, media_type, mut body) = if get_first {
-            let (headers, bytes) = self
-                .transport
-                .get_bytes(&target, &path, Some(&accept))
-                .await?;
-            let computed = manifest::sha256_digest(&bytes);
-            if let Some(h) = header_value(&headers, "docker-content-digest")
-                && h != computed
-            {
-                return Err(ImportFailure::new(
-                    FailureReason::InternalError,
-                    format!(
-                        "{}: manifest content does not match its digest: expected {h}, got {computed}",
-                        req.pullspec
-                    ),
-                ));
-            }
-            let ct = header_value(&headers, "content-type").unwrap_or_default();
-            (computed, ct.clone(), Some((ct, bytes)))
-        } else {
-            let resp = self
-                .transport
-                .send(&target, Method::HEAD, &path, Some(&accept))
-                .await?;
-            let header_digest = header_value(resp.headers(), "docker-content-digest");
-            let media_type = header_value(resp.headers(), "content-type").unwrap_or_default();
-            drop(resp);
-            match header_digest {
-                Some(d) => (d, media_type, None),
-                None => {
-                    // No digest header: download the manifest and hash it ourselves.
-                    let (headers, bytes) = self
-                        .transport
-                        .get_bytes(&target, &path, Some(&accept))
-                        .await?;
-                    let ct = header_value(&headers, "content-type").unwrap_or_default();
-                    (
-                        manifest::sha256_digest(&bytes),
-                        ct.clone(),
-                        Some((ct, bytes)),
-                    )
-                }
-            }
-        };
+        let (digest, media_type, mut body) = self
+            .first_answer(req, &target, &path, &accept, get_first)
+            .await?;
         if !parsed.digest.is_empty() && digest != parsed.digest {
             return Err(ImportFailure::new(
                 FailureReason::InternalError,
@@ -389,33 +348,99 @@ impl Inner {
                 ),
             ));
         }
-        let mut platform_images = Vec::new();
-        for entry in &image.docker_image_manifests {
-            // Attestations are listed on the index image but are not images themselves.
-            if !manifest::is_platform(entry) || known(&entry.digest) {
-                continue;
-            }
-            let sub_reference = docker_image_reference(&parsed, &entry.digest);
-            let sub = self
-                .image(&target, &entry.digest, None, &sub_reference)
-                .await
-                .map_err(|f| {
-                    ImportFailure::new(
-                        f.reason,
-                        format!(
-                            "{}: platform {}/{}: {}",
-                            req.pullspec, entry.os, entry.architecture, f.message
-                        ),
-                    )
-                })?;
-            platform_images.push(sub);
-        }
+        let platform_images = self
+            .platform_images(req, &parsed, &target, &image, known)
+            .await?;
         Ok(Resolved {
             digest,
             docker_image_reference: reference,
             image: Some(image),
             platform_images,
         })
+    }
+
+    /// The first answer for `path`: the manifest's digest and media type, and its body when
+    /// it was downloaded (a GET first when the host's streak says so, else a HEAD, and a GET
+    /// when the HEAD gives no digest). A body whose digest header disagrees is refused.
+    async fn first_answer(
+        &self,
+        req: &ImportRequest,
+        target: &Target,
+        path: &str,
+        accept: &str,
+        get_first: bool,
+    ) -> Result<(String, String, Option<(String, Vec<u8>)>), ImportFailure> {
+        Ok(if get_first {
+            let (headers, bytes) = self.transport.get_bytes(target, path, Some(accept)).await?;
+            let computed = manifest::sha256_digest(&bytes);
+            if let Some(h) = header_value(&headers, "docker-content-digest")
+                && h != computed
+            {
+                return Err(ImportFailure::new(
+                    FailureReason::InternalError,
+                    format!(
+                        "{}: manifest content does not match its digest: expected {h}, got {computed}",
+                        req.pullspec
+                    ),
+                ));
+            }
+            let ct = header_value(&headers, "content-type").unwrap_or_default();
+            (computed, ct.clone(), Some((ct, bytes)))
+        } else {
+            let resp = self
+                .transport
+                .send(target, Method::HEAD, path, Some(accept))
+                .await?;
+            let header_digest = header_value(resp.headers(), "docker-content-digest");
+            let media_type = header_value(resp.headers(), "content-type").unwrap_or_default();
+            drop(resp);
+            match header_digest {
+                Some(d) => (d, media_type, None),
+                None => {
+                    // No digest header: download the manifest and hash it ourselves.
+                    let (headers, bytes) =
+                        self.transport.get_bytes(target, path, Some(accept)).await?;
+                    let ct = header_value(&headers, "content-type").unwrap_or_default();
+                    (
+                        manifest::sha256_digest(&bytes),
+                        ct.clone(),
+                        Some((ct, bytes)),
+                    )
+                }
+            }
+        })
+    }
+
+    /// The Images of an index's platforms not known before (PreserveOriginal), each fetched
+    /// with its config.
+    async fn platform_images(
+        &self,
+        req: &ImportRequest,
+        parsed: &Reference,
+        target: &Target,
+        image: &Image,
+        known: &dyn Fn(&str) -> bool,
+    ) -> Result<Vec<Image>, ImportFailure> {
+        let mut platform_images = Vec::new();
+        for entry in &image.docker_image_manifests {
+            // Attestations are listed on the index image but are not images themselves.
+            if !manifest::is_platform(entry) || known(&entry.digest) {
+                continue;
+            }
+            let sub_reference = docker_image_reference(parsed, &entry.digest);
+            let sub = self
+                .image(target, &entry.digest, None, &sub_reference)
+                .await
+                .map_err(|f| ImportFailure {
+                    message: format!(
+                        "{}: platform {}/{}: {}",
+                        req.pullspec, entry.os, entry.architecture, f.message
+                    ),
+                    ..f
+                })?;
+            platform_images.push(sub);
+        }
+        Ok(platform_images)
     }
 
     fn slot(&self, host: &str) -> Arc<Semaphore> {

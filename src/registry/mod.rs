@@ -109,12 +109,15 @@ pub struct Resolved {
 
 /// Why a tag could not be imported; becomes an `ImportSuccess=False` condition.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
+#[error("{}", self.text())]
 pub struct ImportFailure {
     /// The condition reason.
     pub reason: FailureReason,
     /// What happened (never carries a credential).
     pub message: String,
+    /// How to fix it, when that is known: data, rendered by [`ImportFailure::text`] and
+    /// collected with every other hint for the error printer, never searched for in `message`.
+    pub hint: Option<String>,
 }
 
 impl ImportFailure {
@@ -123,6 +126,22 @@ impl ImportFailure {
         ImportFailure {
             reason,
             message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// The same failure with a hint.
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// The message with its hint, as a condition records it and a report shows it
+    /// (`… (hint: …)`).
+    pub fn text(&self) -> String {
+        match &self.hint {
+            Some(h) => format!("{} (hint: {h})", self.message),
+            None => self.message.clone(),
         }
     }
 

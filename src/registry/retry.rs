@@ -60,6 +60,8 @@ pub struct HostHealth {
     unreachable: AtomicBool,
     /// The failure that made it so (no credential: built from connection errors).
     unreachable_why: Mutex<String>,
+    /// How to fix that failure, when known (a CA to add).
+    unreachable_hint: Mutex<Option<String>>,
     /// A request timed out: the host accepts connections but does not answer. Unlike
     /// `unreachable`, this holds even when the host answered earlier in the run, since a stall
     /// costs a whole timeout per request and every later request would most likely pay it too.
@@ -100,7 +102,8 @@ impl HostHealth {
                 .lock()
                 .map(|s| s.clone())
                 .unwrap_or_default();
-            return Some(Refusal::Unreachable(why));
+            let hint = self.unreachable_hint.lock().ok().and_then(|h| h.clone());
+            return Some(Refusal::Unreachable(why, hint));
         }
         None
     }
@@ -147,11 +150,14 @@ impl HostHealth {
     }
 
     /// Connection attempts failed with every retry spent.
-    pub fn note_unreachable(&self, why: &str) {
+    pub fn note_unreachable(&self, why: &str, hint: Option<&str>) {
         if let Ok(mut w) = self.unreachable_why.lock()
             && w.is_empty()
         {
             *w = why.to_owned();
+            if let Ok(mut h) = self.unreachable_hint.lock() {
+                *h = hint.map(str::to_owned);
+            }
         }
         self.unreachable.store(true, Ordering::SeqCst);
     }
@@ -162,8 +168,8 @@ impl HostHealth {
 pub enum Refusal {
     /// Exhausted or only 429s.
     RateLimited(String),
-    /// Never reachable this run (and why).
-    Unreachable(String),
+    /// Never reachable this run (and why, and how to fix that when known).
+    Unreachable(String, Option<String>),
 }
 
 #[cfg(test)]
@@ -223,12 +229,12 @@ mod tests {
     fn a_stall_gives_the_host_up_even_after_answers() {
         let h = HostHealth::default();
         h.note_answer();
-        h.note_unreachable("connection reset");
+        h.note_unreachable("connection reset", None);
         assert_eq!(h.refusal(), None);
         h.note_stalled("timed out");
         assert_eq!(
             h.refusal(),
-            Some(Refusal::Unreachable("timed out".to_owned()))
+            Some(Refusal::Unreachable("timed out".to_owned(), None))
         );
     }
 }

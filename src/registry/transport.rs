@@ -129,12 +129,19 @@ const MAX_REDIRECTS: usize = 5;
 
 /// A redirect refused because it would leave TLS for plain HTTP.
 #[derive(Debug, thiserror::Error)]
-#[error(
-    "refused a redirect from https://{from} to http://{to}: it would drop TLS (hint: list `{to}` in [registry] insecure_allowed only if it really has no TLS)"
-)]
+#[error("refused a redirect from https://{from} to http://{to}: it would drop TLS")]
 struct Downgrade {
     from: String,
     to: String,
+}
+
+impl Downgrade {
+    fn hint(&self) -> String {
+        format!(
+            "list `{}` in [registry] insecure_allowed only if it really has no TLS",
+            self.to
+        )
+    }
 }
 
 /// Follow a redirect unless it goes from HTTPS to plain HTTP on a host not allowed insecure
@@ -161,12 +168,12 @@ fn redirect_decision(
     attempt.follow()
 }
 
-/// The refused downgrade inside a reqwest error, if that is what it is.
-fn downgrade_of(e: &reqwest::Error) -> Option<String> {
+/// The refused downgrade inside a reqwest error, if that is what it is: its text and hint.
+fn downgrade_of(e: &reqwest::Error) -> Option<(String, String)> {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = cur {
         if let Some(d) = err.downcast_ref::<Downgrade>() {
-            return Some(d.to_string());
+            return Some((d.to_string(), d.hint()));
         }
         cur = err.source();
     }
@@ -381,11 +388,12 @@ impl Transport {
             }
             let resp = match result {
                 Err(e) => {
-                    if let Some(text) = downgrade_of(&e) {
+                    if let Some((text, hint)) = downgrade_of(&e) {
                         return Err(ImportFailure::new(
                             FailureReason::InternalError,
                             format!("{}: {text}", target.host),
-                        ));
+                        )
+                        .with_hint(hint));
                     }
                     if probing {
                         // An insecure host that does not speak TLS: try plain HTTP once.
@@ -419,14 +427,18 @@ impl Transport {
                         tokio::time::sleep(wait).await;
                         continue;
                     }
-                    let mut text = format!("cannot reach {}: {message}", target.host);
-                    if tls {
-                        text.push_str(" (hint: add the registry's CA to [registry] ca_files, or allow insecure transport for it)");
-                    }
+                    let text = format!("cannot reach {}: {message}", target.host);
+                    let hint = tls.then_some(
+                        "add the registry's CA to [registry] ca_files, or allow insecure transport for it",
+                    );
                     if !host.health.answered() {
-                        host.health.note_unreachable(&text);
+                        host.health.note_unreachable(&text, hint);
                     }
-                    return Err(ImportFailure::new(FailureReason::Unreachable, text));
+                    let failure = ImportFailure::new(FailureReason::Unreachable, text);
+                    return Err(match hint {
+                        Some(h) => failure.with_hint(h),
+                        None => failure,
+                    });
                 }
                 Ok(r) => r,
             };
@@ -565,10 +577,11 @@ impl Transport {
                     return Err(ImportFailure::new(
                         FailureReason::Unauthorized,
                         format!(
-                            "refusing to send credentials for {} over plain HTTP (hint: list the host in [registry] insecure_allowed)",
+                            "refusing to send credentials for {} over plain HTTP",
                             target.host
                         ),
-                    ));
+                    )
+                    .with_hint("list the host in [registry] insecure_allowed"));
                 }
                 Ok(Some(cred.basic_header()))
             }
@@ -651,10 +664,13 @@ impl Transport {
             return Err(ImportFailure::new(
                 FailureReason::Unauthorized,
                 format!(
-                    "{} names a token realm over plain HTTP (http://{realm_host}): refused, it would drop TLS (hint: list `{realm_host}` in [registry] insecure_allowed only if it really has no TLS)",
+                    "{} names a token realm over plain HTTP (http://{realm_host}): refused, it would drop TLS",
                     target.host
                 ),
-            ));
+            )
+            .with_hint(format!(
+                "list `{realm_host}` in [registry] insecure_allowed only if it really has no TLS"
+            )));
         }
         {
             let mut q = url.query_pairs_mut();
@@ -730,11 +746,12 @@ impl Transport {
         self.count(realm_host, &Method::GET);
         tracing::debug!(realm = %realm_host, with_credentials, "fetching a registry token");
         let resp = rb.send().await.map_err(|e| {
-            if let Some(text) = downgrade_of(&e) {
+            if let Some((text, hint)) = downgrade_of(&e) {
                 return ImportFailure::new(
                     FailureReason::Unauthorized,
                     format!("token service {realm_host}: {text}"),
-                );
+                )
+                .with_hint(hint);
             }
             let text = format!(
                 "cannot reach token service {realm_host}: {}",
@@ -891,13 +908,16 @@ fn refusal_failure(host: &str, url: &str, r: Refusal) -> ImportFailure {
             };
             ImportFailure::new(FailureReason::RateLimited, message)
         }
-        Refusal::Unreachable(why) => {
+        Refusal::Unreachable(_, hint) => {
             // The first failure's own URL stays with it; its hint (a CA to add) helps here too.
-            let hint = why.find(" (hint: ").map_or("", |i| &why[i..]);
-            ImportFailure::new(
+            let failure = ImportFailure::new(
                 FailureReason::Unreachable,
-                format!("not asked ({host} was unreachable earlier in this run): {url}{hint}"),
-            )
+                format!("not asked ({host} was unreachable earlier in this run): {url}"),
+            );
+            match hint {
+                Some(h) => failure.with_hint(h),
+                None => failure,
+            }
         }
     }
 }

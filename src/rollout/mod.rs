@@ -411,8 +411,7 @@ pub fn plan_pending(
         // The image a tag keeps after a failed import is not the one its spec asks for (a
         // changed source) or not known to be current: roll nothing from it until an import
         // succeeds, which clears the condition.
-        if let Some(failure) = stream.and_then(|s| crate::plan::last_import_failure(s, &t.from.tag))
-        {
+        if let Some(failure) = stream.and_then(|s| s.last_import_failure(&t.from.tag)) {
             let detail = format!(
                 "its last import failed: {}: {}",
                 failure.reason, failure.message

@@ -45,7 +45,7 @@ fn streamed_mentions(path: &Path) -> std::io::Result<bool> {
     const CHUNK: usize = 1 << 20;
     let needles = [TRIGGERS_ANNOTATION.as_bytes(), b"ImageChange".as_slice()];
     let keep = needles.iter().map(|n| n.len()).max().unwrap_or(0);
-    let mut file = std::fs::File::open(path)?;
+    let mut file = fs_err::File::open(path)?;
     let mut buf = vec![0u8; CHUNK + keep];
     let mut carried = 0;
     loop {

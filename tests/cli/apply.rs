@@ -278,12 +278,11 @@ fn killed_applies_leave_a_loadable_state_that_the_next_apply_repairs() {
         big_definitions(&repo, n, round);
         let serial_before =
             std::fs::read_to_string(repo.path().join("state/streamsync.toml")).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_streamsync"))
+        let mut cmd = crate::support::bin();
+        let mut child = cmd
             .arg("-C")
             .arg(repo.path())
             .arg("apply")
-            .env("NO_COLOR", "1")
-            .env("STREAMSYNC_NOW", "2026-01-01T00:00:00Z")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -389,8 +388,6 @@ fn run_on_terminal(repo: &TestRepo, args: &str, input: &str, ci: Option<&str>) -
     );
     let mut cmd = Command::new("script");
     cmd.args(["-qec", &command, "/dev/null"])
-        .env("NO_COLOR", "1")
-        .env("STREAMSYNC_NOW", "2026-01-01T00:00:00Z")
         .env_remove("CI")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -472,7 +469,8 @@ fn the_sync_loop_keeps_running_through_invalid_definitions() {
         "definitions/demo/ruby.yaml",
         &valid.replace("DockerImage", "DockerImag"),
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_streamsync"))
+    let mut cmd = crate::support::bin();
+    let mut child = cmd
         .arg("-C")
         .arg(repo.path())
         .args(["sync", "--interval", "1s"])

@@ -2,7 +2,7 @@
 //! without a panic, in under a second and under 100 MiB of memory (measured on the child).
 
 use std::io::Read;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::common::TestRepo;
@@ -22,12 +22,11 @@ struct Measured {
 #[allow(clippy::zombie_processes)]
 fn validate_measured(repo: &TestRepo) -> Measured {
     let start = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_streamsync"))
+    let mut cmd = crate::support::bin();
+    let mut child = cmd
         .arg("-C")
         .arg(repo.path())
         .arg("validate")
-        .env("NO_COLOR", "1")
-        .env_remove("RUST_LOG")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -8,7 +8,7 @@
 
 use std::os::unix::fs::symlink;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use crate::common::TestRepo;
@@ -174,12 +174,11 @@ fn an_interrupted_first_apply_leaves_a_store_the_next_apply_repairs() {
     for round in 0..8u64 {
         let state = repo.path().join(format!("run{round}"));
         let state = state.to_str().unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_streamsync"))
+        let mut cmd = crate::support::bin();
+        let mut child = cmd
             .arg("-C")
             .arg(repo.path())
             .args(["--state", state, "apply"])
-            .env("NO_COLOR", "1")
-            .env("STREAMSYNC_NOW", "2026-01-01T00:00:00Z")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

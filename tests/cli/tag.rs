@@ -683,20 +683,20 @@ fn parallel_edits_of_one_file_lose_no_change() {
     let repo = repo();
     let children: Vec<_> = (0..10)
         .map(|i| {
-            std::process::Command::new(env!("CARGO_BIN_EXE_streamsync"))
+            let mut cmd = crate::support::bin();
+            let child = cmd
                 .arg("-C")
                 .arg(repo.path())
                 .args(["tag", "--alias", "ruby:3.3", &format!("ruby:alias{i}")])
-                .env("NO_COLOR", "1")
-                .env("STREAMSYNC_NOW", "2026-01-01T00:00:00Z")
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
-                .unwrap()
+                .unwrap();
+            (cmd, child)
         })
         .collect();
     let mut ok = Vec::new();
-    for (i, child) in children.into_iter().enumerate() {
+    for (i, (_cmd, child)) in children.into_iter().enumerate() {
         let out = child.wait_with_output().unwrap();
         if out.status.success() {
             ok.push(i);

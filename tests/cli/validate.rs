@@ -441,12 +441,8 @@ fn a_missing_definitions_folder_is_an_error_not_an_empty_plan() {
 #[test]
 fn outside_any_repository_says_so() {
     let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_streamsync"))
-        .arg("plan")
-        .current_dir(dir.path())
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
+    let mut cmd = crate::support::bin();
+    let out = cmd.arg("plan").current_dir(dir.path()).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

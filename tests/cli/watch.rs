@@ -28,11 +28,11 @@ struct Watch {
 
 impl Watch {
     fn start(repo: &TestRepo) -> Watch {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_streamsync"))
+        let mut cmd = crate::support::bin();
+        let mut child = cmd
             .arg("-C")
             .arg(repo.path())
             .arg("watch")
-            .env("NO_COLOR", "1")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

@@ -2,20 +2,14 @@
 //! recorded (digest, platform, size, import time) and the failure of an import that could
 //! not succeed, read from the state files as the importer wrote them.
 
-use std::process::Command;
-
 use crate::harness::{Registry, Variant};
 
 fn streamsync(root: &std::path::Path, args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_streamsync"))
+    let mut cmd = crate::support::bin();
+    let out = cmd
         .arg("-C")
         .arg(root)
         .args(args)
-        .env("NO_COLOR", "1")
-        .env_remove("RUST_LOG")
-        .env_remove("REGISTRY_AUTH_FILE")
-        .env("DOCKER_CONFIG", "/nonexistent-streamsync-test")
-        .env("STREAMSYNC_NOW", "2026-01-01T00:00:00Z")
         .output()
         .expect("run streamsync");
     (

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::cli::{self, Out, bin};
+use crate::cli::{self, Out};
 use crate::harness::{Registry, Variant};
 use crate::proxy::{Fault, Proxy};
 
@@ -458,9 +458,7 @@ fn a_rate_limited_registry_is_incomplete_and_keeps_the_last_good_import() {
 }
 
 fn insta_settings(host: &str) -> insta::Settings {
-    let mut s = insta::Settings::clone_current();
-    s.set_snapshot_path(Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots"));
-    s.set_prepend_module_to_snapshot(false);
+    let mut s = crate::support::snapshot_settings();
     s.add_filter(&regex_escape(host), "[registry]");
     s.add_filter(r"in \d+\.\d s", "in [time] s");
     s.add_filter(r"committed [0-9a-f]{12}", "committed [commit]");
@@ -579,7 +577,8 @@ fn plan_refresh_shows_upstream_moves() {
 #[test]
 fn sync_loop_stops_cleanly_on_sigterm() {
     let (_registry, repo) = app_repo();
-    let mut child = bin()
+    let mut cmd = crate::support::bin();
+    let mut child = cmd
         .arg("-C")
         .arg(repo.path())
         .args(["sync", "--interval", "1h"])

@@ -7,7 +7,7 @@
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -218,15 +218,11 @@ impl Repo {
     /// test process's own high-water mark, which the other tests' servers raise.
     fn run(&self, args: &[&str]) -> Out {
         let start = Instant::now();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_streamsync"))
+        let mut cmd = crate::support::bin();
+        let mut child = cmd
             .arg("-C")
             .arg(self.path())
             .args(args)
-            .env("NO_COLOR", "1")
-            .env_remove("RUST_LOG")
-            .env_remove("REGISTRY_AUTH_FILE")
-            .env("DOCKER_CONFIG", "/nonexistent-streamsync-test")
-            .env("STREAMSYNC_NOW", "2026-01-01T00:00:00Z")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -1,6 +1,12 @@
 //! Registry tests against the real `docker-registry` (started per test by `harness`), with a
 //! fault-injecting proxy (`proxy`) for what a real server will not do on request.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // diagnostics for a failing test
+#![allow(unsafe_code)] // signals sent to the children a test started
+
+#[path = "../support/mod.rs"]
+mod support;
+
 mod cli;
 mod harness;
 mod proxy;

@@ -10,6 +10,7 @@ use std::process::Command;
 
 use crate::cli::{Out, run, run_at};
 use crate::harness::{Registry, Variant};
+use crate::support::{Tag, stream};
 
 /// The manifests, by path under `deploy/`.
 const FILES: [&str; 4] = ["app-list.json", "crlf.yaml", "list.yaml", "workloads.yaml"];
@@ -57,43 +58,22 @@ fn repository(host: &str) -> tempfile::TempDir {
         "streamsync.toml",
         "default_namespace = \"demo\"\n\n[registry]\ninsecure_allowed = [\"127.0.0.1\"]\n\n[cluster]\ninternal_registry = \"image-registry.openshift-image-registry.svc:5000\"\n",
     );
-    write(
-        "definitions/demo/app.yaml",
-        &format!(
-            "apiVersion: image.openshift.io/v1
-kind: ImageStream
-metadata:
-  name: app
-spec:
-  tags:
-  - name: \"1.0\"
-    from: {{kind: DockerImage, name: {host}/demo/app:1.0}}
-    importPolicy: {{insecure: true}}
-  - name: \"2.0\"
-    from: {{kind: DockerImage, name: {host}/demo/app:2.0}}
-    importPolicy: {{insecure: true, scheduled: true}}
-  - name: local
-    from: {{kind: DockerImage, name: {host}/demo/app:2.0}}
-    importPolicy: {{insecure: true}}
-    referencePolicy: {{type: Local}}
-"
-        ),
-    );
-    write(
-        "definitions/openshift/mysql.yaml",
-        &format!(
-            "apiVersion: image.openshift.io/v1
-kind: ImageStream
-metadata:
-  name: mysql
-spec:
-  tags:
-  - name: 8.0-el8
-    from: {{kind: DockerImage, name: {host}/openshift/mysql:8.0}}
-    importPolicy: {{insecure: true}}
-"
-        ),
-    );
+    let app = stream("app")
+        .tag(Tag::image("1.0", &format!("{host}/demo/app:1.0")).insecure())
+        .tag(
+            Tag::image("2.0", &format!("{host}/demo/app:2.0"))
+                .insecure()
+                .scheduled(),
+        )
+        .tag(
+            Tag::image("local", &format!("{host}/demo/app:2.0"))
+                .insecure()
+                .field("referencePolicy", "{type: Local}"),
+        );
+    write("definitions/demo/app.yaml", &app.to_yaml());
+    let mysql = stream("mysql")
+        .tag(Tag::image("8.0-el8", &format!("{host}/openshift/mysql:8.0")).insecure());
+    write("definitions/openshift/mysql.yaml", &mysql.to_yaml());
     for f in FILES {
         // Bytes, not text: CRLF must reach the repository as it is.
         let path = root.join("deploy").join(f);
@@ -155,9 +135,7 @@ fn every_kind_rolls_byte_for_byte_after_apply_sync_and_import() {
 
     let out = run(root, &["apply", "--auto-approve"]);
     assert_eq!(out.code, 0, "{out}");
-    let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path(Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots"));
-    settings.set_prepend_module_to_snapshot(false);
+    let mut settings = crate::support::snapshot_settings();
     settings.add_filter(&regex::escape(&host), "[registry]");
     settings.add_filter(r"in \d+\.\d s", "in [time] s");
     settings.bind(|| insta::assert_snapshot!("rollout_registry_apply", out.to_string()));

@@ -30,7 +30,17 @@ fn tls_registry_trusted_through_ca_files_only() {
     for r in &out {
         let e = r.as_ref().unwrap_err();
         assert_eq!(e.reason, FailureReason::Unreachable);
-        assert!(e.message.contains("ca_files"), "{}", e.message);
+        // The hint travels as data beside the message, and the text shown and recorded
+        // carries it.
+        assert!(
+            e.hint.as_deref().is_some_and(|h| h.contains("ca_files")),
+            "{e:?}"
+        );
+        assert!(
+            e.text().contains("(hint: add the registry's CA"),
+            "{}",
+            e.text()
+        );
     }
     // The host is not tried again in this run, and a handshake that failed sent no request,
     // so none is counted.

@@ -30,6 +30,8 @@ pub fn run(ws: &Workspace, args: &SyncArgs, printer: &Printer) -> Result<ExitSta
     }
     let stop = stop_signal()?;
     loop {
+        // Each pass reads its inputs once, afresh.
+        let ws = &ws.fresh();
         let mut status = match pass(ws, args, timeout, printer) {
             Ok(status) => status,
             Err(e) => {

@@ -42,6 +42,8 @@ pub fn run(ws: &Workspace, args: &WatchArgs, printer: &Printer) -> Result<ExitSt
 /// The text shown after each change: the errors, or the plan (with the manifests that
 /// could not be read, which stop nothing else).
 fn replan(ws: &Workspace) -> String {
+    // Each round reads its inputs once, afresh.
+    let ws = &ws.fresh();
     let mut text = match ops::plan::run(ws, &ops::plan::Options::default()) {
         Ok(Run::Done(done)) => crate::plan::render::text(&done.planned.plan, false),
         Ok(Run::Invalid(invalid)) => crate::diagnostic::render_text(&invalid.diagnostics),
