@@ -14,6 +14,7 @@ mod ref_;
 mod rollout;
 mod scenarios;
 mod tag;
+mod trust;
 mod validate;
 mod watch;
 mod workflows;
