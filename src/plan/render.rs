@@ -656,103 +656,113 @@ fn source_changes(by_stream: &ByStream<'_>) -> Vec<SourceChange> {
             .cmp(&a.retargeted)
             .then(a.target.cmp(&b.target))
     });
+    // A new tag's import names the same source again.
+    let mut seen = std::collections::BTreeSet::new();
+    out.retain(|s| seen.insert((s.target.clone(), s.after.clone())));
     out
 }
 
-/// The sources list of a cut comment, never cut: one line per source when that fits in
-/// [`SOURCES_BUDGET`]; else one line per registry and repository; else one line per new or
-/// retargeted repository and one per registry for tags moved within their repository; else
+/// The sources list of a cut comment, never cut, in the first form that fits in
+/// [`SOURCES_BUDGET`]: every source whole (`stream:tag`: before → after); the new or
+/// retargeted ones whole and the tags moved within their repository one line per repository,
+/// then one line per registry; the new or retargeted ones one line per repository too; last,
 /// one line per registry.
 fn sources_text(list: &[SourceChange]) -> String {
     use std::collections::{BTreeMap, BTreeSet};
-    if list.is_empty() {
-        return String::new();
-    }
-    let fits = |s: &String| s.len() <= SOURCES_BUDGET;
-    let mut whole = String::new();
-    for s in list {
-        match &s.before {
-            Some(b) => {
-                let _ = writeln!(
-                    whole,
-                    "- {}: {} → {}",
-                    md_code(&s.target),
-                    md_code(b),
-                    md_code(&s.after)
-                );
-            }
-            None => {
-                let _ = writeln!(whole, "- {}: {}", md_code(&s.target), md_code(&s.after));
+    let (new, moved): (Vec<&SourceChange>, Vec<&SourceChange>) =
+        list.iter().partition(|s| s.retargeted);
+    let whole = |list: &[&SourceChange]| {
+        let mut out = String::new();
+        for s in list {
+            match &s.before {
+                Some(b) => {
+                    let _ = writeln!(
+                        out,
+                        "- {}: {} → {}",
+                        md_code(&s.target),
+                        md_code(b),
+                        md_code(&s.after)
+                    );
+                }
+                None => {
+                    let _ = writeln!(out, "- {}: {}", md_code(&s.target), md_code(&s.after));
+                }
             }
         }
-    }
-    if fits(&whole) {
-        return whole;
-    }
-    // (retargeted first, repository) → (tags, streams)
-    let mut repos: BTreeMap<(bool, &str), (usize, BTreeSet<&str>)> = BTreeMap::new();
-    for s in list {
-        let stream = s.target.split(':').next().unwrap_or_default();
-        let e = repos.entry((!s.retargeted, &s.repository)).or_default();
-        e.0 += 1;
-        e.1.insert(stream);
-    }
-    let repo_line = |out: &mut String, repo: &str, tags: usize, streams: usize, new: bool| {
-        let _ = writeln!(
-            out,
-            "- {}: {tags} {} in {streams} {}{}",
-            md_code(repo),
-            crate::diagnostic::plural(tags, "tag", "tags"),
-            crate::diagnostic::plural(streams, "stream", "streams"),
-            if new { " (new or retargeted)" } else { "" }
-        );
+        out
     };
-    let mut by_repo = String::new();
-    for ((moved, repo), (tags, streams)) in &repos {
-        repo_line(&mut by_repo, repo, *tags, streams.len(), !moved);
+    let by_repository = |list: &[&SourceChange], note: &str| {
+        let mut repos: BTreeMap<&str, (usize, BTreeSet<&str>)> = BTreeMap::new();
+        for s in list {
+            let e = repos.entry(&s.repository).or_default();
+            e.0 += 1;
+            e.1.insert(s.target.split(':').next().unwrap_or_default());
+        }
+        let mut out = String::new();
+        for (repo, (tags, streams)) in repos {
+            let _ = writeln!(
+                out,
+                "- {}: {tags} {} in {} {}{note}",
+                md_code(repo),
+                crate::diagnostic::plural(tags, "tag", "tags"),
+                streams.len(),
+                crate::diagnostic::plural(streams.len(), "stream", "streams"),
+            );
+        }
+        out
+    };
+    let moved_by_registry = |list: &[&SourceChange]| {
+        let mut registries: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        for s in list {
+            registries
+                .entry(&s.registry)
+                .or_default()
+                .insert(&s.repository);
+        }
+        let mut out = String::new();
+        for (registry, repos) in registries {
+            let _ = writeln!(
+                out,
+                "- {}: tags moved within {} {} already in use",
+                md_code(registry),
+                repos.len(),
+                crate::diagnostic::plural(repos.len(), "repository", "repositories")
+            );
+        }
+        out
+    };
+    let new_note = " (new or retargeted)";
+    let candidates: [&dyn Fn() -> String; 4] = [
+        &|| whole(&new) + &whole(&moved),
+        &|| whole(&new) + &by_repository(&moved, ""),
+        &|| whole(&new) + &moved_by_registry(&moved),
+        &|| by_repository(&new, new_note) + &moved_by_registry(&moved),
+    ];
+    for make in candidates {
+        let text = make();
+        if text.len() <= SOURCES_BUDGET {
+            return text;
+        }
     }
-    if fits(&by_repo) {
-        return by_repo;
-    }
-    let mut registries: BTreeMap<&str, (BTreeSet<&str>, BTreeSet<&str>, usize)> = BTreeMap::new();
+    let mut registries: BTreeMap<&str, (BTreeSet<&str>, usize, usize)> = BTreeMap::new();
     for s in list {
         let e = registries.entry(&s.registry).or_default();
-        e.2 += 1;
-        if s.retargeted {
-            e.0.insert(&s.repository);
-        } else {
-            e.1.insert(&s.repository);
-        }
+        e.0.insert(&s.repository);
+        e.1 += 1;
+        e.2 += usize::from(s.retargeted);
     }
-    let mut mixed = String::new();
-    for ((moved, repo), (tags, streams)) in repos.iter().filter(|((moved, _), _)| !moved) {
-        repo_line(&mut mixed, repo, *tags, streams.len(), !moved);
-    }
-    for (registry, (_, moved, _)) in registries.iter().filter(|(_, e)| !e.1.is_empty()) {
+    let mut out = String::new();
+    for (registry, (repos, tags, new)) in registries {
         let _ = writeln!(
-            mixed,
-            "- {}: tags moved within {} {} already in use",
+            out,
+            "- {}: {tags} {} from {} {} ({new} new or retargeted)",
             md_code(registry),
-            moved.len(),
-            crate::diagnostic::plural(moved.len(), "repository", "repositories")
+            crate::diagnostic::plural(tags, "tag", "tags"),
+            repos.len(),
+            crate::diagnostic::plural(repos.len(), "repository", "repositories"),
         );
     }
-    if fits(&mixed) {
-        return mixed;
-    }
-    let mut by_registry = String::new();
-    for (registry, (new, moved, tags)) in &registries {
-        let n = new.union(moved).count();
-        let _ = writeln!(
-            by_registry,
-            "- {}: {tags} {} from {n} {} ({} new or retargeted)",
-            md_code(registry),
-            crate::diagnostic::plural(*tags, "tag", "tags"),
-            crate::diagnostic::plural(n, "repository", "repositories"),
-            new.len()
-        );
-    }
-    by_registry
+    out
 }
 
 /// The removals of a cut comment, one line per stream, cut on a line at `room` bytes.
