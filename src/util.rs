@@ -23,6 +23,12 @@ fn push_escaped(out: &mut String, c: char) {
         '\n' => out.push_str("\\n"),
         '\r' => out.push_str("\\r"),
         '\t' => out.push_str("\\t"),
+        // The direction marks (all in the BMP) as JSON writes them, so that the escape also
+        // keeps a JSON document that streamsync prints valid (serde_json leaves them as
+        // they are, inside strings).
+        c if !c.is_control() => {
+            let _ = write!(out, "\\u{:04x}", c as u32);
+        }
         c => {
             let _ = write!(out, "\\u{{{:x}}}", c as u32);
         }
@@ -243,7 +249,7 @@ mod tests {
         );
         assert_eq!(escape_line("x\nSigned-off-by: m"), "x\\nSigned-off-by: m");
         assert_eq!(escape_text("one\ntwo", true), "one\ntwo");
-        assert_eq!(escape_line("\u{202e}evil"), "\\u{202e}evil");
+        assert_eq!(escape_line("\u{202e}evil"), "\\u202eevil");
         assert!(matches!(escape_line("plain"), Cow::Borrowed(_)));
         assert_eq!(
             escape_terminal("\x1b[32mok\x1b[0m \x1b]0;title\x07", true),

@@ -295,15 +295,27 @@ fn file_names_cannot_start_a_workflow_command_or_reverse_text() {
         for c in ['\u{202e}', '\u{61c}', '\u{2066}'] {
             assert!(!all.contains(c), "{args:?}: {c:?} unescaped: {all}");
         }
+        assert!(all.contains("deploy/abc\\u202elmy.yaml"), "{args:?}: {all}");
         assert!(
-            all.contains("deploy/abc\\u{202e}lmy.yaml"),
-            "{args:?}: {all}"
-        );
-        assert!(
-            all.contains("deploy/x\\u{61c}y\\u{2066}.yaml"),
+            all.contains("deploy/x\\u061cy\\u2066.yaml"),
             "{args:?}: {all}"
         );
     }
+    // JSON escapes them as JSON does, so the document stays valid and keeps the true names.
+    let out = repo.run(&["validate", "--format", "json"]);
+    assert!(!out.stdout.contains('\u{202e}'), "{}", out.stdout);
+    let v: Value = serde_json::from_str(&out.stdout).expect("valid JSON");
+    let files: Vec<&str> = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["file"].as_str().unwrap())
+        .collect();
+    assert!(files.contains(&"deploy/abc\u{202e}lmy.yaml"), "{files:?}");
+    assert!(
+        files.contains(&"::error title=pwned::forged.yaml"),
+        "{files:?}"
+    );
     // The GitHub format stays workflow commands, the name escaped as a property.
     let out = repo.run(&["validate", "--format", "github"]);
     assert!(
