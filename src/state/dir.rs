@@ -45,6 +45,10 @@ const TMP_PREFIX: &str = ".tmp-";
 #[derive(Debug, Clone)]
 pub struct DirState {
     root: PathBuf,
+    /// Set once the images folder was found free of links: an import asks about every
+    /// digest it meets, and walking the same three folders each time was most of its
+    /// system calls.
+    images_folder_checked: std::sync::OnceLock<()>,
 }
 
 /// `streamsync.toml` as written: the meta, then the memo index (`[memos]`, one line per stream
@@ -163,7 +167,10 @@ impl DirState {
                 message: "it is a file, not a folder".into(),
             });
         }
-        Ok(DirState { root })
+        Ok(DirState {
+            root,
+            images_folder_checked: std::sync::OnceLock::new(),
+        })
     }
 
     /// The folder.
@@ -203,6 +210,21 @@ impl DirState {
         for part in rel.components() {
             at.push(part);
             refuse_link(&at)?;
+        }
+        Ok(())
+    }
+
+    /// Refuse a link between the root and the folder of the image file `path` (checked
+    /// once per store value), then at the file itself (by the caller's O_NOFOLLOW read).
+    fn check_images_folder(&self, path: &Path) -> Result<(), Error> {
+        if self.images_folder_checked.get().is_some() {
+            return Ok(());
+        }
+        let dir = path.parent().unwrap_or(&self.root);
+        self.refuse_links_to(dir)?;
+        if std::fs::symlink_metadata(dir).is_ok() {
+            // Only a folder that exists is remembered: one created later is checked again.
+            let _ = self.images_folder_checked.set(());
         }
         Ok(())
     }
@@ -347,7 +369,7 @@ impl DirState {
     /// image's data under this id.
     pub fn load_image(&self, digest: &str) -> Result<Option<Image>, Error> {
         let path = self.image_path(digest)?;
-        self.refuse_links_to(&path)?;
+        self.check_images_folder(&path)?;
         let Some(bytes) = read_nofollow(&path)? else {
             return Ok(None);
         };
@@ -385,24 +407,26 @@ impl DirState {
         std::fs::create_dir_all(dir).map_err(io("create", dir))?;
         // create_dir_all follows links; check again now the folders exist.
         self.refuse_links_to(path)?;
-        let mut tmp = tempfile::Builder::new()
-            .prefix(TMP_PREFIX)
-            .tempfile_in(dir)
-            .map_err(io("create a temporary file in", dir))?;
-        tmp.write_all(bytes).map_err(io("write", tmp.path()))?;
-        tmp.as_file().sync_all().map_err(io("flush", path))?;
-        tmp.persist(path)
-            .map_err(|e| io("rename onto", path)(e.error))?;
-        Ok(true)
+        replace_file(dir, path, bytes, Durability::Now)
     }
 
-    /// Write new image files, several at once: each is fsynced before its rename, and a
-    /// filesystem joins concurrent fsyncs into one journal commit, where one after the other
-    /// an import of a thousand images spends most of its time waiting on the disk. Returns
-    /// the paths written, in the order given.
+    /// Write new image files, several at once, into the one images folder. The folder is
+    /// created and checked for links once; each file is renamed into place without a flush of
+    /// its own, and one `syncfs` makes the whole batch durable before this returns, so a
+    /// stream written afterwards never points at an image that a power loss could lose. (A
+    /// flush per file cost an import of a thousand images a thousand waits on the disk.) A
+    /// file a crash left empty or torn counts as missing and is fetched and rewritten by the
+    /// next import. Returns the paths written, in the order given.
     fn write_images<'a>(&self, images: &'a [(PathBuf, &Image)]) -> Result<Vec<&'a Path>, Error> {
         use std::sync::atomic::{AtomicUsize, Ordering};
-        const WRITERS: usize = 16;
+        const WRITERS: usize = 4;
+        let Some((first, _)) = images.first() else {
+            return Ok(Vec::new());
+        };
+        let dir = first.parent().unwrap_or(&self.root);
+        self.refuse_links_to(dir)?;
+        std::fs::create_dir_all(dir).map_err(io("create", dir))?;
+        self.refuse_links_to(dir)?;
         let next = AtomicUsize::new(0);
         let work = || {
             let mut done = Vec::new();
@@ -411,7 +435,20 @@ impl DirState {
                 let Some((path, image)) = images.get(i) else {
                     return Ok(done);
                 };
-                if self.write_atomic(path, to_yaml(image)?.as_bytes())? {
+                if path.parent() != Some(dir) {
+                    return Err(Error::Damaged {
+                        path: path.display().to_string(),
+                        message: "an image file outside the images folder".into(),
+                    });
+                }
+                let bytes = to_yaml(image)?;
+                // read_nofollow refuses a link at the file itself; the folder was checked.
+                if let Ok(Some(existing)) = read_nofollow(path)
+                    && existing == bytes.as_bytes()
+                {
+                    continue;
+                }
+                if replace_file(dir, path, bytes.as_bytes(), Durability::Batch)? {
                     done.push(i);
                 }
             }
@@ -433,6 +470,9 @@ impl DirState {
             }
             all
         };
+        if !written.is_empty() {
+            sync_filesystem(dir, images, &written)?;
+        }
         written.sort_unstable();
         Ok(written.into_iter().map(|i| images[i].0.as_path()).collect())
     }
@@ -488,6 +528,60 @@ fn parse_stream(key: &StreamKey, path: &Path, bytes: &[u8]) -> Result<ImageStrea
 fn first_line(text: &str) -> String {
     let line = text.lines().next().unwrap_or(text);
     line.strip_prefix("error: ").unwrap_or(line).to_owned()
+}
+
+/// When a replaced file's bytes reach the disk.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Durability {
+    /// Flushed before the rename.
+    Now,
+    /// Left to one [`sync_filesystem`] of the whole batch.
+    Batch,
+}
+
+/// Put `bytes` at `path` through a temporary file in `dir` and a rename, so a reader sees
+/// the old file or the new one, never a part.
+fn replace_file(
+    dir: &Path,
+    path: &Path,
+    bytes: &[u8],
+    durability: Durability,
+) -> Result<bool, Error> {
+    let mut tmp = tempfile::Builder::new()
+        .prefix(TMP_PREFIX)
+        .tempfile_in(dir)
+        .map_err(io("create a temporary file in", dir))?;
+    tmp.write_all(bytes).map_err(io("write", tmp.path()))?;
+    if durability == Durability::Now {
+        tmp.as_file().sync_all().map_err(io("flush", path))?;
+    }
+    tmp.persist(path)
+        .map_err(|e| io("rename onto", path)(e.error))?;
+    Ok(true)
+}
+
+/// Make a batch of renamed files in `dir` durable: one `syncfs` of the filesystem holding
+/// it, or, where that call fails, a flush of each file written and of the folder.
+fn sync_filesystem(
+    dir: &Path,
+    images: &[(PathBuf, &Image)],
+    written: &[usize],
+) -> Result<(), Error> {
+    let folder = File::open(dir).map_err(io("open", dir))?;
+    if rustix::fs::syncfs(&folder).is_ok() {
+        return Ok(());
+    }
+    for &i in written {
+        let path = &images[i].0;
+        let file = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(path)
+            .map_err(io("open", path))?;
+        file.sync_all().map_err(io("flush", path))?;
+    }
+    sync_dir(dir);
+    Ok(())
 }
 
 fn sync_dir(dir: &Path) {
@@ -663,11 +757,9 @@ impl LiveState for DirState {
         // rewritten only when its bytes differ (an Image upgraded to the current shape).
         let mut images = Vec::new();
         for image in &commit.images {
-            let path = self.image_path(&image.metadata.name)?;
-            self.refuse_links_to(&path)?;
-            // write_atomic leaves identical bytes alone, so an intact file costs a read; an
-            // old-shape or damaged one is rewritten.
-            images.push((path, image));
+            // write_images leaves identical bytes alone, so an intact file costs a read; an
+            // old-shape or damaged one is rewritten. It checks the folder for links once.
+            images.push((self.image_path(&image.metadata.name)?, image));
         }
         // A new store gets its meta first (serial 0), so an apply interrupted before its
         // end leaves a folder that is still recognised as a store and repaired next time.
