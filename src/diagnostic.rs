@@ -120,10 +120,11 @@ pub fn sort(diags: &mut [Diagnostic]) {
 }
 
 fn location(d: &Diagnostic) -> String {
+    let file = crate::util::escape_path(&d.file);
     if d.line == 0 {
-        d.file.clone()
+        file.into_owned()
     } else {
-        format!("{}:{}:{}", d.file, d.line, d.column)
+        format!("{file}:{}:{}", d.line, d.column)
     }
 }
 

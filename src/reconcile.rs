@@ -37,7 +37,7 @@ pub enum Error {
     BadPlan(String),
     /// The definitions, policies or config a saved plan was made from changed since.
     #[error(
-        "saved plan is stale: the definitions, policies or config it was made from changed since the plan was made"
+        "saved plan is stale: the definitions, policies, config or roll-out manifests it was made from changed since the plan was made"
     )]
     StaleInputs,
     /// A saved plan whose changes are not what its inputs give: it was edited by hand.
@@ -598,6 +598,15 @@ pub struct SavedPlan {
     /// Problems that kept changes out.
     #[serde(default)]
     pub errors: Vec<PlanError>,
+    /// The roll-outs the plan calls for (shown by `apply PLAN --dry-run`; applying rolls
+    /// what the unchanged manifests call for after the imports).
+    #[serde(default, skip_serializing_if = "no_rollouts")]
+    pub rollouts: crate::rollout::RolloutPlan,
+}
+
+/// Whether a saved plan has no roll-out and no skipped trigger to keep.
+fn no_rollouts(r: &crate::rollout::RolloutPlan) -> bool {
+    r.rollouts.is_empty() && r.skipped.is_empty()
 }
 
 impl SavedPlan {
@@ -615,6 +624,7 @@ impl SavedPlan {
             summary: planned.plan.summary(),
             changes: planned.plan.changes.clone(),
             errors: planned.plan.errors.clone(),
+            rollouts: planned.plan.rollouts.clone(),
         }
     }
 
@@ -644,6 +654,7 @@ impl SavedPlan {
         Plan {
             changes: self.changes.clone(),
             errors: self.errors.clone(),
+            rollouts: self.rollouts.clone(),
             ..Plan::default()
         }
     }
@@ -942,6 +953,7 @@ mod saved_plan_tests {
             summary: Summary::default(),
             changes,
             errors: Vec::new(),
+            rollouts: Default::default(),
         }
     }
 

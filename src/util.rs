@@ -6,11 +6,15 @@ use std::borrow::Cow;
 use std::time::Duration;
 
 /// Whether `c` must not reach a terminal, a commit message or Markdown as itself: control
-/// characters (ESC, CR, TAB, BEL, …, also C1 and DEL) and the invisible direction overrides
-/// that make text display in another order than it reads.
-fn is_unsafe(c: char) -> bool {
+/// characters (ESC, CR, TAB, BEL, …, also C1 and DEL) and the invisible direction marks,
+/// embeddings, overrides and isolates that make text display in another order than it reads
+/// (U+200E, U+200F, U+202A–U+202E, U+2066–U+2069 and the Arabic letter mark U+061C).
+pub fn is_unsafe(c: char) -> bool {
     c.is_control()
-        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        || matches!(
+            c,
+            '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        )
 }
 
 fn push_escaped(out: &mut String, c: char) {
@@ -19,6 +23,12 @@ fn push_escaped(out: &mut String, c: char) {
         '\n' => out.push_str("\\n"),
         '\r' => out.push_str("\\r"),
         '\t' => out.push_str("\\t"),
+        // The direction marks (all in the BMP) as JSON writes them, so that the escape also
+        // keeps a JSON document that streamsync prints valid (serde_json leaves them as
+        // they are, inside strings).
+        c if !c.is_control() => {
+            let _ = write!(out, "\\u{:04x}", c as u32);
+        }
         c => {
             let _ = write!(out, "\\u{{{:x}}}", c as u32);
         }
@@ -39,6 +49,43 @@ pub fn escape_text(text: &str, keep_newlines: bool) -> Cow<'_, str> {
             push_escaped(&mut out, c);
         } else {
             out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// A file name for a line of text output: escaped like [`escape_line`], and written as
+/// `./NAME` when it starts with `:` or white space, so that no line of output can start with
+/// `::` (a GitHub workflow command, which the runner reads after leading white space).
+pub fn escape_path(name: &str) -> Cow<'_, str> {
+    let escaped = escape_line(name);
+    if escaped.starts_with(|c: char| c == ':' || c.is_whitespace()) {
+        Cow::Owned(format!("./{escaped}"))
+    } else {
+        escaped
+    }
+}
+
+/// `text` with every line that would start a GitHub workflow command (`::` after leading
+/// white space) defused: its first `:` written as `\u{3a}`. Text output is read by workflow
+/// logs, where such a line would act (set an output, stop commands, annotate).
+pub fn defuse_workflow_commands(text: &str) -> Cow<'_, str> {
+    let starts_command = |line: &str| line.trim_start().starts_with("::");
+    if !text.split('\n').any(starts_command) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        if starts_command(line) {
+            let at = line.len() - line.trim_start().len();
+            out.push_str(&line[..at]);
+            out.push_str("\\u{3a}");
+            out.push_str(&line[at + 1..]);
+        } else {
+            out.push_str(line);
         }
     }
     Cow::Owned(out)
@@ -202,7 +249,7 @@ mod tests {
         );
         assert_eq!(escape_line("x\nSigned-off-by: m"), "x\\nSigned-off-by: m");
         assert_eq!(escape_text("one\ntwo", true), "one\ntwo");
-        assert_eq!(escape_line("\u{202e}evil"), "\\u{202e}evil");
+        assert_eq!(escape_line("\u{202e}evil"), "\\u202eevil");
         assert!(matches!(escape_line("plain"), Cow::Borrowed(_)));
         assert_eq!(
             escape_terminal("\x1b[32mok\x1b[0m \x1b]0;title\x07", true),

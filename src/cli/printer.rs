@@ -8,7 +8,7 @@
 use std::io::{IsTerminal, Write};
 
 use super::ColorChoice;
-use crate::util::escape_terminal;
+use crate::util::{defuse_workflow_commands, escape_terminal};
 
 /// Where output goes and how it looks.
 #[derive(Debug, Clone)]
@@ -68,13 +68,22 @@ impl Printer {
     /// Data: written to stdout with every control character escaped, colour sequences too
     /// (a broken pipe is not an error worth a message).
     pub fn out(&self, text: &str) {
+        self.out_raw(&defuse_workflow_commands(&escape_terminal(text, false)));
+    }
+
+    /// GitHub workflow commands (`validate --format github`) built by streamsync with every
+    /// outside value escaped in them: control characters escaped, the commands kept.
+    pub fn out_commands(&self, text: &str) {
         self.out_raw(&escape_terminal(text, false));
     }
 
     /// Data streamsync coloured itself after escaping every outside value in it (a text
     /// plan): its colour sequences pass when stdout takes colour, nothing else does.
     pub fn out_painted(&self, text: &str) {
-        self.out_raw(&escape_terminal(text, self.color_stdout));
+        self.out_raw(&defuse_workflow_commands(&escape_terminal(
+            text,
+            self.color_stdout,
+        )));
     }
 
     /// Text streamsync generated whole, with no outside data in it (a completion script),
@@ -92,14 +101,18 @@ impl Printer {
             return;
         }
         let mut stderr = std::io::stderr().lock();
-        let _ = stderr.write_all(escape_terminal(text, false).as_bytes());
+        let _ =
+            stderr.write_all(defuse_workflow_commands(&escape_terminal(text, false)).as_bytes());
         let _ = stderr.flush();
     }
 
     /// A status line on stderr, silenced by `-q`.
     pub fn info(&self, text: &str) {
         if !self.quiet {
-            eprintln!("{}", escape_terminal(text, false));
+            eprintln!(
+                "{}",
+                defuse_workflow_commands(&escape_terminal(text, false))
+            );
         }
     }
 
@@ -142,7 +155,7 @@ impl Printer {
                 safe(&h)
             ));
         }
-        eprint!("{text}");
+        eprint!("{}", defuse_workflow_commands(&text));
     }
 
     fn paint_err(&self, text: &str, code: &str) -> String {

@@ -136,7 +136,12 @@ pub fn run(
         let plan_options = plan::Options { prune: saved.prune };
         let desired: Vec<&ImageStream> = loaded.set.streams().collect();
         saved
-            .check_inputs(&ws.inputs_digest(&desired, &plan_options))
+            .check_inputs(&ws.inputs_digest(
+                &desired,
+                &plan_options,
+                saved.rev.as_deref(),
+                Some(file),
+            )?)
             .map_err(|e| stale(&e, again))?;
         let fresh =
             |snapshot: &state::Snapshot| saved.check_fresh(snapshot).map_err(|e| stale(&e, again));

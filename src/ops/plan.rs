@@ -144,7 +144,8 @@ pub fn run(ws: &Workspace, options: &Options) -> Result<Run<Report>> {
     let saved = match &options.out {
         Some(out) => {
             let mut saved = SavedPlan::new(&planned, &desired, &plan_options);
-            saved.inputs_digest = ws.inputs_digest(&desired, &plan_options);
+            saved.inputs_digest =
+                ws.inputs_digest(&desired, &plan_options, options.rev.as_deref(), Some(out))?;
             saved.rev = options.rev.clone();
             let mut text = serde_json::to_string_pretty(&saved)?;
             text.push('\n');

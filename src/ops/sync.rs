@@ -59,6 +59,9 @@ pub struct RolloutBranch {
     pub parent: String,
     /// Whether this pass moved the branch (false: it already held these roll-outs on HEAD).
     pub updated: bool,
+    /// The pull request's body, Markdown: every roll-out, each value from a manifest in a
+    /// code span (no link, image, mention, HTML or hidden line can come from a manifest).
+    pub body: String,
 }
 
 /// A commit of the state folder.
@@ -198,7 +201,40 @@ fn branch(
         commit: b.commit.to_string(),
         parent: b.parent.to_string(),
         updated: b.updated,
+        body: pull_request_body(plan),
     }))
+}
+
+/// The roll-out pull request's body (see [`RolloutBranch::body`]).
+pub fn pull_request_body(plan: &crate::rollout::RolloutPlan) -> String {
+    use crate::util::md_code;
+    let mut out = String::from(
+        "Roll-outs that OpenShift's image-change triggers call for after the latest imports. \
+         Recreated by the scheduled sync on top of the default branch; commits pushed to this \
+         branch are replaced.\n\n",
+    );
+    // GitHub takes bodies of up to 65,536 characters.
+    const BUDGET: usize = 60_000;
+    for (i, r) in plan.rollouts.iter().enumerate() {
+        let line = format!(
+            "- {} {} {} container {}: {} (from {})\n",
+            md_code(&r.file),
+            md_code(&r.kind),
+            md_code(&format!("{}/{}", r.namespace, r.name)),
+            md_code(&r.container),
+            md_code(&r.after),
+            md_code(&r.from)
+        );
+        if out.len() + line.len() > BUDGET {
+            out.push_str(&format!(
+                "- and {} more roll-outs, named in the branch's commit message\n",
+                plan.rollouts.len() - i
+            ));
+            break;
+        }
+        out.push_str(&line);
+    }
+    out
 }
 
 /// The body lines naming every roll-out of a pass, each escaped onto its one line.

@@ -344,13 +344,16 @@ impl Workspace {
     }
 
     /// `sha256:…` over everything a plan is made from: the normalised definitions, the prune
-    /// option, the config and the policies. A saved plan records it; applying the plan
-    /// refuses it when it changed.
+    /// option, the config, the policies and the roll-out manifests (at `rev`, or the working
+    /// tree's). A saved plan records it; applying the plan refuses it when it changed. The
+    /// saved plan's own file (`plan_file`), when it lies in the repository, is not an input.
     pub fn inputs_digest(
         &self,
         desired: &[&ImageStream],
         options: &crate::plan::Options,
-    ) -> String {
+        rev: Option<&str>,
+        plan_file: Option<&Path>,
+    ) -> Result<String> {
         use sha2::Digest as _;
         let settings = self.settings();
         let config = settings.config.as_ref().ok();
@@ -362,7 +365,34 @@ impl Workspace {
         hasher.update(b"\n");
         // Policies are plain data (rules, patterns, numbers) whose Debug form is deterministic.
         hasher.update(format!("{policies:?}"));
-        format!("sha256:{}", hex::encode(hasher.finalize()))
+        // Every manifest roll-outs read, by path and bytes (length-prefixed, so no two lists
+        // hash alike), and why one could not be read.
+        // A file's place, for a file that may not exist yet: its folder resolved, then its name.
+        let place = |p: &Path| -> Option<PathBuf> {
+            let parent = match p.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => Path::new("."),
+            };
+            Some(parent.canonicalize().ok()?.join(p.file_name()?))
+        };
+        let own = plan_file.and_then(place);
+        // A config that cannot be read stops the command before a plan is made or applied;
+        // its manifests are hashed as the defaults list them all the same.
+        let fallback = Config::default();
+        for m in self.manifests(config.unwrap_or(&fallback), rev)? {
+            if rev.is_none() && own.is_some() && place(&self.root.join(&m.path)) == own {
+                continue;
+            }
+            for part in [
+                m.path.as_str(),
+                m.text.as_str(),
+                m.unreadable.as_deref().unwrap_or(""),
+            ] {
+                hasher.update((part.len() as u64).to_le_bytes());
+                hasher.update(part.as_bytes());
+            }
+        }
+        Ok(format!("sha256:{}", hex::encode(hasher.finalize())))
     }
 
     /// The live-state store.

@@ -617,6 +617,216 @@ fn index_text(entries: &[IndexEntry], whole: bool) -> String {
     out
 }
 
+/// Most of a cut comment the list of new and changed sources may take before it is collapsed
+/// further (it is never cut).
+const SOURCES_BUDGET: usize = 30_000;
+
+/// One new or changed source of a change: the tag (or stream) it is for, its value before
+/// (none: new) and after, and the registry and repository it comes from.
+struct SourceChange {
+    target: String,
+    before: Option<String>,
+    after: String,
+    /// `registry/repository` of a pull spec; the value itself for an image stream tag.
+    repository: String,
+    /// The registry of a pull spec; `image streams` for an image stream tag.
+    registry: String,
+    /// The repository is not the one the value had before (a new tag or stream, a retarget).
+    retargeted: bool,
+}
+
+/// Every new or changed source of the plan's changes, those from a new or another
+/// repository first, then by stream and tag.
+fn source_changes(by_stream: &ByStream<'_>) -> Vec<SourceChange> {
+    let mut out = Vec::new();
+    for (key, changes) in by_stream {
+        for c in changes {
+            let action = c.action;
+            if matches!(action, Action::RemoveTag | Action::DeleteStream) {
+                continue;
+            }
+            let Some(after) = source_of(c.after.as_ref(), action) else {
+                continue;
+            };
+            let before = source_of(c.before.as_ref(), action).filter(|_| action != Action::Import);
+            if action != Action::Import && before.as_deref() == Some(after.as_str()) {
+                continue;
+            }
+            let pull_spec = match action {
+                Action::AddTag | Action::UpdateTag => c
+                    .after
+                    .as_ref()
+                    .and_then(|a| a.get("from")?.get("kind")?.as_str())
+                    .is_some_and(|k| k == "DockerImage"),
+                _ => true,
+            };
+            let (repository, registry) = if pull_spec {
+                let repository = repository_of(&after);
+                let registry = match crate::model::reference::parse(&after) {
+                    Ok(r) if !r.registry.is_empty() => r.registry,
+                    _ => repository.split('/').next().unwrap_or_default().to_owned(),
+                };
+                (repository, registry)
+            } else {
+                (after.clone(), "image streams".to_owned())
+            };
+            let retargeted = match (&before, action) {
+                (_, Action::Import) => false,
+                (Some(b), _) if pull_spec => repository_of(b) != repository,
+                (Some(b), _) => *b != after,
+                (None, _) => true,
+            };
+            let target = match &c.tag {
+                Some(t) => format!("{key}:{t}"),
+                None => key.to_string(),
+            };
+            out.push(SourceChange {
+                target,
+                before,
+                after,
+                repository,
+                registry,
+                retargeted,
+            });
+        }
+    }
+    out.sort_by(|a, b| {
+        b.retargeted
+            .cmp(&a.retargeted)
+            .then(a.target.cmp(&b.target))
+    });
+    // A new tag's import names the same source again.
+    let mut seen = std::collections::BTreeSet::new();
+    out.retain(|s| seen.insert((s.target.clone(), s.after.clone())));
+    out
+}
+
+/// The sources list of a cut comment, never cut, in the first form that fits in
+/// [`SOURCES_BUDGET`]: every source whole (`stream:tag`: before → after); the new or
+/// retargeted ones whole and the tags moved within their repository one line per repository,
+/// then one line per registry; the new or retargeted ones one line per repository too; last,
+/// one line per registry.
+fn sources_text(list: &[SourceChange]) -> String {
+    use std::collections::{BTreeMap, BTreeSet};
+    let (new, moved): (Vec<&SourceChange>, Vec<&SourceChange>) =
+        list.iter().partition(|s| s.retargeted);
+    let whole = |list: &[&SourceChange]| {
+        let mut out = String::new();
+        for s in list {
+            match &s.before {
+                Some(b) => {
+                    let _ = writeln!(
+                        out,
+                        "- {}: {} → {}",
+                        md_code(&s.target),
+                        md_code(b),
+                        md_code(&s.after)
+                    );
+                }
+                None => {
+                    let _ = writeln!(out, "- {}: {}", md_code(&s.target), md_code(&s.after));
+                }
+            }
+        }
+        out
+    };
+    let by_repository = |list: &[&SourceChange], note: &str| {
+        let mut repos: BTreeMap<&str, (usize, BTreeSet<&str>)> = BTreeMap::new();
+        for s in list {
+            let e = repos.entry(&s.repository).or_default();
+            e.0 += 1;
+            e.1.insert(s.target.split(':').next().unwrap_or_default());
+        }
+        let mut out = String::new();
+        for (repo, (tags, streams)) in repos {
+            let _ = writeln!(
+                out,
+                "- {}: {tags} {} in {} {}{note}",
+                md_code(repo),
+                crate::diagnostic::plural(tags, "tag", "tags"),
+                streams.len(),
+                crate::diagnostic::plural(streams.len(), "stream", "streams"),
+            );
+        }
+        out
+    };
+    let moved_by_registry = |list: &[&SourceChange]| {
+        let mut registries: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        for s in list {
+            registries
+                .entry(&s.registry)
+                .or_default()
+                .insert(&s.repository);
+        }
+        let mut out = String::new();
+        for (registry, repos) in registries {
+            let _ = writeln!(
+                out,
+                "- {}: tags moved within {} {} already in use",
+                md_code(registry),
+                repos.len(),
+                crate::diagnostic::plural(repos.len(), "repository", "repositories")
+            );
+        }
+        out
+    };
+    let new_note = " (new or retargeted)";
+    let candidates: [&dyn Fn() -> String; 4] = [
+        &|| whole(&new) + &whole(&moved),
+        &|| whole(&new) + &by_repository(&moved, ""),
+        &|| whole(&new) + &moved_by_registry(&moved),
+        &|| by_repository(&new, new_note) + &moved_by_registry(&moved),
+    ];
+    for make in candidates {
+        let text = make();
+        if text.len() <= SOURCES_BUDGET {
+            return text;
+        }
+    }
+    let mut registries: BTreeMap<&str, (BTreeSet<&str>, usize, usize)> = BTreeMap::new();
+    for s in list {
+        let e = registries.entry(&s.registry).or_default();
+        e.0.insert(&s.repository);
+        e.1 += 1;
+        e.2 += usize::from(s.retargeted);
+    }
+    let mut out = String::new();
+    for (registry, (repos, tags, new)) in registries {
+        let _ = writeln!(
+            out,
+            "- {}: {tags} {} from {} {} ({new} new or retargeted)",
+            md_code(registry),
+            crate::diagnostic::plural(tags, "tag", "tags"),
+            repos.len(),
+            crate::diagnostic::plural(repos.len(), "repository", "repositories"),
+        );
+    }
+    out
+}
+
+/// The removals of a cut comment, one line per stream, cut on a line at `room` bytes.
+fn removals_text(entries: &[IndexEntry], room: usize) -> String {
+    let mut out = String::new();
+    let with: Vec<&IndexEntry> = entries.iter().filter(|e| !e.removals.is_empty()).collect();
+    for (i, e) in with.iter().enumerate() {
+        let line = format!(
+            "- {}: removes {}\n",
+            md_code(&e.key.to_string()),
+            e.removals.join(", ")
+        );
+        if out.len() + line.len() > room {
+            let _ = writeln!(
+                out,
+                "- _and {} more streams with removals; {FULL_PLAN_NOTE}_",
+                with.len() - i
+            );
+            break;
+        }
+        out.push_str(&line);
+    }
+    out
+}
+
 /// Where the whole plan is when the comment is cut.
 const FULL_PLAN_NOTE: &str = "the full plan is in this workflow run's job summary and its `plan` artifact (locally: `streamsync plan`)";
 
@@ -804,15 +1014,28 @@ pub fn markdown(plan: &Plan) -> String {
         all
     };
     let entries = index_entries(&all);
-    let mut index = index_text(&entries, true);
-    if head.len() + index.len() + tail.len() + 2_000 > MARKDOWN_BUDGET {
-        index = index_text(&entries, false);
-    }
     let mut with_index = head.clone();
     let _ = write!(
         with_index,
-        "\n_Truncated: this plan is too large for one comment, so every stream is listed below with its new or changed sources and removals, and per-field details follow only as far as they fit; {FULL_PLAN_NOTE}._\n\n#### Every change\n\n"
+        "\n_Truncated: this plan is too large for one comment, so every new or changed source is listed first, then the removals and every stream, and per-field details follow only as far as they fit; {FULL_PLAN_NOTE}._\n"
     );
+    // New and changed sources are never cut: collapsed instead, as far as it takes.
+    let sources = sources_text(&source_changes(&all));
+    if !sources.is_empty() {
+        let _ = write!(with_index, "\n#### New and changed sources\n\n{sources}");
+    }
+    let removals = removals_text(
+        &entries,
+        MARKDOWN_BUDGET.saturating_sub(with_index.len() + tail.len() + 2_000) / 2,
+    );
+    if !removals.is_empty() {
+        let _ = write!(with_index, "\n#### Removals\n\n{removals}");
+    }
+    with_index.push_str("\n#### Every change\n\n");
+    let mut index = index_text(&entries, true);
+    if with_index.len() + index.len() + tail.len() + 2_000 > MARKDOWN_BUDGET {
+        index = index_text(&entries, false);
+    }
     let room = MARKDOWN_BUDGET.saturating_sub(with_index.len() + tail.len() + 200);
     if index.len() > room {
         // Even the index does not fit (thousands of streams): cut it on a line.

@@ -383,3 +383,38 @@ fn an_image_recorded_under_two_pull_specs_resolves_to_the_last_as_upstream() {
         "quay.io/two/app@sha256:3a33aa"
     );
 }
+
+/// Thousands of new streams, each from a repository of its own: the sources collapse to one
+/// line per registry, and the one registry nobody used before is still named.
+#[test]
+fn a_cut_comment_collapses_sources_to_registries_and_names_each() {
+    let mut desired: Vec<ImageStream> = (0..4_000)
+        .map(|i| {
+            let mut s = ImageStream::new("demo", &format!("app{i:04}"));
+            s.spec.tags = vec![docker("v1", &format!("quay.io/org{i}/app{i}:v1"))];
+            s
+        })
+        .collect();
+    let mut evil = ImageStream::new("demo", "zz");
+    evil.spec.tags = vec![docker("v1", "evil.example.com/backdoor/app:v1")];
+    desired.push(evil);
+    let p = compute(
+        desired.iter(),
+        &BTreeMap::new(),
+        &Observations::default(),
+        &Options::default(),
+    );
+    let md = render::markdown(&p);
+    assert!(md.len() <= render::MARKDOWN_BUDGET, "{}", md.len());
+    let sources = md.find("#### New and changed sources").unwrap();
+    let every = md.find("#### Every change").unwrap();
+    let list = &md[sources..every];
+    assert!(
+        list.contains("- `evil.example.com`: 1 tag from 1 repository (1 new or retargeted)"),
+        "{list}"
+    );
+    assert!(
+        list.contains("- `quay.io`: 4000 tags from 4000 repositories (4000 new or retargeted)"),
+        "{list}"
+    );
+}

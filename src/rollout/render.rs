@@ -9,7 +9,7 @@ use super::{Rollout, RolloutPlan, SkipReason, Skipped};
 pub fn roll_line(r: &Rollout) -> String {
     format!(
         "~ roll {} {} {}/{} container {}: {} → {}",
-        r.file,
+        crate::util::escape_path(&r.file),
         r.kind,
         r.namespace,
         r.name,
@@ -44,7 +44,7 @@ pub fn skip_line(s: &Skipped) -> String {
     let mut line = format!(
         "  {} {} {} {}/{} container {} (follows {})",
         s.reason.as_str(),
-        s.file,
+        crate::util::escape_path(&s.file),
         s.kind,
         s.namespace,
         s.name,

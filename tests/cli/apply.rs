@@ -67,7 +67,7 @@ fn saved_plan_applies_once_and_then_is_stale() {
     assert_eq!(stale.code, 1, "{}", stale.snapshot());
     assert!(
         stale.stderr.contains(
-            "error: saved plan is stale: the definitions, policies or config it was made from changed since the plan was made"
+            "error: saved plan is stale: the definitions, policies, config or roll-out manifests it was made from changed since the plan was made"
         ),
         "{}",
         stale.stderr

@@ -471,8 +471,9 @@ fn a_saved_plan_is_stale_when_its_config_or_policies_change() {
     let out = repo.run(&["apply", &file]);
     assert_eq!(out.code, 1, "{}", out.snapshot());
     assert!(
-        out.stderr
-            .contains("error: saved plan is stale: the definitions, policies or config"),
+        out.stderr.contains(
+            "error: saved plan is stale: the definitions, policies, config or roll-out manifests"
+        ),
         "{}",
         out.stderr
     );

@@ -22,6 +22,7 @@ mod ref_;
 mod rollout;
 mod scenarios;
 mod tag;
+mod trust;
 mod validate;
 mod watch;
 mod workflows;

@@ -13,7 +13,10 @@ fn action_commands(workflow: &str) -> Vec<String> {
     let mut out = Vec::new();
     for job in doc["jobs"].as_object().unwrap().values() {
         for step in job["steps"].as_array().unwrap() {
-            if step["uses"] == "./.github/actions/streamsync" {
+            // The pull-request check runs the base branch's action from its `base/` checkout.
+            if step["uses"] == "./.github/actions/streamsync"
+                || step["uses"] == "./base/.github/actions/streamsync"
+            {
                 out.push(step["with"]["command"].as_str().unwrap().to_owned());
             }
         }

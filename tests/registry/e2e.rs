@@ -1083,8 +1083,14 @@ fn sync_commit_in_pull_request_mode_puts_the_rollouts_on_their_own_branch() {
     assert!(!head_message(repo.path()).contains("Rolled"));
     unrolled();
     let branch = rev("refs/heads/streamsync/rollout");
+    let mut shown = out.json()["rollout_branch"].clone();
+    let body = shown
+        .as_object_mut()
+        .unwrap()
+        .remove("body")
+        .expect("the pull request's body");
     assert_eq!(
-        out.json()["rollout_branch"],
+        shown,
         serde_json::json!({
             "branch": "streamsync/rollout",
             "commit": branch,
@@ -1092,6 +1098,12 @@ fn sync_commit_in_pull_request_mode_puts_the_rollouts_on_their_own_branch() {
             "updated": true,
         }),
         "{out}"
+    );
+    assert!(
+        body.as_str()
+            .unwrap()
+            .contains("- `deploy/web.yaml` `Deployment`"),
+        "{body}"
     );
     assert!(
         out.stderr.contains(&format!(
@@ -1526,4 +1538,91 @@ fn sync_workflow_pushes_the_state_commit_then_fails_on_a_manifest_error() {
     }
     let out = run_step(temp, &fail, &[("EXIT_CODE", "")]);
     assert_eq!(out.code, 1, "{out}");
+}
+
+/// The roll-out pull request's body comes from the sync report, escaped: a manifest's file
+/// name, object and container names cannot hide lines, mention people or show images in it.
+#[test]
+fn sync_workflow_pull_request_body_escapes_markdown() {
+    let rig = WorkflowRig::new();
+    let ci = rig.repo.path();
+    let hostile = "deploy/@admin <!-- ![i](https:e.example).yaml";
+    std::fs::write(
+        ci.join(hostile),
+        WORKFLOW_WEB
+            .replace("name: web\n  namespace", "name: '@owner'\n  namespace")
+            .replace(
+                "- name: web",
+                "- name: '<img src=x> [l](https://e.example) -->'",
+            ),
+    )
+    .unwrap();
+    git(ci, &["add", "."]);
+    git(
+        ci,
+        &[&GIT_ID[..], &["commit", "-qm", "hostile names"]].concat(),
+    );
+    git(ci, &["push", "-q", "origin", "main"]);
+    git(ci, &["fetch", "-q", "origin"]);
+    rig.sync("2026-01-01T00:00:00Z");
+    assert_eq!(rig.push_state().code, 0);
+    let out = rig.push_branch();
+    assert_eq!(out.code, 0, "{out}");
+    let outputs = rig.take_outputs();
+    let commit = outputs
+        .lines()
+        .find_map(|l| l.strip_prefix("commit="))
+        .unwrap()
+        .to_owned();
+    // `gh`: no pull request open yet; `pr create` keeps the body file it is given.
+    let bin = rig.temp.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let kept = rig.temp.path().join("posted-body.md");
+    std::fs::write(
+        bin.join("gh"),
+        format!(
+            "#!/bin/bash\nset -eu\ncase \"$1 $2\" in\n  'pr list') exit 0 ;;\n  'pr create') while [ $# -gt 0 ]; do if [ \"$1\" = --body-file ]; then cp \"$2\" {kept:?}; fi; shift; done ;;\n  *) echo \"unexpected gh $*\" >&2; exit 2 ;;\nesac\n"
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(bin.join("gh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let report = rig.temp.path().join("sync.json");
+    let body = rig.temp.path().join("rollout-body.md");
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let out = run_step(
+        ci,
+        &sync_workflow_step("Open or update the roll-out pull request"),
+        &[
+            ("BASE", "main"),
+            ("BRANCH", "streamsync/rollout"),
+            ("COMMIT", &commit),
+            ("GH_TOKEN", "t"),
+            ("GH_REPO", "o/r"),
+            ("REPORT", report.to_str().unwrap()),
+            ("BODY", body.to_str().unwrap()),
+            ("PATH", &path),
+        ],
+    );
+    assert_eq!(out.code, 0, "{out}");
+    let posted = std::fs::read_to_string(&kept).unwrap();
+    assert!(
+        posted.contains(
+            "- `deploy/@admin <!-- ![i](https:e.example).yaml` `Deployment` `demo/@owner` container `<img src=x> [l](https://e.example) -->`: "
+        ),
+        "{posted}"
+    );
+    // Outside code spans, nothing Markdown or HTML acts on.
+    for (i, part) in posted.split('`').enumerate() {
+        if i % 2 == 0 {
+            for c in ["@", "<", "](", "![", "-->"] {
+                assert!(!part.contains(c), "{c:?} outside a code span: {posted}");
+            }
+        }
+    }
+    assert_eq!(
+        posted.lines().filter(|l| l.starts_with("- ")).count(),
+        2,
+        "{posted}"
+    );
 }

@@ -40,7 +40,7 @@ pub fn run(ws: &Workspace, args: &ValidateArgs, printer: &Printer) -> Result<Exi
             }
         }
         DiagnosticFormat::Json => printer.out(&diagnostic::render_json(diags)),
-        DiagnosticFormat::Github => printer.out(&diagnostic::render_github(diags)),
+        DiagnosticFormat::Github => printer.out_commands(&diagnostic::render_github(diags)),
     }
     Ok(if loaded.has_errors() {
         ExitStatus::Failure
