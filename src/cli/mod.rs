@@ -146,6 +146,8 @@ pub enum Command {
     Catalog(CatalogArgs),
     /// Re-validate and re-plan whenever definitions or policies change.
     Watch(WatchArgs),
+    /// Start a repository (config, example, policies, workflows), or adopt a cluster's streams.
+    Init(InitArgs),
     /// Show how a pull spec parses and normalises, as JSON.
     Ref(RefArgs),
     /// Print shell completions.
@@ -414,6 +416,23 @@ pub struct WatchArgs {
     /// Debounce delay in milliseconds.
     #[arg(long, default_value_t = 100, hide = true)]
     pub debounce_ms: u64,
+}
+
+/// `init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Namespace of the example stream (`definitions/<NS>/`); with --from, of streams that
+    /// name none.
+    #[arg(long, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// Adopt `oc get is -A -o yaml|json` output (a List or documents; `-`: standard input):
+    /// one definition per stream, and the live state seeded from their status.
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<PathBuf>,
+    /// GitHub owner of the streamsync repository whose action the workflows use
+    /// (`<OWNER>/streamsync/.github/actions/streamsync@v<version>`).
+    #[arg(long, value_name = "OWNER")]
+    pub action_owner: Option<String>,
 }
 
 /// `ref`.
