@@ -186,6 +186,9 @@ pub struct PlanArgs {
     /// Save the plan to apply it later with `apply FILE`.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Text: also print the unified diff of each stream's spec (the field list is always shown).
+    #[arg(long)]
+    pub diff: bool,
     /// Exit 2 when there are changes.
     #[arg(long)]
     pub detailed_exitcode: bool,

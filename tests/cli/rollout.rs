@@ -353,7 +353,7 @@ fn plan_json_lists_rollouts_and_counts_them() {
     let out = repo.run(&["plan", "--format", "json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    assert_eq!(v["format_version"], "1.1");
+    assert_eq!(v["format_version"], "1.2");
     assert_eq!(v["summary"]["rollout"], 2);
     let web = &v["rollouts"][0];
     let fields: Vec<&str> = web
@@ -384,7 +384,7 @@ fn plan_json_lists_rollouts_and_counts_them() {
     let out = repo.run(&["plan", "--out", saved.to_str().unwrap()]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let v: serde_json::Value = serde_json::from_str(&read(&saved)).unwrap();
-    assert_eq!(v["format_version"], "1.1");
+    assert_eq!(v["format_version"], "1.2");
     assert_eq!(v["summary"]["rollout"], 2);
 }
 

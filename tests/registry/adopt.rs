@@ -251,7 +251,10 @@ fn adopting_an_export_plans_no_changes_and_reimports_nothing() {
         "{plan}"
     );
     assert_eq!(history(root, "team/app", "1.0"), [new.clone(), old.clone()]);
-    assert_eq!(history(root, "tools/cli", "2"), [cli_digest]);
+    assert_eq!(
+        history(root, "tools/cli", "2"),
+        std::slice::from_ref(&cli_digest)
+    );
 
     // Asked for real, the registry still holds what the cluster imported: no move.
     let refreshed = cli::run(root, &["plan", "--refresh", "--format", "json"]);
@@ -268,10 +271,46 @@ fn adopting_an_export_plans_no_changes_and_reimports_nothing() {
     // A sync keeps every history item; the scheduled re-import finds the same image.
     let sync = cli::run(root, &["sync", "--once"]);
     assert_eq!(sync.code, 0, "{sync}");
-    assert_eq!(history(root, "team/app", "1.0"), [new.clone(), old]);
+    assert_eq!(history(root, "team/app", "1.0"), [new.clone(), old.clone()]);
     let after = cli::run(root, &["plan", "--detailed-exitcode"]);
     assert_eq!(after.code, 0, "{after}");
     assert!(after.stdout.contains("No changes"), "{after}");
+
+    // Retargeting `latest` from `1.0` to another stream's tag shows the image it moves from
+    // and to, in every format.
+    let retargeted = format!(
+        "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: app\n  labels:\n    app: app\n  annotations:\n    openshift.io/display-name: App\nspec:\n  tags:\n  - name: '1.0'\n    annotations:\n      description: The 1.0 series\n    from:\n      kind: DockerImage\n      name: {host}/team/app:1.0\n    importPolicy:\n      insecure: true\n      scheduled: true\n  - name: latest\n    from:\n      kind: ImageStreamTag\n      namespace: tools\n      name: cli:2\n    referencePolicy:\n      type: Local\n  - name: old\n    from:\n      kind: DockerImage\n      name: {host}/team/app:0.9\n    reference: true\n"
+    );
+    let app_path = root.join("definitions/team/app.yaml");
+    let adopted_text = std::fs::read_to_string(&app_path).unwrap();
+    std::fs::write(&app_path, retargeted).unwrap();
+    let json = cli::run(root, &["plan", "--format", "json"]).json();
+    assert_eq!(json["format_version"], "1.2");
+    let change = json["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["tag"] == "latest")
+        .cloned()
+        .unwrap();
+    assert_eq!(change["action"], "update_tag", "{change}");
+    assert_eq!(change["image_before"], new.as_str(), "{change}");
+    assert_eq!(change["image_after"], cli_digest.as_str(), "{change}");
+    let short = |d: &str| format!("sha256:{}…", &d["sha256:".len().."sha256:".len() + 12]);
+    let moved = format!("image: {} → {}", short(&new), short(&cli_digest));
+    let text = cli::run(root, &["plan"]);
+    assert!(text.stdout.contains(&moved), "{text}");
+    // Each change once: the field list, and the unified diff only with --diff.
+    assert!(
+        text.stdout.contains("from.name: \"1.0\" → \"cli:2\""),
+        "{text}"
+    );
+    assert!(!text.stdout.contains("+++ team/app (planned)"), "{text}");
+    let diff = cli::run(root, &["plan", "--diff"]);
+    assert!(diff.stdout.contains("+++ team/app (planned)"), "{diff}");
+    let markdown = cli::run(root, &["plan", "--format", "markdown"]);
+    assert!(markdown.stdout.contains(&moved), "{markdown}");
+    std::fs::write(&app_path, adopted_text).unwrap();
 
     // Adopting again: the streams have definitions; nothing is written, both are named.
     let before = std::fs::read_to_string(root.join("state/team/app.yaml")).unwrap();

@@ -34,7 +34,9 @@ pub fn run(ws: &Workspace, args: &PlanArgs, printer: &Printer) -> Result<ExitSta
     }
     let plan = &done.planned.plan;
     match args.format {
-        ReportFormat::Text => printer.out_painted(&render::text(plan, printer.color_stdout())),
+        ReportFormat::Text => {
+            printer.out_painted(&render::text_with(plan, printer.color_stdout(), args.diff));
+        }
         ReportFormat::Markdown => printer.out(&render::markdown(plan)),
         ReportFormat::Json => printer.out(&render::json(plan)),
     }
