@@ -272,6 +272,28 @@ fn adopting_an_export_plans_no_changes_and_reimports_nothing() {
     let sync = cli::run(root, &["sync", "--once"]);
     assert_eq!(sync.code, 0, "{sync}");
     assert_eq!(history(root, "team/app", "1.0"), [new.clone(), old.clone()]);
+    // Quiet when nothing moved: one summary line; -v brings the detail back; -q only errors.
+    let still = cli::run(root, &["sync", "--once"]);
+    assert_eq!(still.code, 0, "{still}");
+    assert_eq!(still.stdout, "", "{still}");
+    assert_eq!(still.stderr.lines().count(), 1, "{still}");
+    assert!(
+        still
+            .stderr
+            .starts_with("sync: nothing moved (1 tag checked at 1 registry, "),
+        "{still}"
+    );
+    let verbose = cli::run(root, &["sync", "--once", "-v"]);
+    assert!(
+        verbose.stdout.contains("import team/app:1.0: done"),
+        "{verbose}"
+    );
+    assert!(verbose.stdout.contains("Apply complete"), "{verbose}");
+    let quiet = cli::run(root, &["sync", "--once", "-q"]);
+    assert_eq!(
+        (quiet.code, quiet.stdout.as_str(), quiet.stderr.as_str()),
+        (0, "", "")
+    );
     let after = cli::run(root, &["plan", "--detailed-exitcode"]);
     assert_eq!(after.code, 0, "{after}");
     assert!(after.stdout.contains("No changes"), "{after}");
