@@ -292,6 +292,10 @@ pub struct ImportArgs {
     /// Show what would change and write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// With --from: do not ask for confirmation (asked only when standard input and output
+    /// are terminals and `CI` is not set).
+    #[arg(long)]
+    pub auto_approve: bool,
     /// How long to wait for the state lock.
     #[arg(long, value_name = "DURATION", default_value = "0s")]
     pub lock_timeout: String,

@@ -151,7 +151,7 @@ fn still(applied: &Applied) -> bool {
             .is_none_or(|r| r.plan.is_empty() && r.plan.skipped.iter().all(|s| s.detail.is_none()))
 }
 
-/// `sync: nothing moved (3 tags checked at 1 registry, 3 requests)`.
+/// `sync: nothing moved; 3 tags checked, 3 requests (quay.io: 3 HEAD, 0 GET)`.
 fn still_line(applied: &Applied) -> String {
     let plural = crate::diagnostic::plural;
     let checked = applied.report.applied.results.len();
@@ -159,13 +159,20 @@ fn still_line(applied: &Applied) -> String {
         return "sync: nothing moved".to_owned();
     }
     let total: u64 = applied.requests.values().map(|c| c.head + c.get).sum();
-    format!(
-        "sync: nothing moved ({checked} {} checked at {} {}, {total} {})",
+    let per_host: Vec<String> = applied
+        .requests
+        .iter()
+        .map(|(host, c)| format!("{host}: {} HEAD, {} GET", c.head, c.get))
+        .collect();
+    let mut line = format!(
+        "sync: nothing moved; {checked} {} checked, {total} {}",
         plural(checked, "tag", "tags"),
-        applied.requests.len(),
-        plural(applied.requests.len(), "registry", "registries"),
         plural(total as usize, "request", "requests"),
-    )
+    );
+    if !per_host.is_empty() {
+        line.push_str(&format!(" ({})", per_host.join("; ")));
+    }
+    line
 }
 
 /// 1 when something failed, 3 when every failure is a registry that could not be asked.

@@ -280,7 +280,7 @@ fn adopting_an_export_plans_no_changes_and_reimports_nothing() {
     assert!(
         still
             .stderr
-            .starts_with("sync: nothing moved (1 tag checked at 1 registry, "),
+            .starts_with("sync: nothing moved; 1 tag checked, 1 request ("),
         "{still}"
     );
     let verbose = cli::run(root, &["sync", "--once", "-v"]);
@@ -401,4 +401,80 @@ fn adopting_json_from_standard_input_after_init() {
         .collect();
     assert!(!streams.iter().any(|s| s == "team/app"), "{plan}");
     assert_eq!(history(root, "team/app", "1.0"), [new, old]);
+}
+
+/// `import NAME:TAG --from SPEC --confirm` writes the tag and imports it (`oc import-image
+/// --confirm`); a hint repeats the user's own flags.
+#[test]
+fn import_from_confirm_writes_the_tag_and_imports_it() {
+    let reg = Registry::start(Variant::Plain);
+    let host = reg.host();
+    let pusher = Pusher::plain(&host);
+    let pushed = pusher.image("team/web", "1.0", "amd64", "one").digest;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(root.join("streamsync.toml"), CONFIG).unwrap();
+    std::fs::create_dir_all(root.join("definitions")).unwrap();
+    let spec = format!("{host}/team/web:1.0");
+
+    // Without --confirm: exit 1, nothing written, and the hint keeps --insecure and --scheduled.
+    let out = cli::run(
+        root,
+        &[
+            "import",
+            "team/web:1.0",
+            "--from",
+            &spec,
+            "--insecure",
+            "--scheduled",
+        ],
+    );
+    assert_eq!(out.code, 1, "{out}");
+    assert!(
+        out.stderr.contains(&format!(
+            "hint: streamsync import team/web:1.0 --from {spec} --scheduled --insecure --confirm"
+        )),
+        "{out}"
+    );
+    assert!(!root.join("definitions/team/web.yaml").exists());
+
+    // Pipes never get a prompt: written and imported at once.
+    let out = cli::run(
+        root,
+        &[
+            "import",
+            "team/web:1.0",
+            "--from",
+            &spec,
+            "--insecure",
+            "--confirm",
+        ],
+    );
+    assert_eq!(out.code, 0, "{out}");
+    let def = std::fs::read_to_string(root.join("definitions/team/web.yaml")).unwrap();
+    assert!(def.contains(&format!("name: {spec}")), "{def}");
+    assert!(out.stderr.contains("imported 1 tag (1 new image)"), "{out}");
+    assert_eq!(
+        history(root, "team/web", "1.0"),
+        std::slice::from_ref(&pushed)
+    );
+    let plan = cli::run(root, &["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 0, "{plan}");
+
+    // A second tag of the stream, with --auto-approve.
+    pusher.image("team/web", "2.0", "amd64", "two");
+    let out = cli::run(
+        root,
+        &[
+            "import",
+            "team/web:2.0",
+            "--from",
+            &format!("{host}/team/web:2.0"),
+            "--insecure",
+            "--auto-approve",
+        ],
+    );
+    assert_eq!(out.code, 0, "{out}");
+    assert_eq!(history(root, "team/web", "2.0").len(), 1, "{out}");
+    assert_eq!(history(root, "team/web", "1.0"), [pushed]);
 }
