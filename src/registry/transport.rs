@@ -407,7 +407,9 @@ impl Transport {
                             format!("{why}; not asked again in this run"),
                         ));
                     }
-                    let tls = is_tls_failure(&message);
+                    // An HTTPS handshake answered in plain HTTP fails the same way every time.
+                    let plain_http = message.contains("InvalidContentType");
+                    let tls = is_tls_failure(&message) || plain_http;
                     if !tls && attempt < retry::MAX_RETRIES {
                         attempt += 1;
                         let wait = retry::backoff(
@@ -420,7 +422,14 @@ impl Transport {
                         continue;
                     }
                     let mut text = format!("cannot reach {}: {message}", target.host);
-                    if tls {
+                    if plain_http {
+                        text.push_str(&format!(
+                            " (hint: {} answers plain HTTP, not HTTPS: set `importPolicy.insecure: true` on the tag \
+                             (or the stream annotation `openshift.io/image.insecureRepository: \"true\"`) and list \
+                             \"{}\" in [registry] insecure_allowed in streamsync.toml)",
+                            target.host, target.host
+                        ));
+                    } else if tls {
                         text.push_str(" (hint: add the registry's CA to [registry] ca_files, or allow insecure transport for it)");
                     }
                     if !host.health.answered() {

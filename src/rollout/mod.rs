@@ -198,15 +198,22 @@ pub fn validate(
         }
         let what = t.from.display(default_namespace);
         let (message, hint) = match stream {
-            Some(_) => (
+            Some(d) => (
                 format!(
                     "{} `{}` follows `{what}`, but stream `{key}` has no tag `{}`",
                     t.kind, t.name, t.from.tag
                 ),
-                format!(
-                    "add tag `{}` to stream `{key}` in definitions/, or name one of its tags",
-                    t.from.tag
-                ),
+                // The nearest tag name, as definitions suggest one.
+                match crate::diagnostic::did_you_mean(
+                    &t.from.tag,
+                    d.stream.spec.tags.iter().map(|tag| tag.name.as_str()),
+                ) {
+                    Some(near) => format!("did you mean `{}:{near}`?", key.name),
+                    None => format!(
+                        "add tag `{}` to stream `{key}` in definitions/, or name one of its tags",
+                        t.from.tag
+                    ),
+                },
             ),
             None => (
                 format!(

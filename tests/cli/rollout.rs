@@ -665,3 +665,18 @@ fn apply_rolls_what_the_plan_said_even_with_no_change_to_the_state() {
     let plan = repo.run(&["plan", "--detailed-exitcode"]);
     assert_eq!(plan.code, 0, "{}", plan.stdout);
 }
+
+/// A trigger naming a tag the stream does not have suggests the nearest tag name.
+#[test]
+fn a_trigger_naming_a_missing_tag_suggests_the_nearest() {
+    let repo = repo();
+    repo.write(
+        "deploy/typo.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: typo\n  namespace: web\n  annotations:\n    image.openshift.io/triggers: '[{\"from\":{\"kind\":\"ImageStreamTag\",\"name\":\"ruby:lates\"},\"fieldPath\":\"spec.template.spec.containers[0].image\"}]'\nspec:\n  template:\n    spec:\n      containers:\n      - name: app\n        image: x\n",
+    );
+    let out = repo.run(&["validate"]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert!(all.contains("has no tag `lates`"), "{all}");
+    assert!(all.contains("hint: did you mean `ruby:latest`?"), "{all}");
+}

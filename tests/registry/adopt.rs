@@ -478,3 +478,31 @@ fn import_from_confirm_writes_the_tag_and_imports_it() {
     assert_eq!(history(root, "team/web", "2.0").len(), 1, "{out}");
     assert_eq!(history(root, "team/web", "1.0"), [pushed]);
 }
+
+/// HTTPS answered by a plain-HTTP registry says how to allow it, at once (no retries).
+#[test]
+fn https_to_a_plain_http_registry_hints_at_insecure() {
+    let reg = Registry::start(Variant::Plain);
+    let host = reg.host();
+    Pusher::plain(&host).image("team/web", "1.0", "amd64", "one");
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("definitions/team")).unwrap();
+    std::fs::write(
+        root.join("definitions/team/web.yaml"),
+        format!(
+            "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: web\nspec:\n  tags:\n  - name: '1.0'\n    from:\n      kind: DockerImage\n      name: {host}/team/web:1.0\n"
+        ),
+    )
+    .unwrap();
+    let out = cli::run(root, &["apply", "--auto-approve"]);
+    assert_ne!(out.code, 0, "{out}");
+    assert!(out.stdout.contains("InvalidContentType"), "{out}");
+    assert!(
+        out.stdout.contains(&format!(
+            "hint: {host} answers plain HTTP, not HTTPS: set `importPolicy.insecure: true` on the tag"
+        )),
+        "{out}"
+    );
+    assert!(out.stdout.contains("[registry] insecure_allowed"), "{out}");
+}
