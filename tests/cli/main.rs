@@ -11,6 +11,7 @@ mod init;
 mod memos;
 mod plan;
 mod prune;
+mod readme;
 mod ref_;
 mod rollout;
 mod scenarios;
