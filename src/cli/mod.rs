@@ -146,7 +146,7 @@ pub enum Command {
     Catalog(CatalogArgs),
     /// Re-validate and re-plan whenever definitions or policies change.
     Watch(WatchArgs),
-    /// Start a repository (config, example, policies, workflows), or adopt a cluster's streams.
+    /// Start a repository (config, example, workflows), or adopt a cluster's streams.
     Init(InitArgs),
     /// Show how a pull spec parses and normalises, as JSON.
     Ref(RefArgs),
