@@ -171,6 +171,14 @@ fn adopt_one(obj: Value, fallback_namespace: &str) -> Result<Adopted, String> {
     }
     let definition = clean(&exported);
     let mut live = definition.clone();
+    // The server's mark that the stream's repository was imported: kept in the live state
+    // (plans ignore it), so a `spec.dockerImageRepository` is not imported again.
+    if let Some(check) = exported.annotation(ANNOTATION_REPOSITORY_CHECK) {
+        live.metadata
+            .annotations
+            .get_or_insert_with(Default::default)
+            .insert(ANNOTATION_REPOSITORY_CHECK.to_owned(), check.to_owned());
+    }
     live.metadata.creation_timestamp = exported.metadata.creation_timestamp.clone();
     live.metadata.generation = exported.metadata.generation;
     for tag in &mut live.spec.tags {
@@ -334,6 +342,12 @@ items:
         let status = a.live.status.as_ref().unwrap();
         assert_eq!(status.tags[0].items.len(), 2);
         assert_eq!(a.live.spec.tags[0].generation, Some(2));
+        assert!(
+            a.live
+                .annotation(ANNOTATION_REPOSITORY_CHECK)
+                .is_some_and(|c| c.starts_with("2026")),
+            "the live state keeps the repository check"
+        );
     }
 
     #[test]
