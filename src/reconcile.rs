@@ -494,6 +494,8 @@ pub fn forced_import(
         after: Some(serde_json::json!({ "from": from, "importMode": "Legacy" })),
         reason: reason.to_owned(),
         introduced: None,
+        image_before: None,
+        image_after: None,
     }
 }
 
@@ -763,6 +765,9 @@ fn comparable(c: &Change) -> Change {
     let mut c = c.clone();
     c.reason = String::new();
     c.introduced = None;
+    if c.action == plan::Action::Import {
+        c.image_after = None;
+    }
     if c.action == plan::Action::Import
         && let Some(serde_json::Value::Object(after)) = &mut c.after
     {
@@ -970,6 +975,8 @@ mod saved_plan_tests {
             })),
             reason: "scheduled: upstream moved".into(),
             introduced: None,
+            image_before: None,
+            image_after: None,
         }
     }
 

@@ -146,6 +146,8 @@ pub enum Command {
     Catalog(CatalogArgs),
     /// Re-validate and re-plan whenever definitions or policies change.
     Watch(WatchArgs),
+    /// Start a repository (config, example, workflows), or adopt a cluster's streams.
+    Init(InitArgs),
     /// Show how a pull spec parses and normalises, as JSON.
     Ref(RefArgs),
     /// Print shell completions.
@@ -184,6 +186,9 @@ pub struct PlanArgs {
     /// Save the plan to apply it later with `apply FILE`.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Text: also print the unified diff of each stream's spec (the field list is always shown).
+    #[arg(long)]
+    pub diff: bool,
     /// Exit 2 when there are changes.
     #[arg(long)]
     pub detailed_exitcode: bool,
@@ -287,6 +292,10 @@ pub struct ImportArgs {
     /// Show what would change and write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// With --from: do not ask for confirmation (asked only when standard input and output
+    /// are terminals and `CI` is not set).
+    #[arg(long)]
+    pub auto_approve: bool,
     /// How long to wait for the state lock.
     #[arg(long, value_name = "DURATION", default_value = "0s")]
     pub lock_timeout: String,
@@ -427,6 +436,23 @@ pub struct WatchArgs {
     /// Debounce delay in milliseconds.
     #[arg(long, default_value_t = 100, hide = true)]
     pub debounce_ms: u64,
+}
+
+/// `init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Namespace of the example stream (`definitions/<NS>/`); with --from, of streams that
+    /// name none.
+    #[arg(long, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// Adopt `oc get is -A -o yaml|json` output (a List or documents; `-`: standard input):
+    /// one definition per stream, and the live state seeded from their status.
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<PathBuf>,
+    /// GitHub owner of the streamsync repository whose action the workflows use
+    /// (`<OWNER>/streamsync/.github/actions/streamsync@v<version>`).
+    #[arg(long, value_name = "OWNER")]
+    pub action_owner: Option<String>,
 }
 
 /// `ref`.

@@ -84,6 +84,14 @@ fn show_applied(
     }
     let report = &applied.report;
     let errors = applied.all_errors();
+    // A sync pass that moved nothing says so in one line; `-v` shows every check.
+    if sync.is_some() && format != ReportFormat::Json && printer.verbosity() == 0 && still(applied)
+    {
+        if !printer.is_quiet() {
+            printer.info(&still_line(applied));
+        }
+        return status(applied);
+    }
     match format {
         ReportFormat::Json => {
             let rolled = applied
@@ -127,6 +135,44 @@ fn show_applied(
         }
     }
     status(applied)
+}
+
+/// Whether a pass moved nothing: nothing written, nothing failed or left out, nothing
+/// rolled and no trigger newly waiting on a failure.
+fn still(applied: &Applied) -> bool {
+    !applied.report.written.any()
+        && applied.all_errors().is_empty()
+        && !applied.failed()
+        && !applied.incomplete()
+        && applied.repositories.notes.is_empty()
+        && applied
+            .rolled
+            .as_deref()
+            .is_none_or(|r| r.plan.is_empty() && r.plan.skipped.iter().all(|s| s.detail.is_none()))
+}
+
+/// `sync: nothing moved; 3 tags checked, 3 requests (quay.io: 3 HEAD, 0 GET)`.
+fn still_line(applied: &Applied) -> String {
+    let plural = crate::diagnostic::plural;
+    let checked = applied.report.applied.results.len();
+    if checked == 0 && applied.requests.is_empty() {
+        return "sync: nothing moved".to_owned();
+    }
+    let total: u64 = applied.requests.values().map(|c| c.head + c.get).sum();
+    let per_host: Vec<String> = applied
+        .requests
+        .iter()
+        .map(|(host, c)| format!("{host}: {} HEAD, {} GET", c.head, c.get))
+        .collect();
+    let mut line = format!(
+        "sync: nothing moved; {checked} {} checked, {total} {}",
+        plural(checked, "tag", "tags"),
+        plural(total as usize, "request", "requests"),
+    );
+    if !per_host.is_empty() {
+        line.push_str(&format!(" ({})", per_host.join("; ")));
+    }
+    line
 }
 
 /// 1 when something failed, 3 when every failure is a registry that could not be asked.

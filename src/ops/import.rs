@@ -58,8 +58,11 @@ pub struct Options {
 pub enum Report {
     /// Tags of a defined stream were imported (or would be).
     Imported(Imported),
-    /// The definitions were edited (`from`).
+    /// The definitions were edited (`from` with `dry_run`: would be).
     Edited(Edited),
+    /// The definitions were edited (`from`), then the tag (or, with `all`, the repository)
+    /// was imported, as `oc import-image --from … --confirm` does.
+    EditedImported(Box<(Edited, Imported)>),
 }
 
 /// A re-import.
@@ -95,7 +98,31 @@ pub fn run(ws: &Workspace, args: &Options, progress: &dyn Progress) -> Result<Ru
         bail!("valid ImportMode values are Legacy or PreserveOriginal");
     }
     if args.confirm || args.from.is_some() {
-        return Ok(Run::Done(Report::Edited(from_pullspec(ws, args)?)));
+        let (edited, key, tag) = from_pullspec(ws, args)?;
+        if args.dry_run {
+            return Ok(Run::Done(Report::Edited(edited)));
+        }
+        // The tag is in the definitions now; import it as a re-import of a defined stream
+        // does (its pending changes applied first, under the lock).
+        let again = Options {
+            target: if args.all {
+                key.to_string()
+            } else {
+                format!("{key}:{tag}")
+            },
+            all: args.all,
+            max: args.max,
+            lock_timeout: args.lock_timeout,
+            registry_config: args.registry_config.clone(),
+            ..Options::default()
+        };
+        return Ok(match reimport(ws, &again, progress)? {
+            Run::Done(Report::Imported(imported)) => {
+                Run::Done(Report::EditedImported(Box::new((edited, imported))))
+            }
+            Run::Done(other) => Run::Done(other),
+            Run::Invalid(invalid) => Run::Invalid(invalid),
+        });
     }
     reimport(ws, args, progress)
 }
@@ -170,8 +197,8 @@ fn reimport(ws: &Workspace, args: &Options, progress: &dyn Progress) -> Result<R
         bail!(Hinted::new(
             "--scheduled, --insecure, --reference-policy and --import-mode change the tag's definition, so they need --from",
             format!(
-                "streamsync import {} --from PULLSPEC … (or streamsync tag)",
-                args.target
+                "{} (or streamsync tag)",
+                command_line(args, "--from PULLSPEC")
             ),
         ));
     }
@@ -188,10 +215,7 @@ fn reimport(ws: &Workspace, args: &Options, progress: &dyn Progress) -> Result<R
                 "no image stream named \"{}\" exists, pass --confirm to create and import",
                 key.name
             ),
-            format!(
-                "streamsync import {} --from PULLSPEC --confirm",
-                args.target
-            ),
+            command_line(args, "--from PULLSPEC --confirm"),
         )),
     };
     let Some(stream) = loaded.set.streams.get(&key).map(|d| &d.stream) else {
@@ -370,7 +394,7 @@ fn forced(key: &StreamKey, t: &TagReference, live: Option<&ImageStream>) -> Chan
 /// created in `definitions/<ns>/<name>.yaml` only with `--confirm` (without it: exit 1, as
 /// `oc`); with `--all`, PULLSPEC's repository becomes `spec.dockerImageRepository`. The report
 /// holds the diff and the plan the edit implies; `dry_run` writes nothing.
-fn from_pullspec(ws: &Workspace, args: &Options) -> Result<Edited> {
+fn from_pullspec(ws: &Workspace, args: &Options) -> Result<(Edited, StreamKey, String)> {
     let Some(from) = args.from.as_deref() else {
         bail!(Hinted::new(
             "--confirm creates a stream, so it needs --from PULLSPEC",
@@ -435,10 +459,7 @@ fn from_pullspec(ws: &Workspace, args: &Options) -> Result<Edited> {
                         format!(
                             "the image stream has a different import spec \"{current}\", pass --confirm to update"
                         ),
-                        format!(
-                            "streamsync import {} --all --from {from} --confirm",
-                            args.target
-                        ),
+                        command_line(args, "--confirm"),
                     ));
                 }
                 session.edit(&file, |text| {
@@ -482,7 +503,7 @@ fn from_pullspec(ws: &Workspace, args: &Options) -> Result<Edited> {
                         "no image stream named \"{}\" exists, pass --confirm to create and import",
                         key.name
                     ),
-                    format!("streamsync import {} --from {from} --confirm", args.target),
+                    command_line(args, "--confirm"),
                 ));
             }
             let (file, target) = new_stream_slot(ws, &session, &key)?;
@@ -515,13 +536,47 @@ fn from_pullspec(ws: &Workspace, args: &Options) -> Result<Edited> {
     };
     let loaded = session.check()?;
     let files = edits::write(&session, args.dry_run, true)?;
-    let implied = Some(edits::implied_plan(ws, &loaded, &[key]));
-    Ok(Edited {
-        files,
-        dry_run: args.dry_run,
-        messages: vec![message],
-        implied,
-    })
+    let implied = Some(edits::implied_plan(ws, &loaded, std::slice::from_ref(&key)));
+    Ok((
+        Edited {
+            files,
+            dry_run: args.dry_run,
+            messages: vec![message],
+            implied,
+        },
+        key,
+        tag_name,
+    ))
+}
+
+/// The user's command line again, with the import flags they gave, plus `extra` (for a hint).
+pub fn command_line(args: &Options, extra: &str) -> String {
+    let mut line = format!("streamsync import {}", args.target);
+    if args.all {
+        line.push_str(" --all");
+    }
+    if let Some(from) = &args.from {
+        line.push_str(&format!(" --from {from}"));
+    }
+    for (on, flag) in [
+        (args.scheduled, " --scheduled"),
+        (args.insecure, " --insecure"),
+    ] {
+        if on {
+            line.push_str(flag);
+        }
+    }
+    if let Some(p) = &args.reference_policy {
+        line.push_str(&format!(" --reference-policy {p}"));
+    }
+    if let Some(m) = &args.import_mode {
+        line.push_str(&format!(" --import-mode {m}"));
+    }
+    if !extra.is_empty() {
+        line.push(' ');
+        line.push_str(extra);
+    }
+    line
 }
 
 /// The spec tag `oc import-image --from` writes: a `DockerImage` source with the import flags.

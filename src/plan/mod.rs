@@ -17,7 +17,7 @@ use crate::model::{
 };
 
 /// The JSON format version of plans (additions bump the minor version).
-pub const FORMAT_VERSION: &str = "1.1";
+pub const FORMAT_VERSION: &str = "1.2";
 
 /// What a change does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -98,6 +98,13 @@ pub struct Change {
     /// With `plan --base`: whether the head introduces it (false: drift already pending on base).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub introduced: Option<bool>,
+    /// The image (`sha256:…`) the tag holds now, when the change moves it (format 1.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_before: Option<String>,
+    /// The image the tag holds after apply, when the plan knows it: the source tag's image
+    /// in the live state, a pinned digest, or what a refresh observed (format 1.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_after: Option<String>,
 }
 
 impl Change {
@@ -460,6 +467,15 @@ fn to_value<T: Serialize>(v: &T) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
+/// The image a tag of `live` holds now (`items[0].image`), if any.
+fn head_image(live: &ImageStream, tag: &str) -> Option<String> {
+    live.status_tag(tag)?
+        .items
+        .first()
+        .map(|i| i.image.clone())
+        .filter(|i| !i.is_empty())
+}
+
 fn head_value(live: &ImageStream, tag: &str) -> Option<Value> {
     let item = live.status_tag(tag)?.items.first()?;
     Some(serde_json::json!({
@@ -509,7 +525,52 @@ impl Ctx<'_> {
             after,
             reason: reason.into(),
             introduced: None,
+            image_before: None,
+            image_after: None,
         });
+    }
+
+    /// Set the image move of the change just added; nothing when neither end is known or
+    /// the image stays.
+    fn set_images(&mut self, before: Option<String>, after: Option<String>) {
+        if before.is_some() && before == after {
+            return;
+        }
+        if let Some(c) = self.plan.changes.last_mut() {
+            c.image_before = before;
+            c.image_after = after;
+        }
+    }
+
+    /// The image `tag` would hold after apply, as far as the plan knows without a registry
+    /// (or with what a refresh observed).
+    fn image_of_source(&self, key: &StreamKey, tag: &TagReference) -> Option<String> {
+        let from = tag.from.as_ref()?;
+        match from.kind.as_str() {
+            KIND_IMAGE_STREAM_TAG => {
+                let (source, name) = from.source(key)?;
+                head_image(self.live.get(&source)?, name)
+            }
+            KIND_IMAGE_STREAM_IMAGE => {
+                let (source, id) = from.source(key)?;
+                resolve_image_id(self.live.get(&source)?, id)
+                    .ok()
+                    .map(|e| e.image)
+                    .filter(|i| !i.is_empty())
+            }
+            _ if tag.reference => None,
+            _ => self
+                .observations
+                .resolved
+                .get(&(key.clone(), tag.name.clone()))
+                .map(|o| o.digest.clone())
+                .or_else(|| {
+                    from.name
+                        .split_once('@')
+                        .map(|(_, d)| d.to_owned())
+                        .filter(|d| d.starts_with("sha256:"))
+                }),
+        }
     }
 
     fn error(&mut self, key: &StreamKey, tag: &str, message: String) {
@@ -581,6 +642,9 @@ impl Ctx<'_> {
             Some(after),
             reason,
         );
+        let image_before = live.and_then(|l| head_image(l, &tag.name));
+        let image_after = self.image_of_source(key, tag);
+        self.set_images(image_before, image_after);
     }
 
     fn stream(
@@ -719,6 +783,10 @@ impl Ctx<'_> {
             Some(to_value(tag)),
             reason,
         );
+        if !tag.is_importable() {
+            let after = self.image_of_source(key, tag);
+            self.set_images(None, after);
+        }
         if tag.is_importable() {
             self.import(key, tag, live, "new tag");
         }
@@ -756,6 +824,12 @@ impl Ctx<'_> {
                 Some(to_value(d)),
                 reason,
             );
+            // An import change carries the move of an importable tag.
+            if (changed_ref || behind.is_some()) && !d.is_importable() {
+                let before = head_image(live, &d.name);
+                let after = self.image_of_source(key, d);
+                self.set_images(before, after);
+            }
         }
         if !d.is_importable() {
             return;

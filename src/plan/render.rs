@@ -171,7 +171,22 @@ fn details(c: &Change) -> Vec<String> {
             lines
         }
         Action::DeleteStream | Action::RemoveTag => Vec::new(),
-        _ => field_changes(c.before.as_ref(), c.after.as_ref()),
+        _ => {
+            let mut lines = field_changes(c.before.as_ref(), c.after.as_ref());
+            lines.extend(image_move(c));
+            lines
+        }
+    }
+}
+
+/// `image: sha256:0123456789ab… → sha256:…` when the change moves the tag's image.
+fn image_move(c: &Change) -> Option<String> {
+    let short = |d: &str| super::short_digest(d);
+    match (c.image_before.as_deref(), c.image_after.as_deref()) {
+        (Some(b), Some(a)) => Some(format!("image: {} → {}", short(b), short(a))),
+        (Some(b), None) => Some(format!("image: {} → (resolved at apply)", short(b))),
+        (None, Some(a)) => Some(format!("image: {}", short(a))),
+        (None, None) => None,
     }
 }
 
@@ -289,7 +304,13 @@ fn unobserved_line(u: &Unobserved) -> String {
 /// adds its own colour, so an escape sequence in them stays visible text and the printer can
 /// let only streamsync's colours through.
 pub fn text(plan: &Plan, color: bool) -> String {
-    let plain = plain_text(plan);
+    text_with(plan, color, false)
+}
+
+/// [`text`], with the unified diff of every stream's spec after the changes when `diff`
+/// (`plan --diff`); without it, each change shows once, as its field list.
+pub fn text_with(plan: &Plan, color: bool, diff: bool) -> String {
+    let plain = plain_text(plan, diff);
     if color {
         colorize(&crate::util::escape_text(&plain, true))
     } else {
@@ -297,7 +318,7 @@ pub fn text(plan: &Plan, color: bool) -> String {
     }
 }
 
-fn plain_text(plan: &Plan) -> String {
+fn plain_text(plan: &Plan, with_diff: bool) -> String {
     let mut out = String::new();
     if !plan.changes.is_empty() {
         out.push_str("streamsync will make these changes:\n");
@@ -338,7 +359,7 @@ fn plain_text(plan: &Plan) -> String {
             let _ = writeln!(out, "  {}", unobserved_line(u));
         }
     }
-    for key in plan.diffs.keys() {
+    for key in plan.diffs.keys().filter(|_| with_diff) {
         // Imports alone leave the spec as it is: no diff to show.
         let diff = stream_diff(plan, key);
         if diff.is_empty() {

@@ -319,6 +319,8 @@ fn colour_is_streamsync_s_own_and_outside_escape_sequences_stay_visible() {
         // A registry's message, recorded in the state: it tries to hide what follows.
         reason: "retry: NotFound: \x1b[8mhidden\x1b[0m".into(),
         introduced: None,
+        image_before: None,
+        image_after: None,
     });
     plan.changes.push(Change {
         action: Action::RemoveTag,
@@ -329,6 +331,8 @@ fn colour_is_streamsync_s_own_and_outside_escape_sequences_stay_visible() {
         after: None,
         reason: "not in the definitions".into(),
         introduced: None,
+        image_before: None,
+        image_after: None,
     });
     let painted = render::text(&plan, true);
     assert!(!painted.contains("\x1b[8m"), "{painted:?}");

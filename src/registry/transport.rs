@@ -415,7 +415,9 @@ impl Transport {
                             format!("{why}; not asked again in this run"),
                         ));
                     }
-                    let tls = is_tls_failure(&message);
+                    // An HTTPS handshake answered in plain HTTP fails the same way every time.
+                    let plain_http = message.contains("InvalidContentType");
+                    let tls = is_tls_failure(&message) || plain_http;
                     if !tls && attempt < retry::MAX_RETRIES {
                         attempt += 1;
                         let wait = retry::backoff(
@@ -428,11 +430,21 @@ impl Transport {
                         continue;
                     }
                     let text = format!("cannot reach {}: {message}", target.host);
-                    let hint = tls.then_some(
-                        "add the registry's CA to [registry] ca_files, or allow insecure transport for it",
-                    );
+                    let hint = if plain_http {
+                        Some(format!(
+                            "{} answers plain HTTP, not HTTPS: set `importPolicy.insecure: true` on the tag \
+                             (or the stream annotation `openshift.io/image.insecureRepository: \"true\"`) and list \
+                             \"{}\" in [registry] insecure_allowed in streamsync.toml",
+                            target.host, target.host
+                        ))
+                    } else {
+                        tls.then(|| {
+                            "add the registry's CA to [registry] ca_files, or allow insecure transport for it"
+                                .to_owned()
+                        })
+                    };
                     if !host.health.answered() {
-                        host.health.note_unreachable(&text, hint);
+                        host.health.note_unreachable(&text, hint.as_deref());
                     }
                     let failure = ImportFailure::new(FailureReason::Unreachable, text);
                     return Err(match hint {

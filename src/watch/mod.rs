@@ -49,11 +49,35 @@ fn relevant(root: &Path, config: &Path, path: &Path) -> bool {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    // Editors write swap and backup files next to the real one.
-    if name.starts_with('.') || name.ends_with('~') || name.ends_with(".swp") {
+    if is_editor_temporary(&name) {
         return false;
     }
     first.is_some_and(|f| WATCHED_DIRS.contains(&f.as_str()))
+}
+
+/// Files editors write next to the real one while saving: hidden files (`.#ruby.yaml`,
+/// `.ruby.yaml.swp`), backups (`ruby.yaml~`, `.bak`, `.orig`), vim's swap files (`.swp`,
+/// `.swo`, `.swx`, `.swpx`) and its write probe (`4913`, or any all-digit name), Emacs
+/// autosaves (`#ruby.yaml#`), Kate's (`.kate-swp`), JetBrains' safe-write files
+/// (`___jb_tmp___`, `___jb_old___`) and `.tmp` files.
+pub fn is_editor_temporary(name: &str) -> bool {
+    const SUFFIXES: &[&str] = &[
+        "~",
+        ".swp",
+        ".swo",
+        ".swx",
+        ".swpx",
+        ".bak",
+        ".orig",
+        ".tmp",
+        ".kate-swp",
+        "___jb_tmp___",
+        "___jb_old___",
+    ];
+    name.starts_with('.')
+        || (name.starts_with('#') && name.ends_with('#'))
+        || (!name.is_empty() && name.bytes().all(|b| b.is_ascii_digit()))
+        || SUFFIXES.iter().any(|s| name.ends_with(s))
 }
 
 /// Watch `root`'s definitions, policies and `config`; run `on_event` for every debounced batch
@@ -182,4 +206,36 @@ fn spawn_signal_thread(tx: mpsc::Sender<Event>) {
         });
         let _ = tx.send(Event::Stop);
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_editor_temporary;
+
+    #[test]
+    fn editor_temporary_files_are_recognised() {
+        for temp in [
+            "4913",
+            "5036",
+            ".ruby.yaml.swp",
+            "ruby.yaml.swo",
+            "ruby.yaml~",
+            ".#ruby.yaml",
+            "#ruby.yaml#",
+            "ruby.yaml.kate-swp",
+            "ruby.yaml___jb_tmp___",
+            "ruby.yaml.bak",
+        ] {
+            assert!(is_editor_temporary(temp), "{temp}");
+        }
+        for real in [
+            "ruby.yaml",
+            "python.json",
+            "default.toml",
+            "v1.yaml",
+            "2024.yaml",
+        ] {
+            assert!(!is_editor_temporary(real), "{real}");
+        }
+    }
 }

@@ -42,7 +42,7 @@ fn saved_plan_applies_once_and_then_is_stale() {
     let saved: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(repo.path().join("plan.json")).unwrap())
             .unwrap();
-    assert_eq!(saved["format_version"], "1.1");
+    assert_eq!(saved["format_version"], "1.2");
     assert_eq!(saved["serial"], 0);
     assert!(saved["lineage"].is_null());
     assert!(

@@ -387,7 +387,7 @@ fn plan_json_lists_rollouts_and_counts_them() {
     let out = repo.run(&["plan", "--format", "json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    assert_eq!(v["format_version"], "1.1");
+    assert_eq!(v["format_version"], "1.2");
     assert_eq!(v["summary"]["rollout"], 2);
     let web = &v["rollouts"][0];
     let fields: Vec<&str> = web
@@ -418,7 +418,7 @@ fn plan_json_lists_rollouts_and_counts_them() {
     let out = repo.run(&["plan", "--out", saved.to_str().unwrap()]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let v: serde_json::Value = serde_json::from_str(&read(&saved)).unwrap();
-    assert_eq!(v["format_version"], "1.1");
+    assert_eq!(v["format_version"], "1.2");
     assert_eq!(v["summary"]["rollout"], 2);
 }
 
@@ -926,4 +926,19 @@ fn a_tag_of_a_docker_image_repository_stream_waits() {
         "{}",
         out.stdout
     );
+}
+
+/// A trigger naming a tag the stream does not have suggests the nearest tag name.
+#[test]
+fn a_trigger_naming_a_missing_tag_suggests_the_nearest() {
+    let repo = repo();
+    repo.write(
+        "deploy/typo.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: typo\n  namespace: web\n  annotations:\n    image.openshift.io/triggers: '[{\"from\":{\"kind\":\"ImageStreamTag\",\"name\":\"ruby:lates\"},\"fieldPath\":\"spec.template.spec.containers[0].image\"}]'\nspec:\n  template:\n    spec:\n      containers:\n      - name: app\n        image: x\n",
+    );
+    let out = repo.run(&["validate"]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert!(all.contains("has no tag `lates`"), "{all}");
+    assert!(all.contains("hint: did you mean `ruby:latest`?"), "{all}");
 }

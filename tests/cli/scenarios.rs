@@ -36,7 +36,7 @@ fn plans(repo: &TestRepo, label: &str, extra: &[&str]) -> i32 {
         let out = repo.run(&args);
         if format == "json" {
             let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("plan JSON");
-            assert_eq!(v["format_version"], "1.1");
+            assert_eq!(v["format_version"], "1.2");
         }
         code.get_or_insert(out.code);
         snap!(format!("scenario_{label}_plan_{format}"), out.snapshot());
@@ -198,7 +198,7 @@ fn apply_reports_each_change_as_json() {
     let out = repo.run(&["apply", "--format", "json"]);
     assert_eq!(out.code, 3, "{}", out.snapshot());
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    assert_eq!(v["format_version"], "1.1");
+    assert_eq!(v["format_version"], "1.2");
     assert_eq!(v["serial"], 8);
     assert_eq!(v["written"]["streams"], 1);
     let results: Vec<(String, String, bool)> = v["results"]

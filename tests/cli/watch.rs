@@ -190,3 +190,37 @@ fn each_round_is_the_plan_with_its_rollouts_and_trigger_errors() {
     );
     assert_eq!(watch.stop(), 0);
 }
+
+#[test]
+fn editor_temporary_files_start_no_round() {
+    let repo = TestRepo::new();
+    repo.write("definitions/demo/ruby.yaml", RUBY);
+    repo.write("policies/default.toml", "[lint]\nallow = []\n");
+    let watch = Watch::start(&repo);
+    watch
+        .next_block(Duration::from_secs(10))
+        .expect("a first plan");
+    // What vim, Emacs and others write while saving: no round for any of them.
+    for temp in [
+        "definitions/demo/4913",
+        "definitions/demo/.ruby.yaml.swp",
+        "definitions/demo/ruby.yaml~",
+        "definitions/demo/.#ruby.yaml",
+        "definitions/demo/#ruby.yaml#",
+        "definitions/demo/ruby.yaml___jb_tmp___",
+        "policies/default.toml.swo",
+    ] {
+        repo.write(temp, "not: [valid\n");
+    }
+    assert!(
+        watch.next_block(Duration::from_millis(1500)).is_none(),
+        "a round started for an editor's temporary file"
+    );
+    // The real save still starts one.
+    repo.write("definitions/demo/ruby.yaml", &RUBY.replace("ruby", "rubyx"));
+    let (_, block) = watch
+        .next_block(Duration::from_secs(2))
+        .expect("re-planned after the real save");
+    assert!(block.contains("rubyx"), "{block}");
+    assert_eq!(watch.stop(), 0);
+}

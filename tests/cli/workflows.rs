@@ -293,7 +293,9 @@ fn readme_covers_what_a_newcomer_needs() {
             "README lacks {needed:?}"
         );
     }
-    let first_section = readme.find("\n## Install").expect("an Install section");
+    let first_section = readme
+        .find("\n## Quick start")
+        .expect("a Quick start section");
     assert!(
         readme[..first_section].lines().count() <= 30,
         "the README's first screen grew"

@@ -159,7 +159,7 @@ fn apply_imports_with_images_then_a_second_apply_asks_nothing() {
     let out = repo.run(&["apply", "--format", "json"]);
     assert_eq!(out.code, 0, "{out}");
     let v = out.json();
-    assert_eq!(v["format_version"], "1.1");
+    assert_eq!(v["format_version"], "1.2");
     assert_eq!(v["imports"]["imported"], 2, "{out}");
     assert_eq!(v["imports"]["new_images"], 2);
     let counts = &v["requests"][proxy.host()];

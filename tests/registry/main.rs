@@ -11,6 +11,7 @@ mod cli;
 mod harness;
 mod proxy;
 
+mod adopt;
 mod auth;
 mod catalog;
 mod e2e;

@@ -1,8 +1,9 @@
 //! `import`: `oc import-image`, through [`crate::ops::import`]: a re-import shows the apply
 //! report (or, with `--dry-run`, the plan of it); `--from` shows the edit's diff and the plan
-//! it implies.
+//! it implies, then (unless `--dry-run`) imports the tag and shows that report; a person at
+//! a terminal approves the edit first unless `--auto-approve`.
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 
 use crate::cli::progress::Bar;
 use crate::cli::settings::parse_duration;
@@ -26,6 +27,27 @@ pub fn run(ws: &Workspace, args: &ImportArgs, printer: &Printer) -> Result<ExitS
         lock_timeout: parse_duration(&args.lock_timeout)?,
         registry_config: args.registry_config.clone(),
     };
+    // `--from` edits the definitions, then imports: a person at a terminal approves first,
+    // from the diff and the plan it implies, as `apply` asks.
+    if options.from.is_some() && !options.dry_run && should_prompt(args) {
+        let preview = ops::import::Options {
+            dry_run: true,
+            ..options.clone()
+        };
+        if let Run::Done(Report::Edited(edited)) =
+            ops::import::run(ws, &preview, &Bar::new(printer))?
+        {
+            report::edited(&edited, printer);
+            report::implied(&edited, printer);
+            let answer = printer
+                .ask("\nDo you want to write this tag and import it?\n  Only 'yes' will be accepted to approve (--auto-approve skips this).\n\n  Enter a value: ")
+                .context("cannot read the answer")?;
+            if answer.trim() != "yes" {
+                printer.diagnostics("Import cancelled: nothing was changed.\n");
+                return Ok(ExitStatus::Failure);
+            }
+        }
+    }
     let done = match ops::import::run(ws, &options, &Bar::new(printer))? {
         Run::Done(done) => done,
         Run::Invalid(invalid) => {
@@ -42,6 +64,19 @@ pub fn run(ws: &Workspace, args: &ImportArgs, printer: &Printer) -> Result<ExitS
             }
             report::implied(&edited, printer);
             return Ok(ExitStatus::Success);
+        }
+        Report::EditedImported(both) => {
+            let (edited, imported) = *both;
+            report::edited(&edited, printer);
+            for m in &edited.messages {
+                printer.info(m);
+            }
+            // What the edit implies, then what the import did.
+            report::implied(&edited, printer);
+            if !printer.is_quiet() {
+                printer.out("\n");
+            }
+            imported
         }
         Report::Imported(imported) => imported,
     };
@@ -66,4 +101,11 @@ pub fn run(ws: &Workspace, args: &ImportArgs, printer: &Printer) -> Result<ExitS
         printer.info("error: import completed with errors");
     }
     Ok(status)
+}
+
+/// As `apply` decides: only a person at a terminal is asked; pipes, scripts and CI never are.
+fn should_prompt(args: &ImportArgs) -> bool {
+    use std::io::IsTerminal;
+    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+    !args.auto_approve && !ci && std::io::stdin().is_terminal() && std::io::stdout().is_terminal()
 }

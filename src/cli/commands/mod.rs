@@ -8,6 +8,7 @@ mod catalog;
 mod completions;
 mod get;
 mod import;
+mod init;
 mod plan;
 mod prune;
 mod ref_;
@@ -28,6 +29,15 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<ExitStatus> {
         Command::Ref(args) => return ref_::run(args, printer),
         Command::Completions(args) => return completions::run(args, printer),
         _ => {}
+    }
+    if let Command::Init(args) = &cli.command {
+        // The repository starts here (or at -C), not at a folder found upward.
+        let mut global = cli.global.clone();
+        if global.repo.is_none() {
+            global.repo = Some(std::path::PathBuf::from("."));
+        }
+        let ws = settings::workspace(&global)?;
+        return init::run(&ws, args, printer);
     }
     let ws = settings::workspace(&cli.global)?;
     let result = dispatch(&cli, &ws, printer);
@@ -57,6 +67,7 @@ fn dispatch(cli: &Cli, ws: &crate::ops::Workspace, printer: &Printer) -> Result<
         Command::Rollout(args) => rollout::run(ws, args, printer),
         Command::Catalog(args) => catalog::run(ws, args, printer),
         Command::Watch(args) => watch::run(ws, args, printer),
+        Command::Init(args) => init::run(ws, args, printer),
         Command::Ref(args) => ref_::run(args, printer),
         Command::Completions(args) => completions::run(args, printer),
     }

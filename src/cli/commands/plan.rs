@@ -34,7 +34,11 @@ pub fn run(ws: &Workspace, args: &PlanArgs, printer: &Printer) -> Result<ExitSta
     }
     let plan = &done.planned.plan;
     match args.format {
-        ReportFormat::Text => printer.out_painted(&render::text(plan, printer.color_stdout())),
+        // `-q`: only errors; JSON was asked for by name and still prints.
+        ReportFormat::Text | ReportFormat::Markdown if printer.is_quiet() => {}
+        ReportFormat::Text => {
+            printer.out_painted(&render::text_with(plan, printer.color_stdout(), args.diff));
+        }
         ReportFormat::Markdown => printer.out(&render::markdown(plan)),
         ReportFormat::Json => printer.out(&render::json(plan)),
     }
