@@ -15,6 +15,7 @@ pub mod diagnostic;
 pub mod edit;
 pub mod error;
 pub mod get;
+pub mod mirror;
 pub mod model;
 pub mod ops;
 pub mod plan;

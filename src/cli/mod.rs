@@ -144,6 +144,9 @@ pub enum Command {
     Rollout(RolloutArgs),
     /// Write the developer-catalog preview page (one self-contained index.html).
     Catalog(CatalogArgs),
+    /// Copy the streams' images to the [mirror] registry, digests preserved (exit 3 when an
+    /// image could not be copied).
+    Mirror(MirrorArgs),
     /// Re-validate and re-plan whenever definitions or policies change.
     Watch(WatchArgs),
     /// Show how a pull spec parses and normalises, as JSON.
@@ -406,6 +409,30 @@ pub struct CatalogArgs {
     /// Folder to write index.html into (default: <root>/catalog).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+}
+
+/// Output format of mirror.
+#[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
+pub enum MirrorFormat {
+    /// For people.
+    #[default]
+    Text,
+    /// For machines.
+    Json,
+}
+
+/// `mirror`.
+#[derive(Debug, Args)]
+pub struct MirrorArgs {
+    /// Ask the mirror what it has and show what would be copied; copy and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Output format.
+    #[arg(long, short = 'o', visible_alias = "output", value_enum, default_value_t = MirrorFormat::Text)]
+    pub format: MirrorFormat,
+    /// Registry auth file (docker config.json format).
+    #[arg(long, value_name = "FILE")]
+    pub registry_config: Option<PathBuf>,
 }
 
 /// `watch`.

@@ -16,6 +16,7 @@ pub mod catalog;
 pub mod edits;
 pub mod get;
 pub mod import;
+pub mod mirror;
 pub mod plan;
 pub mod prune;
 pub mod rollout;

@@ -33,6 +33,10 @@ pub enum Fault {
     /// Answer tag lists with these names (a hostile registry's); with `true`, every page links
     /// to a next one, for ever, the later ones empty. Other requests are forwarded.
     TagList(Vec<String>, bool),
+    /// Forward; of the answer to a blob GET, send only the first this many bytes (headers
+    /// included), then close: a connection dropped half way through a layer. Other requests
+    /// are forwarded whole.
+    TruncateBlobs(usize),
 }
 
 #[derive(Debug)]
@@ -187,8 +191,16 @@ fn handle(mut conn: TcpStream, upstream: u16, state: &Mutex<State>, seen: &Atomi
     {
         return hostile_tags(&mut conn, target, names, *endless);
     }
+    let mut truncate = None;
     let add = match fault {
         Fault::PaginateTags(_) | Fault::TagList(..) => None,
+        Fault::TruncateBlobs(n) => {
+            let mut words = head.split_whitespace();
+            if words.next() == Some("GET") && words.next().is_some_and(|t| t.contains("/blobs/")) {
+                truncate = Some(n);
+            }
+            None
+        }
         Fault::Status(code, headers) => return respond(&mut conn, code, &headers),
         Fault::Drop => return,
         Fault::Slow(d) => {
@@ -233,6 +245,9 @@ fn handle(mut conn: TcpStream, upstream: u16, state: &Mutex<State>, seen: &Atomi
     {
         let insert = format!("\r\n{k}: {v}");
         answer.splice(pos..pos, insert.into_bytes());
+    }
+    if let Some(n) = truncate {
+        answer.truncate(n);
     }
     let _ = conn.write_all(&answer);
 }

@@ -8,6 +8,7 @@ mod catalog;
 mod completions;
 mod get;
 mod import;
+mod mirror;
 mod plan;
 mod prune;
 mod ref_;
@@ -53,6 +54,7 @@ fn dispatch(cli: &Cli, ws: &crate::ops::Workspace, printer: &Printer) -> Result<
         Command::Prune(args) => prune::run(ws, args, printer),
         Command::Rollout(args) => rollout::run(ws, args, printer),
         Command::Catalog(args) => catalog::run(ws, args, printer),
+        Command::Mirror(args) => mirror::run(ws, args, printer),
         Command::Watch(args) => watch::run(ws, args, printer),
         Command::Ref(args) => ref_::run(args, printer),
         Command::Completions(args) => completions::run(args, printer),

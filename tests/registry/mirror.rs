@@ -1,0 +1,484 @@
+//! `mirror` against real registries: a source and a mirror (`docker-registry` each, the
+//! mirror with its access log on, which is what counts uploads), one with htpasswd auth, and
+//! the fault proxy for a connection dropped half way through a layer.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::cli::run;
+use crate::harness::{OCI_INDEX, OCI_MANIFEST, PASSWORD, Pusher, Registry, USER, Variant, sha256};
+use crate::proxy::{Fault, Proxy};
+
+const SHARED: &[u8] = b"a layer both images have";
+
+/// An image config that import reads (labelled, so each gives its own digest).
+fn cfg(label: &str) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "architecture": "amd64", "os": "linux",
+        "config": {"Labels": {"test": label}},
+        "rootfs": {"type": "layers", "diff_ids": []}
+    }))
+    .unwrap()
+}
+
+/// Write a repository importing `tags` (`(stream tag, pull spec, import mode)`) into stream
+/// `team/app`, mirroring to `mirror`.
+fn repository(root: &Path, tags: &[(&str, String, &str)], mirror: &str, extra: &str) {
+    let mut yaml = String::from(
+        "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: app\n  namespace: team\nspec:\n  tags:\n",
+    );
+    for (name, from, mode) in tags {
+        yaml.push_str(&format!(
+            "  - name: \"{name}\"\n    from:\n      kind: DockerImage\n      name: {from}\n    importPolicy:\n      insecure: true\n      importMode: {mode}\n"
+        ));
+    }
+    std::fs::create_dir_all(root.join("definitions/team")).unwrap();
+    std::fs::write(root.join("definitions/team/app.yaml"), yaml).unwrap();
+    std::fs::write(
+        root.join("streamsync.toml"),
+        format!(
+            "[registry]\ninsecure_allowed = [\"127.0.0.1\"]\n\n[mirror]\nregistry = \"{mirror}\"\n{extra}"
+        ),
+    )
+    .unwrap();
+}
+
+fn apply(root: &Path) {
+    let out = run(root, &["apply", "--auto-approve"]);
+    assert_eq!(out.code, 0, "{out}");
+}
+
+/// Upload requests (blob uploads, manifest pushes) in an access log.
+fn writes(log: &str) -> Vec<String> {
+    log.lines()
+        .filter(|l| l.contains("\"PUT ") || l.contains("\"POST ") || l.contains("\"PATCH "))
+        .map(str::to_owned)
+        .collect()
+}
+
+fn by_source<'a>(report: &'a Value, repo: &str) -> &'a Value {
+    report["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["source"].as_str().unwrap().contains(&format!("/{repo}@")))
+        .unwrap_or_else(|| panic!("no image of {repo} in {report:#}"))
+}
+
+/// A source with a single image (with a cosign signature and an OCI referrer found by the
+/// tag schema), a second image sharing a layer with it, and an index.
+struct Source {
+    reg: Registry,
+    app: String,
+    other: String,
+    index: String,
+    sig: String,
+    referrer: String,
+}
+
+fn source() -> Source {
+    let reg = Registry::start(Variant::Plain);
+    let p = reg.pusher();
+    let app = p.manifest_of(
+        "team/app",
+        "1.0",
+        &cfg("app config"),
+        &[SHARED, b"app layer"],
+        json!({}),
+    );
+    let other = p.manifest_of(
+        "team/other",
+        "2.0",
+        &cfg("other config"),
+        &[SHARED, b"other layer"],
+        json!({}),
+    );
+    let (index, _, _) = p.index("team/multi", "3.0");
+    let hex = app.trim_start_matches("sha256:");
+    let sig = p.manifest_of(
+        "team/app",
+        &format!("sha256-{hex}.sig"),
+        b"{}",
+        &[b"cosign signature payload"],
+        json!({}),
+    );
+    let app_size = p.manifest_raw("team/app", &app).unwrap().len();
+    let referrer = p.manifest_of(
+        "team/app",
+        "sbom-artifact",
+        b"{}",
+        &[b"an SPDX document"],
+        json!({"artifactType": "application/spdx+json",
+               "subject": {"mediaType": OCI_MANIFEST, "digest": app, "size": app_size}}),
+    );
+    let referrer_size = p.manifest_raw("team/app", &referrer).unwrap().len();
+    // docker-registry 2.8 has no referrers API: the tag schema's index names the referrer.
+    let fallback = json!({
+        "schemaVersion": 2, "mediaType": OCI_INDEX,
+        "manifests": [{"mediaType": OCI_MANIFEST, "digest": referrer, "size": referrer_size,
+                       "artifactType": "application/spdx+json"}]
+    });
+    p.manifest(
+        "team/app",
+        &format!("sha256-{hex}"),
+        OCI_INDEX,
+        &serde_json::to_vec(&fallback).unwrap(),
+    );
+    Source {
+        reg,
+        app,
+        other,
+        index,
+        sig,
+        referrer,
+    }
+}
+
+fn standard_tags(src: &Source) -> Vec<(&'static str, String, &'static str)> {
+    let h = src.reg.host();
+    vec![
+        ("1.0", format!("{h}/team/app:1.0"), "Legacy"),
+        ("other", format!("{h}/team/other:2.0"), "Legacy"),
+        ("multi", format!("{h}/team/multi:3.0"), "PreserveOriginal"),
+    ]
+}
+
+#[test]
+fn copies_by_digest_with_tags_signatures_referrers_and_mounts_then_nothing_twice() {
+    let src = source();
+    let mirror = Registry::start_logged(Variant::Plain);
+    let root = crate::harness::root();
+    let mirror_spec = format!("{}/mirror", mirror.host());
+    repository(
+        root.path(),
+        &standard_tags(&src),
+        &mirror_spec,
+        "mirror_sets = \"cluster/mirror-sets.yaml\"\n",
+    );
+    apply(root.path());
+
+    // A dry run asks the mirror and copies nothing.
+    let dry = run(root.path(), &["mirror", "--dry-run", "--format", "json"]);
+    assert_eq!(dry.code, 0, "{dry}");
+    let report = dry.json();
+    assert_eq!(report["dry_run"], true);
+    for i in report["images"].as_array().unwrap() {
+        assert_eq!(i["status"], "copy", "{i:#}");
+    }
+    assert!(writes(&mirror.access_log()).is_empty(), "a dry run wrote");
+    assert!(!root.path().join("cluster/mirror-sets.yaml").exists());
+
+    let out = run(root.path(), &["mirror", "--format", "json"]);
+    assert_eq!(out.code, 0, "{out}");
+    let report = out.json();
+    assert_eq!(report["format_version"], "1.0");
+    assert_eq!(report["summary"]["failed"], 0);
+    assert_eq!(report["summary"]["copied"], 3);
+    let app = by_source(&report, "team/app");
+    assert_eq!(
+        app["mirror"],
+        format!("{mirror_spec}/team/app@{}", src.app).as_str()
+    );
+    assert_eq!(app["tags"], json!(["1.0"]));
+    assert_eq!(app["status"], "copied");
+    let hex = src.app.trim_start_matches("sha256:");
+    assert_eq!(app["signatures"], json!([format!("sha256-{hex}.sig")]));
+    assert_eq!(app["referrers"], json!([src.referrer]));
+    assert!(app["error"].is_null());
+    // The shared layer went up once and was mounted into the other repository.
+    assert_eq!(report["summary"]["blobs_mounted"], 1, "{report:#}");
+    let shared = sha256(SHARED);
+    let log = mirror.access_log();
+    let shared_uploads = writes(&log)
+        .iter()
+        .filter(|l| {
+            l.contains("PUT ") && l.contains(&shared.replace(':', "%3A"))
+                || l.contains("PUT ") && l.contains(&shared)
+        })
+        .count();
+    assert_eq!(shared_uploads, 1, "{log}");
+
+    // Byte for byte, by digest and by the source's tag name.
+    let m = mirror.pusher();
+    let s = src.reg.pusher();
+    for (repo, digest, tag) in [
+        ("team/app", &src.app, "1.0"),
+        ("team/other", &src.other, "2.0"),
+        ("team/multi", &src.index, "3.0"),
+    ] {
+        let want = s.manifest_raw(repo, digest).unwrap();
+        let got = m
+            .manifest_raw(&format!("mirror/{repo}"), digest)
+            .unwrap_or_else(|| panic!("{repo}@{digest} missing on the mirror"));
+        assert_eq!(got, want, "{repo}");
+        assert_eq!(sha256(&got), *digest);
+        let tagged = m.manifest_raw(&format!("mirror/{repo}"), tag).unwrap();
+        assert_eq!(sha256(&tagged), *digest, "{repo}:{tag}");
+    }
+    // Every child of the index, the signature and the referrer with its tag-schema index.
+    let index: Value =
+        serde_json::from_slice(&s.manifest_raw("team/multi", &src.index).unwrap()).unwrap();
+    for child in index["manifests"].as_array().unwrap() {
+        let d = child["digest"].as_str().unwrap();
+        assert!(
+            m.manifest_raw("mirror/team/multi", d).is_some(),
+            "child {d}"
+        );
+    }
+    let sig = m
+        .manifest_raw("mirror/team/app", &format!("sha256-{hex}.sig"))
+        .unwrap();
+    assert_eq!(sha256(&sig), src.sig);
+    assert!(m.manifest_raw("mirror/team/app", &src.referrer).is_some());
+    let fallback = m
+        .manifest_raw("mirror/team/app", &format!("sha256-{hex}"))
+        .unwrap();
+    assert_eq!(
+        fallback,
+        s.manifest_raw("team/app", &format!("sha256-{hex}"))
+            .unwrap()
+    );
+
+    // The mirror sets: one entry per source repository, sorted.
+    let sets = std::fs::read_to_string(root.path().join("cluster/mirror-sets.yaml")).unwrap();
+    let h = src.reg.host();
+    let mut entries = String::new();
+    for repo in ["team/app", "team/multi", "team/other"] {
+        entries.push_str(&format!(
+            "  - source: {h}/{repo}\n    mirrors:\n    - {mirror_spec}/{repo}\n"
+        ));
+    }
+    assert_eq!(
+        sets,
+        format!(
+            "# Written by `streamsync mirror`: the repositories it copies to the mirror.\n\
+             ---\napiVersion: config.openshift.io/v1\nkind: ImageDigestMirrorSet\nmetadata:\n  name: streamsync-mirror\nspec:\n  imageDigestMirrors:\n{entries}\
+             ---\napiVersion: config.openshift.io/v1\nkind: ImageTagMirrorSet\nmetadata:\n  name: streamsync-mirror\nspec:\n  imageTagMirrors:\n{entries}"
+        )
+    );
+    assert_eq!(report["mirror_sets"]["written"], true);
+
+    // A second run finds everything and uploads nothing (the mirror's own log says so); the
+    // mirror sets are not rewritten.
+    let before = writes(&mirror.access_log()).len();
+    let modified = std::fs::metadata(root.path().join("cluster/mirror-sets.yaml"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    let again = run(root.path(), &["mirror"]);
+    assert_eq!(again.code, 0, "{again}");
+    let after = writes(&mirror.access_log());
+    assert_eq!(
+        after.len(),
+        before,
+        "second run wrote: {:#?}",
+        &after[before..]
+    );
+    assert!(
+        again.stdout.lines().all(|l| l.starts_with("present ")),
+        "{again}"
+    );
+    assert!(
+        again.stderr.contains("0 copied, 3 present, 0 failed"),
+        "{again}"
+    );
+    assert!(again.stderr.contains("up to date"), "{again}");
+    assert_eq!(
+        std::fs::metadata(root.path().join("cluster/mirror-sets.yaml"))
+            .unwrap()
+            .modified()
+            .unwrap(),
+        modified
+    );
+    assert!(
+        again.stderr.contains(&format!("{}: ", mirror.host())),
+        "{again}"
+    );
+}
+
+#[test]
+fn text_output_lists_what_was_copied_with_requests_per_registry() {
+    let src = source();
+    let mirror = Registry::start(Variant::Plain);
+    let root = crate::harness::root();
+    let tags = vec![("1.0", format!("{}/team/app:1.0", src.reg.host()), "Legacy")];
+    repository(root.path(), &tags, &mirror.host(), "");
+    apply(root.path());
+    let out = run(root.path(), &["mirror"]);
+    assert_eq!(out.code, 0, "{out}");
+    let short = &src.app[..19];
+    assert_eq!(
+        out.stdout,
+        format!(
+            "copied   {}/team/app@{short} -> {}/team/app (tags: 1.0): 6 blobs copied, 0 mounted, 1 skipped, 7 manifests, {} B; signatures: sig; referrers: 1\n",
+            src.reg.host(),
+            mirror.host(),
+            cfg("app config").len()
+                + SHARED.len()
+                + b"app layer".len()
+                + 2
+                + b"cosign signature payload".len()
+                + b"an SPDX document".len()
+        )
+    );
+    assert!(out.stderr.contains("Mirrored 1 images to"), "{out}");
+    assert!(
+        out.stderr.contains(&format!("{}: ", src.reg.host())),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_mirror_that_needs_credentials() {
+    let src = source();
+    let mirror = Registry::start(Variant::Htpasswd);
+    let root = crate::harness::root();
+    let tags = vec![("1.0", format!("{}/team/app:1.0", src.reg.host()), "Legacy")];
+    repository(root.path(), &tags, &mirror.host(), "");
+    apply(root.path());
+
+    let refused = run(root.path(), &["mirror"]);
+    assert_eq!(refused.code, 3, "{refused}");
+    assert!(refused.stdout.starts_with("failed "), "{refused}");
+    assert!(refused.stdout.contains("no credentials"), "{refused}");
+
+    std::fs::write(
+        root.path().join("auth.json"),
+        crate::auth::auth_json(&mirror.host(), USER, PASSWORD),
+    )
+    .unwrap();
+    let auth = root.path().join("auth.json");
+    let out = run(
+        root.path(),
+        &[
+            "mirror",
+            "--registry-config",
+            auth.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(out.code, 0, "{out}");
+    assert!(!out.stdout.contains(PASSWORD) && !out.stderr.contains(PASSWORD));
+    assert_eq!(out.json()["images"][0]["status"], "copied");
+    let got = mirror.pusher().manifest_raw("team/app", &src.app).unwrap();
+    assert_eq!(sha256(&got), src.app);
+}
+
+/// A source whose connections drop part way through each blob: a layer is read on from where
+/// it stopped (`Range`); when it keeps dropping, that image fails (exit 3) while the others
+/// are copied, and the next run sends only what had not arrived.
+#[test]
+fn a_failure_half_way_and_the_resume() {
+    let reg = Registry::start(Variant::Plain);
+    let p: Pusher = reg.pusher();
+    // 3 MiB of bytes that do not compress into a pattern a proxy could cut evenly.
+    let big: Vec<u8> = (0..3 * 1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let big_digest = sha256(&big);
+    let app = p.manifest_of("team/big", "1.0", &cfg("big config"), &[&big], json!({}));
+    let small = p.manifest_of(
+        "team/small",
+        "1.0",
+        &cfg("small config"),
+        &[b"small"],
+        json!({}),
+    );
+    let proxy = Proxy::start(reg.port);
+    let mirror = Registry::start_logged(Variant::Plain);
+    let root = crate::harness::root();
+    let tags = vec![
+        ("big", format!("{}/team/big:1.0", proxy.host()), "Legacy"),
+        (
+            "small",
+            format!("{}/team/small:1.0", proxy.host()),
+            "Legacy",
+        ),
+    ];
+    repository(root.path(), &tags, &mirror.host(), "");
+    apply(root.path());
+
+    // Each answer to a blob GET stops after 1 MiB: the layer arrives in pieces.
+    proxy.set_default(Fault::TruncateBlobs(1024 * 1024));
+    let out = run(root.path(), &["mirror", "--format", "json"]);
+    assert_eq!(out.code, 0, "{out}");
+    assert_eq!(by_source(&out.json(), "team/big")["status"], "copied");
+    let got = mirror.pusher().manifest_raw("team/big", &app).unwrap();
+    assert_eq!(sha256(&got), app);
+
+    // Now a fresh mirror, and a source that gives 100 KiB per connection: the layer cannot
+    // arrive; the small image does.
+    let mirror = Registry::start_logged(Variant::Plain);
+    repository(root.path(), &tags, &mirror.host(), "");
+    proxy.set_default(Fault::TruncateBlobs(100 * 1024));
+    let failed = run(root.path(), &["mirror", "--format", "json"]);
+    assert_eq!(failed.code, 3, "{failed}");
+    let report = failed.json();
+    assert_eq!(by_source(&report, "team/small")["status"], "copied");
+    let big_report = by_source(&report, "team/big");
+    assert_eq!(big_report["status"], "failed");
+    assert!(
+        big_report["error"].as_str().unwrap().contains(&big_digest),
+        "{big_report:#}"
+    );
+    assert!(mirror.pusher().manifest_raw("team/big", &app).is_none());
+    let config_digest = sha256(&cfg("big config"));
+    let uploaded_config = |log: &str| {
+        writes(log)
+            .iter()
+            .filter(|l| {
+                l.contains("PUT ") && l.contains(config_digest.trim_start_matches("sha256:"))
+            })
+            .count()
+    };
+    assert_eq!(uploaded_config(&mirror.access_log()), 1);
+
+    // The source recovers: the next run sends the layer and the manifest, not the config
+    // again, and nothing of the small image.
+    proxy.set_default(Fault::Pass);
+    let before = writes(&mirror.access_log()).len();
+    let resumed = run(root.path(), &["mirror", "--format", "json"]);
+    assert_eq!(resumed.code, 0, "{resumed}");
+    let report = resumed.json();
+    let big_report = by_source(&report, "team/big");
+    assert_eq!(big_report["blobs_copied"], 1, "{big_report:#}");
+    assert_eq!(big_report["blobs_skipped"], 1, "{big_report:#}");
+    assert_eq!(by_source(&report, "team/small")["status"], "present");
+    assert_eq!(uploaded_config(&mirror.access_log()), 1);
+    let log = mirror.access_log();
+    let all = writes(&log);
+    let new = &all[before..];
+    assert!(
+        new.iter().all(|l| l.contains("/team/big/")),
+        "the resume wrote outside the failed image: {new:#?}"
+    );
+    assert_eq!(
+        sha256(&mirror.pusher().manifest_raw("team/big", &app).unwrap()),
+        app
+    );
+    assert_eq!(
+        sha256(&mirror.pusher().manifest_raw("team/small", &small).unwrap()),
+        small
+    );
+}
+
+#[test]
+fn two_sources_sharing_a_mirror_repository_are_refused() {
+    let root = crate::harness::root();
+    let tags = vec![
+        ("a", "quay.io/team/app:1".to_owned(), "Legacy"),
+        ("b", "docker.io/team/app:1".to_owned(), "Legacy"),
+    ];
+    repository(root.path(), &tags, "mirror.example.com/m", "");
+    let out = run(root.path(), &["validate"]);
+    assert_eq!(out.code, 1, "{out}");
+    assert!(
+        out.stdout.contains("mirror.example.com/m/team/app")
+            || out.stderr.contains("mirror.example.com/m/team/app"),
+        "{out}"
+    );
+    let out = run(root.path(), &["mirror"]);
+    assert_eq!(out.code, 1, "{out}");
+}
