@@ -482,3 +482,88 @@ fn two_sources_sharing_a_mirror_repository_are_refused() {
     let out = run(root.path(), &["mirror"]);
     assert_eq!(out.code, 1, "{out}");
 }
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=t", "-c", "user.email=t@e"])
+        .args(args)
+        .output()
+        .expect("git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `sync` mirrors after its imports; `--commit` commits the mirror sets with the state; a
+/// later sync with a new image upstream copies only that.
+#[test]
+fn sync_mirrors_after_its_imports_and_commits_the_mirror_sets() {
+    let src = source();
+    let mirror = Registry::start_logged(Variant::Plain);
+    let root = crate::harness::root();
+    let tags = vec![("1.0", format!("{}/team/app:1.0", src.reg.host()), "Legacy")];
+    repository(
+        root.path(),
+        &tags,
+        &mirror.host(),
+        "mirror_sets = \"cluster/mirror-sets.yaml\"\n",
+    );
+    git(root.path(), &["init", "-q", "-b", "main"]);
+    git(root.path(), &["add", "."]);
+    git(root.path(), &["commit", "-qm", "definitions"]);
+
+    let out = run(root.path(), &["sync", "--once", "--commit"]);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(out.stdout.contains("copied   "), "{out}");
+    assert!(out.stderr.contains("Mirrored 1 images"), "{out}");
+    let got = mirror.pusher().manifest_raw("team/app", "1.0").unwrap();
+    assert_eq!(sha256(&got), src.app);
+    let committed = git(root.path(), &["show", "--name-only", "--format=", "HEAD"]);
+    assert!(
+        committed.contains("cluster/mirror-sets.yaml"),
+        "{committed}"
+    );
+    assert!(committed.contains("state/"), "{committed}");
+    let status = git(root.path(), &["status", "--porcelain"]);
+    assert!(status.is_empty(), "left uncommitted:\n{status}");
+
+    // Upstream moves: the next pass imports the new image and copies it (its new blobs only).
+    let before = writes(&mirror.access_log()).len();
+    let moved = src.reg.pusher().manifest_of(
+        "team/app",
+        "1.0",
+        &cfg("app config moved"),
+        &[SHARED, b"app layer"],
+        json!({}),
+    );
+    std::fs::write(
+        root.path().join("definitions/team/app.yaml"),
+        std::fs::read_to_string(root.path().join("definitions/team/app.yaml"))
+            .unwrap()
+            .replace(
+                "      insecure: true\n",
+                "      insecure: true\n      scheduled: true\n",
+            ),
+    )
+    .unwrap();
+    let out = crate::cli::run_at(
+        root.path(),
+        "2026-01-01T00:30:00Z",
+        &["sync", "--once", "--format", "json"],
+    );
+    assert_eq!(out.code, 0, "{out}");
+    let got = mirror.pusher().manifest_raw("team/app", "1.0").unwrap();
+    assert_eq!(sha256(&got), moved);
+    let log = mirror.access_log();
+    let all = writes(&log);
+    let blob_puts: Vec<&String> = all[before..]
+        .iter()
+        .filter(|l| l.contains("\"PUT ") && l.contains("/blobs/uploads/"))
+        .collect();
+    assert_eq!(blob_puts.len(), 1, "only the new config: {blob_puts:#?}");
+}
