@@ -567,3 +567,127 @@ fn sync_mirrors_after_its_imports_and_commits_the_mirror_sets() {
         .collect();
     assert_eq!(blob_puts.len(), 1, "only the new config: {blob_puts:#?}");
 }
+
+/// Upload `len` bytes to `repo` in 16 MiB PATCHes, generated as they go (never whole in
+/// memory): block `i` is a fixed pseudo-random MiB with `i` written into its first bytes.
+fn push_generated_blob(reg: &Registry, repo: &str, len: u64) -> String {
+    use sha2::{Digest as _, Sha256};
+    const MIB: usize = 1024 * 1024;
+    let base: Vec<u8> = (0..MIB as u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+        .collect();
+    let client = reqwest::Client::new();
+    let url = reg.base_url();
+    let p = reg.pusher();
+    p.block_on(async {
+        let resp = client
+            .post(format!("{url}/v2/{repo}/blobs/uploads/"))
+            .header("content-length", "0")
+            .send()
+            .await
+            .expect("start upload");
+        assert_eq!(resp.status(), 202);
+        let mut location = resp.headers()["location"].to_str().unwrap().to_owned();
+        let mut hasher = Sha256::new();
+        let mut offset = 0u64;
+        let mut block = 0u64;
+        while offset < len {
+            let mut chunk = Vec::with_capacity(16 * MIB);
+            while chunk.len() < 16 * MIB && offset + (chunk.len() as u64) < len {
+                let mut b = base.clone();
+                b[..8].copy_from_slice(&block.to_le_bytes());
+                block += 1;
+                let room = (len - offset - chunk.len() as u64).min(MIB as u64) as usize;
+                chunk.extend_from_slice(&b[..room]);
+            }
+            hasher.update(&chunk);
+            let end = offset + chunk.len() as u64 - 1;
+            let n = chunk.len() as u64;
+            let resp = client
+                .patch(&location)
+                .header("content-type", "application/octet-stream")
+                .header("content-range", format!("{offset}-{end}"))
+                .body(chunk)
+                .send()
+                .await
+                .expect("patch");
+            assert_eq!(resp.status(), 202, "patch at {offset}");
+            location = resp.headers()["location"].to_str().unwrap().to_owned();
+            offset += n;
+        }
+        let digest = format!("sha256:{}", hex::encode(hasher.finalize()));
+        let sep = if location.contains('?') { '&' } else { '?' };
+        let resp = client
+            .put(format!("{location}{sep}digest={digest}"))
+            .header("content-length", "0")
+            .send()
+            .await
+            .expect("finish upload");
+        assert_eq!(resp.status(), 201, "{:?}", resp.text().await);
+        digest
+    })
+}
+
+/// A 1 GiB layer streams through: the mirror run's peak RSS (its own `getrusage`, read with
+/// `wait4`) stays under 150 MiB.
+#[test]
+fn a_one_gib_layer_copies_in_bounded_memory() {
+    const GIB: u64 = 1024 * 1024 * 1024;
+    let src = Registry::start(Variant::Plain);
+    let layer = push_generated_blob(&src, "big/huge", GIB);
+    let p = src.pusher();
+    let config = cfg("huge");
+    let config_digest = p.blob("big/huge", &config);
+    let manifest = serde_json::to_vec(&json!({
+        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": crate::harness::OCI_CONFIG, "digest": config_digest, "size": config.len()},
+        "layers": [{"mediaType": crate::harness::OCI_LAYER, "digest": layer, "size": GIB}]
+    }))
+    .unwrap();
+    let digest = p.manifest("big/huge", "1.0", OCI_MANIFEST, &manifest);
+    let mirror = Registry::start(Variant::Plain);
+    let root = crate::harness::root();
+    let tags = vec![("1.0", format!("{}/big/huge:1.0", src.host()), "Legacy")];
+    repository(root.path(), &tags, &mirror.host(), "");
+    apply(root.path());
+
+    // Reaped by `wait4` below, which is what gives its own resource usage.
+    #[allow(clippy::zombie_processes)]
+    let child = crate::cli::bin()
+        .arg("-C")
+        .arg(root.path())
+        .args(["mirror", "--format", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn mirror");
+    let pid = i32::try_from(child.id()).unwrap();
+    // The output is small (one image): it fits the pipes until the child is reaped.
+    let mut status = 0;
+    // SAFETY: plain structs filled by the kernel; `pid` is this test's own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(reaped, pid);
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.unwrap(), &mut stdout).unwrap();
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "{stdout}"
+    );
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["images"][0]["status"], "copied", "{report:#}");
+    assert_eq!(report["images"][0]["bytes"], GIB + config.len() as u64);
+    let peak_mib = usage.ru_maxrss / 1024;
+    eprintln!("mirror of a 1 GiB layer: peak RSS {peak_mib} MiB");
+    assert!(peak_mib < 150, "peak RSS {peak_mib} MiB");
+    let got = mirror.pusher().manifest_raw("big/huge", &digest).unwrap();
+    assert_eq!(sha256(&got), digest);
+    let m = mirror.pusher();
+    assert!(m.block_on(async {
+        reqwest::Client::new()
+            .head(format!("{}/v2/big/huge/blobs/{layer}", mirror.base_url()))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+    }));
+}
