@@ -190,6 +190,7 @@ pub fn run(
         blob_slots: Semaphore::new(BLOBS_IN_FLIGHT),
         tag_lists: Mutex::new(HashMap::new()),
         referrers_api: Mutex::new(HashMap::new()),
+        referrers_probe: tokio::sync::Mutex::new(()),
     };
     let results = runtime.block_on(async {
         let jobs = images.iter().map(|i| engine.image(i));
@@ -230,6 +231,9 @@ struct Engine {
     tag_lists: Mutex<HashMap<String, Shared<BTreeSet<String>>>>,
     /// Per host: whether it answers the referrers API.
     referrers_api: Mutex<HashMap<String, bool>>,
+    /// Held while a host not known yet is asked for the referrers API, so that a host
+    /// without it is asked once, not once per image.
+    referrers_probe: tokio::sync::Mutex<()>,
 }
 
 fn source_target(s: &Source) -> Target {
@@ -355,8 +359,21 @@ impl Engine {
         let hex = check_digest(&image.digest)?.to_owned();
         let src = source_target(&image.source);
         let dst = self.mirror_target(&image.source);
-        let bytes = self.manifest(&src, &dst, &image.digest, tally).await?;
-        for tag in &image.tags {
+        // A mirror tag that points at the digest already says the manifest is there (the
+        // mirror accepted it, children and blobs included): one HEAD for the common case.
+        let first_done = match image.tags.iter().next() {
+            Some(t) => self.tag_digest(&dst, t).await?.as_deref() == Some(image.digest.as_str()),
+            None => false,
+        };
+        let bytes = if first_done {
+            None
+        } else {
+            self.manifest(&src, &dst, &image.digest, tally).await?
+        };
+        for (i, tag) in image.tags.iter().enumerate() {
+            if i == 0 && first_done {
+                continue;
+            }
             self.tag(&dst, tag, &image.digest, bytes.as_ref(), &src, tally)
                 .await?;
         }
@@ -447,6 +464,20 @@ impl Engine {
             .ok()
             .and_then(|m| m.get(&src.host).copied());
         if known == Some(false) {
+            return Ok(None);
+        }
+        let _probing = match known {
+            None => Some(self.referrers_probe.lock().await),
+            Some(_) => None,
+        };
+        if known.is_none()
+            && self
+                .referrers_api
+                .lock()
+                .ok()
+                .and_then(|m| m.get(&src.host).copied())
+                == Some(false)
+        {
             return Ok(None);
         }
         let path = format!("/v2/{}/referrers/{digest}", src.repository);
