@@ -21,7 +21,8 @@ Exit codes:
   0  success; with --detailed-exitcode: no changes (or no prune candidates)
   1  error, including invalid definitions and usage errors
   2  changes pending (plan --detailed-exitcode) or candidates found (prune --detailed-exitcode)
-  3  incomplete: some registry could not be asked (rate limited, unreachable)";
+  3  incomplete: some registry could not be asked (rate limited, unreachable), or some
+     image could not be copied (mirror)";
 
 /// GitOps reconciler for OpenShift ImageStream definitions.
 ///
@@ -144,8 +145,7 @@ pub enum Command {
     Rollout(RolloutArgs),
     /// Write the developer-catalog preview page (one self-contained index.html).
     Catalog(CatalogArgs),
-    /// Copy the streams' images to the [mirror] registry, digests preserved (exit 3 when an
-    /// image could not be copied).
+    /// Copy the streams' images to the [mirror] registry, digests preserved.
     Mirror(MirrorArgs),
     /// Re-validate and re-plan whenever definitions or policies change.
     Watch(WatchArgs),

@@ -691,3 +691,69 @@ fn a_one_gib_layer_copies_in_bounded_memory() {
             .is_ok_and(|r| r.status() == 200)
     }));
 }
+
+/// A source with the referrers API (the proxy answers it, as a registry that has it does):
+/// the referrers it lists are copied by digest, and the mirror, which has no API
+/// (docker-registry 2.8), gets the tag schema's `sha256-<hex>` index naming them.
+#[test]
+fn referrers_from_the_api_reach_a_mirror_without_it_by_the_tag_schema() {
+    let reg = Registry::start(Variant::Plain);
+    let p = reg.pusher();
+    let app = p.manifest_of(
+        "team/app",
+        "1.0",
+        &cfg("api app"),
+        &[b"api layer"],
+        json!({}),
+    );
+    let app_size = p.manifest_raw("team/app", &app).unwrap().len();
+    let referrer = p.manifest_of(
+        "team/app",
+        "attestation",
+        b"{}",
+        &[b"an in-toto statement"],
+        json!({"artifactType": "application/vnd.in-toto+json",
+               "subject": {"mediaType": OCI_MANIFEST, "digest": app, "size": app_size}}),
+    );
+    let referrer_size = p.manifest_raw("team/app", &referrer).unwrap().len();
+    let listed = json!({
+        "schemaVersion": 2, "mediaType": OCI_INDEX,
+        "manifests": [{"mediaType": OCI_MANIFEST, "digest": referrer, "size": referrer_size,
+                       "artifactType": "application/vnd.in-toto+json"}]
+    });
+    let proxy = Proxy::start(reg.port);
+    proxy.set_default(Fault::Referrers(listed.to_string()));
+    let mirror = Registry::start(Variant::Plain);
+    let root = crate::harness::root();
+    let tags = vec![("1.0", format!("{}/team/app:1.0", proxy.host()), "Legacy")];
+    repository(root.path(), &tags, &mirror.host(), "");
+    apply(root.path());
+
+    let out = run(root.path(), &["mirror", "--format", "json"]);
+    assert_eq!(out.code, 0, "{out}");
+    let report = out.json();
+    assert_eq!(
+        report["images"][0]["referrers"],
+        json!([referrer]),
+        "{report:#}"
+    );
+    let m = mirror.pusher();
+    let got = m.manifest_raw("team/app", &referrer).unwrap();
+    assert_eq!(sha256(&got), referrer);
+    let hex = app.trim_start_matches("sha256:");
+    let index: Value = serde_json::from_slice(
+        &m.manifest_raw("team/app", &format!("sha256-{hex}"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(index["manifests"][0]["digest"], referrer.as_str());
+    assert_eq!(
+        index["manifests"][0]["artifactType"],
+        "application/vnd.in-toto+json"
+    );
+
+    // Again: nothing to push.
+    let again = run(root.path(), &["mirror", "--format", "json"]);
+    assert_eq!(again.code, 0, "{again}");
+    assert_eq!(again.json()["images"][0]["status"], "present", "{again}");
+}

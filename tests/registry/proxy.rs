@@ -37,6 +37,9 @@ pub enum Fault {
     /// included), then close: a connection dropped half way through a layer. Other requests
     /// are forwarded whole.
     TruncateBlobs(usize),
+    /// Answer the referrers API (`GET /v2/<name>/referrers/<digest>`) with this index, as a
+    /// registry that has the API does; other requests are forwarded.
+    Referrers(String),
 }
 
 #[derive(Debug)]
@@ -191,8 +194,22 @@ fn handle(mut conn: TcpStream, upstream: u16, state: &Mutex<State>, seen: &Atomi
     {
         return hostile_tags(&mut conn, target, names, *endless);
     }
+    if let Fault::Referrers(body) = &fault
+        && head
+            .split_whitespace()
+            .nth(1)
+            .is_some_and(|t| t.contains("/referrers/"))
+    {
+        let answer = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.oci.image.index.v1+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let _ = conn.write_all(answer.as_bytes());
+        return;
+    }
     let mut truncate = None;
     let add = match fault {
+        Fault::Referrers(_) => None,
         Fault::PaginateTags(_) | Fault::TagList(..) => None,
         Fault::TruncateBlobs(n) => {
             let mut words = head.split_whitespace();
