@@ -761,7 +761,13 @@ impl Engine {
         let path = format!("/v2/{}/manifests/{reference}", dst.repository);
         let headers = [("content-type", media_type.to_owned())];
         self.t
-            .send_with(dst, Method::PUT, &path, &headers, Some(bytes))
+            .send_with(
+                dst,
+                Method::PUT,
+                &path,
+                &headers,
+                Some(bytes::Bytes::copy_from_slice(bytes)),
+            )
             .await?;
         Ok(())
     }
@@ -869,7 +875,9 @@ impl Engine {
         let mut hasher = Sha256::new();
         let mut received: u64 = 0;
         let mut sent: u64 = 0;
-        let mut buf: Vec<u8> = Vec::with_capacity(CHUNK.min(desc.size as usize));
+        // One buffer for the whole blob: each chunk is sent as a view of it and the space is
+        // reclaimed once sent, so a long copy does not leave freed chunks behind.
+        let mut buf = bytes::BytesMut::with_capacity(CHUNK.min(desc.size as usize));
         let mut resumes = 0u32;
         let mut resp = self.open_blob(src, &blob_path, 0).await?;
         let mut skip: u64 = 0;
@@ -896,9 +904,12 @@ impl Engine {
                         buf.extend_from_slice(&chunk[..n]);
                         chunk = &chunk[n..];
                         if buf.len() == CHUNK && (!chunk.is_empty() || received < desc.size) {
-                            location = self.patch(dst, &location, sent, &buf).await?;
-                            sent += buf.len() as u64;
-                            buf.clear();
+                            let full = buf.split().freeze();
+                            sent += full.len() as u64;
+                            location = self
+                                .patch(dst, &location, sent - full.len() as u64, full)
+                                .await?;
+                            buf.reserve(CHUNK);
                         }
                     }
                 }
@@ -937,7 +948,7 @@ impl Engine {
         let path = format!("{location}{sep}digest={}", desc.digest);
         let headers = [("content-type", "application/octet-stream".to_owned())];
         self.t
-            .send_with(dst, Method::PUT, &path, &headers, Some(&buf))
+            .send_with(dst, Method::PUT, &path, &headers, Some(buf.freeze()))
             .await?;
         add(&tally.copied, 1);
         add(&tally.bytes, received);
@@ -963,7 +974,7 @@ impl Engine {
         dst: &Target,
         location: &str,
         offset: u64,
-        chunk: &[u8],
+        chunk: bytes::Bytes,
     ) -> Result<String, ImportFailure> {
         let end = offset + chunk.len() as u64 - 1;
         let headers = [

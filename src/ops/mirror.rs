@@ -208,7 +208,9 @@ pub fn mirror_streams(
         .into());
     };
     let images = images_to_copy(set, live, config);
-    let clash = clashes(images.iter().map(|i| &i.source), &target);
+    let mut sources: BTreeSet<Source> = definition_sources(set, config).into_iter().collect();
+    sources.extend(images.iter().map(|i| i.source.clone()));
+    let clash = clashes(&sources, &target);
     if let Some((repo, sources)) = clash.first() {
         return Err(Hinted::new(
             format!(

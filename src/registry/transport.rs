@@ -825,7 +825,7 @@ impl Transport {
         method: Method,
         path_and_query: &str,
         headers: &[(&'static str, String)],
-        body: Option<&[u8]>,
+        body: Option<bytes::Bytes>,
     ) -> Result<reqwest::Response, ImportFailure> {
         let host = if target.insecure {
             self.host(&format!("{} insecure", target.host))
@@ -867,8 +867,9 @@ impl Transport {
             if let Some(a) = &authorization {
                 rb = rb.header(AUTHORIZATION, sensitive(a)?);
             }
-            match body {
-                Some(b) => rb = rb.body(b.to_vec()),
+            match &body {
+                // A clone of `Bytes` shares the buffer: a retry costs no copy.
+                Some(b) => rb = rb.body(b.clone()),
                 None if method == Method::PUT || method == Method::POST => {
                     rb = rb.header(reqwest::header::CONTENT_LENGTH, "0");
                 }

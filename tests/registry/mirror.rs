@@ -38,7 +38,7 @@ fn repository(root: &Path, tags: &[(&str, String, &str)], mirror: &str, extra: &
     std::fs::write(
         root.join("streamsync.toml"),
         format!(
-            "[registry]\ninsecure_allowed = [\"127.0.0.1\"]\n\n[mirror]\nregistry = \"{mirror}\"\n{extra}"
+            "[registry]\ninsecure_allowed = [\"127.0.0.1\", \"quay.io\", \"docker.io\"]\n\n[mirror]\nregistry = \"{mirror}\"\n{extra}"
         ),
     )
     .unwrap();
@@ -481,6 +481,10 @@ fn two_sources_sharing_a_mirror_repository_are_refused() {
     );
     let out = run(root.path(), &["mirror"]);
     assert_eq!(out.code, 1, "{out}");
+    assert!(
+        out.stderr.contains("would share the mirror repository"),
+        "{out}"
+    );
 }
 
 fn git(dir: &Path, args: &[&str]) -> String {
@@ -756,4 +760,41 @@ fn referrers_from_the_api_reach_a_mirror_without_it_by_the_tag_schema() {
     let again = run(root.path(), &["mirror", "--format", "json"]);
     assert_eq!(again.code, 0, "{again}");
     assert_eq!(again.json()["images"][0]["status"], "present", "{again}");
+}
+
+#[test]
+fn a_bad_mirror_section_is_an_error_at_its_line_and_no_section_says_how_to_add_one() {
+    let root = crate::harness::root();
+    let tags = vec![("a", "quay.io/team/app:1".to_owned(), "Legacy")];
+    repository(root.path(), &tags, "https://mirror.example.com", "");
+    let out = run(root.path(), &["validate"]);
+    assert_eq!(out.code, 1, "{out}");
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert!(all.contains("streamsync.toml:5"), "{out}");
+    assert!(all.contains("has a scheme"), "{out}");
+
+    std::fs::write(
+        root.path().join("streamsync.toml"),
+        "[mirror]\nmirror_sets = \"../outside.yaml\"\n",
+    )
+    .unwrap();
+    let out = run(root.path(), &["validate"]);
+    assert_eq!(out.code, 1, "{out}");
+    assert!(
+        format!("{}{}", out.stdout, out.stderr).contains("must be a path inside the repository"),
+        "{out}"
+    );
+
+    std::fs::write(
+        root.path().join("streamsync.toml"),
+        "[registry]\ninsecure_allowed = [\"quay.io\"]\n",
+    )
+    .unwrap();
+    let out = run(root.path(), &["mirror"]);
+    assert_eq!(out.code, 1, "{out}");
+    assert!(
+        out.stderr.contains("error: no mirror is configured"),
+        "{out}"
+    );
+    assert!(out.stderr.contains("hint: set `[mirror] registry"), "{out}");
 }
