@@ -16,6 +16,7 @@ pub mod edit;
 pub mod error;
 pub mod get;
 pub mod init;
+pub mod mirror;
 pub mod model;
 pub mod ops;
 pub mod plan;

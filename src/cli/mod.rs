@@ -21,7 +21,8 @@ Exit codes:
   0  success; with --detailed-exitcode: no changes (or no prune candidates)
   1  error, including invalid definitions and usage errors
   2  changes pending (plan --detailed-exitcode) or candidates found (prune --detailed-exitcode)
-  3  incomplete: some registry could not be asked (rate limited, unreachable)";
+  3  incomplete: some registry could not be asked (rate limited, unreachable), or some
+     image could not be copied (mirror)";
 
 /// GitOps reconciler for OpenShift ImageStream definitions.
 ///
@@ -144,6 +145,8 @@ pub enum Command {
     Rollout(RolloutArgs),
     /// Write the developer-catalog preview page (one self-contained index.html).
     Catalog(CatalogArgs),
+    /// Copy the streams' images to the [mirror] registry, digests preserved.
+    Mirror(MirrorArgs),
     /// Re-validate and re-plan whenever definitions or policies change.
     Watch(WatchArgs),
     /// Start a repository (config, example, workflows), or adopt a cluster's streams.
@@ -428,6 +431,30 @@ pub enum CatalogFormat {
     Html,
     /// Print the cards as JSON.
     Json,
+}
+
+/// Output format of mirror.
+#[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
+pub enum MirrorFormat {
+    /// For people.
+    #[default]
+    Text,
+    /// For machines.
+    Json,
+}
+
+/// `mirror`.
+#[derive(Debug, Args)]
+pub struct MirrorArgs {
+    /// Ask the mirror what it has and show what would be copied; copy and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Output format.
+    #[arg(long, short = 'o', visible_alias = "output", value_enum, default_value_t = MirrorFormat::Text)]
+    pub format: MirrorFormat,
+    /// Registry auth file (docker config.json format).
+    #[arg(long, value_name = "FILE")]
+    pub registry_config: Option<PathBuf>,
 }
 
 /// `watch`.

@@ -17,6 +17,7 @@ pub mod edits;
 pub mod get;
 pub mod import;
 pub mod init;
+pub mod mirror;
 pub mod plan;
 pub mod prune;
 pub mod rollout;

@@ -45,6 +45,10 @@ pub struct Report {
     pub commit_error: Option<anyhow::Error>,
     /// In pull-request mode, the roll-out branch when roll-outs are due.
     pub rollout_branch: Option<RolloutBranch>,
+    /// With `[mirror] registry`: the mirror pass after the imports.
+    pub mirror: Option<super::mirror::Report>,
+    /// Why the mirror pass could not run; the imports are done and written.
+    pub mirror_error: Option<anyhow::Error>,
 }
 
 /// The roll-out branch of pull-request mode (`[rollout] pull_request = true`): one commit of
@@ -115,6 +119,25 @@ pub fn pass(ws: &Workspace, options: &Options, progress: &dyn Progress) -> Resul
     } else {
         super::rollout::after_import(ws, &scan, options.rev.as_deref())?
     };
+    // The images the imports brought go to the mirror before the commit, so that the mirror
+    // sets it writes are committed with the state.
+    let (mut mirror, mut mirror_error) = (None, None);
+    if config.mirror.registry.is_some() {
+        let mirror_options = super::mirror::Options {
+            dry_run: false,
+            registry_config: options.registry_config.clone(),
+            timing: None,
+        };
+        match state
+            .load_streams()
+            .map_err(anyhow::Error::from)
+            .and_then(|live| {
+                super::mirror::mirror_streams(ws, &config, &loaded.set, &live, &mirror_options)
+            }) {
+            Ok(r) => mirror = Some(r),
+            Err(e) => mirror_error = Some(e),
+        }
+    }
     let mut committed = None;
     let mut commit_error = None;
     let mut rollout_branch = None;
@@ -130,6 +153,11 @@ pub fn pass(ws: &Workspace, options: &Options, progress: &dyn Progress) -> Resul
         {
             message.push_str(&rollout_lines(&rolled.plan));
             rolled_files = rolled.written.iter().map(|f| ws.root.join(f)).collect();
+        }
+        if let Some(sets) = mirror.as_ref().and_then(|m| m.sets.as_ref())
+            && sets.path.exists()
+        {
+            rolled_files.push(sets.path.clone());
         }
         match commit::commit_state_and(
             &ws.state_dir,
@@ -162,6 +190,8 @@ pub fn pass(ws: &Workspace, options: &Options, progress: &dyn Progress) -> Resul
         committed,
         commit_error,
         rollout_branch,
+        mirror,
+        mirror_error,
     }))
 }
 

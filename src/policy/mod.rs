@@ -31,6 +31,9 @@ pub struct Config {
     /// Roll-outs of the repository's manifests by image-change triggers.
     #[serde(default)]
     pub rollout: RolloutConfig,
+    /// `[mirror]`: where `mirror` copies the streams' images.
+    #[serde(default)]
+    pub mirror: MirrorConfig,
 }
 
 impl Default for Config {
@@ -41,6 +44,7 @@ impl Default for Config {
             apply: ApplyConfig::default(),
             cluster: crate::model::Cluster::default(),
             rollout: RolloutConfig::default(),
+            mirror: MirrorConfig::default(),
         }
     }
 }
@@ -117,6 +121,98 @@ fn split_host(registry: &str) -> &str {
             .map_or(registry, |h| &registry[..h.len() + 2]);
     }
     registry.rsplit_once(':').map_or(registry, |(h, _)| h)
+}
+
+/// `[mirror]`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MirrorConfig {
+    /// `HOST[:PORT][/PREFIX]`: a source repository `SRC-HOST/PATH` is mirrored to
+    /// `<registry>/PATH`.
+    #[serde(default, deserialize_with = "deserialize_mirror_registry")]
+    pub registry: Option<String>,
+    /// Where the ImageDigestMirrorSet and ImageTagMirrorSet are written, relative to the
+    /// repository root.
+    #[serde(default, deserialize_with = "deserialize_mirror_sets")]
+    pub mirror_sets: Option<String>,
+}
+
+impl MirrorConfig {
+    /// The mirror's host (`HOST[:PORT]`) and its path prefix (empty, or without slashes at
+    /// either end).
+    pub fn host_and_prefix(&self) -> Option<(&str, &str)> {
+        let r = self.registry.as_deref()?;
+        Some(match r.split_once('/') {
+            Some((h, p)) => (h, p),
+            None => (r, ""),
+        })
+    }
+}
+
+/// A mirror registry, refused at its line when it is not `HOST[:PORT][/PREFIX]`.
+fn deserialize_mirror_registry<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<String>, D::Error> {
+    let value = String::deserialize(d)?;
+    let bad = |why: &str| {
+        serde::de::Error::custom(format!(
+            "`{}` {why} (write `HOST[:PORT][/PREFIX]`, for example `mirror.example.com:5000/quay`)",
+            crate::util::escape_line(&value)
+        ))
+    };
+    if value.contains("://") {
+        return Err(bad("has a scheme"));
+    }
+    let v = value.trim_end_matches('/');
+    let (host, prefix) = v.split_once('/').unwrap_or((v, ""));
+    let host_ok = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+        && host
+            .split(':')
+            .nth(1)
+            .is_none_or(|p| p.parse::<u16>().is_ok())
+        && host.matches(':').count() <= 1;
+    if !host_ok {
+        return Err(bad("does not name a registry host"));
+    }
+    let prefix_ok = prefix.is_empty()
+        || prefix.split('/').all(|c| {
+            !c.is_empty()
+                && c.chars().all(|ch| {
+                    ch.is_ascii_lowercase() || ch.is_ascii_digit() || matches!(ch, '.' | '_' | '-')
+                })
+        });
+    if !prefix_ok {
+        return Err(bad(
+            "has a prefix that is not a repository path (lowercase letters, digits, `._-`, `/`)",
+        ));
+    }
+    Ok(Some(v.to_owned()))
+}
+
+/// The mirror sets file: relative, inside the repository.
+fn deserialize_mirror_sets<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<String>, D::Error> {
+    let value = String::deserialize(d)?;
+    let p = std::path::Path::new(&value);
+    if value.is_empty()
+        || p.is_absolute()
+        || p.components().any(|c| {
+            !matches!(
+                c,
+                std::path::Component::Normal(_) | std::path::Component::CurDir
+            )
+        })
+    {
+        return Err(serde::de::Error::custom(format!(
+            "`{}` must be a path inside the repository, relative to its root (for example `cluster/mirror-sets.yaml`)",
+            crate::util::escape_line(&value)
+        )));
+    }
+    Ok(Some(value))
 }
 
 /// `[rollout]`.

@@ -237,6 +237,7 @@ impl Inner {
             host,
             repository: defaults.repository_name(),
             insecure,
+            push: false,
         }
     }
 

@@ -189,6 +189,19 @@ pub struct RequestCounts {
     pub head: u64,
     /// GET requests.
     pub get: u64,
+    /// PUT requests (pushes: `mirror`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub put: u64,
+    /// POST requests (pushes: `mirror`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub post: u64,
+    /// PATCH requests (pushes: `mirror`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub patch: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Tag-list pages read from one repository at most: far beyond any real one, but a registry

@@ -30,11 +30,17 @@ pub struct Target {
     pub repository: String,
     /// Insecure transport (plain HTTP or unverified TLS), already checked against the config.
     pub insecure: bool,
+    /// Pushes go here too (`mirror`): a bearer token is asked for `pull,push`.
+    pub push: bool,
 }
 
 impl Target {
     fn scope(&self) -> String {
-        format!("repository:{}:pull", self.repository)
+        if self.push {
+            format!("repository:{}:pull,push", self.repository)
+        } else {
+            format!("repository:{}:pull", self.repository)
+        }
     }
 }
 
@@ -300,10 +306,12 @@ impl Transport {
     fn count(&self, host: &str, method: &Method) {
         if let Ok(mut c) = self.counts.lock() {
             let e = c.entry(host.to_owned()).or_default();
-            if method == Method::HEAD {
-                e.head += 1;
-            } else {
-                e.get += 1;
+            match *method {
+                Method::HEAD => e.head += 1,
+                Method::PUT => e.put += 1,
+                Method::POST => e.post += 1,
+                Method::PATCH => e.patch += 1,
+                _ => e.get += 1,
             }
         }
     }
@@ -830,6 +838,176 @@ impl Transport {
         let host = self.host(&target.host);
         let body = read_limited(resp, &host, &target.host, path).await?;
         Ok((headers, body))
+    }
+}
+
+impl Transport {
+    /// Send a request with extra `headers` and an optional `body` (a manifest, one chunk of a
+    /// blob) to `path_and_query` (`/v2/...`, or an upload location's path) and return the
+    /// answer when its status is 2xx. Used by pushes (`mirror`): the body is kept, so the
+    /// request can be sent again after an auth challenge, a connection error or a 5xx; one
+    /// dropped connection costs at most one chunk. Counted like [`Transport::send`]'s
+    /// requests, by method.
+    pub async fn send_with(
+        &self,
+        target: &Target,
+        method: Method,
+        path_and_query: &str,
+        headers: &[(&'static str, String)],
+        body: Option<bytes::Bytes>,
+    ) -> Result<reqwest::Response, ImportFailure> {
+        let host = if target.insecure {
+            self.host(&format!("{} insecure", target.host))
+        } else {
+            self.host(&target.host)
+        };
+        let _warm = if host.health.answered() {
+            None
+        } else {
+            Some(host.warmup.lock().await)
+        };
+        let mut attempt = 0u32;
+        let mut auth_retried = false;
+        let mut scheme_switched = false;
+        loop {
+            let scheme = self.scheme(target, &host);
+            if let Some(r) = host.health.refusal() {
+                let url = format!("{scheme}://{}{path_and_query}", target.host);
+                return Err(refusal_failure(&target.host, &url, r));
+            }
+            let url = Url::parse(&format!("{scheme}://{}{path_and_query}", target.host)).map_err(
+                |_| {
+                    ImportFailure::new(
+                        FailureReason::InternalError,
+                        format!("cannot form a URL for `{}`", target.host),
+                    )
+                },
+            )?;
+            let authorization = self.authorization(target, &host, &url).await?;
+            let client = if target.insecure {
+                &self.insecure
+            } else {
+                &self.secure
+            };
+            let mut rb = client.request(method.clone(), url.clone());
+            for (name, value) in headers {
+                rb = rb.header(*name, value.as_str());
+            }
+            if let Some(a) = &authorization {
+                rb = rb.header(AUTHORIZATION, sensitive(a)?);
+            }
+            match &body {
+                // A clone of `Bytes` shares the buffer: a retry costs no copy.
+                Some(b) => rb = rb.body(b.clone()),
+                None if method == Method::PUT || method == Method::POST => {
+                    rb = rb.header(reqwest::header::CONTENT_LENGTH, "0");
+                }
+                None => {}
+            }
+            let permit = host.permits.acquire().await.map_err(|_| {
+                ImportFailure::new(FailureReason::InternalError, "the client is shutting down")
+            })?;
+            host.health.note_sent();
+            tracing::debug!(host = %target.host, method = %method, path = %path_and_query, attempt, "registry request");
+            let result = rb.send().await;
+            drop(permit);
+            let probing = target.insecure
+                && scheme == "https"
+                && !scheme_switched
+                && !host_scheme_known(&host);
+            let sent = match &result {
+                Ok(_) => true,
+                Err(e) => !probing && !e.is_connect(),
+            };
+            if sent {
+                self.count(&target.host, &method);
+            }
+            let resp = match result {
+                Err(e) => {
+                    if probing {
+                        set_scheme(&host, "http");
+                        scheme_switched = true;
+                        continue;
+                    }
+                    let message = error_chain(&e);
+                    let tls = is_tls_failure(&message);
+                    if !tls && attempt < retry::MAX_RETRIES {
+                        attempt += 1;
+                        let wait = retry::backoff(
+                            attempt,
+                            self.timing.backoff_base,
+                            self.timing.backoff_cap,
+                        );
+                        tokio::time::sleep(wait).await;
+                        continue;
+                    }
+                    return Err(ImportFailure::new(
+                        FailureReason::Unreachable,
+                        format!("cannot reach {}: {message}", target.host),
+                    ));
+                }
+                Ok(r) => r,
+            };
+            if target.insecure && !host_scheme_known(&host) {
+                set_scheme(&host, scheme);
+            }
+            let status = resp.status();
+            if status == StatusCode::TOO_MANY_REQUESTS && attempt < retry::MAX_RETRIES {
+                attempt += 1;
+                let wait = resp
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| retry::parse_retry_after(v, SystemTime::now()))
+                    .filter(|w| *w <= retry::MAX_RETRY_AFTER)
+                    .unwrap_or_else(|| {
+                        retry::backoff(attempt, self.timing.backoff_base, self.timing.backoff_cap)
+                    });
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            host.health.note_answer();
+            if status.is_success() {
+                return Ok(resp);
+            }
+            if status == StatusCode::UNAUTHORIZED && !auth_retried {
+                auth_retried = true;
+                let challenge = resp
+                    .headers()
+                    .get(WWW_AUTHENTICATE)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(auth::parse_challenge);
+                if let Some(ch) = challenge {
+                    if ch == Challenge::Basic && self.credential(target, &host)?.is_none() {
+                        return Err(status_failure(target, status, false));
+                    }
+                    if let Ok(mut c) = host.challenge.lock() {
+                        *c = Some(ch);
+                    }
+                    if let Ok(mut t) = host.tokens.lock() {
+                        t.remove(&target.scope());
+                    }
+                    continue;
+                }
+            }
+            if status.is_server_error() && attempt < retry::MAX_RETRIES {
+                attempt += 1;
+                let wait =
+                    retry::backoff(attempt, self.timing.backoff_base, self.timing.backoff_cap);
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            let mut failure = status_failure(target, status, authorization.is_some());
+            // The registry's own words say which blob or manifest it refused, and why.
+            if let Ok(text) = resp.text().await {
+                let text = crate::util::escape_line(text.trim());
+                if !text.is_empty() && status != StatusCode::NOT_FOUND {
+                    let cut: String = text.chars().take(300).collect();
+                    failure.message.push_str(&format!(": {cut}"));
+                }
+            }
+            return Err(failure);
+        }
     }
 }
 

@@ -75,6 +75,21 @@ impl Registry {
     /// Start, trying `port` first (a test of the harness itself names a port that another
     /// server holds).
     pub fn start_at(variant: Variant, port: Option<u16>) -> Registry {
+        Self::start_opts(variant, port, false)
+    }
+
+    /// Start with the access log on: every request the registry answers is a line of
+    /// [`Registry::access_log`] (how the mirror tests count uploads).
+    pub fn start_logged(variant: Variant) -> Registry {
+        Self::start_opts(variant, None, true)
+    }
+
+    /// The access log so far (empty unless started with [`Registry::start_logged`]).
+    pub fn access_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("access.log")).unwrap_or_default()
+    }
+
+    fn start_opts(variant: Variant, port: Option<u16>, access_log: bool) -> Registry {
         assert!(
             Path::new(REGISTRY_BIN).exists(),
             "{REGISTRY_BIN} is missing: install Debian's `docker-registry` package (apt-get install docker-registry apache2-utils)"
@@ -123,7 +138,8 @@ impl Registry {
                 ));
             }
             let config = format!(
-                "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n{http}{extra}",
+                "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: {}\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n{http}{extra}",
+                !access_log,
                 storage.display()
             );
             let cfg = dir.path().join("config.yml");
@@ -133,7 +149,13 @@ impl Registry {
             let mut child = Command::new(REGISTRY_BIN)
                 .arg("serve")
                 .arg(&cfg)
-                .stdout(Stdio::null())
+                .stdout(if access_log {
+                    Stdio::from(
+                        std::fs::File::create(dir.path().join("access.log")).expect("access log"),
+                    )
+                } else {
+                    Stdio::null()
+                })
                 .stderr(log)
                 .spawn()
                 .expect("start docker-registry");
@@ -561,6 +583,60 @@ impl Pusher {
         let body = serde_json::to_vec(&index).expect("json");
         let d = self.manifest(repo, tag, OCI_INDEX, &body);
         (d, amd, arm)
+    }
+
+    /// A manifest's bytes as the registry serves them (`None` when it has none there).
+    pub fn manifest_raw(&self, repo: &str, reference: &str) -> Option<Vec<u8>> {
+        let r = if reference.starts_with("sha256:") {
+            Reference::with_digest(self.host.clone(), repo.to_owned(), reference.to_owned())
+        } else {
+            self.reference(repo, reference)
+        };
+        let auth = RegistryAuth::Anonymous;
+        self.rt
+            .block_on(self.client.pull_manifest_raw(
+                &r,
+                &auth,
+                &[
+                    OCI_MANIFEST,
+                    OCI_INDEX,
+                    "application/vnd.docker.distribution.manifest.v2+json",
+                ],
+            ))
+            .ok()
+            .map(|(b, _)| b.to_vec())
+    }
+
+    /// Push an OCI manifest of `config` and `layers` (their blobs pushed first), with extra
+    /// top-level fields (`subject`, `artifactType`), under `reference`; returns the digest.
+    pub fn manifest_of(
+        &self,
+        repo: &str,
+        reference: &str,
+        config: &[u8],
+        layers: &[&[u8]],
+        extra: serde_json::Value,
+    ) -> String {
+        let config_digest = self.blob(repo, config);
+        let layers: Vec<serde_json::Value> = layers
+            .iter()
+            .map(|l| {
+                serde_json::json!({"mediaType": OCI_LAYER, "digest": self.blob(repo, l), "size": l.len()})
+            })
+            .collect();
+        let mut m = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": OCI_CONFIG, "digest": config_digest, "size": config.len()},
+            "layers": layers,
+        });
+        if let serde_json::Value::Object(extra) = extra {
+            for (k, v) in extra {
+                m[k] = v;
+            }
+        }
+        let body = serde_json::to_vec(&m).expect("json");
+        self.manifest(repo, reference, OCI_MANIFEST, &body)
     }
 
     pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {

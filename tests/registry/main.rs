@@ -22,6 +22,7 @@ mod hostile;
 mod identity;
 mod index;
 mod library;
+mod mirror;
 mod resolve;
 mod rollout;
 mod secrets;

@@ -33,6 +33,13 @@ pub enum Fault {
     /// Answer tag lists with these names (a hostile registry's); with `true`, every page links
     /// to a next one, for ever, the later ones empty. Other requests are forwarded.
     TagList(Vec<String>, bool),
+    /// Forward; of the answer to a blob GET, send only the first this many bytes (headers
+    /// included), then close: a connection dropped half way through a layer. Other requests
+    /// are forwarded whole.
+    TruncateBlobs(usize),
+    /// Answer the referrers API (`GET /v2/<name>/referrers/<digest>`) with this index, as a
+    /// registry that has the API does; other requests are forwarded.
+    Referrers(String),
 }
 
 #[derive(Debug)]
@@ -187,8 +194,30 @@ fn handle(mut conn: TcpStream, upstream: u16, state: &Mutex<State>, seen: &Atomi
     {
         return hostile_tags(&mut conn, target, names, *endless);
     }
+    if let Fault::Referrers(body) = &fault
+        && head
+            .split_whitespace()
+            .nth(1)
+            .is_some_and(|t| t.contains("/referrers/"))
+    {
+        let answer = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.oci.image.index.v1+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let _ = conn.write_all(answer.as_bytes());
+        return;
+    }
+    let mut truncate = None;
     let add = match fault {
+        Fault::Referrers(_) => None,
         Fault::PaginateTags(_) | Fault::TagList(..) => None,
+        Fault::TruncateBlobs(n) => {
+            let mut words = head.split_whitespace();
+            if words.next() == Some("GET") && words.next().is_some_and(|t| t.contains("/blobs/")) {
+                truncate = Some(n);
+            }
+            None
+        }
         Fault::Status(code, headers) => return respond(&mut conn, code, &headers),
         Fault::Drop => return,
         Fault::Slow(d) => {
@@ -233,6 +262,9 @@ fn handle(mut conn: TcpStream, upstream: u16, state: &Mutex<State>, seen: &Atomi
     {
         let insert = format!("\r\n{k}: {v}");
         answer.splice(pos..pos, insert.into_bytes());
+    }
+    if let Some(n) = truncate {
+        answer.truncate(n);
     }
     let _ = conn.write_all(&answer);
 }

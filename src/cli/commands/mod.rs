@@ -9,6 +9,7 @@ mod completions;
 mod get;
 mod import;
 mod init;
+mod mirror;
 mod plan;
 mod prune;
 mod ref_;
@@ -66,6 +67,7 @@ fn dispatch(cli: &Cli, ws: &crate::ops::Workspace, printer: &Printer) -> Result<
         Command::Prune(args) => prune::run(ws, args, printer),
         Command::Rollout(args) => rollout::run(ws, args, printer),
         Command::Catalog(args) => catalog::run(ws, args, printer),
+        Command::Mirror(args) => mirror::run(ws, args, printer),
         Command::Watch(args) => watch::run(ws, args, printer),
         Command::Init(args) => init::run(ws, args, printer),
         Command::Ref(args) => ref_::run(args, printer),

@@ -113,6 +113,25 @@ fn pass(
         args.format,
         printer,
     );
+    let mut status = status;
+    if let Some(m) = &done.mirror {
+        // The pass's JSON document stays alone on stdout; the mirror's lines join it in text.
+        if args.format != crate::cli::ReportFormat::Json && !printer.is_quiet() {
+            printer.out(&crate::mirror::render::lines(&m.images, false));
+        }
+        printer.info(&crate::mirror::render::summary_line(
+            &crate::mirror::render::summary(&m.images),
+            &m.mirror,
+            false,
+        ));
+        if m.incomplete() && status == ExitStatus::Success {
+            status = ExitStatus::Incomplete;
+        }
+    }
+    if let Some(e) = done.mirror_error {
+        printer.error(&e);
+        status = ExitStatus::Failure;
+    }
     if let Some(e) = done.commit_error {
         return Err(e);
     }
