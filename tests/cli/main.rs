@@ -7,6 +7,7 @@ mod catalog;
 mod common;
 mod get;
 mod hardening;
+mod hardening22;
 mod memos;
 mod plan;
 mod prune;
