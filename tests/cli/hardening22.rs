@@ -19,8 +19,9 @@ struct Measured {
     code: i32,
     /// Bytes written to stdout and stderr together.
     output_bytes: usize,
-    /// The first MiB of stdout and of stderr.
-    stdout: String,
+    /// Bytes written to stderr (diagnostics).
+    stderr_bytes: usize,
+    /// The first MiB of stderr.
     stderr: String,
     /// Peak resident memory of the child, in bytes (`wait4`'s `ru_maxrss`).
     peak_rss: u64,
@@ -55,6 +56,8 @@ fn run_measured(root: &Path, args: &[&str], memory_limit: u64, timeout: Duration
         });
     }
     let start = Instant::now();
+    // Reaped below with wait4, which also gives the child's own peak memory.
+    #[allow(clippy::zombie_processes)]
     let mut child = command.spawn().expect("run streamsync");
     let pid = child.id() as libc::pid_t;
     let drain = |mut pipe: Box<dyn std::io::Read + Send>| {
@@ -97,7 +100,7 @@ fn run_measured(root: &Path, args: &[&str], memory_limit: u64, timeout: Duration
     done.store(true, std::sync::atomic::Ordering::SeqCst);
     assert_eq!(reaped, pid, "wait4");
     watchdog.join().unwrap();
-    let (stdout, out_bytes) = out.join().unwrap();
+    let (_, out_bytes) = out.join().unwrap();
     let (stderr, err_bytes) = err.join().unwrap();
     assert!(
         elapsed < timeout,
@@ -111,7 +114,7 @@ fn run_measured(root: &Path, args: &[&str], memory_limit: u64, timeout: Duration
             -libc::WTERMSIG(status)
         },
         output_bytes: out_bytes + err_bytes,
-        stdout,
+        stderr_bytes: err_bytes,
         stderr,
         peak_rss: usage.ru_maxrss as u64 * 1024,
         elapsed,
@@ -363,4 +366,360 @@ fn the_rollout_branch_is_never_the_default_a_remotes_or_someone_elses() {
         git.find_commit(new).unwrap().parent_id(0).unwrap(),
         git.head().unwrap().target().unwrap()
     );
+}
+
+// --- values nobody asked to change -------------------------------------------------------------
+
+const TRIGGER: &str = r#"'[{"from":{"kind":"ImageStreamTag","name":"ruby:latest"},"fieldPath":"spec.template.spec.containers[0].image"}]'"#;
+
+/// A Deployment of `web/ruby:latest` whose one container is `container` (indented as the
+/// first entry of `containers`, after `- `).
+fn deployment(container: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: web\n  annotations:\n    image.openshift.io/triggers: {TRIGGER}\nspec:\n  template:\n    spec:\n      containers:\n      - {container}"
+    )
+}
+
+const ROLLED: &str = "registry.example.com/ruby@sha256:3a33bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+#[test]
+fn an_image_added_before_a_block_scalar_ending_the_file_leaves_the_scalar_alone() {
+    let repo = scenario_repo("update");
+    let text = deployment(
+        "name: web\n        env:\n        - name: SECRET\n          value: |\n            s3cr3t",
+    );
+    for (file, text) in [
+        ("deploy/lf.yaml", text.clone()),
+        ("deploy/crlf.yaml", text.replace('\n', "\r\n")),
+        ("deploy/folded.yaml", text.replace("value: |", "value: >+")),
+    ] {
+        repo.write(file, &text);
+    }
+    let out = repo.run(&["rollout"]);
+    assert_eq!(out.code, 0, "{}", out.snapshot());
+    assert!(
+        out.stderr.contains("Rolled 3 containers in 3 files."),
+        "{}",
+        out.stderr
+    );
+    let expected = deployment(&format!(
+        "name: web\n        image: {ROLLED}\n        env:\n        - name: SECRET\n          value: |\n            s3cr3t"
+    ));
+    let read = |f: &str| std::fs::read_to_string(repo.path().join(f)).unwrap();
+    assert_eq!(read("deploy/lf.yaml"), expected);
+    assert_eq!(read("deploy/crlf.yaml"), expected.replace('\n', "\r\n"));
+    assert_eq!(
+        read("deploy/folded.yaml"),
+        expected.replace("value: |", "value: >+")
+    );
+    let again = repo.run(&["rollout"]);
+    assert_eq!(again.code, 0, "{}", again.snapshot());
+    assert!(again.stderr.contains("Nothing to roll"), "{}", again.stderr);
+}
+
+#[test]
+fn a_tagged_image_is_not_rewritten_and_the_roll_out_is_an_error_naming_the_file() {
+    let repo = scenario_repo("update");
+    let tagged = deployment("name: web\n        image: !!binary b2xk\n");
+    repo.write("deploy/tagged.yaml", &tagged);
+    let custom = deployment("name: web\n        image: !custom old\n");
+    repo.write("deploy/custom.yaml", &custom);
+    for args in [&["rollout"][..], &["validate"][..]] {
+        let out = repo.run(args);
+        assert_eq!(out.code, 1, "{}", out.snapshot());
+        // At the value, after its tag.
+        for (file, column) in [("deploy/tagged.yaml", 25), ("deploy/custom.yaml", 24)] {
+            assert!(
+                out.stderr.contains(&format!(
+                    "{file}:13:{column}: error: trigger 1 of Deployment `web`: the container's `image` is written with a YAML tag"
+                )),
+                "{}",
+                out.stderr
+            );
+        }
+    }
+    let read = |f: &str| std::fs::read_to_string(repo.path().join(f)).unwrap();
+    assert_eq!(read("deploy/tagged.yaml"), tagged);
+    assert_eq!(read("deploy/custom.yaml"), custom);
+}
+
+#[test]
+fn duplicate_keys_in_a_manifest_are_errors_and_nothing_in_that_document_rolls() {
+    let repo = scenario_repo("update");
+    let twice = deployment(
+        "name: web\n        image: registry.example.com/ruby:old\n        image: registry.example.com/ruby:new\n",
+    );
+    // A second document of the same file, without duplicates, still rolls.
+    let fine = deployment("name: web\n        image: registry.example.com/ruby:old\n")
+        .replace("name: web\n  namespace", "name: api\n  namespace");
+    repo.write("deploy/web.yaml", &format!("{twice}---\n{fine}"));
+    let metadata = deployment("name: web\n        image: x\n").replace(
+        "  name: web\n  namespace: web\n",
+        "  name: web\n  namespace: web\n  name: other\n",
+    );
+    repo.write("deploy/meta.yaml", &metadata);
+    let out = repo.run(&["validate"]);
+    assert_eq!(out.code, 1, "{}", out.snapshot());
+    for at in ["deploy/web.yaml:14:9", "deploy/meta.yaml:6:3"] {
+        assert!(
+            out.stderr
+                .contains(&format!("{at}: error: duplicate key `")),
+            "{at}: {}",
+            out.stderr
+        );
+    }
+    let out = repo.run(&["rollout"]);
+    assert_eq!(out.code, 1, "{}", out.snapshot());
+    assert!(
+        out.stderr
+            .contains("deploy/web.yaml:14:9: error: duplicate key `image` (first at line 13)"),
+        "{}",
+        out.stderr
+    );
+    let rolled = std::fs::read_to_string(repo.path().join("deploy/web.yaml")).unwrap();
+    assert!(rolled.starts_with(&twice), "{rolled}");
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join("deploy/meta.yaml")).unwrap(),
+        metadata
+    );
+}
+
+// --- cost in proportion to the input -----------------------------------------------------------
+
+/// Time `streamsync args` on the file `make(n)` (as `deploy/w.yaml`) at `n` and `4 * n`: the
+/// larger within `budget`, and 4x the input costing less than 8x the time (linear with room
+/// for noise; quadratic would be 16x). Returns the two runs.
+fn scales_linearly(
+    what: &str,
+    args: &[&str],
+    n: usize,
+    budget: Duration,
+    make: impl Fn(usize) -> String,
+) -> (Measured, Measured) {
+    let run = |n: usize| {
+        let repo = scenario_repo("update");
+        repo.write("deploy/w.yaml", &make(n));
+        // The best of two runs, so that a busy machine does not decide.
+        let first = run_measured(repo.path(), args, 2 * GIB, budget * 4);
+        repo.write("deploy/w.yaml", &make(n));
+        let second = run_measured(repo.path(), args, 2 * GIB, budget * 4);
+        if second.elapsed < first.elapsed {
+            second
+        } else {
+            first
+        }
+    };
+    let small = run(n);
+    let large = run(4 * n);
+    let ratio = large.elapsed.as_secs_f64() / small.elapsed.as_secs_f64().max(0.05);
+    eprintln!(
+        "{what}: n={n} {:?}, 4n {:?} (ratio {ratio:.1}), peak {} MiB",
+        small.elapsed,
+        large.elapsed,
+        large.peak_rss >> 20
+    );
+    assert!(
+        large.elapsed < budget,
+        "{what}: {:?} at 4n={} is over {budget:?}",
+        large.elapsed,
+        4 * n
+    );
+    assert!(
+        ratio < 8.0,
+        "{what}: 4x the input took {ratio:.1}x the time"
+    );
+    // Diagnostics are bounded; the data on stdout is what was asked for.
+    assert!(
+        large.stderr_bytes < 1 << 20,
+        "{what}: {} bytes",
+        large.stderr_bytes
+    );
+    assert!(
+        large.peak_rss < 300 << 20,
+        "{what}: {} bytes",
+        large.peak_rss
+    );
+    (small, large)
+}
+
+fn entries(n: usize, field_path: impl Fn(usize) -> String) -> String {
+    let entries: Vec<String> = (0..n)
+        .map(|i| {
+            format!(
+                r#"{{"from":{{"kind":"ImageStreamTag","name":"ruby:latest"}},"fieldPath":"{}"}}"#,
+                field_path(i).replace('"', "\\\"")
+            )
+        })
+        .collect();
+    format!("'[{}]'", entries.join(","))
+}
+
+fn annotated(annotation: &str, containers: usize) -> String {
+    let containers: String = (0..containers)
+        .map(|i| format!("      - name: w{i}\n        image: registry.example.com/ruby:old\n"))
+        .collect();
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: web\n  annotations:\n    image.openshift.io/triggers: {annotation}\nspec:\n  template:\n    spec:\n      containers:\n{containers}"
+    )
+}
+
+#[test]
+fn a_trigger_annotation_of_thousands_of_entries_costs_in_proportion() {
+    // Entries by index, each selecting no container: one error each, bounded.
+    let (_, large) = scales_linearly(
+        "annotation by index",
+        &["validate"],
+        4_000,
+        Duration::from_secs(20),
+        |n| {
+            annotated(
+                &entries(n, |i| {
+                    format!("spec.template.spec.containers[{}].image", i + 1)
+                }),
+                1,
+            )
+        },
+    );
+    assert_eq!(large.code, 1);
+    assert!(
+        large
+            .stderr
+            .contains("15980 more `trigger-field-path` problems in this file"),
+        "{}",
+        large.stderr
+    );
+    // Name selectors that match none of thousands of containers.
+    let (_, large) = scales_linearly(
+        "annotation by name",
+        &["validate"],
+        2_000,
+        Duration::from_secs(20),
+        |n| {
+            annotated(
+                &entries(n, |i| {
+                    format!(r#"spec.template.spec.containers[?(@.name=="c{i}")].image"#)
+                }),
+                n,
+            )
+        },
+    );
+    assert_eq!(large.code, 1);
+    assert!(
+        large
+            .stderr
+            .contains("the 8000 `containers` of Deployment `web` include [0] `w0`, [1] `w1`, [2] `w2`, [3] `w3`, [4] `w4` and 7995 more"),
+        "{}",
+        large.stderr
+    );
+    // Entries that are all valid: each rolls its container.
+    let (_, large) = scales_linearly(
+        "annotation rolled",
+        &["rollout", "--dry-run", "--format", "json"],
+        1_000,
+        Duration::from_secs(20),
+        |n| {
+            annotated(
+                &entries(n, |i| {
+                    format!(r#"spec.template.spec.containers[?(@.name=="w{i}")].image"#)
+                }),
+                n,
+            )
+        },
+    );
+    assert_eq!(large.code, 0, "{}", large.stderr);
+}
+
+fn deployments(n: usize) -> String {
+    (0..n)
+        .map(|i| {
+            deployment("name: web\n        image: registry.example.com/ruby:old\n").replace(
+                "name: web\n  namespace",
+                &format!("name: web{i}\n  namespace"),
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("---\n")
+}
+
+#[test]
+fn a_file_of_thousands_of_deployments_validates_and_rolls_in_proportion() {
+    let (_, large) = scales_linearly(
+        "deployments validated",
+        &["validate"],
+        2_500,
+        Duration::from_secs(20),
+        deployments,
+    );
+    assert_eq!(large.code, 0, "{}", large.stderr);
+    let (_, large) = scales_linearly(
+        "deployments rolled",
+        &["rollout"],
+        1_000,
+        Duration::from_secs(20),
+        deployments,
+    );
+    assert_eq!(large.code, 0, "{}", large.stderr);
+    assert!(
+        large.stderr.contains("Rolled 4000 containers in 1 file."),
+        "{}",
+        large.stderr
+    );
+}
+
+#[test]
+fn diagnostics_stay_bounded_however_many_problems_a_file_has() {
+    // A DeploymentConfig whose thousands of `containerNames` match none of its thousands of
+    // containers, and an annotation whose entries are all broken: each file shows a bounded
+    // number of problems of a kind, then how many more.
+    let dc = |n: usize| {
+        let names: String = (0..n).map(|i| format!("      - n{i}\n")).collect();
+        let containers: String = (0..n)
+            .map(|i| format!("      - name: c{i}\n        image: x\n"))
+            .collect();
+        format!(
+            "apiVersion: apps.openshift.io/v1\nkind: DeploymentConfig\nmetadata:\n  name: dc\n  namespace: web\nspec:\n  template:\n    spec:\n      containers:\n{containers}  triggers:\n  - type: ImageChange\n    imageChangeParams:\n      automatic: true\n      from: {{kind: ImageStreamTag, name: 'ruby:latest'}}\n      containerNames:\n{names}"
+        )
+    };
+    let broken = |n: usize| {
+        let entries = vec![r#"{"from":{"kind":"ImageStreamTag"}}"#; n].join(",");
+        annotated(&format!("'[{entries}]'"), 1)
+    };
+    for (what, text) in [("dc", dc(8_000)), ("broken", broken(16_000))] {
+        let repo = scenario_repo("update");
+        repo.write("deploy/w.yaml", &text);
+        for args in [
+            &["validate"][..],
+            &["plan"][..],
+            &["rollout", "--dry-run"][..],
+        ] {
+            let out = run_measured(repo.path(), args, 2 * GIB, Duration::from_secs(60));
+            assert!(
+                out.output_bytes < 1 << 20,
+                "{what} {args:?}: {} bytes",
+                out.output_bytes
+            );
+            assert!(
+                out.peak_rss < 300 << 20,
+                "{what} {args:?}: {} bytes",
+                out.peak_rss
+            );
+            let lines = out
+                .stderr
+                .lines()
+                .filter(|l| l.contains(": error: "))
+                .count();
+            assert!(
+                lines <= 30,
+                "{what} {args:?}: {lines} errors shown\n{}",
+                out.stderr
+            );
+            if out.code != 0 {
+                assert!(
+                    out.stderr.contains("more `trigger-"),
+                    "{what} {args:?}: {}",
+                    out.stderr
+                );
+            }
+        }
+    }
 }
