@@ -78,7 +78,11 @@ pub fn run(ws: &Workspace, options: &Options) -> Result<Run<Report>> {
         Some(rev) if !scan.triggers.is_empty() => {
             let manifests = rollout::manifests_at_rev(&ws.root, rev, &config.rollout)
                 .with_context(|| format!("cannot read the manifests at base `{rev}`"))?;
-            Some(rollout::scan(&manifests))
+            let mut base_scan = rollout::scan(&manifests);
+            if let Some(base) = &base {
+                rollout::mark_managed(&mut base_scan, &base.set, &config.default_namespace);
+            }
+            Some(base_scan)
         }
         _ => None,
     };
@@ -135,6 +139,8 @@ pub fn run(ws: &Workspace, options: &Options) -> Result<Run<Report>> {
         let base_rollouts = rollouts_of(ws, &config, base_scan, base_plan, &planned.snapshot);
         planned.plan.rollouts.mark_introduced(&base_rollouts);
     }
+    // The manifests' problems stop nothing, but the plan (a pull request's comment) shows them.
+    planned.plan.rollouts.problems = ws.manifest_problems();
     let saved = match &options.out {
         Some(out) => {
             let mut saved = SavedPlan::new(&planned, &desired, &plan_options);

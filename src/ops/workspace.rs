@@ -38,9 +38,10 @@ pub struct Workspace {
     /// Whether the root was found or given (false: no folder upward looked like a repository,
     /// and the current folder stands in); only changes the wording of a missing-folder error.
     pub root_found: bool,
-    /// Manifests the last trigger check could not parse. They are errors, but they do not
-    /// stop the other manifests from rolling, so operations run on and the caller reports
-    /// them ([`Workspace::take_manifest_errors`]).
+    /// What the last trigger check found in the manifests (unreadable files, trigger errors
+    /// and warnings). A manifest problem never stops the image streams nor the other
+    /// manifests from rolling, so operations run on and the caller reports them
+    /// ([`Workspace::take_manifest_errors`]); an error among them fails the command.
     manifest_errors: Arc<Mutex<Vec<Diagnostic>>>,
 }
 
@@ -174,19 +175,21 @@ impl Workspace {
     }
 
     /// Scan the repository's manifests for image-change triggers (the working tree, or Git
-    /// revision `rev`) and add their problems, judged against `loaded`'s definitions, to
-    /// `loaded`'s diagnostics: a trigger error stops an operation as a definition error does.
+    /// revision `rev`), judge them against `loaded`'s definitions (which streams the
+    /// repository manages, which tags exist) and keep their problems for the caller
+    /// ([`Workspace::take_manifest_errors`]): they never stop an operation on the streams.
     pub fn check_triggers(&self, loaded: &mut Loaded, rev: Option<&str>) -> Result<rollout::Scan> {
         let config = self.load_config().unwrap_or_default();
-        let scan = rollout::scan(&self.manifests(&config, rev)?);
-        let diags = rollout::validate(&scan, &loaded.set, &config.default_namespace);
-        let (unreadable, diags): (Vec<_>, Vec<_>) = diags
-            .into_iter()
-            .partition(|d| d.code == rollout::scan::UNREADABLE);
-        *self.manifest_errors() = unreadable;
-        loaded.diagnostics.extend(diags);
-        crate::diagnostic::sort(&mut loaded.diagnostics);
+        let mut scan = rollout::scan(&self.manifests(&config, rev)?);
+        *self.manifest_errors() = rollout::validate(&scan, &loaded.set, &config.default_namespace);
+        rollout::mark_managed(&mut scan, &loaded.set, &config.default_namespace);
         Ok(scan)
+    }
+
+    /// The manifest problems of the last [`Workspace::check_triggers`], left in place (a
+    /// plan shows them in its report; the command still reports and counts them).
+    pub fn manifest_problems(&self) -> Vec<Diagnostic> {
+        self.manifest_errors().clone()
     }
 
     /// The repository's workload manifests (the working tree's, or those at Git revision
@@ -208,8 +211,8 @@ impl Workspace {
         })
     }
 
-    /// The manifests the last [`Workspace::check_triggers`] could not parse, taken (a second
-    /// call returns none until the next check).
+    /// The manifest problems of the last [`Workspace::check_triggers`] (errors and
+    /// warnings), taken (a second call returns none until the next check).
     pub fn take_manifest_errors(&self) -> Vec<Diagnostic> {
         std::mem::take(&mut *self.manifest_errors())
     }

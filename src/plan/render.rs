@@ -430,6 +430,45 @@ fn md_rollouts(plan: &Plan) -> String {
     out
 }
 
+/// Most manifest problems a comment lists.
+const MANIFEST_PROBLEMS_SHOWN: usize = 20;
+
+/// The manifests' problems as a GitHub alert: a caution when one is an error (the roll-outs
+/// of that trigger are left out, and `validate` fails), else a warning; each with its file
+/// and line.
+fn md_manifest_problems(problems: &[crate::diagnostic::Diagnostic]) -> String {
+    if problems.is_empty() {
+        return String::new();
+    }
+    let errors = problems.iter().filter(|d| d.is_error()).count();
+    let mut out = if errors > 0 {
+        format!(
+            "\n> [!CAUTION]\n> The workload manifests have {errors} {} (their roll-outs are left out; the image streams are not affected):\n",
+            crate::diagnostic::plural(errors, "error", "errors")
+        )
+    } else {
+        "\n> [!WARNING]\n> The workload manifests have image triggers OpenShift would read differently:\n"
+            .to_owned()
+    };
+    for d in problems.iter().take(MANIFEST_PROBLEMS_SHOWN) {
+        let _ = writeln!(
+            out,
+            "> - {} {}: {}",
+            md_code(&format!("{}:{}:{}", d.file, d.line, d.column)),
+            d.severity.as_str(),
+            md_text(&d.message)
+        );
+    }
+    if problems.len() > MANIFEST_PROBLEMS_SHOWN {
+        let _ = writeln!(
+            out,
+            "> - … and {} more; `streamsync validate` lists them all",
+            problems.len() - MANIFEST_PROBLEMS_SHOWN
+        );
+    }
+    out
+}
+
 fn counts_phrase(s: &Summary) -> String {
     let mut parts = Vec::new();
     for (n, word) in [
@@ -701,6 +740,7 @@ pub fn markdown(plan: &Plan) -> String {
             let _ = writeln!(head, "> - {}: {}", md_code(&target), md_text(&e.message));
         }
     }
+    head.push_str(&md_manifest_problems(&plan.rollouts.problems));
     if !plan.unobserved.is_empty() {
         let _ = writeln!(
             head,

@@ -290,6 +290,7 @@ fn many_rollouts_keep_the_comment_within_budget() {
             introduced: None,
             doc: 0,
             container_path: Vec::new(),
+            last_triggered: None,
         });
     }
     let md = render::markdown(&plan);

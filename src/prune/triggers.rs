@@ -132,6 +132,36 @@ fn visit(file: &str, value: &Value, namespace: Option<&str>, scan: &mut Scan) {
                     kind: UseKind::ImageStreamTag,
                 });
             }
+            // A DeploymentConfig trigger's `from` takes OpenShift's defaults: without `kind`
+            // it is an ImageStreamTag, and `kind: ImageStream` names the stream's `latest`.
+            if let Some(from) = map
+                .get("imageChangeParams")
+                .and_then(|p| p.get("from"))
+                .and_then(Value::as_object)
+                && let Some(name) = from.get("name").and_then(Value::as_str)
+            {
+                let name = match from.get("kind").and_then(Value::as_str) {
+                    None => Some(name.to_owned()),
+                    Some("ImageStream") if !name.contains(':') => Some(format!("{name}:latest")),
+                    Some("ImageStream") => Some(name.to_owned()),
+                    // `ImageStreamTag` is found below, like any other reference.
+                    Some(_) => None,
+                };
+                if let Some((stream, tag)) = name.as_deref().and_then(split_stream_tag) {
+                    let ns = from
+                        .get("namespace")
+                        .and_then(Value::as_str)
+                        .filter(|n| !n.is_empty())
+                        .or(namespace);
+                    scan.uses.push(TagUse {
+                        file: file.to_owned(),
+                        namespace: ns.map(str::to_owned),
+                        stream: stream.to_owned(),
+                        tag: tag.to_owned(),
+                        kind: UseKind::ImageStreamTag,
+                    });
+                }
+            }
             for (key, child) in map {
                 // The annotation was read above; its text is not walked again.
                 if key != "metadata" {
@@ -294,6 +324,30 @@ metadata:
         );
         assert!(scan.uses[1].names("any", "tools", "2024-01-01"));
         assert!(!scan.uses[1].names("any", "tools", "2024-01-02"));
+    }
+
+    #[test]
+    fn deployment_config_triggers_take_openshifts_defaults() {
+        let text = r#"
+kind: DeploymentConfig
+metadata: {name: d, namespace: shop}
+spec:
+  triggers:
+  - type: ImageChange
+    imageChangeParams: {from: {name: "ruby:3.3"}, containerNames: [a]}
+  - type: ImageChange
+    imageChangeParams: {from: {kind: ImageStream, name: node}, containerNames: [a]}
+  - type: ImageChange
+    imageChangeParams: {from: {kind: ImageStreamTag, name: "perl:5"}, containerNames: [a]}
+"#;
+        let scan = scan_manifest("deploy/dc.yaml", text);
+        let got: Vec<(&str, &str)> = scan
+            .uses
+            .iter()
+            .map(|u| (u.stream.as_str(), u.tag.as_str()))
+            .collect();
+        assert_eq!(got, [("node", "latest"), ("perl", "5"), ("ruby", "3.3")]);
+        assert!(scan.uses.iter().all(|u| u.names("shop", &u.stream, &u.tag)));
     }
 
     #[test]

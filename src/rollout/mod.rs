@@ -4,10 +4,13 @@
 //! [`scan`] finds the triggers (the `image.openshift.io/triggers` annotation on CronJobs,
 //! Deployments, StatefulSets, DaemonSets, Jobs, ReplicaSets, ReplicationControllers and Pods;
 //! DeploymentConfig `ImageChange` triggers) and the tags BuildConfigs produce; [`validate`]
-//! judges them against the definitions; [`plan`] is a pure function from triggers, live state
-//! and cluster settings to the roll-outs due; [`apply_to_text`] and [`write`] make them
-//! through the byte-preserving editor, and [`branch`] commits [`rolled_texts`] to the
-//! roll-out branch of pull-request mode instead. This module never talks to registries or
+//! judges them against the definitions and [`mark_managed`] records which streams the
+//! repository manages (a trigger on any other is external); [`deciding`] picks, as OpenShift
+//! does, the trigger that decides a container several select; [`plan`] is a pure function
+//! from triggers, live state and cluster settings to the roll-outs due; [`apply_to_text`]
+//! and [`write`] make them through the byte-preserving editor (the image, and a
+//! DeploymentConfig trigger's `lastTriggeredImage` where it has one), and [`branch`] commits
+//! [`rolled_texts`] to the roll-out branch of pull-request mode instead. This module never talks to registries or
 //! the terminal and never writes the live state.
 
 pub mod branch;
@@ -78,6 +81,10 @@ pub struct Rollout {
     /// Path from the document root to the container.
     #[serde(skip)]
     pub container_path: Vec<edit::Step>,
+    /// Path to the DeploymentConfig trigger's `imageChangeParams` when it has a
+    /// `lastTriggeredImage`, which the roll writes too.
+    #[serde(skip)]
+    pub last_triggered: Option<Vec<edit::Step>>,
 }
 
 /// Why a trigger rolls nothing now.
@@ -89,6 +96,9 @@ pub enum SkipReason {
     /// The tag has no image to roll to yet: a build output not built, an import not done,
     /// or a last import that failed (nothing is rolled from a failed import).
     Waiting,
+    /// The tag's stream is not one the definitions name (the cluster provides it, like
+    /// `openshift/httpd`): this repository does not know its images.
+    External,
 }
 
 impl SkipReason {
@@ -97,6 +107,7 @@ impl SkipReason {
         match self {
             SkipReason::Paused => "paused",
             SkipReason::Waiting => "waiting",
+            SkipReason::External => "external",
         }
     }
 }
@@ -120,7 +131,7 @@ pub struct Skipped {
     pub field_path: String,
     /// The tag followed, `namespace/stream:tag`.
     pub from: String,
-    /// Paused or waiting.
+    /// Paused, waiting or external.
     pub reason: SkipReason,
     /// What the tag waits for, when more is known than "no image yet" (a failed import).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -132,8 +143,12 @@ pub struct Skipped {
 pub struct RolloutPlan {
     /// Containers whose image changes, by file then line.
     pub rollouts: Vec<Rollout>,
-    /// Paused and waiting triggers.
+    /// Paused, waiting and external triggers.
     pub skipped: Vec<Skipped>,
+    /// The manifests' problems (trigger errors and warnings, unreadable files), which a
+    /// plan's Markdown shows; they stop nothing.
+    #[serde(skip)]
+    pub problems: Vec<Diagnostic>,
 }
 
 impl RolloutPlan {
@@ -168,9 +183,43 @@ impl RolloutPlan {
     }
 }
 
-/// Check the scanned triggers against the definitions: a trigger must name a tag the
-/// definitions have or a BuildConfig of the repository produces. Returns the scan's own
-/// diagnostics with these added, sorted.
+/// The streams this repository manages: those `definitions` name and those its BuildConfigs
+/// build. Recorded in `scan`, so [`plan`] skips a trigger on any other stream as external.
+pub fn mark_managed(scan: &mut Scan, definitions: &DefinitionSet, default_namespace: &str) {
+    let mut managed: BTreeSet<StreamKey> = definitions.streams.keys().cloned().collect();
+    managed.extend(scan.outputs.iter().map(|o| o.tag.key(default_namespace)));
+    scan.managed = Some(managed);
+}
+
+/// The triggers that decide each container's image, as indices into `scan.triggers` in file
+/// order. When several triggers select one container, OpenShift applies them in order and
+/// the last one that is not paused wins (a paused one changes nothing); on a
+/// DeploymentConfig its own `ImageChange` triggers win over the annotation, which
+/// OpenShift's controller does not read there. A container all of whose triggers are paused
+/// keeps its last one, reported as paused.
+pub fn deciding(scan: &Scan) -> Vec<usize> {
+    let mut winner: BTreeMap<(&str, usize, &[edit::Step]), usize> = BTreeMap::new();
+    let rank = |t: &Trigger| (t.source == scan::Source::DeploymentConfig, !t.paused);
+    for (i, t) in scan.triggers.iter().enumerate() {
+        let key = (t.file.as_str(), t.doc, t.container_path.as_slice());
+        match winner.get(&key) {
+            Some(&w) if rank(&scan.triggers[w]) > rank(t) => {}
+            _ => {
+                winner.insert(key, i);
+            }
+        }
+    }
+    let mut out: Vec<usize> = winner.into_values().collect();
+    out.sort_unstable();
+    out
+}
+
+/// Check the scanned triggers against the definitions: a trigger on a stream the definitions
+/// have must name one of its tags (or one a BuildConfig of the repository produces, or any
+/// tag when the stream imports a whole repository through `spec.dockerImageRepository`); a
+/// trigger on a stream they do not name is external, not a problem. Warns where two
+/// triggers select one container. Returns the scan's own diagnostics with these added,
+/// sorted.
 pub fn validate(
     scan: &Scan,
     definitions: &DefinitionSet,
@@ -188,8 +237,13 @@ pub fn validate(
         if built.contains(&(key.clone(), t.from.tag.as_str())) {
             continue;
         }
-        let stream = definitions.streams.get(&key);
-        if stream.is_some_and(|d| d.stream.spec_tag(&t.from.tag).is_some()) {
+        // A stream no definition names is the cluster's (external): skipped, not judged.
+        let Some(definition) = definitions.streams.get(&key) else {
+            continue;
+        };
+        let stream = &definition.stream;
+        // Its tags appear only once imported: the trigger waits for them.
+        if stream.spec_tag(&t.from.tag).is_some() || stream.repository().is_some() {
             continue;
         }
         // One error per trigger, not per container a DeploymentConfig trigger lists.
@@ -197,26 +251,29 @@ pub fn validate(
             continue;
         }
         let what = t.from.display(default_namespace);
-        let (message, hint) = match stream {
-            Some(_) => (
+        let tags: Vec<&str> = stream.spec.tags.iter().map(|t| t.name.as_str()).collect();
+        let hint = match crate::diagnostic::did_you_mean(&t.from.tag, tags.iter().copied()) {
+            Some(near) => format!(
+                "did you mean `{}:{near}`? Or add tag `{}` to stream `{key}` in definitions/",
+                t.from.stream, t.from.tag
+            ),
+            None if tags.is_empty() => format!(
+                "add tag `{}` to stream `{key}` in definitions/ (it has no tags)",
+                t.from.tag
+            ),
+            None => {
+                let shown: Vec<String> = tags.iter().take(10).map(|t| format!("`{t}`")).collect();
+                let more = if tags.len() > shown.len() {
+                    format!(" and {} more", tags.len() - shown.len())
+                } else {
+                    String::new()
+                };
                 format!(
-                    "{} `{}` follows `{what}`, but stream `{key}` has no tag `{}`",
-                    t.kind, t.name, t.from.tag
-                ),
-                format!(
-                    "add tag `{}` to stream `{key}` in definitions/, or name one of its tags",
+                    "name one of its tags ({}{more}), or add tag `{}` to stream `{key}` in definitions/",
+                    shown.join(", "),
                     t.from.tag
-                ),
-            ),
-            None => (
-                format!(
-                    "{} `{}` follows `{what}`, but no definition has stream `{key}` and no BuildConfig of the repository builds it",
-                    t.kind, t.name
-                ),
-                format!(
-                    "define stream `{key}` in definitions/ (or set `from.namespace` to the stream's namespace)"
-                ),
-            ),
+                )
+            }
         };
         diags.push(
             Diagnostic::error(
@@ -224,13 +281,71 @@ pub fn validate(
                 t.pos.line,
                 t.pos.column,
                 "trigger-unknown-tag",
-                message,
+                format!(
+                    "{} `{}` follows `{what}`, but stream `{key}` has no tag `{}`",
+                    t.kind, t.name, t.from.tag
+                ),
             )
             .with_hint(hint),
         );
     }
+    diags.extend(overlaps(scan, default_namespace));
     crate::diagnostic::bound(&mut diags);
     diags
+}
+
+/// A warning for each trigger that selects a container another trigger decides (see
+/// [`deciding`]).
+fn overlaps(scan: &Scan, default_namespace: &str) -> Vec<Diagnostic> {
+    let deciding = deciding(scan);
+    let by_container: BTreeMap<(&str, usize, &[edit::Step]), &Trigger> = deciding
+        .iter()
+        .map(|&i| {
+            let t = &scan.triggers[i];
+            ((t.file.as_str(), t.doc, t.container_path.as_slice()), t)
+        })
+        .collect();
+    let mut out = Vec::new();
+    for (i, t) in scan.triggers.iter().enumerate() {
+        if deciding.binary_search(&i).is_ok() {
+            continue;
+        }
+        let Some(w) = by_container.get(&(t.file.as_str(), t.doc, t.container_path.as_slice()))
+        else {
+            continue;
+        };
+        let container = if t.container.is_empty() {
+            format!("`{}`", t.field_path)
+        } else {
+            format!("`{}`", t.container)
+        };
+        let why = if w.source != t.source {
+            "the DeploymentConfig's own `ImageChange` trigger decides, as OpenShift's controller does not read the annotation on a DeploymentConfig"
+        } else if w.paused == t.paused {
+            "OpenShift applies the triggers in order, so the last one wins"
+        } else {
+            "OpenShift applies the triggers in order and a paused one changes nothing, so the last one not paused wins"
+        };
+        out.push(
+            Diagnostic::warning(
+                &t.file,
+                t.pos.line,
+                t.pos.column,
+                "trigger-overridden",
+                format!(
+                    "{} `{}`: the trigger on `{}` (`{}`) selects container {container}, which the trigger on `{}` (line {}) also selects; {why}",
+                    t.kind,
+                    t.name,
+                    t.from.display(default_namespace),
+                    t.field_path,
+                    w.from.display(default_namespace),
+                    w.pos.line
+                ),
+            )
+            .with_hint("keep one trigger per container"),
+        );
+    }
+    out
 }
 
 /// The roll-outs the triggers call for, given the live state's streams: pure, no I/O.
@@ -257,13 +372,7 @@ pub fn plan_pending(
     pending: &BTreeSet<(StreamKey, String)>,
 ) -> RolloutPlan {
     let mut out = RolloutPlan::default();
-    let mut seen = BTreeSet::new();
-    for t in &scan.triggers {
-        // Two triggers on one container (an annotation and a DeploymentConfig trigger, say):
-        // the first written wins, as only one value can be written.
-        if !seen.insert((t.file.clone(), t.doc, t.container_path.clone())) {
-            continue;
-        }
+    for t in deciding(scan).into_iter().map(|i| &scan.triggers[i]) {
         let key = t.from.key(default_namespace);
         let namespace = t
             .namespace
@@ -285,6 +394,10 @@ pub fn plan_pending(
         };
         if t.paused {
             out.skipped.push(skip(SkipReason::Paused, None));
+            continue;
+        }
+        if scan.managed.as_ref().is_some_and(|m| !m.contains(&key)) {
+            out.skipped.push(skip(SkipReason::External, None));
             continue;
         }
         if pending.contains(&(key.clone(), t.from.tag.clone())) {
@@ -331,6 +444,7 @@ pub fn plan_pending(
             introduced: None,
             doc: t.doc,
             container_path: t.container_path.clone(),
+            last_triggered: t.last_triggered.clone(),
         });
     }
     let order = |file: &str, line: u32, field: &str| (file.to_owned(), line, field.to_owned());
@@ -414,23 +528,43 @@ pub fn apply_to_text(file: &str, text: &str, rollouts: &[Rollout]) -> Result<Str
         }
     }
     let format = Format::of_path(file);
-    // Every edit of the file in one pass over it.
-    let edits: Vec<edit::DocumentEdit> = mine
-        .iter()
-        .map(|r| edit::DocumentEdit {
+    // Every edit of the file in one pass over it; as OpenShift's controller does, a
+    // trigger with `lastTriggeredImage` records the image it rolled to.
+    let mut edits: Vec<edit::DocumentEdit> = Vec::with_capacity(mine.len());
+    for r in &mine {
+        edits.push(edit::DocumentEdit {
             doc: r.doc,
             path: r.container_path.clone(),
             key: "image".to_owned(),
             value: r.after.clone(),
-        })
-        .collect();
+        });
+        if let Some(params) = &r.last_triggered {
+            edits.push(edit::DocumentEdit {
+                doc: r.doc,
+                path: params.clone(),
+                key: "lastTriggeredImage".to_owned(),
+                value: r.after.clone(),
+            });
+        }
+    }
     let out =
         edit::set_many_in_documents(text, format, &edits).map_err(|source| WriteError::Edit {
             file: file.to_owned(),
             source,
         })?;
     let after = scan_text(&out);
-    if let Some(d) = after.diagnostics.iter().find(|d| d.is_error()) {
+    // Problems the file already had (another object's broken trigger) stay as they were;
+    // the edit must add none.
+    let known: BTreeSet<(&str, &str)> = before
+        .diagnostics
+        .iter()
+        .map(|d| (d.code, d.message.as_str()))
+        .collect();
+    if let Some(d) = after
+        .diagnostics
+        .iter()
+        .find(|d| d.is_error() && !known.contains(&(d.code, d.message.as_str())))
+    {
         return Err(check(format!("line {}: {}", d.line, d.message)));
     }
     if before.triggers.len() != after.triggers.len() {
@@ -452,11 +586,28 @@ pub fn apply_to_text(file: &str, text: &str, rollouts: &[Rollout]) -> Result<Str
             )));
         }
     }
-    let rolled: Vec<_> = mine
+    let mut rolled: Vec<_> = mine
         .iter()
-        .map(|r| (r.doc, r.container_path.as_slice(), r.after.as_str()))
+        .map(|r| {
+            (
+                r.doc,
+                r.container_path.as_slice(),
+                "image",
+                r.after.as_str(),
+            )
+        })
         .collect();
-    scan::same_but_images(text, &out, &rolled).map_err(check)?;
+    rolled.extend(mine.iter().filter_map(|r| {
+        let params = r.last_triggered.as_deref()?;
+        Some((r.doc, params, "lastTriggeredImage", r.after.as_str()))
+    }));
+    scan::same_but_values(text, &out, &rolled).map_err(|message| {
+        // Say what in the file likely caused it (an alias shared with a rolled container).
+        match before.diagnostics.iter().find(|d| d.is_error()) {
+            Some(d) => check(format!("{message} (line {}: {})", d.line, d.message)),
+            None => check(message),
+        }
+    })?;
     Ok(out)
 }
 

@@ -1,5 +1,5 @@
 //! Roll-outs as people and programs read them: `~ roll` lines (the form a plan shows too),
-//! paused and waiting triggers, a summary line, and the `rollout` command's JSON.
+//! paused, waiting and external triggers, a summary line, and the `rollout` command's JSON.
 
 use serde::Serialize;
 
@@ -38,8 +38,8 @@ fn shown(image: Option<&str>) -> String {
     }
 }
 
-/// `  paused deploy/web.yaml Deployment team/web container web (follows team/ruby:latest)`,
-/// with what a waiting tag waits for when that is known.
+/// `  paused deploy/web.yaml Deployment team/web container web (follows team/ruby:latest)`
+/// (`waiting`, `external` likewise), with what a waiting tag waits for when that is known.
 pub fn skip_line(s: &Skipped) -> String {
     let mut line = format!(
         "  {} {} {} {}/{} container {} (follows {})",
@@ -84,7 +84,11 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 /// `Nothing to roll …` when nothing is due.
 pub fn summary(plan: &RolloutPlan, dry_run: bool) -> String {
     let mut skipped = Vec::new();
-    for reason in [SkipReason::Paused, SkipReason::Waiting] {
+    for reason in [
+        SkipReason::Paused,
+        SkipReason::Waiting,
+        SkipReason::External,
+    ] {
         let n = count(plan, reason);
         if n > 0 {
             skipped.push(format!("{n} {}", reason.as_str()));

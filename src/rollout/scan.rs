@@ -135,6 +135,9 @@ pub struct Trigger {
     pub image_pos: Pos,
     /// Paused (`paused: true`, or a DeploymentConfig trigger without `automatic: true`).
     pub paused: bool,
+    /// For a DeploymentConfig trigger that has `imageChangeParams.lastTriggeredImage`: the
+    /// path to its `imageChangeParams`, whose `lastTriggeredImage` a roll writes too.
+    pub last_triggered: Option<Vec<Step>>,
 }
 
 /// A tag a BuildConfig of the repository produces (`spec.output.to`).
@@ -159,6 +162,11 @@ pub struct Scan {
     pub diagnostics: Vec<Diagnostic>,
     /// Manifests read (the ones that could hold a trigger or a build output).
     pub files: usize,
+    /// The streams this repository manages (those the definitions name, and those its
+    /// BuildConfigs build), once [`super::mark_managed`] judged the scan against the
+    /// definitions; a trigger on any other stream is skipped as external. `None`: not
+    /// judged, every stream counts as managed.
+    pub managed: Option<std::collections::BTreeSet<crate::model::StreamKey>>,
 }
 
 /// What one manifest may cost: as for definitions, bounded against alias bombs.
@@ -529,7 +537,12 @@ fn ist(node: &Node, namespace: Option<&str>) -> Option<TagName> {
     if node.get("kind").and_then(|(_, k)| k.as_str()) != Some("ImageStreamTag") {
         return None;
     }
-    let (stream, tag) = trigger::split_stream_tag(node.get("name")?.1.as_str()?)?;
+    ist_named(node, node.get("name")?.1.as_str()?, namespace)
+}
+
+/// The tag `name` (`<stream>:<tag>`) of a reference, in its `namespace` (else `namespace`).
+fn ist_named(node: &Node, name: &str, namespace: Option<&str>) -> Option<TagName> {
+    let (stream, tag) = trigger::split_stream_tag(name)?;
     Some(TagName {
         namespace: node
             .get("namespace")
@@ -732,6 +745,7 @@ impl Object<'_> {
             }),
             image_pos: image.map_or(container.pos, |(_, v)| v.pos),
             paused,
+            last_triggered: None,
         }
     }
 }
@@ -777,7 +791,37 @@ fn object(ctx: &FileContext<'_>, doc: usize, node: &Node, path: Vec<Step>, out: 
         .and_then(|(_, m)| m.get("annotations"))
         .and_then(|(_, a)| a.get(TRIGGERS_ANNOTATION))
     {
+        if let Some(why) = not_updated_by_openshift(kind) {
+            out.diagnostics.push(
+                obj.error(
+                    annotation.pos,
+                    "trigger-ignored-by-openshift",
+                    format!("{}: {why}; streamsync rolls its manifest all the same", obj.describe()),
+                    "roll it from a Deployment, StatefulSet, DaemonSet or CronJob (or a DeploymentConfig's own `ImageChange` triggers), which OpenShift updates",
+                )
+                .with_severity(crate::diagnostic::Severity::Warning),
+            );
+        }
         annotation_triggers(&obj, pod_spec, annotation, out);
+    }
+}
+
+/// Why OpenShift's image trigger controller does not act on the trigger annotation of an
+/// object of `kind`, when it does not: it reads the annotation only on Deployments,
+/// StatefulSets, DaemonSets and CronJobs (openshift-controller-manager's image trigger
+/// sources).
+fn not_updated_by_openshift(kind: &str) -> Option<&'static str> {
+    match kind {
+        "DeploymentConfig" => Some(
+            "OpenShift's controller does not read the trigger annotation on a DeploymentConfig, only its `spec.triggers` (`ImageChange`)",
+        ),
+        "Job" | "Pod" => Some(
+            "OpenShift's controller does not update this kind from image triggers, and a Job's or Pod's template cannot change once it is created (a new image needs a new object)",
+        ),
+        "ReplicaSet" | "ReplicationController" => {
+            Some("OpenShift's controller does not update this kind from image triggers")
+        }
+        _ => None,
     }
 }
 
@@ -979,7 +1023,7 @@ fn annotation_triggers(obj: &Object<'_>, pod_spec: &[&str], annotation: &Node, o
                 obj.error(
                     pos,
                     "trigger-ignored-by-openshift",
-                    format!("{which}: OpenShift's controller does not match field path `{field_path}` and would ignore this trigger; streamsync rolls it as written"),
+                    format!("{which}: OpenShift's controller does not match field path `{field_path}`, finds no container for it and so ignores every trigger of {} (it updates nothing in the object); streamsync rolls it as written", obj.describe()),
                     "write the name selector as `[?(@.name==\"<name>\")]` (two `=`, double quotes)",
                 )
                 .with_severity(crate::diagnostic::Severity::Warning),
@@ -990,7 +1034,7 @@ fn annotation_triggers(obj: &Object<'_>, pod_spec: &[&str], annotation: &Node, o
                 obj.error(
                     pos,
                     "trigger-ignored-by-openshift",
-                    format!("{which}: `paused` is the string \"{t}\"; OpenShift reads `paused` as a boolean and would ignore the whole annotation; streamsync reads it as {}", entry.paused.is_paused()),
+                    format!("{which}: `paused` is the string \"{t}\"; OpenShift reads `paused` as a boolean, cannot read the annotation and so ignores every trigger of {}; streamsync reads it as {}", obj.describe(), entry.paused.is_paused()),
                     "write `\"paused\": true` or `\"paused\": false` without quotes",
                 )
                 .with_severity(crate::diagnostic::Severity::Warning),
@@ -1051,22 +1095,30 @@ fn deployment_config(obj: &Object<'_>, pod_spec: &[&str], out: &mut Scan) {
             ));
             continue;
         };
-        match from.get("kind").and_then(|(_, k)| k.as_str()) {
-            Some("ImageStreamTag") => {}
-            other => {
+        // OpenShift's defaults: no `kind` is an ImageStreamTag, and `kind: ImageStream`
+        // follows the stream's `latest` (unless its name names a tag).
+        let name = str_at(from, &["name"]);
+        let tag = match from.get("kind").and_then(|(_, k)| k.as_str()) {
+            Some("ImageStreamTag") | None => name.and_then(|n| ist_named(from, n, obj.namespace)),
+            Some("ImageStream") => name.and_then(|n| {
+                let n = if n.contains(':') {
+                    n.to_owned()
+                } else {
+                    format!("{n}:latest")
+                };
+                ist_named(from, &n, obj.namespace)
+            }),
+            Some(k) => {
                 out.diagnostics.push(obj.error(
                     from.pos,
                     "trigger-kind",
-                    match other {
-                        None => format!("{which} has no `from.kind`"),
-                        Some(k) => format!("{which} has `from.kind` `{k}`; only `ImageStreamTag` triggers a roll-out"),
-                    },
+                    format!("{which} has `from.kind` `{k}`; only `ImageStreamTag` (or `ImageStream`, for its `latest`) triggers a roll-out"),
                     "set `kind: ImageStreamTag` in `from`",
                 ));
                 continue;
             }
-        }
-        let Some(tag) = ist(from, obj.namespace) else {
+        };
+        let Some(tag) = tag else {
             out.diagnostics.push(obj.error(
                 from.pos,
                 "trigger-name",
@@ -1078,6 +1130,18 @@ fn deployment_config(obj: &Object<'_>, pod_spec: &[&str], out: &mut Scan) {
             ));
             continue;
         };
+        // OpenShift's controller writes `lastTriggeredImage` with the image; where the
+        // trigger has the key, a roll writes it too (where it has not, nobody manages it).
+        let last_triggered = params.get("lastTriggeredImage").map(|_| {
+            let mut path = obj.path.clone();
+            path.extend([
+                Step::Key("spec".to_owned()),
+                Step::Key("triggers".to_owned()),
+                Step::Index(i),
+                Step::Key("imageChangeParams".to_owned()),
+            ]);
+            path
+        });
         let automatic = matches!(
             params.get("automatic").map(|(_, v)| &v.value),
             Some(Value::Bool(true))
@@ -1104,16 +1168,20 @@ fn deployment_config(obj: &Object<'_>, pod_spec: &[&str], out: &mut Scan) {
                     obj.container(pod_spec, "initContainers", &selector)
                         .map(|c| (c, "initContainers"))
                 });
+            // OpenShift ignores a name that matches no container and rolls the others.
             let Some(((container_path, container), list)) = found else {
-                out.diagnostics.push(obj.error(
-                    name_node.pos,
-                    "trigger-field-path",
-                    format!(
-                        "{which} names container `{name}`, which {} does not have",
-                        obj.describe()
-                    ),
-                    &obj.choices(pod_spec, "containers"),
-                ));
+                out.diagnostics.push(
+                    obj.error(
+                        name_node.pos,
+                        "trigger-field-path",
+                        format!(
+                            "{which} names container `{name}`, which {} does not have; OpenShift ignores the name, and so does streamsync",
+                            obj.describe()
+                        ),
+                        &obj.choices(pod_spec, "containers"),
+                    )
+                    .with_severity(crate::diagnostic::Severity::Warning),
+                );
                 continue;
             };
             if let Some(at) = obj.aliased(&container_path) {
@@ -1126,7 +1194,7 @@ fn deployment_config(obj: &Object<'_>, pod_spec: &[&str], out: &mut Scan) {
                 continue;
             }
             let field_path = format!("{}.{list}[?(@.name==\"{name}\")].image", pod_spec.join("."));
-            out.triggers.push(obj.trigger(
+            let mut trigger = obj.trigger(
                 t.pos,
                 Source::DeploymentConfig,
                 tag.clone(),
@@ -1134,7 +1202,9 @@ fn deployment_config(obj: &Object<'_>, pod_spec: &[&str], out: &mut Scan) {
                 container_path,
                 container,
                 !automatic,
-            ));
+            );
+            trigger.last_triggered = last_triggered.clone();
+            out.triggers.push(trigger);
         }
     }
 }
@@ -1148,17 +1218,31 @@ pub fn same_but_images(
     after: &str,
     rolled: &[(usize, &[Step], &str)],
 ) -> Result<(), String> {
+    let values: Vec<_> = rolled
+        .iter()
+        .map(|&(doc, path, image)| (doc, path, "image", image))
+        .collect();
+    same_but_values(before, after, &values)
+}
+
+/// [`same_but_images`] for any key: `edits` are (document, path to a mapping, key, new
+/// string value), the key added at the mapping's end when it is missing.
+pub fn same_but_values(
+    before: &str,
+    after: &str,
+    edits: &[(usize, &[Step], &str, &str)],
+) -> Result<(), String> {
     let parse = |text: &str| node::parse_documents(text, LIMITS).map_err(|e| e.message);
     let mut expected = parse(before)?;
     let actual = parse(after)?;
-    for (doc, path, image) in rolled {
+    for (doc, path, key, image) in edits {
         let container = expected
             .get_mut(*doc)
             .and_then(|root| node_at_mut(root, path))
-            .ok_or_else(|| format!("document {} has no container at the planned path", doc + 1))?;
+            .ok_or_else(|| format!("document {} has no mapping at the planned path", doc + 1))?;
         let Value::Map(entries) = &mut container.value else {
             return Err(format!(
-                "document {}: the container is not a mapping",
+                "document {}: the planned path is not a mapping",
                 doc + 1
             ));
         };
@@ -1166,12 +1250,12 @@ pub fn same_but_images(
             pos: Pos::default(),
             value: Value::Str((*image).to_owned()),
         };
-        match entries.iter_mut().find(|(k, _)| k.name == "image") {
+        match entries.iter_mut().find(|(k, _)| k.name == *key) {
             Some((_, v)) => *v = value,
             None => entries.push((
                 node::Key {
                     pos: Pos::default(),
-                    name: "image".to_owned(),
+                    name: (*key).to_owned(),
                 },
                 value,
             )),

@@ -1,5 +1,5 @@
-//! Roll-outs through the binary: `validate` and the commands that refuse on trigger errors,
-//! and `rollout` itself on real files (byte-exact expected files) with Source and Local
+//! Roll-outs through the binary: `validate` and the commands that report trigger errors and
+//! warnings yet do their work, and `rollout` itself on real files (byte-exact expected files) with Source and Local
 //! reference policies, paused and waiting triggers, `--dry-run` and JSON.
 
 use std::path::Path;
@@ -113,9 +113,9 @@ fn rollout_rolls_local_tags_to_the_integrated_registry() {
     assert_manifests(&repo, "local");
 }
 
-#[test]
-fn trigger_errors_fail_validate_and_stop_every_command() {
-    let repo = repo();
+/// Every kind of trigger error, one object each, beside manifests that roll; returns the
+/// text of `deploy/errors.yaml`.
+fn write_trigger_errors(repo: &TestRepo) -> String {
     repo.write(
         "deploy/broken.yaml",
         r#"apiVersion: apps/v1
@@ -124,7 +124,7 @@ metadata:
   name: api
   namespace: web
   annotations:
-    image.openshift.io/triggers: '[{"from":{"kind":"ImageStreamTag","name":"rubby:latest"},"fieldPath":"spec.template.spec.containers[0].image"}]'
+    image.openshift.io/triggers: '[{"from":{"kind":"ImageStreamTag","name":"ruby:lates"},"fieldPath":"spec.template.spec.containers[0].image"}]'
 spec:
   template:
     spec:
@@ -201,6 +201,13 @@ spec:
         "deploy/tabs.yaml",
         "kind: Deployment\nmetadata:\n\tname: tabs\n\tannotations:\n\t\timage.openshift.io/triggers: '[]'\n",
     );
+    text
+}
+
+#[test]
+fn trigger_errors_fail_validate_and_every_command_but_stop_nothing() {
+    let repo = repo();
+    let text = write_trigger_errors(&repo);
     let out = repo.run(&["validate"]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     snap!("rollout_validate_errors", out.snapshot());
@@ -216,22 +223,49 @@ spec:
             out.stderr
         );
     }
+    // A typo of a defined tag stays an error, with the nearest tag.
+    assert!(
+        out.stderr.contains("deploy/broken.yaml:7:")
+            && out.stderr.contains("hint: did you mean `ruby:latest`?"),
+        "{}",
+        out.stderr
+    );
+    // Each command does its work (the other manifests roll), then prints the errors and
+    // fails.
     for args in [
         &["plan"][..],
         &["apply", "--auto-approve"],
         &["sync", "--once"],
         &["rollout"],
     ] {
+        let repo = settled_repo();
+        write_trigger_errors(&repo);
         let out = repo.run(args);
         assert_eq!(out.code, 1, "{args:?}: {}", out.stderr);
         assert!(
-            out.stderr.contains("deploy/broken.yaml:7:"),
+            out.stderr.contains("deploy/broken.yaml:7:")
+                && out.stderr.contains("deploy/errors.yaml:140:")
+                && out.stderr.contains("deploy/tabs.yaml:3:2"),
             "{args:?}: {}",
             out.stderr
         );
+        let web = read(&repo.path().join("deploy/web.yaml"));
+        if args == ["plan"] {
+            assert!(
+                out.stdout
+                    .contains("~ roll deploy/web.yaml Deployment web/web"),
+                "{}",
+                out.stdout
+            );
+            assert!(web.contains(&"c".repeat(64)), "{web}");
+        } else {
+            assert!(
+                web.contains(&format!("ruby@sha256:3a33{}", "b".repeat(60))),
+                "{args:?}: {web}\n{}",
+                out.stderr
+            );
+        }
     }
-    // Nothing was rolled.
-    assert_manifests(&repo, "deploy");
 }
 
 #[test]
@@ -664,4 +698,217 @@ fn apply_rolls_what_the_plan_said_even_with_no_change_to_the_state() {
     assert!(!again.stderr.contains("Rolled"), "{}", again.stderr);
     let plan = repo.run(&["plan", "--detailed-exitcode"]);
     assert_eq!(plan.code, 0, "{}", plan.stdout);
+}
+
+fn digest_3_1() -> String {
+    format!("registry.example.com/ruby@sha256:3a335d7{}", "e".repeat(57))
+}
+
+fn digest_3_3() -> String {
+    format!("registry.example.com/ruby@sha256:3a33{}", "b".repeat(60))
+}
+
+/// OpenShift's defaults for a DeploymentConfig: `from` without `kind` is an ImageStreamTag,
+/// `kind: ImageStream` follows `latest`, a container name that matches nothing is ignored
+/// (the others roll), and `lastTriggeredImage` is written with the image where the trigger
+/// has it (even `""`), never inserted where it has not.
+#[test]
+fn deployment_config_defaults_and_last_triggered_image() {
+    let repo = settled_repo();
+    let dc = r#"apiVersion: apps.openshift.io/v1
+kind: DeploymentConfig
+metadata:
+  name: defaults
+  namespace: web
+spec:
+  triggers:
+  - type: ImageChange
+    imageChangeParams:
+      automatic: true
+      containerNames: [web, gone]
+      from: {name: "ruby:3.1"}
+      lastTriggeredImage: ""
+  - type: ImageChange
+    imageChangeParams:
+      automatic: true
+      containerNames: [stream]
+      from: {kind: ImageStream, name: ruby}
+  template:
+    spec:
+      containers:
+      - name: web
+        image: " "
+      - name: stream
+        image: " "
+"#;
+    repo.write("deploy/dc.yaml", dc);
+    let out = repo.run(&["validate"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "deploy/dc.yaml:11:29: warning: ImageChange trigger 1 of DeploymentConfig `defaults` names container `gone`, which DeploymentConfig `defaults` does not have; OpenShift ignores the name, and so does streamsync"
+        ),
+        "{}",
+        out.stderr
+    );
+    let out = repo.run(&["rollout", "--dry-run", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let mine: Vec<(&str, &str)> = v["rollouts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["file"] == "deploy/dc.yaml")
+        .map(|r| {
+            (
+                r["container"].as_str().unwrap(),
+                r["from"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        mine,
+        [("web", "web/ruby:3.1"), ("stream", "web/ruby:latest")],
+        "{}",
+        out.stdout
+    );
+    let out = repo.run(&["rollout"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let expected = dc
+        .replacen(
+            "lastTriggeredImage: \"\"",
+            &format!("lastTriggeredImage: \"{}\"", digest_3_1()),
+            1,
+        )
+        .replacen("image: \" \"", &format!("image: \"{}\"", digest_3_1()), 1)
+        .replacen("image: \" \"", &format!("image: \"{}\"", digest_3_3()), 1);
+    assert_eq!(read(&repo.path().join("deploy/dc.yaml")), expected);
+    assert_eq!(expected.matches("lastTriggeredImage").count(), 1);
+}
+
+/// Two triggers with different field paths select one container: OpenShift applies them in
+/// order, so the last one wins; `validate` warns. A paused one changes nothing.
+#[test]
+fn of_two_triggers_on_one_container_the_last_wins_with_a_warning() {
+    let repo = settled_repo();
+    let annotation = r#"'[{"from":{"kind":"ImageStreamTag","name":"ruby:3.3"},"fieldPath":"spec.template.spec.containers[0].image"},{"from":{"kind":"ImageStreamTag","name":"ruby:3.1"},"fieldPath":"spec.template.spec.containers[?(@.name==\"app\")].image"},{"from":{"kind":"ImageStreamTag","name":"ruby:latest"},"fieldPath":"spec.template.spec.containers[?(@.name=''app'')].image","paused":true}]'"#;
+    let text = format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: twice\n  namespace: web\n  annotations:\n    image.openshift.io/triggers: {annotation}\nspec:\n  template:\n    spec:\n      containers:\n      - name: app\n        image: x\n"
+    );
+    repo.write("deploy/twice.yaml", &text);
+    let out = repo.run(&["validate"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("deploy/twice.yaml:7:")
+            && out.stderr.contains(
+                "Deployment `twice`: the trigger on `web/ruby:3.3` (`spec.template.spec.containers[0].image`) selects container `app`, which the trigger on `web/ruby:3.1`"
+            )
+            && out.stderr.contains("so the last one wins"),
+        "{}",
+        out.stderr
+    );
+    let out = repo.run(&["rollout"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        read(&repo.path().join("deploy/twice.yaml")),
+        text.replace("image: x", &format!("image: {}", digest_3_1()))
+    );
+}
+
+/// The warnings for forms OpenShift ignores reach every command that reads triggers, and the
+/// pull-request comment, with file and line; none of them fails a command.
+#[test]
+fn warnings_for_forms_openshift_ignores_are_printed_by_every_command() {
+    let guide = r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: guide
+  namespace: web
+  annotations:
+    image.openshift.io/triggers: '[{"from":{"kind":"ImageStreamTag","name":"ruby:3.3"},"fieldPath":"spec.template.spec.containers[?(@.name=''web'')].image"}]'
+spec:
+  template:
+    spec:
+      containers:
+      - name: web
+        image: x
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: once
+  namespace: web
+  annotations:
+    image.openshift.io/triggers: '[{"from":{"kind":"ImageStreamTag","name":"ruby:3.3"},"fieldPath":"spec.template.spec.containers[0].image"}]'
+spec:
+  template:
+    spec:
+      containers:
+      - name: once
+        image: x
+"#;
+    let selector = "deploy/guide.yaml:7:101: warning: trigger 1 of Deployment `guide`: OpenShift's controller does not match field path `spec.template.spec.containers[?(@.name='web')].image`, finds no container for it and so ignores every trigger of Deployment `guide`";
+    let job = "deploy/guide.yaml:21:34: warning: Job `once`: OpenShift's controller does not update this kind from image triggers, and a Job's or Pod's template cannot change once it is created";
+    for args in [
+        &["validate"][..],
+        &["plan"],
+        &["plan", "--format", "markdown"],
+        &["rollout", "--dry-run"],
+        &["apply", "--auto-approve"],
+        &["sync", "--once"],
+        &["rollout"],
+    ] {
+        let repo = settled_repo();
+        repo.write("deploy/guide.yaml", guide);
+        let out = repo.run(args);
+        assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(selector) && out.stderr.contains(job),
+            "{args:?}: {}",
+            out.stderr
+        );
+        if args == ["plan", "--format", "markdown"] {
+            assert!(
+                out.stdout.contains("> [!WARNING]\n> The workload manifests have image triggers OpenShift would read differently:\n> - `deploy/guide.yaml:7:101` warning: trigger 1 of Deployment")
+                    && out.stdout.contains("> - `deploy/guide.yaml:21:34` warning: Job"),
+                "{}",
+                out.stdout
+            );
+        }
+        // The commands that roll rolled it, as written.
+        let rolls = matches!(args[0], "apply" | "sync" | "rollout") && !args.contains(&"--dry-run");
+        assert_eq!(
+            read(&repo.path().join("deploy/guide.yaml"))
+                .matches(&format!("image: {}", digest_3_3()))
+                .count(),
+            if rolls { 2 } else { 0 },
+            "{args:?}"
+        );
+    }
+}
+
+/// A stream that imports a whole repository (`spec.dockerImageRepository`) has tags only
+/// once imported: a trigger on a tag its spec does not list waits, it is no error.
+#[test]
+fn a_tag_of_a_docker_image_repository_stream_waits() {
+    let repo = settled_repo();
+    repo.write(
+        "definitions/web/mirror.yaml",
+        "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: mirror\n  namespace: web\nspec:\n  dockerImageRepository: registry.example.com/mirror\n",
+    );
+    repo.write(
+        "deploy/mirror.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: mirror\n  namespace: web\n  annotations:\n    image.openshift.io/triggers: '[{\"from\":{\"kind\":\"ImageStreamTag\",\"name\":\"mirror:v2\"},\"fieldPath\":\"spec.template.spec.containers[0].image\"}]'\nspec:\n  template:\n    spec:\n      containers:\n      - name: app\n        image: x\n",
+    );
+    let out = repo.run(&["validate"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = repo.run(&["rollout", "--dry-run"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains(
+            "  waiting deploy/mirror.yaml Deployment web/mirror container app (follows web/mirror:v2)"
+        ),
+        "{}",
+        out.stdout
+    );
 }

@@ -1474,3 +1474,57 @@ fn sync_workflow_skips_a_rollout_that_conflicts_with_the_pushed_state() {
 fn head_of(repo: &Path) -> String {
     git(repo, &["rev-parse", "HEAD"]).trim().to_owned()
 }
+
+/// A broken workload manifest stops no import: the sync exits 1 with its state commit made,
+/// the workflow pushes that commit, and only then its last step fails the job.
+#[test]
+fn sync_workflow_pushes_the_state_commit_then_fails_on_a_manifest_error() {
+    let rig = WorkflowRig::new();
+    let ci = rig.repo.path();
+    std::fs::write(
+        ci.join("deploy/broken.yaml"),
+        "kind: Deployment\nmetadata:\n  name: broken\n  annotations:\n    image.openshift.io/triggers: '[{'\nspec: {}\n",
+    )
+    .unwrap();
+    git(ci, &["add", "."]);
+    git(
+        ci,
+        &[&GIT_ID[..], &["commit", "-qm", "broken manifest"]].concat(),
+    );
+    git(ci, &["push", "-q", "origin", "main"]);
+    let before = head_of(ci);
+
+    let out = rig.repo.run_at(
+        "2026-01-01T00:00:00Z",
+        &["sync", "--once", "--commit", "--format", "json"],
+    );
+    assert_eq!(out.code, 1, "{out}");
+    assert!(out.stderr.contains("deploy/broken.yaml:5:"), "{out}");
+    std::fs::write(rig.temp.path().join("sync.json"), &out.stdout).unwrap();
+    // The import was committed.
+    assert_ne!(head_of(ci), before);
+    assert!(
+        git(ci, &["show", "--name-only", "--format=", "HEAD"]).contains("state/demo/app.yaml"),
+        "{out}"
+    );
+
+    let pushed = rig.push_state();
+    assert_eq!(pushed.code, 0, "{pushed}");
+    assert_eq!(rig.remote("refs/heads/main"), head_of(ci));
+
+    let fail = sync_workflow_step("Fail when the sync failed");
+    let temp = rig.temp.path();
+    let out = run_step(temp, &fail, &[("EXIT_CODE", "1")]);
+    assert_eq!(out.code, 1, "{out}");
+    assert!(
+        out.stdout
+            .contains("::error::streamsync sync exited with 1"),
+        "{out}"
+    );
+    for ok in ["0", "3"] {
+        let out = run_step(temp, &fail, &[("EXIT_CODE", ok)]);
+        assert_eq!(out.code, 0, "{ok}: {out}");
+    }
+    let out = run_step(temp, &fail, &[("EXIT_CODE", "")]);
+    assert_eq!(out.code, 1, "{out}");
+}

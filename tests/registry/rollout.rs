@@ -369,3 +369,209 @@ fn a_processed_sample_template_rolls_against_the_sample_librarys_own_stream() {
     let out = run(root, &["rollout"]);
     assert!(out.stderr.contains("Nothing to roll (1 waiting)."), "{out}");
 }
+
+/// A Deployment following `openshift/httpd:latest` and a DeploymentConfig following
+/// `openshift/nodejs:22` (written without `kind`, as OpenShift defaults it), streams the
+/// cluster's samples provide and no definition names.
+const EXTERNAL: &str = r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: httpd
+  namespace: demo
+  annotations:
+    image.openshift.io/triggers: '[{"from":{"kind":"ImageStreamTag","name":"httpd:latest","namespace":"openshift"},"fieldPath":"spec.template.spec.containers[0].image"}]'
+spec:
+  template:
+    spec:
+      containers:
+      - name: httpd
+        image: image-registry.openshift-image-registry.svc:5000/openshift/httpd:latest
+---
+apiVersion: apps.openshift.io/v1
+kind: DeploymentConfig
+metadata:
+  name: node
+  namespace: demo
+spec:
+  triggers:
+  - type: ImageChange
+    imageChangeParams:
+      automatic: true
+      containerNames: [node]
+      from: {name: "nodejs:22", namespace: openshift}
+  template:
+    spec:
+      containers:
+      - name: node
+        image: " "
+"#;
+
+/// The first harm of issue 21: a trigger on a stream the repository does not manage is
+/// skipped as external, and stops neither the import nor the other roll-outs.
+#[test]
+fn a_trigger_on_a_cluster_stream_is_external_and_the_import_lands() {
+    let reg = Registry::start(Variant::Plain);
+    let host = reg.host();
+    let p = reg.pusher();
+    let one = p.image("demo/app", "1.0", "amd64", "one");
+    let two = p.image("demo/app", "2.0", "amd64", "two");
+    let mysql = p.image("openshift/mysql", "8.0", "amd64", "mysql");
+    let dir = repository(&host);
+    let root = dir.path();
+    std::fs::write(root.join("deploy/external.yaml"), EXTERNAL).unwrap();
+    git(root, &["add", "."]);
+    git(root, &["commit", "-qm", "cluster streams"]);
+
+    let out = run(root, &["validate"]);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(!out.stderr.contains("deploy/external.yaml"), "{out}");
+
+    let external = [
+        "  external deploy/external.yaml Deployment demo/httpd container httpd (follows openshift/httpd:latest)\n",
+        "  external deploy/external.yaml DeploymentConfig demo/node container node (follows openshift/nodejs:22)\n",
+    ];
+    // With `--refresh` the plan knows the images the imports bring, so it has roll-outs.
+    let out = run(root, &["plan", "--refresh"]);
+    assert_eq!(out.code, 0, "{out}");
+    for line in external {
+        assert!(out.stdout.contains(line), "{out}");
+    }
+    let out = run(root, &["plan", "--refresh", "--format", "markdown"]);
+    assert_eq!(out.code, 0, "{out}");
+    for line in external {
+        assert!(out.stdout.contains(line), "{out}");
+    }
+    let out = run(root, &["plan", "--format", "json"]);
+    assert_eq!(out.code, 0, "{out}");
+    let v = out.json();
+    let skipped: Vec<(&str, &str)> = v["rollouts_skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["reason"] == "external")
+        .map(|s| (s["name"].as_str().unwrap(), s["from"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        skipped,
+        [
+            ("httpd", "openshift/httpd:latest"),
+            ("node", "openshift/nodejs:22")
+        ],
+        "{out}"
+    );
+    // `unmanaged` keeps its meaning: streams of the state no definition names.
+    assert_eq!(v["unmanaged"], serde_json::json!([]), "{out}");
+
+    let out = run(root, &["apply", "--auto-approve"]);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(
+        out.stderr
+            .contains("Rolled 12 containers in 4 files (2 paused, 1 waiting, 2 external)."),
+        "{out}"
+    );
+    let values = BTreeMap::from([
+        ("REGISTRY", host.clone()),
+        ("APP_1_0", one.digest.clone()),
+        ("APP_2_0", two.digest.clone()),
+        ("APP_LOCAL", two.digest.clone()),
+        ("MYSQL", mysql.digest.clone()),
+    ]);
+    assert_rolled(root, &values, &out);
+    assert!(read(&root.join("state/demo/app.yaml")).contains(&one.digest));
+    assert_eq!(read(&root.join("deploy/external.yaml")), EXTERNAL);
+}
+
+/// The second harm of issue 21: a manifest that cannot be read and a trigger naming a tag
+/// the definitions do not have stop no import. `apply`, `sync --commit` and `import` import,
+/// roll every other manifest, then print the errors and exit 1.
+#[test]
+fn a_broken_manifest_stops_no_import_and_no_other_rollout() {
+    let reg = Registry::start(Variant::Plain);
+    let host = reg.host();
+    let p = reg.pusher();
+    let one = p.image("demo/app", "1.0", "amd64", "one");
+    let two = p.image("demo/app", "2.0", "amd64", "two");
+    let mysql = p.image("openshift/mysql", "8.0", "amd64", "mysql");
+    let broken = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\n  annotations:\n    image.openshift.io/triggers: '[]'\nspec: [unclosed\n";
+    let typo = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: typo\n  namespace: demo\n  annotations:\n    image.openshift.io/triggers: '[{\"from\":{\"kind\":\"ImageStreamTag\",\"name\":\"app:1.1\"},\"fieldPath\":\"spec.template.spec.containers[0].image\"}]'\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: old\n";
+    let values = BTreeMap::from([
+        ("REGISTRY", host.clone()),
+        ("APP_1_0", one.digest.clone()),
+        ("APP_2_0", two.digest.clone()),
+        ("APP_LOCAL", two.digest.clone()),
+        ("MYSQL", mysql.digest.clone()),
+    ]);
+    let errors_shown = |out: &Out| {
+        assert_eq!(out.code, 1, "{out}");
+        assert!(
+            out.stderr.contains("deploy/broken.yaml:7:")
+                && out.stderr.contains("cannot read this manifest")
+                && out.stderr.contains(
+                    "deploy/typo.yaml:7:100: error: Deployment `typo` follows `demo/app:1.1`, but stream `demo/app` has no tag `1.1`"
+                )
+                && out.stderr.contains("hint: did you mean `app:1.0`?"),
+            "{out}"
+        );
+    };
+    let setup = || {
+        let dir = repository(&host);
+        std::fs::write(dir.path().join("deploy/broken.yaml"), broken).unwrap();
+        std::fs::write(dir.path().join("deploy/typo.yaml"), typo).unwrap();
+        git(dir.path(), &["add", "."]);
+        git(dir.path(), &["commit", "-qm", "broken manifests"]);
+        dir
+    };
+
+    // validate fails; plan still plans, and shows the errors.
+    let dir = setup();
+    let out = run(dir.path(), &["validate"]);
+    errors_shown(&out);
+    let out = run(dir.path(), &["plan", "--format", "markdown"]);
+    errors_shown(&out);
+    assert!(
+        out.stdout.contains("4 to import")
+            && out
+                .stdout
+                .contains("> [!CAUTION]\n> The workload manifests have 2 errors")
+            && out
+                .stdout
+                .contains("> - `deploy/typo.yaml:7:100` error: Deployment"),
+        "{out}"
+    );
+
+    for args in [
+        &["apply", "--auto-approve"][..],
+        &["sync", "--once", "--commit"],
+    ] {
+        let dir = setup();
+        let root = dir.path();
+        let out = run(root, args);
+        errors_shown(&out);
+        assert!(
+            read(&root.join("state/demo/app.yaml")).contains(&one.digest),
+            "{args:?}: {out}"
+        );
+        assert_rolled(root, &values, &out);
+        assert_eq!(read(&root.join("deploy/typo.yaml")), typo);
+        if args[0] == "sync" {
+            // One commit holds the import and the roll-outs; nothing is left uncommitted.
+            let files = git(root, &["show", "--name-only", "--format=", "HEAD"]);
+            assert!(
+                files.contains("state/demo/app.yaml") && files.contains("deploy/workloads.yaml"),
+                "{files}\n{out}"
+            );
+            assert_eq!(git(root, &["status", "--porcelain"]), "", "{out}");
+        }
+    }
+
+    let dir = setup();
+    let root = dir.path();
+    let out = run(root, &["import", "demo/app:1.0"]);
+    errors_shown(&out);
+    assert!(read(&root.join("state/demo/app.yaml")).contains(&one.digest));
+    assert!(
+        read(&root.join("deploy/workloads.yaml"))
+            .contains(&format!("{host}/demo/app@{}", one.digest)),
+        "{out}"
+    );
+}

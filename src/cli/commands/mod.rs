@@ -31,14 +31,17 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<ExitStatus> {
     }
     let ws = settings::workspace(&cli.global)?;
     let result = dispatch(&cli, &ws, printer);
-    // Manifests that could not be parsed did not stop the others from rolling; they are
-    // errors all the same.
-    let unreadable = ws.take_manifest_errors();
-    if unreadable.is_empty() {
+    // Manifest problems (unreadable files, trigger errors and warnings) stopped neither the
+    // image streams nor the other manifests; they are shown, and an error fails the run.
+    let problems = ws.take_manifest_errors();
+    if problems.is_empty() {
         return result;
     }
-    printer.diagnostics(&crate::diagnostic::render_text(&unreadable));
-    result.map(|_| ExitStatus::Failure)
+    printer.diagnostics(&crate::diagnostic::render_text(&problems));
+    if problems.iter().any(crate::diagnostic::Diagnostic::is_error) {
+        return result.map(|_| ExitStatus::Failure);
+    }
+    result
 }
 
 fn dispatch(cli: &Cli, ws: &crate::ops::Workspace, printer: &Printer) -> Result<ExitStatus> {

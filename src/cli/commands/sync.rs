@@ -39,10 +39,12 @@ pub fn run(ws: &Workspace, args: &SyncArgs, printer: &Printer) -> Result<ExitSta
             }
         };
         // Reported with the pass that met them, not once when the loop ends.
-        let unreadable = ws.take_manifest_errors();
-        if !unreadable.is_empty() {
-            printer.diagnostics(&crate::diagnostic::render_text(&unreadable));
-            status = ExitStatus::Failure;
+        let problems = ws.take_manifest_errors();
+        if !problems.is_empty() {
+            printer.diagnostics(&crate::diagnostic::render_text(&problems));
+            if problems.iter().any(crate::diagnostic::Diagnostic::is_error) {
+                status = ExitStatus::Failure;
+            }
         }
         match stop.recv_timeout(interval) {
             Err(mpsc::RecvTimeoutError::Timeout) => {}
