@@ -846,7 +846,22 @@ spec:
       containers:
       - name: once
         image: x
+---
+apiVersion: apps.openshift.io/v1
+kind: DeploymentConfig
+metadata:
+  name: annotated
+  namespace: web
+  annotations:
+    image.openshift.io/triggers: '[{"from":{"kind":"ImageStreamTag","name":"ruby:3.3"},"fieldPath":"spec.template.spec.containers[0].image"}]'
+spec:
+  template:
+    spec:
+      containers:
+      - name: annotated
+        image: x
 "#;
+    let dc = "deploy/guide.yaml:35:34: warning: DeploymentConfig `annotated`: OpenShift's controller does not read the trigger annotation on a DeploymentConfig, only its `spec.triggers` (`ImageChange`)";
     let selector = "deploy/guide.yaml:7:101: warning: trigger 1 of Deployment `guide`: OpenShift's controller does not match field path `spec.template.spec.containers[?(@.name='web')].image`, finds no container for it and so ignores every trigger of Deployment `guide`";
     let job = "deploy/guide.yaml:21:34: warning: Job `once`: OpenShift's controller does not update this kind from image triggers, and a Job's or Pod's template cannot change once it is created";
     for args in [
@@ -863,7 +878,7 @@ spec:
         let out = repo.run(args);
         assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
         assert!(
-            out.stderr.contains(selector) && out.stderr.contains(job),
+            out.stderr.contains(selector) && out.stderr.contains(job) && out.stderr.contains(dc),
             "{args:?}: {}",
             out.stderr
         );
@@ -881,7 +896,7 @@ spec:
             read(&repo.path().join("deploy/guide.yaml"))
                 .matches(&format!("image: {}", digest_3_3()))
                 .count(),
-            if rolls { 2 } else { 0 },
+            if rolls { 3 } else { 0 },
             "{args:?}"
         );
     }
