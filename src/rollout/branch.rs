@@ -230,7 +230,7 @@ pub fn commit_files(
     names.extend(remotes.iter().map(|r| format!("refs/remotes/{r}/{branch}")));
     for name in names {
         if let Ok(reference) = repo.find_reference(&name)
-            && !written_by_streamsync(&repo, &reference, parent.id())
+            && !written_by_streamsync(&reference)
         {
             return Err(BranchError::NotOurs { reference: name });
         }
@@ -285,28 +285,18 @@ fn default_branches(repo: &git2::Repository, remotes: &[String]) -> Vec<String> 
     out
 }
 
-/// Whether the commit `reference` points at is one streamsync wrote: a roll-out message,
-/// and a single parent that is `head` or in its history (the branch sits on an earlier
-/// HEAD). Anything else (a reviewer's fix on top, an unrelated branch) is someone's work.
-fn written_by_streamsync(
-    repo: &git2::Repository,
-    reference: &git2::Reference<'_>,
-    head: git2::Oid,
-) -> bool {
+/// Whether the commit `reference` points at is one streamsync wrote: a roll-out message on a
+/// commit with a single parent (the state commit it was made on, which the sync workflow may
+/// have rebased since). Anything else (a reviewer's fix on top, a merge, an unrelated branch
+/// of that name) is someone's work.
+fn written_by_streamsync(reference: &git2::Reference<'_>) -> bool {
     let Ok(commit) = reference.peel_to_commit() else {
         return false;
     };
-    if !commit
+    commit
         .message_raw_bytes()
         .starts_with(MESSAGE_PREFIX.as_bytes())
-    {
-        return false;
-    }
-    let parents: Vec<git2::Oid> = commit.parent_ids().collect();
-    match parents.as_slice() {
-        [p] => *p == head || repo.graph_descendant_of(head, *p).unwrap_or(false),
-        _ => false,
-    }
+        && commit.parent_count() == 1
 }
 
 /// `disk` relative to the work tree, with `/` separators. The file itself may be missing
