@@ -254,3 +254,108 @@ pub fn did_you_mean<'a>(
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c)
 }
+
+/// The most problems of one kind (code and severity) one file reports; the rest are counted
+/// in one summary line, so a hostile file cannot flood the output.
+pub const MAX_PER_KIND: usize = 20;
+
+/// The most characters a message or hint keeps (text from a file can be long).
+pub const MAX_TEXT_CHARS: usize = 600;
+
+/// Bound `diags`: at most [`MAX_PER_KIND`] of one kind per file (the first in file order),
+/// then one problem of the same kind saying how many more there are; every message and hint
+/// cut to [`MAX_TEXT_CHARS`]. Sorted afterwards.
+pub fn bound(diags: &mut Vec<Diagnostic>) {
+    use std::collections::BTreeMap;
+    sort(diags);
+    let mut seen: BTreeMap<(String, &'static str, Severity), (usize, Option<Diagnostic>)> =
+        BTreeMap::new();
+    let mut kept = Vec::with_capacity(diags.len().min(1024));
+    for mut d in diags.drain(..) {
+        let entry = seen
+            .entry((d.file.clone(), d.code, d.severity))
+            .or_insert((0, None));
+        entry.0 += 1;
+        if entry.0 > MAX_PER_KIND {
+            if entry.1.is_none() {
+                entry.1 = Some(d);
+            }
+            continue;
+        }
+        cut(&mut d.message);
+        if let Some(h) = &mut d.hint {
+            cut(h);
+        }
+        kept.push(d);
+    }
+    for ((_, code, _), (count, first_dropped)) in seen {
+        let Some(first) = first_dropped else {
+            continue;
+        };
+        let more = count - MAX_PER_KIND;
+        kept.push(Diagnostic {
+            message: format!(
+                "{more} more `{code}` {} in this file from here on, not shown (each file shows the first {MAX_PER_KIND} of a kind)",
+                plural(more, "problem", "problems"),
+            ),
+            hint: Some("fix the ones shown and run again".to_owned()),
+            ..first
+        });
+    }
+    *diags = kept;
+    sort(diags);
+}
+
+/// Cut `text` to [`MAX_TEXT_CHARS`] characters, marking the cut.
+fn cut(text: &mut String) {
+    if let Some((i, _)) = text.char_indices().nth(MAX_TEXT_CHARS) {
+        text.truncate(i);
+        text.push('…');
+    }
+}
+
+/// Line and column of byte offsets of one text, from an index of its line starts built once:
+/// each look-up costs a binary search, not a scan of the text before it.
+pub struct LineIndex {
+    starts: Vec<usize>,
+    /// The last answer (offset, line, column): a later offset on the same line counts only
+    /// the characters in between, so walking forward along one long line stays linear.
+    last: std::cell::Cell<(usize, u32, u32)>,
+}
+
+impl LineIndex {
+    /// Index `text`.
+    pub fn new(text: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
+        LineIndex {
+            starts,
+            last: std::cell::Cell::new((0, 1, 1)),
+        }
+    }
+
+    /// As [`line_col`], for the `text` this index was built from.
+    pub fn line_col(&self, text: &str, offset: usize) -> (u32, u32) {
+        let offset = offset.min(text.len());
+        let line = self.starts.partition_point(|&s| s <= offset);
+        let start = self.starts[line - 1];
+        let line = u32::try_from(line).unwrap_or(u32::MAX);
+        let (last_offset, last_line, last_column) = self.last.get();
+        let (from, base) = if last_line == line && last_offset >= start && last_offset <= offset {
+            (last_offset, last_column)
+        } else {
+            (start, 1)
+        };
+        let counted = String::from_utf8_lossy(&text.as_bytes()[from..offset])
+            .chars()
+            .count();
+        let column = base.saturating_add(u32::try_from(counted).unwrap_or(u32::MAX));
+        self.last.set((offset, line, column));
+        (line, column)
+    }
+}

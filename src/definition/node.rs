@@ -249,6 +249,28 @@ mod tests {
     }
 
     #[test]
+    fn a_block_scalar_ending_the_text_without_a_line_break_has_none() {
+        let value = |text: &str| {
+            parse_documents(text, LIMITS).unwrap()[0]
+                .get("a")
+                .unwrap()
+                .1
+                .value
+                .clone()
+        };
+        let s = |v: &str| Value::Str(v.into());
+        assert_eq!(value("a: |\n  s3cr3t"), s("s3cr3t"));
+        assert_eq!(value("a: |+\n  s3cr3t"), s("s3cr3t"));
+        assert_eq!(value("a: >\n  x\n  y"), s("x y"));
+        assert_eq!(value("a: |\n  s3cr3t\n"), s("s3cr3t\n"));
+        assert_eq!(value("a: |\r\n  s3cr3t\r\n"), s("s3cr3t\n"));
+        assert_eq!(value("a: |\n  s3cr3t\n  "), s("s3cr3t\n"));
+        assert_eq!(value("a: |+\n  s3cr3t\n\n  "), s("s3cr3t\n\n"));
+        assert_eq!(value("a: |-\n  s3cr3t"), s("s3cr3t"));
+        assert_eq!(value("a: |\n  s3cr3t\nb: 1"), s("s3cr3t\n"));
+    }
+
+    #[test]
     fn scalars_resolve_like_kubernetes_yaml() {
         assert_eq!(val("2.0"), Value::Float(2.0));
         assert_eq!(val("'2.0'"), Value::Str("2.0".into()));
@@ -494,7 +516,12 @@ pub fn parse_documents(text: &str, limits: Limits) -> Result<Vec<Node>, LoadErro
                 ),
                 _ => continue,
             },
-            Event::Scalar(value, style, anchor, tag) => {
+            Event::Scalar(mut value, style, anchor, tag) => {
+                if value.ends_with('\n') && unbroken_last_line(text, style, span.end.byte_offset())
+                {
+                    // The parser adds a line break the text does not have.
+                    value.to_mut().pop();
+                }
                 let value = scalar(&value, style, tag.as_deref());
                 (Node { pos, value }, (anchor > 0).then_some(anchor))
             }
@@ -595,6 +622,20 @@ fn attach(stack: &mut [Open], root: &mut Option<Node>, node: Node) -> Result<(),
         },
     }
     Ok(())
+}
+
+/// Whether a block scalar (`|`, `>`) ends the text on a content line without a line break:
+/// then its value has no final line break, as YAML (and Kubernetes' decoder) reads it, where
+/// the parser reports one. `end` is the byte where the scalar ends.
+fn unbroken_last_line(text: &str, style: granit_parser::ScalarStyle, end: Option<usize>) -> bool {
+    use granit_parser::ScalarStyle;
+    matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
+        && end == Some(text.len())
+        && !text.ends_with(['\n', '\r'])
+        && text
+            .rsplit(['\n', '\r'])
+            .next()
+            .is_some_and(|last| !last.trim().is_empty())
 }
 
 /// Values in a subtree (the node itself included).

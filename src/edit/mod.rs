@@ -379,6 +379,66 @@ pub fn set_in_document(
     value: &str,
 ) -> Result<String, EditError> {
     let parsed = Doc::parse(text, format)?;
+    match document_splices(text, &parsed, doc, path, key, value)? {
+        Some(splices) => Ok(parsed.apply(splices)),
+        None => Ok(text.to_owned()),
+    }
+}
+
+/// One edit of [`set_many_in_documents`]: set string `key` of the mapping at `path` of
+/// document `doc` to `value`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentEdit {
+    /// The document, 0-based.
+    pub doc: usize,
+    /// The mapping, from the document's root.
+    pub path: Vec<Step>,
+    /// The key to set.
+    pub key: String,
+    /// Its new string value.
+    pub value: String,
+}
+
+/// [`set_in_document`] for many edits at once: the text is parsed once and every edit
+/// spliced in one pass, so a file of thousands of edits costs in proportion to its size.
+/// When two edits touch overlapping text (the same value twice, say), they are made one
+/// after another instead, the later winning.
+pub fn set_many_in_documents(
+    text: &str,
+    format: Format,
+    edits: &[DocumentEdit],
+) -> Result<String, EditError> {
+    let parsed = Doc::parse(text, format)?;
+    let mut all = Vec::new();
+    for e in edits {
+        if let Some(splices) = document_splices(text, &parsed, e.doc, &e.path, &e.key, &e.value)? {
+            all.extend(splices);
+        }
+    }
+    all.sort_by_key(|s| (s.start, s.end));
+    let overlapping = all
+        .windows(2)
+        .any(|w| w[1].start < w[0].end || (w[1].start == w[0].start && w[0].start == w[0].end));
+    if !overlapping {
+        return Ok(parsed.apply(all));
+    }
+    let mut out = text.to_owned();
+    for e in edits {
+        out = set_in_document(&out, format, e.doc, &e.path, &e.key, &e.value)?;
+    }
+    Ok(out)
+}
+
+/// The splices that set `key` of the mapping at `path` of document `doc` to `value`; `None`
+/// when it already reads so.
+fn document_splices(
+    text: &str,
+    parsed: &Doc<'_>,
+    doc: usize,
+    path: &[Step],
+    key: &str,
+    value: &str,
+) -> Result<Option<Vec<Splice>>, EditError> {
     let mut node = parsed
         .docs
         .get(doc)
@@ -403,14 +463,21 @@ pub fn set_in_document(
         return Err(EditError::NotAMapping(step_text(path)));
     }
     let val = Val::str(value);
-    let splices = match node.get(key) {
-        Some((_, vn)) if same_scalar(vn, &val) => return Ok(text.to_owned()),
+    if let Some((_, vn)) = node.get(key)
+        && vn.tagged
+    {
+        return Err(EditError::Unsupported(format!(
+            "`{}.{key}` is written with a YAML tag (`!…`), so its value is the tag's to read; write it as a plain string",
+            step_text(path)
+        )));
+    }
+    Ok(Some(match node.get(key) {
+        Some((_, vn)) if same_scalar(vn, &val) => return Ok(None),
         Some((kn, vn)) => {
             splice::replace_value(text, &parsed.docs, &parsed.style, node, kn, vn, &val)?
         }
         None => splice::insert_key(text, &parsed.docs, &parsed.style, node, key, &val, None)?,
-    };
-    Ok(parsed.apply(splices))
+    }))
 }
 
 /// A file's values with their byte ranges as written (quotes and block indentation
@@ -433,6 +500,26 @@ impl Spans {
             };
         }
         Some((node.start, node.end))
+    }
+
+    /// Whether the value reached by `path` from the root of document `doc` is written with a
+    /// YAML tag (`!!binary …`).
+    pub fn tagged(&self, doc: usize, path: &[Step]) -> bool {
+        let mut node = match self.0.get(doc) {
+            Some(Some(n)) => n,
+            _ => return false,
+        };
+        for step in path {
+            let next = match step {
+                Step::Key(k) => node.value(k),
+                Step::Index(n) => node.items().and_then(|i| i.get(*n)),
+            };
+            match next {
+                Some(n) => node = n,
+                None => return false,
+            }
+        }
+        node.tagged
     }
 
     /// How many steps of `path` lead to a YAML alias (`*name`) on the way, when one does: a

@@ -300,6 +300,15 @@ pub(crate) fn insert_key(
         return Err(EditError::Internal("an empty block mapping".into()));
     };
     let col = column(text, first_key.start);
+    if let Some((last_key, _)) = entries.last()
+        && ends_in_unbroken_block_scalar(text, map)
+    {
+        // After it, the new entry would give the block scalar the line break it lacks (and
+        // so change its value): the entry goes before the last key instead.
+        let mut body = render::block_map(&[(key.to_owned(), val.clone())], col, "", style, hint);
+        body.push_str(&" ".repeat(col));
+        return Ok(vec![Splice::new(last_key.start, last_key.start, body)]);
+    }
     let mut at = over_comments(text, line_end(text, map.end), col);
     let mut body = render::block_map(
         &[(key.to_owned(), val.clone())],
@@ -315,6 +324,31 @@ pub(crate) fn insert_key(
         at = text.len();
     }
     Ok(vec![Splice::new(at, at, body)])
+}
+
+/// Whether `node` ends with a block scalar (`|`, `>`) whose last line ends the text without a
+/// line break.
+fn ends_in_unbroken_block_scalar(text: &str, node: &Node) -> bool {
+    let mut last = node;
+    loop {
+        last = match &last.kind {
+            Kind::Map(entries) => match entries.last() {
+                Some((_, v)) => v,
+                None => return false,
+            },
+            Kind::Seq(items) => match items.last() {
+                Some(item) => item,
+                None => return false,
+            },
+            Kind::Scalar { .. } => break,
+            Kind::Alias => return false,
+        };
+    }
+    matches!(
+        last.style(),
+        Some(ScalarStyle::Literal | ScalarStyle::Folded)
+    ) && !text.ends_with(['\n', '\r'])
+        && text[last.end.min(text.len())..].trim().is_empty()
 }
 
 fn multiline_or_empty(text: &str, coll: &Node, items: &[(usize, usize)]) -> bool {

@@ -404,3 +404,35 @@ fn unusual_layouts_round_trip() {
         assert_eq!(back, text);
     }
 }
+
+#[test]
+fn a_key_added_after_a_block_scalar_ending_the_file_keeps_the_scalar() {
+    let text = "kind: Pod\nspec:\n  containers:\n  - name: web\n    env:\n    - name: X\n      value: |\n        s3cr3t";
+    let path = [
+        Step::Key("spec".into()),
+        Step::Key("containers".into()),
+        Step::Index(0),
+    ];
+    let out = set_in_document(text, Format::Yaml, 0, &path, "image", "app:1").unwrap();
+    assert_eq!(
+        out,
+        "kind: Pod\nspec:\n  containers:\n  - name: web\n    image: app:1\n    env:\n    - name: X\n      value: |\n        s3cr3t"
+    );
+    let crlf = text.replace('\n', "\r\n");
+    let out = set_in_document(&crlf, Format::Yaml, 0, &path, "image", "app:1").unwrap();
+    assert_eq!(
+        out,
+        "kind: Pod\r\nspec:\r\n  containers:\r\n  - name: web\r\n    image: app:1\r\n    env:\r\n    - name: X\r\n      value: |\r\n        s3cr3t"
+    );
+    // A one-key container: the new key goes first.
+    let one = "- value: >\n    folded";
+    let out = set_in_document(one, Format::Yaml, 0, &[Step::Index(0)], "image", "app:1").unwrap();
+    assert_eq!(out, "- image: app:1\n  value: >\n    folded");
+}
+
+#[test]
+fn a_tagged_value_is_not_rewritten() {
+    let text = "image: !!binary b2xk\n";
+    let err = set_in_document(text, Format::Yaml, 0, &[], "image", "app:1").unwrap_err();
+    assert!(err.to_string().contains("YAML tag"), "{err}");
+}

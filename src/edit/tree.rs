@@ -21,6 +21,9 @@ pub(crate) struct Node {
     pub col: usize,
     /// Flow (`{}` / `[]`) rather than block notation.
     pub flow: bool,
+    /// Written with a tag (`!!binary …`, `!custom …`): its meaning is the tag's, so it is
+    /// never rewritten as a plain value.
+    pub tagged: bool,
     /// What the node is.
     pub kind: Kind,
 }
@@ -146,7 +149,7 @@ fn col(text: &str, pos: usize) -> usize {
 fn node(text: &str, events: &mut Events<'_>) -> Result<Node, EditError> {
     let (event, range) = next_event(events)?;
     match event {
-        Event::Scalar(value, style, ..) => {
+        Event::Scalar(value, style, _, tag) => {
             let end = if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
                 // The span runs on to the next token's indentation; keep the content only.
                 // With `+` (keep) the trailing blank lines are content too: end at the last
@@ -166,6 +169,7 @@ fn node(text: &str, events: &mut Events<'_>) -> Result<Node, EditError> {
                 end: end.max(range.start),
                 col: col(text, range.start),
                 flow: false,
+                tagged: tag.is_some(),
                 kind: Kind::Scalar {
                     value: value.into_owned(),
                     style,
@@ -177,9 +181,10 @@ fn node(text: &str, events: &mut Events<'_>) -> Result<Node, EditError> {
             end: range.end,
             col: col(text, range.start),
             flow: false,
+            tagged: false,
             kind: Kind::Alias,
         }),
-        Event::SequenceStart(style, ..) => {
+        Event::SequenceStart(style, _, tag) => {
             let mut items = Vec::new();
             loop {
                 if let Some(Ok((Event::SequenceEnd, _))) = events.peek() {
@@ -199,13 +204,14 @@ fn node(text: &str, events: &mut Events<'_>) -> Result<Node, EditError> {
                         end,
                         col: col(text, range.start),
                         flow,
+                        tagged: tag.is_some(),
                         kind: Kind::Seq(items),
                     });
                 }
                 items.push(node(text, events)?);
             }
         }
-        Event::MappingStart(style, ..) => {
+        Event::MappingStart(style, _, tag) => {
             let mut entries: Vec<(Node, Node)> = Vec::new();
             loop {
                 if let Some(Ok((Event::MappingEnd, _))) = events.peek() {
@@ -225,6 +231,7 @@ fn node(text: &str, events: &mut Events<'_>) -> Result<Node, EditError> {
                         end,
                         col: col(text, range.start),
                         flow,
+                        tagged: tag.is_some(),
                         kind: Kind::Map(entries),
                     });
                 }

@@ -12,11 +12,65 @@ use super::{ImageStream, TagEvent, reference};
 #[serde(deny_unknown_fields)]
 pub struct Cluster {
     /// The registry's in-cluster address, e.g. `image-registry.openshift-image-registry.svc:5000`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "deserialize_registry_host")]
     pub internal_registry: String,
     /// The registry's external route, when it is exposed.
     #[serde(default)]
     pub public_registry: String,
+}
+
+/// A registry address, refused here (at its line in `streamsync.toml`) rather than turned into
+/// pull specs nothing can pull: `host[:port]` as the distribution reference grammar reads a
+/// domain (DNS labels separated by dots, or a bracketed IPv6 address), no scheme, no path.
+fn deserialize_registry_host<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let value = String::deserialize(d)?;
+    if value.is_empty() || is_registry_host(&value) {
+        return Ok(value);
+    }
+    Err(serde::de::Error::custom(format!(
+        "`{}` is not a registry address `host[:port]` (for example `image-registry.openshift-image-registry.svc:5000`)",
+        crate::util::escape_line(&value)
+    )))
+}
+
+/// Whether `value` is `host[:port]`: a DNS name of labels (letters, digits, inner `-`) joined
+/// by `.`, or a bracketed IPv6 address; the port 1 to 65535.
+pub fn is_registry_host(value: &str) -> bool {
+    let (host, port) = if let Some(rest) = value.strip_prefix('[') {
+        let Some((addr, after)) = rest.split_once(']') else {
+            return false;
+        };
+        if addr.parse::<std::net::Ipv6Addr>().is_err() {
+            return false;
+        }
+        match after {
+            "" => return true,
+            _ => match after.strip_prefix(':') {
+                Some(port) => ("", Some(port)),
+                None => return false,
+            },
+        }
+    } else {
+        match value.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (value, None),
+        }
+    };
+    let label = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    let host_ok = value.starts_with('[') || (host.len() <= 253 && host.split('.').all(label));
+    let port_ok = port.is_none_or(|p| {
+        !p.is_empty()
+            && p.len() <= 5
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && p.parse::<u32>().is_ok_and(|n| (1..=65535).contains(&n))
+    });
+    host_ok && port_ok
 }
 
 fn host(registry: &str) -> &str {
@@ -106,6 +160,37 @@ mod tests {
             ..ImageStreamStatus::default()
         });
         s
+    }
+
+    #[test]
+    fn registry_hosts_are_host_and_optional_port() {
+        for ok in [
+            "image-registry.openshift-image-registry.svc:5000",
+            "localhost",
+            "127.0.0.1:5000",
+            "[::1]:5000",
+            "[fe80::1]",
+            "quay.io",
+        ] {
+            assert!(is_registry_host(ok), "{ok}");
+        }
+        for bad in [
+            "https://registry.example.com",
+            "registry.example.com/path",
+            "registry example.com",
+            "host:0",
+            "host:65536",
+            "host:",
+            ":5000",
+            "-bad.example.com",
+            "a..b",
+            "[::1",
+            "[nope]:5000",
+            "registry.example.com:5000:1",
+            " registry.example.com",
+        ] {
+            assert!(!is_registry_host(bad), "{bad}");
+        }
     }
 
     #[test]

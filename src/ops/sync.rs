@@ -213,7 +213,8 @@ fn branch(
     let plural =
         |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     let message = format!(
-        "streamsync: roll {} in {}\n{}",
+        "{}{} in {}\n{}",
+        crate::rollout::branch::MESSAGE_PREFIX,
         plural(plan.rollouts.len(), "container", "containers"),
         plural(plan.files().len(), "file", "files"),
         rollout_lines(plan)

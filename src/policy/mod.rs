@@ -239,13 +239,32 @@ pub struct RolloutConfig {
 /// first roll-out is committed.
 fn deserialize_branch<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let name = String::deserialize(d)?;
-    if name.is_empty() || !git2::Reference::is_valid_name(&format!("refs/heads/{name}")) {
+    if let Some(why) = branch_problem(&name) {
         return Err(serde::de::Error::custom(format!(
-            "`{}` is not a valid Git branch name (for example `streamsync/rollout`)",
+            "`{}` {why} (for example `streamsync/rollout`)",
             crate::util::escape_line(&name)
         )));
     }
     Ok(name)
+}
+
+/// Why `name` cannot be the roll-out branch, judged without the repository: Git's own rules
+/// for a branch name (`git check-ref-format --branch`: a valid `refs/heads/<name>`, not
+/// `HEAD`, not starting with `-`), and not a name that reads as another kind of reference
+/// (`refs/…`). The repository's default branch and remotes are checked when the branch is
+/// written ([`crate::rollout::branch::commit_files`]).
+pub fn branch_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() || !git2::Reference::is_valid_name(&format!("refs/heads/{name}")) {
+        Some("is not a valid Git branch name")
+    } else if name == "HEAD" || name == "@" {
+        Some("is not a valid Git branch name (Git reserves it for the checked-out commit)")
+    } else if name.starts_with('-') {
+        Some("is not a valid Git branch name (it starts with `-`)")
+    } else if name.starts_with("refs/") {
+        Some("starts with `refs/`, so Git would read it as a full reference name, not a branch")
+    } else {
+        None
+    }
 }
 
 impl Default for RolloutConfig {

@@ -207,10 +207,9 @@ impl Transport {
         }
         let mut certs = Vec::new();
         for file in &config.ca_files {
-            let path = root.join(file);
-            let pem = fs_err::read(&path).map_err(|e| Error::CaFile {
+            let pem = read_ca_file(&root.join(file)).map_err(|message| Error::CaFile {
                 path: file.clone(),
-                message: e.kind().to_string().to_lowercase(),
+                message,
             })?;
             let found = reqwest::Certificate::from_pem_bundle(&pem).map_err(|_| Error::CaFile {
                 path: file.clone(),
@@ -1164,4 +1163,41 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 fn is_tls_failure(message: &str) -> bool {
     let m = message.to_lowercase();
     m.contains("certificate") || m.contains("invalidcertificate") || m.contains("unknownissuer")
+}
+
+/// The most a `ca_files` entry may hold.
+pub const MAX_CA_FILE_BYTES: u64 = 1 << 20;
+
+/// Read a `ca_files` entry: only a regular file (a device such as `/dev/zero`, a FIFO or a
+/// folder is refused before anything is read), and at most [`MAX_CA_FILE_BYTES`].
+fn read_ca_file(path: &std::path::Path) -> Result<Vec<u8>, String> {
+    use std::io::Read as _;
+    let lower = |e: std::io::Error| e.kind().to_string().to_lowercase();
+    let meta = std::fs::metadata(path).map_err(lower)?;
+    if !meta.is_file() {
+        return Err("not a regular file".to_owned());
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        // A file swapped for a FIFO after the check must not block the open.
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path).map_err(lower)?;
+    if !file.metadata().map_err(lower)?.is_file() {
+        return Err("not a regular file".to_owned());
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_CA_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(lower)?;
+    if bytes.len() as u64 > MAX_CA_FILE_BYTES {
+        return Err(format!(
+            "larger than {} KiB, the most a CA file may have",
+            MAX_CA_FILE_BYTES / 1024
+        ));
+    }
+    Ok(bytes)
 }

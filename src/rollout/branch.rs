@@ -29,6 +29,31 @@ pub enum BranchError {
         "`[rollout] branch` in streamsync.toml is `{0}`, the branch checked out: roll-outs would overwrite the state commits"
     )]
     CheckedOut(String),
+    /// `[rollout] branch` is the repository's default branch.
+    #[error(
+        "`[rollout] branch` in streamsync.toml is `{0}`, the repository's default branch: roll-outs would overwrite it"
+    )]
+    Default(String),
+    /// `[rollout] branch` starts with a configured remote's name, so it reads as that
+    /// remote's branch.
+    #[error(
+        "`[rollout] branch` in streamsync.toml is `{branch}`, which starts with the remote `{remote}`, so Git would read it as that remote's branch"
+    )]
+    Remote {
+        /// The configured branch.
+        branch: String,
+        /// The remote.
+        remote: String,
+    },
+    /// The branch exists and its tip is not a roll-out commit of streamsync's on HEAD's
+    /// history: someone else's work, which a rewrite would destroy.
+    #[error(
+        "`{reference}` exists and its last commit is not a streamsync roll-out, so streamsync will not overwrite it"
+    )]
+    NotOurs {
+        /// The reference (`refs/heads/…` or `refs/remotes/…`).
+        reference: String,
+    },
     /// HEAD names no commit yet.
     #[error("HEAD has no commit yet, so there is nothing to put the roll-out branch on")]
     Unborn,
@@ -56,10 +81,16 @@ impl BranchError {
     /// How to fix it, when that is known.
     pub fn hint(&self) -> Option<&'static str> {
         match self {
-            BranchError::Name(_) | BranchError::CheckedOut(_) => Some(
+            BranchError::Name(_)
+            | BranchError::CheckedOut(_)
+            | BranchError::Default(_)
+            | BranchError::Remote { .. } => Some(
                 "set `[rollout] branch` to a branch of its own, e.g. `streamsync/rollout` (the default)",
             ),
             BranchError::Unborn => Some("commit the repository once before `sync --commit`"),
+            BranchError::NotOurs { .. } => Some(
+                "delete or rename that branch if it may go, or set `[rollout] branch` to another name",
+            ),
             BranchError::Link(_) => Some(
                 "commit the manifest itself in place of the link, or keep the link out of `[rollout] paths`",
             ),
@@ -96,7 +127,7 @@ pub fn commit_files(
     message: &str,
 ) -> Result<Option<BranchCommit>, BranchError> {
     let refname = format!("refs/heads/{branch}");
-    if branch.is_empty() || !git2::Reference::is_valid_name(&refname) {
+    if crate::policy::branch_problem(branch).is_some() {
         return Err(BranchError::Name(branch.to_owned()));
     }
     let (repo, workdir) = worktree(dir).map_err(|source| BranchError::NotGit {
@@ -115,6 +146,26 @@ pub fn commit_files(
     };
     if head.name().ok() == Some(refname.as_str()) {
         return Err(BranchError::CheckedOut(branch.to_owned()));
+    }
+    let remotes: Vec<String> = repo
+        .remotes()?
+        .iter()
+        .filter_map(|r| r.ok().flatten().map(str::to_owned))
+        .collect();
+    if let Some(remote) = remotes
+        .iter()
+        .find(|r| branch.split('/').next() == Some(r.as_str()))
+    {
+        return Err(BranchError::Remote {
+            branch: branch.to_owned(),
+            remote: remote.clone(),
+        });
+    }
+    if default_branches(&repo, &remotes)
+        .iter()
+        .any(|d| d == branch)
+    {
+        return Err(BranchError::Default(branch.to_owned()));
     }
     let parent = head.peel_to_commit()?;
     let base = parent.tree()?;
@@ -174,6 +225,16 @@ pub fn commit_files(
             updated: false,
         }));
     }
+    // Only a branch streamsync wrote is rewritten: here and on every remote that has it.
+    let mut names = vec![refname.clone()];
+    names.extend(remotes.iter().map(|r| format!("refs/remotes/{r}/{branch}")));
+    for name in names {
+        if let Ok(reference) = repo.find_reference(&name)
+            && !written_by_streamsync(&reference)
+        {
+            return Err(BranchError::NotOurs { reference: name });
+        }
+    }
     let signature = match author {
         Some(text) => {
             let (name, email) = parse_author(text)?;
@@ -197,6 +258,45 @@ pub fn commit_files(
         parent: parent.id(),
         updated: true,
     }))
+}
+
+/// The first line of every roll-out commit (see `ops::sync`).
+pub const MESSAGE_PREFIX: &str = "streamsync: roll ";
+
+/// The repository's default branches as far as it knows them: what each remote's `HEAD`
+/// points at, `init.defaultBranch`, and `main` and `master` by convention.
+fn default_branches(repo: &git2::Repository, remotes: &[String]) -> Vec<String> {
+    let mut out = vec!["main".to_owned(), "master".to_owned()];
+    for remote in remotes {
+        let head = format!("refs/remotes/{remote}/HEAD");
+        if let Ok(r) = repo.find_reference(&head)
+            && let Ok(Some(target)) = r.symbolic_target()
+            && let Some(name) = target.strip_prefix(&format!("refs/remotes/{remote}/"))
+        {
+            out.push(name.to_owned());
+        }
+    }
+    if let Ok(name) = repo
+        .config()
+        .and_then(|c| c.get_string("init.defaultBranch"))
+    {
+        out.push(name);
+    }
+    out
+}
+
+/// Whether the commit `reference` points at is one streamsync wrote: a roll-out message on a
+/// commit with a single parent (the state commit it was made on, which the sync workflow may
+/// have rebased since). Anything else (a reviewer's fix on top, a merge, an unrelated branch
+/// of that name) is someone's work.
+fn written_by_streamsync(reference: &git2::Reference<'_>) -> bool {
+    let Ok(commit) = reference.peel_to_commit() else {
+        return false;
+    };
+    commit
+        .message_raw_bytes()
+        .starts_with(MESSAGE_PREFIX.as_bytes())
+        && commit.parent_count() == 1
 }
 
 /// `disk` relative to the work tree, with `/` separators. The file itself may be missing
@@ -250,14 +350,20 @@ mod tests {
         let head = commit_all(&repo, "base");
         let files = vec![(dir.path().join("deploy/web.yaml"), b"image: new\n".to_vec())];
 
-        let first = commit_files(dir.path(), "roll/out", &files, Some("Bot <b@x>"), "roll it")
-            .unwrap()
-            .unwrap();
+        let first = commit_files(
+            dir.path(),
+            "roll/out",
+            &files,
+            Some("Bot <b@x>"),
+            "streamsync: roll it",
+        )
+        .unwrap()
+        .unwrap();
         assert!(first.updated);
         assert_eq!(first.parent, head);
         let commit = repo.find_commit(first.commit).unwrap();
         assert_eq!(commit.parent_ids().collect::<Vec<_>>(), [head]);
-        assert_eq!(commit.message().ok(), Some("roll it"));
+        assert_eq!(commit.message().ok(), Some("streamsync: roll it"));
         assert_eq!(commit.author().name().ok(), Some("Bot"));
         assert_eq!(
             blob_at(&repo, first.commit, "deploy/web.yaml"),
@@ -286,7 +392,7 @@ mod tests {
         // HEAD moves: the branch is recreated on it.
         std::fs::write(dir.path().join("README"), "y\n").unwrap();
         let moved = commit_all(&repo, "moved");
-        let third = commit_files(dir.path(), "roll/out", &files, None, "roll it")
+        let third = commit_files(dir.path(), "roll/out", &files, None, "streamsync: roll it")
             .unwrap()
             .unwrap();
         assert!(third.updated);

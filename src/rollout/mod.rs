@@ -290,7 +290,7 @@ pub fn validate(
         );
     }
     diags.extend(overlaps(scan, default_namespace));
-    crate::diagnostic::sort(&mut diags);
+    crate::diagnostic::bound(&mut diags);
     diags
 }
 
@@ -507,11 +507,19 @@ pub fn apply_to_text(file: &str, text: &str, rollouts: &[Rollout]) -> Result<Str
     let before = scan_text(text);
     let mine: Vec<&Rollout> = rollouts.iter().filter(|r| r.file == file).collect();
     // The plan was made from an earlier read: refuse when the container moved or changed.
+    let current: std::collections::HashMap<(usize, &[edit::Step], &str), &Trigger> = before
+        .triggers
+        .iter()
+        .map(|t| {
+            (
+                (t.doc, t.container_path.as_slice(), t.field_path.as_str()),
+                t,
+            )
+        })
+        .collect();
     for r in &mine {
-        let current = before.triggers.iter().find(|t| {
-            t.doc == r.doc && t.container_path == r.container_path && t.field_path == r.field_path
-        });
-        if current.is_none_or(|t| t.image != r.before) {
+        let now = current.get(&(r.doc, r.container_path.as_slice(), r.field_path.as_str()));
+        if now.is_none_or(|t| t.image != r.before) {
             return Err(check(format!(
                 "container `{}` of {} `{}` changed since the roll-out was planned; plan again",
                 r.container, r.kind, r.name
@@ -519,21 +527,30 @@ pub fn apply_to_text(file: &str, text: &str, rollouts: &[Rollout]) -> Result<Str
         }
     }
     let format = Format::of_path(file);
-    let mut out = text.to_owned();
-    let edit_error = |source| WriteError::Edit {
-        file: file.to_owned(),
-        source,
-    };
+    // Every edit of the file in one pass over it; as OpenShift's controller does, a
+    // trigger with `lastTriggeredImage` records the image it rolled to.
+    let mut edits: Vec<edit::DocumentEdit> = Vec::with_capacity(mine.len());
     for r in &mine {
-        out = edit::set_in_document(&out, format, r.doc, &r.container_path, "image", &r.after)
-            .map_err(edit_error)?;
-        // As OpenShift's controller does, the trigger records the image it rolled to.
+        edits.push(edit::DocumentEdit {
+            doc: r.doc,
+            path: r.container_path.clone(),
+            key: "image".to_owned(),
+            value: r.after.clone(),
+        });
         if let Some(params) = &r.last_triggered {
-            out =
-                edit::set_in_document(&out, format, r.doc, params, "lastTriggeredImage", &r.after)
-                    .map_err(edit_error)?;
+            edits.push(edit::DocumentEdit {
+                doc: r.doc,
+                path: params.clone(),
+                key: "lastTriggeredImage".to_owned(),
+                value: r.after.clone(),
+            });
         }
     }
+    let out =
+        edit::set_many_in_documents(text, format, &edits).map_err(|source| WriteError::Edit {
+            file: file.to_owned(),
+            source,
+        })?;
     let after = scan_text(&out);
     // Problems the file already had (another object's broken trigger) stay as they were;
     // the edit must add none.
@@ -552,11 +569,15 @@ pub fn apply_to_text(file: &str, text: &str, rollouts: &[Rollout]) -> Result<Str
     if before.triggers.len() != after.triggers.len() {
         return Err(check("the edit changed the file's triggers".into()));
     }
+    // The image each rolled container holds now (a later roll-out of one container wins).
+    let rolled_to: std::collections::HashMap<(usize, &[edit::Step]), &str> = mine
+        .iter()
+        .map(|r| ((r.doc, r.container_path.as_slice()), r.after.as_str()))
+        .collect();
     for (b, a) in before.triggers.iter().zip(&after.triggers) {
-        let expected = mine
-            .iter()
-            .find(|r| r.doc == b.doc && r.container_path == b.container_path)
-            .map_or(b.image.clone(), |r| Some(r.after.clone()));
+        let expected = rolled_to
+            .get(&(b.doc, b.container_path.as_slice()))
+            .map_or(b.image.clone(), |after| Some((*after).to_owned()));
         if a.image != expected || a.container_path != b.container_path {
             return Err(check(format!(
                 "container `{}` of {} `{}` reads {:?} after the edit",
@@ -596,14 +617,17 @@ pub fn rolled_texts(
     root: &Path,
     rollouts: &[Rollout],
 ) -> Result<Vec<(String, String)>, WriteError> {
-    let files: BTreeSet<&str> = rollouts.iter().map(|r| r.file.as_str()).collect();
+    let mut by_file: BTreeMap<&str, Vec<Rollout>> = BTreeMap::new();
+    for r in rollouts {
+        by_file.entry(r.file.as_str()).or_default().push(r.clone());
+    }
     let mut new = Vec::new();
-    for file in files {
+    for (file, rollouts) in by_file {
         let text = std::fs::read_to_string(root.join(file)).map_err(|source| WriteError::Io {
             file: file.to_owned(),
             source,
         })?;
-        let out = apply_to_text(file, &text, rollouts)?;
+        let out = apply_to_text(file, &text, &rollouts)?;
         if out != text {
             new.push((file.to_owned(), out));
         }

@@ -67,6 +67,14 @@ fn streamed_mentions(path: &Path) -> std::io::Result<bool> {
     }
 }
 
+/// `text` cut to `max` characters, marked when cut.
+fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_owned(),
+    }
+}
+
 fn too_large(len: usize) -> String {
     format!(
         "it is {len} bytes, more than the {} a manifest may have",
@@ -439,7 +447,20 @@ pub fn scan_one(manifest: &Manifest, out: &mut Scan) {
     // Byte ranges, for pointing at one entry of an annotation: parsed once per file, and
     // only when an annotation is read.
     let spans = std::cell::OnceCell::new();
+    let lines = std::cell::OnceCell::new();
+    let ctx = FileContext {
+        manifest,
+        spans: &spans,
+        lines: &lines,
+    };
     for (doc, root) in docs.iter().enumerate() {
+        // Kubernetes reads the last of two equal keys, streamsync's reading the first: a
+        // document with one is not rolled at all.
+        let before = out.diagnostics.len();
+        duplicate_keys(&manifest.path, root, &mut out.diagnostics);
+        if out.diagnostics.len() > before {
+            continue;
+        }
         let is_list = root
             .get("kind")
             .and_then(|(_, k)| k.as_str())
@@ -448,10 +469,53 @@ pub fn scan_one(manifest: &Manifest, out: &mut Scan) {
             Some(Value::Seq(items)) if is_list => {
                 for (i, item) in items.iter().enumerate() {
                     let path = vec![Step::Key("items".into()), Step::Index(i)];
-                    object(manifest, &spans, doc, item, path, out);
+                    object(&ctx, doc, item, path, out);
                 }
             }
-            _ => object(manifest, &spans, doc, root, Vec::new(), out),
+            _ => object(&ctx, doc, root, Vec::new(), out),
+        }
+    }
+}
+
+/// What the objects of one file share: the file, and what is parsed of it only when needed.
+struct FileContext<'a> {
+    manifest: &'a Manifest,
+    spans: &'a std::cell::OnceCell<Option<crate::edit::Spans>>,
+    lines: &'a std::cell::OnceCell<crate::diagnostic::LineIndex>,
+}
+
+/// Report every key a mapping of `node` repeats, at the repetition.
+fn duplicate_keys(file: &str, node: &Node, out: &mut Vec<Diagnostic>) {
+    let mut stack = vec![node];
+    while let Some(n) = stack.pop() {
+        match &n.value {
+            Value::Seq(items) => stack.extend(items.iter().rev()),
+            Value::Map(entries) => {
+                let mut first: std::collections::HashMap<&str, Pos> =
+                    std::collections::HashMap::with_capacity(entries.len());
+                for (k, v) in entries {
+                    if let Some(earlier) = first.get(k.name.as_str()) {
+                        out.push(
+                            Diagnostic::error(
+                                file,
+                                k.pos.line,
+                                k.pos.column,
+                                "duplicate-key",
+                                format!(
+                                    "duplicate key `{}` (first at line {}): Kubernetes reads the last one, so nothing in this document is rolled",
+                                    crate::util::escape_line(&k.name),
+                                    earlier.line
+                                ),
+                            )
+                            .with_hint("keep one of the two keys"),
+                        );
+                    } else {
+                        first.insert(&k.name, k.pos);
+                    }
+                    stack.push(v);
+                }
+            }
+            _ => {}
         }
     }
 }
@@ -496,6 +560,11 @@ struct Object<'a> {
     file: &'a str,
     text: &'a str,
     spans: &'a std::cell::OnceCell<Option<crate::edit::Spans>>,
+    lines: &'a std::cell::OnceCell<crate::diagnostic::LineIndex>,
+    /// Container positions by name, per list, built on the first look-up by name.
+    by_name: std::cell::RefCell<
+        std::collections::HashMap<String, std::collections::HashMap<&'a str, usize>>,
+    >,
     doc: usize,
     path: Vec<Step>,
     kind: &'a str,
@@ -538,10 +607,21 @@ impl Object<'_> {
         };
         let (index, node) = match selector {
             Selector::Index(i) => (*i, items.get(*i)?),
-            Selector::Name(n) => items
-                .iter()
-                .enumerate()
-                .find(|(_, c)| c.get("name").and_then(|(_, v)| v.as_str()) == Some(n))?,
+            Selector::Name(n) => {
+                let mut by_name = self.by_name.borrow_mut();
+                let names = by_name.entry(list.to_owned()).or_insert_with(|| {
+                    let mut names = std::collections::HashMap::with_capacity(items.len());
+                    for (i, c) in items.iter().enumerate() {
+                        if let Some(name) = c.get("name").and_then(|(_, v)| v.as_str()) {
+                            // The first container of a name, as a search in order finds it.
+                            names.entry(name).or_insert(i);
+                        }
+                    }
+                    names
+                });
+                let i = *names.get(n.as_str())?;
+                (i, &items[i])
+            }
         };
         let mut path = self.path.clone();
         path.extend(pod_spec.iter().map(|k| Step::Key((*k).to_owned())));
@@ -559,6 +639,27 @@ impl Object<'_> {
             .as_ref()?
             .alias_on(self.doc, path)?;
         Some(crate::edit::steps_text(&path[..steps]))
+    }
+
+    /// The error for a container whose `image` is written with a YAML tag, when it is: a
+    /// tagged value means what its tag says, so it is never rewritten.
+    fn tagged_image(&self, path: &[Step], container: &Node, which: &str) -> Option<Diagnostic> {
+        let mut image = path.to_vec();
+        image.push(Step::Key("image".to_owned()));
+        let tagged = self
+            .spans
+            .get_or_init(|| crate::edit::Spans::parse(self.text))
+            .as_ref()?
+            .tagged(self.doc, &image);
+        tagged.then(|| {
+            let pos = container.get("image").map_or(container.pos, |(_, v)| v.pos);
+            self.error(
+                pos,
+                "trigger-image-tagged",
+                format!("{which}: the container's `image` is written with a YAML tag (`!…`), so streamsync does not rewrite it"),
+                "write the image as a plain string, e.g. `image: registry.example.com/app:1`",
+            )
+        })
     }
 
     fn alias_error(&self, pos: Pos, which: &str, at: &str) -> Diagnostic {
@@ -580,18 +681,31 @@ impl Object<'_> {
             Some(Value::Seq(items)) if !items.is_empty() => items,
             _ => return format!("{} has no `{list}`", self.describe()),
         };
+        // A few choices and a count: a hint for each of thousands of triggers must not list
+        // thousands of containers.
+        const SHOWN: usize = 5;
         let names: Vec<String> = items
             .iter()
+            .take(SHOWN)
             .enumerate()
             .map(|(i, c)| match c.get("name").and_then(|(_, v)| v.as_str()) {
-                Some(name) => format!("[{i}] `{name}`"),
+                Some(name) => format!("[{i}] `{}`", crate::util::escape_line(&cut(name, 60))),
                 None => format!("[{i}]"),
             })
             .collect();
+        if items.len() <= SHOWN {
+            return format!(
+                "the `{list}` of {} are {}; select one by index or by name",
+                self.describe(),
+                names.join(", ")
+            );
+        }
         format!(
-            "the `{list}` of {} are {}; select one by index or by name",
+            "the {} `{list}` of {} include {} and {} more; select one by index or by name",
+            items.len(),
             self.describe(),
-            names.join(", ")
+            names.join(", "),
+            items.len() - SHOWN
         )
     }
 
@@ -636,22 +750,17 @@ impl Object<'_> {
     }
 }
 
-fn object(
-    file: &Manifest,
-    spans: &std::cell::OnceCell<Option<crate::edit::Spans>>,
-    doc: usize,
-    node: &Node,
-    path: Vec<Step>,
-    out: &mut Scan,
-) {
-    let (file, text) = (file.path.as_str(), file.text.as_str());
+fn object(ctx: &FileContext<'_>, doc: usize, node: &Node, path: Vec<Step>, out: &mut Scan) {
+    let (file, text) = (ctx.manifest.path.as_str(), ctx.manifest.text.as_str());
     let Some(kind) = node.get("kind").and_then(|(_, k)| k.as_str()) else {
         return;
     };
     let obj = Object {
         file,
         text,
-        spans,
+        spans: ctx.spans,
+        lines: ctx.lines,
+        by_name: Default::default(),
         doc,
         path,
         kind,
@@ -743,19 +852,26 @@ fn annotation_triggers(obj: &Object<'_>, pod_spec: &[&str], annotation: &Node, o
             return;
         }
     };
-    let mut seen: Vec<&str> = Vec::new();
+    let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
     let mut span: Option<Option<(usize, usize)>> = None;
+    // Entries appear in the text in order: each search starts where the last one's field path
+    // was found, tries first the quoting that found it, and all searches together read the
+    // annotation's text a bounded number of times, so a huge annotation costs in proportion
+    // to its size (an entry not found in budget points at the annotation).
+    let mut cursor = 0usize;
+    let mut preferred = 0usize;
+    let mut budget: usize = 0;
     for (i, entry) in entries.iter().enumerate() {
         let which = format!("trigger {} of {}", i + 1, obj.describe());
         // Problems point at the entry's `fieldPath` when the annotation's text holds it as
         // written (not escaped), else at the annotation.
         let pos = match entry.field_path.as_deref().filter(|f| !f.is_empty()) {
             Some(field_path) => {
-                let span = *span.get_or_insert_with(|| obj.annotation_span());
-                let earlier = entries[..i]
-                    .iter()
-                    .filter(|e| e.field_path.as_deref() == Some(field_path))
-                    .count();
+                let span = *span.get_or_insert_with(|| {
+                    let s = obj.annotation_span();
+                    budget = s.map_or(0, |(start, end)| 8 * (end - start) + 4096);
+                    s
+                });
                 // As JSON writes it (`\"` inside name selectors), that again inside a YAML
                 // double-quoted string, inside a single-quoted one (`''`), else as decoded.
                 let quote = |s: &str| {
@@ -770,15 +886,31 @@ fn annotation_triggers(obj: &Object<'_>, pod_spec: &[&str], annotation: &Node, o
                     encoded.clone(),
                     field_path.to_owned(),
                 ];
-                span.and_then(|(start, end)| {
-                    let raw = &obj.text[start..end];
-                    needles
-                        .iter()
-                        .find_map(|needle| raw.match_indices(needle.as_str()).nth(earlier))
-                        .map(|(at, _)| start + at)
-                })
-                .map_or(pos, |at| {
-                    let (line, column) = crate::diagnostic::line_col(obj.text, at);
+                let order = std::iter::once(preferred)
+                    .chain((0..needles.len()).filter(|&n| n != preferred));
+                let mut found = None;
+                if let Some((start, end)) = span {
+                    let raw = &obj.text[start + cursor.min(end - start)..end];
+                    for n in order {
+                        if budget == 0 {
+                            break;
+                        }
+                        let needle = needles[n].as_str();
+                        let hit = raw.find(needle);
+                        budget = budget.saturating_sub(hit.map_or(raw.len(), |h| h + needle.len()));
+                        if let Some(at) = hit {
+                            found = Some(start + cursor + at);
+                            cursor += at + needle.len();
+                            preferred = n;
+                            break;
+                        }
+                    }
+                }
+                found.map_or(pos, |at| {
+                    let (line, column) = obj
+                        .lines
+                        .get_or_init(|| crate::diagnostic::LineIndex::new(obj.text))
+                        .line_col(obj.text, at);
                     Pos { line, column }
                 })
             }
@@ -802,7 +934,7 @@ fn annotation_triggers(obj: &Object<'_>, pod_spec: &[&str], annotation: &Node, o
             ));
             continue;
         };
-        if seen.contains(&field_path) {
+        if seen.contains(field_path) {
             out.diagnostics.push(obj.error(
                 pos,
                 "trigger-duplicate",
@@ -811,7 +943,7 @@ fn annotation_triggers(obj: &Object<'_>, pod_spec: &[&str], annotation: &Node, o
             ));
             continue;
         }
-        seen.push(field_path);
+        seen.insert(field_path);
         match entry.kind.as_deref() {
             Some("ImageStreamTag") => {}
             None => {
@@ -918,6 +1050,10 @@ fn annotation_triggers(obj: &Object<'_>, pod_spec: &[&str], annotation: &Node, o
         }
         if let Some(at) = obj.aliased(&container_path) {
             out.diagnostics.push(obj.alias_error(pos, &which, &at));
+            continue;
+        }
+        if let Some(d) = obj.tagged_image(&container_path, container, &which) {
+            out.diagnostics.push(d);
             continue;
         }
         out.triggers.push(obj.trigger(
@@ -1053,6 +1189,10 @@ fn deployment_config(obj: &Object<'_>, pod_spec: &[&str], out: &mut Scan) {
                     .push(obj.alias_error(name_node.pos, &which, &at));
                 continue;
             }
+            if let Some(d) = obj.tagged_image(&container_path, container, &which) {
+                out.diagnostics.push(d);
+                continue;
+            }
             let field_path = format!("{}.{list}[?(@.name==\"{name}\")].image", pod_spec.join("."));
             let mut trigger = obj.trigger(
                 t.pos,
@@ -1163,12 +1303,18 @@ fn first_difference(expected: &Node, actual: &Node) -> Option<Pos> {
             if e.len() != a.len() {
                 return Some(actual.pos);
             }
-            e.iter().zip(a).find_map(|((ek, ev), (ak, av))| {
-                if ek.name == ak.name {
-                    first_difference(ev, av)
-                } else {
-                    Some(ak.pos)
-                }
+            // Key order means nothing to Kubernetes (a new key may go before a block scalar
+            // that ends the file); the last of equal keys is what it reads.
+            let am: std::collections::HashMap<&str, &Node> =
+                a.iter().map(|(k, v)| (k.name.as_str(), v)).collect();
+            let em: std::collections::HashMap<&str, &Node> =
+                e.iter().map(|(k, v)| (k.name.as_str(), v)).collect();
+            if am.len() != em.len() {
+                return Some(actual.pos);
+            }
+            e.iter().find_map(|(ek, _)| match am.get(ek.name.as_str()) {
+                Some(av) => first_difference(em[ek.name.as_str()], av),
+                None => Some(actual.pos),
             })
         }
         (Value::Float(e), Value::Float(a)) if e.to_bits() == a.to_bits() => None,

@@ -15,6 +15,7 @@ mod common;
 mod get;
 mod hardening;
 mod init;
+mod hardening22;
 mod memos;
 mod opens;
 mod plan;
