@@ -1,5 +1,5 @@
 //! `watch`: print the plan, then re-validate and re-plan (offline) whenever the definitions,
-//! the policies or the config change. An invalid edit shows its errors; the watcher goes on.
+//! the policies, the config, the manifests roll-outs read or the live state change. An invalid edit shows its errors; the watcher goes on.
 //! Each round is `plan`'s own, roll-outs included: the manifests are read as they are then.
 
 use std::time::{Duration, Instant};
@@ -21,9 +21,17 @@ pub fn run(ws: &Workspace, args: &WatchArgs, printer: &Printer) -> Result<ExitSt
             started.elapsed().as_millis()
         ));
     };
+    // The `[rollout]` settings decide which files are manifests; a broken config is shown
+    // by the round, and meanwhile every YAML or JSON file counts.
+    let rollout = || ws.load_config().map(|c| c.rollout).unwrap_or_default();
+    let sources = watch::Sources {
+        root: &ws.root,
+        config: &ws.config_path,
+        state_dir: &ws.state_dir,
+        rollout: &rollout,
+    };
     watch::run(
-        &ws.root,
-        &ws.config_path,
+        &sources,
         Duration::from_millis(args.debounce_ms),
         || show("plan"),
         |event| match event {
