@@ -5,6 +5,8 @@
 //! (from another terminal, too). Editors' temporary files (`.swp`, `~`, `4913`, `.#*`,
 //! `*.tmp`) start no round. Knows nothing of plans: the caller decides what to redo.
 
+pub mod cache;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;

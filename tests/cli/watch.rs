@@ -326,3 +326,110 @@ fn a_state_change_from_another_process_starts_a_round() {
     );
     assert_eq!(watch.stop(), 0);
 }
+
+/// The body of a round (its header line left out).
+fn body(block: &str) -> String {
+    block
+        .split_once('\n')
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default()
+}
+
+#[test]
+fn incremental_rounds_print_what_a_fresh_start_prints() {
+    let repo = TestRepo::new();
+    let python = "apiVersion: image.openshift.io/v1
+kind: ImageStream
+metadata:
+  name: python
+spec:
+  tags:
+  - name: latest
+    from:
+      kind: ImageStreamTag
+      name: ruby:latest
+  - name: '3.12'
+    from:
+      kind: DockerImage
+      name: quay.io/example/python:3.12
+    reference: true
+";
+    repo.write("definitions/demo/ruby.yaml", RUBY);
+    repo.write("definitions/demo/python.yaml", python);
+    assert_eq!(repo.run(&["apply", "--auto-approve"]).code, 0);
+    let watch = Watch::start(&repo);
+    watch
+        .next_block(Duration::from_secs(10))
+        .expect("a first plan");
+    let defs = repo.path().join("definitions/demo");
+    type Step<'a> = (&'a str, Box<dyn Fn() + 'a>);
+    let steps: Vec<Step> = vec![
+        (
+            "an edit",
+            Box::new(|| {
+                repo.write("definitions/demo/ruby.yaml", &RUBY.replace("3.3", "3.4"));
+            }),
+        ),
+        (
+            "a new file",
+            Box::new(|| {
+                repo.write("definitions/demo/go.yaml", &RUBY.replace("ruby", "go"));
+            }),
+        ),
+        (
+            "a rename",
+            Box::new(|| {
+                std::fs::rename(defs.join("python.yaml"), defs.join("py.yaml")).unwrap();
+            }),
+        ),
+        (
+            "a deletion that leaves a reference dangling",
+            Box::new(|| {
+                std::fs::remove_file(defs.join("ruby.yaml")).unwrap();
+            }),
+        ),
+        (
+            "the file back",
+            Box::new(|| {
+                repo.write("definitions/demo/ruby.yaml", RUBY);
+            }),
+        ),
+        (
+            "a broken file",
+            Box::new(|| {
+                repo.write(
+                    "definitions/demo/go.yaml",
+                    "kind: ImageStream\nmetadata: [unclosed\n",
+                );
+            }),
+        ),
+        (
+            "the file fixed",
+            Box::new(|| {
+                repo.write("definitions/demo/go.yaml", &RUBY.replace("ruby", "golang"));
+            }),
+        ),
+    ];
+    for (what, step) in steps {
+        step();
+        let (_, block) = watch
+            .next_block(Duration::from_secs(2))
+            .unwrap_or_else(|| panic!("a round after {what}"));
+        let fresh = Watch::start(&repo);
+        let (_, first) = fresh
+            .next_block(Duration::from_secs(10))
+            .expect("a fresh first plan");
+        assert_eq!(fresh.stop(), 0);
+        assert_eq!(body(&block), body(&first), "after {what}");
+        // A valid round is exactly `plan`'s output.
+        let plan = repo.run(&["plan"]);
+        let invalid = what.starts_with("a deletion") || what == "a broken file";
+        assert_eq!(plan.code != 0, invalid, "after {what}: {}", plan.stderr);
+        if plan.code == 0 {
+            assert_eq!(body(&block), plan.stdout, "after {what}");
+        } else {
+            assert!(body(&block).contains("error"), "after {what}: {block}");
+        }
+    }
+    assert_eq!(watch.stop(), 0);
+}

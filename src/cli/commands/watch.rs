@@ -12,9 +12,10 @@ use crate::watch::{self, Event};
 
 /// Run `watch` until Ctrl-C (exit 0).
 pub fn run(ws: &Workspace, args: &WatchArgs, printer: &Printer) -> Result<ExitStatus> {
+    let cache = std::cell::RefCell::new(watch::cache::Cache::default());
     let show = |why: &str| {
         let started = Instant::now();
-        let text = replan(ws);
+        let text = replan(ws, &mut cache.borrow_mut());
         let stamp = chrono::Local::now().format("%H:%M:%S");
         printer.out(&format!(
             "── {stamp} {why} ({} ms) ──\n{text}",
@@ -49,8 +50,12 @@ pub fn run(ws: &Workspace, args: &WatchArgs, printer: &Printer) -> Result<ExitSt
 
 /// The text shown after each change: the errors, or the plan (with the manifests that
 /// could not be read, which stop nothing else).
-fn replan(ws: &Workspace) -> String {
-    let mut text = match ops::plan::run(ws, &ops::plan::Options::default()) {
+fn replan(ws: &Workspace, cache: &mut watch::cache::Cache) -> String {
+    let options = ops::plan::Options::default();
+    let planned = cache
+        .load(ws)
+        .and_then(|loaded| ops::plan::run_loaded(ws, loaded, &options));
+    let mut text = match planned {
         Ok(Run::Done(done)) => crate::plan::render::text(&done.planned.plan, false),
         Ok(Run::Invalid(invalid)) => crate::diagnostic::render_text(&invalid.diagnostics),
         Err(err) => format!("error: {err:#}\n"),
