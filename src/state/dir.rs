@@ -541,12 +541,7 @@ enum Durability {
 
 /// Put `bytes` at `path` through a temporary file in `dir` and a rename, so a reader sees
 /// the old file or the new one, never a part.
-fn replace_file(
-    dir: &Path,
-    path: &Path,
-    bytes: &[u8],
-    durability: Durability,
-) -> Result<bool, Error> {
+fn replace_file(dir: &Path, path: &Path, bytes: &[u8], durability: Durability) -> Result<bool, Error> {
     let mut tmp = tempfile::Builder::new()
         .prefix(TMP_PREFIX)
         .tempfile_in(dir)
@@ -562,11 +557,7 @@ fn replace_file(
 
 /// Make a batch of renamed files in `dir` durable: one `syncfs` of the filesystem holding
 /// it, or, where that call fails, a flush of each file written and of the folder.
-fn sync_filesystem(
-    dir: &Path,
-    images: &[(PathBuf, &Image)],
-    written: &[usize],
-) -> Result<(), Error> {
+fn sync_filesystem(dir: &Path, images: &[(PathBuf, &Image)], written: &[usize]) -> Result<(), Error> {
     let folder = File::open(dir).map_err(io("open", dir))?;
     if rustix::fs::syncfs(&folder).is_ok() {
         return Ok(());
