@@ -152,6 +152,17 @@ pub fn load_files(files: &[SourceFile], config: &Config, policies: &Policies) ->
     finish(parsed, files.len(), config, policies)
 }
 
+/// Validate files parsed by [`parse_file`] (in path order) as [`load`] does: for a caller
+/// that keeps parsed files between loads (`watch`).
+pub fn load_parsed(
+    parsed: Vec<(Vec<Definition>, Vec<Diagnostic>)>,
+    config: &Config,
+    policies: &Policies,
+) -> Loaded {
+    let files = parsed.len();
+    finish(parsed, files, config, policies)
+}
+
 /// Gather the parsed files (in path order) into a set, then validate it.
 fn finish(
     parsed: Vec<(Vec<Definition>, Vec<Diagnostic>)>,

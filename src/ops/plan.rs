@@ -61,7 +61,13 @@ pub struct Refreshed {
 
 /// Plan the definitions against the live state.
 pub fn run(ws: &Workspace, options: &Options) -> Result<Run<Report>> {
-    let mut loaded = ws.load_definitions(options.rev.as_deref())?;
+    let loaded = ws.load_definitions(options.rev.as_deref())?;
+    run_loaded(ws, loaded, options)
+}
+
+/// [`run`] with the definitions already loaded (as `options.rev` names them): `watch` keeps
+/// the files it parsed between rounds.
+pub fn run_loaded(ws: &Workspace, mut loaded: Loaded, options: &Options) -> Result<Run<Report>> {
     let scan = ws.check_triggers(&mut loaded, options.rev.as_deref())?;
     if let Some(invalid) = Invalid::of(&loaded) {
         return Ok(Run::Invalid(invalid));

@@ -30,7 +30,7 @@ use crate::model::{Cluster, ImageStream, StreamKey};
 
 pub use scan::{
     BuildOutput, FindError, Manifest, RevError, Scan, Source, TagName, Trigger, find_manifests,
-    manifests_at_rev, scan,
+    is_manifest_path, manifests_at_rev, scan, walker,
 };
 
 impl TagName {

@@ -210,9 +210,12 @@ pub enum FindError {
 }
 
 /// Every manifest of the working tree at `root`: YAML and JSON files outside `definitions/`,
-/// `policies/`, `state/` (and `state_dir` wherever it is), `target/` and hidden folders,
-/// narrowed to `config.paths` when given. Files that are not UTF-8 or are larger than the
-/// definition size cap are not manifests. Sorted by path.
+/// `policies/`, `state/` (and `state_dir` wherever it is), `target/`, hidden folders and what
+/// Git ignores (`.gitignore` files, `.git/info/exclude`; what Git ignores is not deployed from
+/// Git, and an ignored `node_modules/` is never entered), narrowed to `config.paths` when
+/// given. No symbolic link is followed: a manifest outside the repository is not its own.
+/// Files that are not UTF-8 or are larger than the definition size cap are not manifests.
+/// Sorted by path.
 pub fn find_manifests(
     root: &Path,
     state_dir: &Path,
@@ -224,60 +227,126 @@ pub fn find_manifests(
         source,
     };
     let mut out = Vec::new();
-    let mut stack = vec![(root.to_path_buf(), String::new())];
-    while let Some((dir, rel)) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).map_err(|e| io(&dir, e))? {
-            let entry = entry.map_err(|e| io(&dir, e))?;
-            let path = entry.path();
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with('.') || path == state_dir {
-                continue;
+    for entry in walker(root, state_dir).build() {
+        let entry = entry.map_err(|e| walk_error(root, e))?;
+        let Some(file_type) = entry.file_type() else {
+            continue;
+        };
+        if !file_type.is_file() {
+            continue;
+        }
+        let path = entry.path();
+        let Ok(rel) = path.strip_prefix(root) else {
+            continue;
+        };
+        let rel_path = rel_text(rel);
+        let name = entry.file_name().to_string_lossy();
+        if !is_manifest_name(&name) || !globs.as_ref().is_none_or(|g| g.is_match(&rel_path)) {
+            continue;
+        }
+        let max = crate::definition::source::MAX_FILE_BYTES;
+        let len = entry.metadata().map_err(|e| walk_error(root, e))?.len();
+        if len > max as u64 {
+            if streamed_mentions(path).map_err(|e| io(path, e))? {
+                out.push(Manifest {
+                    path: rel_path,
+                    text: String::new(),
+                    unreadable: Some(too_large(len as usize)),
+                });
             }
-            let rel_path = if rel.is_empty() {
-                name.clone()
-            } else {
-                format!("{rel}/{name}")
-            };
-            // Symbolic links are neither: a manifest outside the repository is not its own.
-            let file_type = entry.file_type().map_err(|e| io(&path, e))?;
-            if file_type.is_dir() {
-                if !(rel.is_empty() && skipped_top(&name)) {
-                    stack.push((path, rel_path));
-                }
-            } else if file_type.is_file()
-                && is_manifest_name(&name)
-                && globs.as_ref().is_none_or(|g| g.is_match(&rel_path))
-            {
-                let max = crate::definition::source::MAX_FILE_BYTES;
-                let len = entry.metadata().map_err(|e| io(&path, e))?.len();
-                if len > max as u64 {
-                    if streamed_mentions(&path).map_err(|e| io(&path, e))? {
-                        out.push(Manifest {
-                            path: rel_path,
-                            text: String::new(),
-                            unreadable: Some(too_large(len as usize)),
-                        });
-                    }
-                    continue;
-                }
-                let bytes = std::fs::read(&path).map_err(|e| io(&path, e))?;
-                match String::from_utf8(bytes) {
-                    Ok(text) => out.push(Manifest {
-                        path: rel_path,
-                        text,
-                        unreadable: None,
-                    }),
-                    Err(e) => out.extend(unreadable(
-                        rel_path,
-                        e.as_bytes(),
-                        format!("it is not UTF-8 text ({})", e.utf8_error()),
-                    )),
-                }
-            }
+            continue;
+        }
+        let bytes = std::fs::read(path).map_err(|e| io(path, e))?;
+        match String::from_utf8(bytes) {
+            Ok(text) => out.push(Manifest {
+                path: rel_path,
+                text,
+                unreadable: None,
+            }),
+            Err(e) => out.extend(unreadable(
+                rel_path,
+                e.as_bytes(),
+                format!("it is not UTF-8 text ({})", e.utf8_error()),
+            )),
         }
     }
     out.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(out)
+}
+
+/// The walk of the working tree that [`find_manifests`] and `watch` share: `.gitignore`
+/// files (in the repository whether or not it is a Git checkout yet) and
+/// `.git/info/exclude` are followed, the user's global excludes are not (the same
+/// repository lists the same manifests for everyone), hidden entries and symbolic links are
+/// skipped, and so are streamsync's own folders at the top (`definitions/`, `policies/`,
+/// `state/`, `target/`) and `state_dir` wherever it is.
+pub fn walker(root: &Path, state_dir: &Path) -> ignore::WalkBuilder {
+    let mut builder = ignore::WalkBuilder::new(root);
+    builder
+        .standard_filters(false)
+        .hidden(true)
+        .git_ignore(true)
+        .git_exclude(true)
+        .git_global(false)
+        .require_git(false)
+        .parents(true)
+        .follow_links(false)
+        .sort_by_file_name(|a, b| a.cmp(b));
+    let root_c = root.to_path_buf();
+    let state_c = state_dir.to_path_buf();
+    builder.filter_entry(move |entry| {
+        let path = entry.path();
+        if path == state_c {
+            return false;
+        }
+        if entry.depth() == 1
+            && entry.file_type().is_some_and(|t| t.is_dir())
+            && path.parent() == Some(root_c.as_path())
+        {
+            return !skipped_top(&entry.file_name().to_string_lossy());
+        }
+        true
+    });
+    builder
+}
+
+fn rel_text(rel: &Path) -> String {
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// A walk error as a [`FindError`]: the path it names, and the I/O error under it.
+fn walk_error(root: &Path, e: ignore::Error) -> FindError {
+    fn path_of(e: &ignore::Error) -> Option<&Path> {
+        match e {
+            ignore::Error::WithPath { path, .. } => Some(path),
+            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+                path_of(err)
+            }
+            _ => None,
+        }
+    }
+    let path = path_of(&e).unwrap_or(root).display().to_string();
+    let source = match e.io_error() {
+        Some(io) => std::io::Error::new(io.kind(), io.to_string()),
+        None => std::io::Error::other(e.to_string()),
+    };
+    FindError::Io { path, source }
+}
+
+/// Whether `rel` (a `/`-separated path under the root) is a file name roll-outs read and
+/// `config.paths` admits: what `watch` asks of a changed file once it knows Git does not
+/// ignore it.
+pub fn is_manifest_path(rel: &str, config: &RolloutConfig) -> bool {
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    let top = rel.split('/').next().unwrap_or(rel);
+    if rel.contains('/') && skipped_top(top) {
+        return false;
+    }
+    // A glob that does not parse admits everything: the round shows the error.
+    is_manifest_name(name) && globs(config).map_or(true, |g| g.is_none_or(|g| g.is_match(rel)))
 }
 
 /// The manifests as they are at Git revision `rev` of the repository holding `root`, read

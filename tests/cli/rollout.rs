@@ -942,3 +942,80 @@ fn a_trigger_naming_a_missing_tag_suggests_the_nearest() {
     assert!(all.contains("has no tag `lates`"), "{all}");
     assert!(all.contains("hint: did you mean `ruby:latest`?"), "{all}");
 }
+
+#[test]
+fn what_git_ignores_is_not_rolled_and_costs_nothing() {
+    let repo = repo();
+    let web = read(&repo.path().join("deploy/web.yaml"));
+    // Copies of a manifest that rolls, where Git ignores them: a folder the top `.gitignore`
+    // names, a pattern of a nested `.gitignore`, `.git/info/exclude`, and `target/`.
+    repo.write(".gitignore", "/generated/\nnode_modules/\n");
+    repo.write("deploy/.gitignore", "*.local.yaml\n");
+    git2::Repository::init(repo.path()).unwrap();
+    repo.write(".git/info/exclude", "scratch/\n");
+    for path in [
+        "generated/web.yaml",
+        "node_modules/chart/deploy/web.yaml",
+        "deploy/web.local.yaml",
+        "scratch/web.yaml",
+        "target/web.yaml",
+    ] {
+        repo.write(path, &web);
+    }
+    // Ignored folders cost nothing: an unreadable manifest and a broken one there say nothing,
+    // and a link loop is never entered.
+    std::fs::write(
+        repo.path().join("node_modules/chart/latin1.yaml"),
+        b"metadata:\n  name: caf\xe9\n  annotations:\n    image.openshift.io/triggers: '[]'\n",
+    )
+    .unwrap();
+    repo.write(
+        "node_modules/chart/broken.yaml",
+        "metadata:\n  annotations:\n    image.openshift.io/triggers: '[]'\nspec: [unclosed\n",
+    );
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(
+        repo.path().join("node_modules"),
+        repo.path().join("node_modules/chart/loop"),
+    )
+    .unwrap();
+
+    let validate = repo.run(&["validate"]);
+    assert_eq!(validate.code, 0, "{}", validate.stderr);
+    let plan = repo.run(&["plan"]);
+    for ignored in [
+        "generated/",
+        "node_modules/",
+        "web.local.yaml",
+        "scratch/",
+        "target/",
+    ] {
+        assert!(!plan.stdout.contains(ignored), "{ignored}: {}", plan.stdout);
+        assert!(!plan.stderr.contains(ignored), "{ignored}: {}", plan.stderr);
+    }
+    let out = repo.run(&["rollout"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("Rolled 2 containers in 2 files (1 paused, 1 waiting)."),
+        "{}",
+        out.stderr
+    );
+    assert_manifests(&repo, "source");
+    for path in [
+        "generated/web.yaml",
+        "node_modules/chart/deploy/web.yaml",
+        "deploy/web.local.yaml",
+        "scratch/web.yaml",
+        "target/web.yaml",
+    ] {
+        assert_eq!(read(&repo.path().join(path)), web, "{path} is left alone");
+    }
+
+    // The same copy outside an ignored folder rolls: the files above were skipped because
+    // Git ignores them, not because of their content.
+    repo.write("deploy/more/web.yaml", &web);
+    let out = repo.run(&["rollout"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("Rolled 1 container"), "{}", out.stderr);
+}

@@ -191,6 +191,249 @@ fn each_round_is_the_plan_with_its_rollouts_and_trigger_errors() {
     assert_eq!(watch.stop(), 0);
 }
 
+const TRIGGERED: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: demo\n  annotations:\n    image.openshift.io/triggers: '[{\"from\":{\"kind\":\"ImageStreamTag\",\"name\":\"ruby:latest\"},\"fieldPath\":\"spec.template.spec.containers[0].image\"}]'\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: \" \"\n";
+
+#[test]
+fn a_manifest_edit_starts_a_round_that_shows_the_rollout() {
+    let repo = TestRepo::new();
+    repo.write("definitions/demo/ruby.yaml", RUBY);
+    assert_eq!(repo.run(&["apply", "--auto-approve"]).code, 0);
+    repo.write("deploy/README.md", "manifests\n");
+    let watch = Watch::start(&repo);
+    let (_, first) = watch
+        .next_block(Duration::from_secs(10))
+        .expect("a first plan");
+    assert!(!first.contains("roll"), "{first}");
+    // A manifest in a watched folder.
+    repo.write("deploy/web.yaml", TRIGGERED);
+    let (_, block) = watch
+        .next_block(Duration::from_secs(2))
+        .expect("a round for the manifest");
+    assert!(block.contains("changed deploy/web.yaml"), "{block}");
+    assert!(
+        block.contains(
+            "~ roll deploy/web.yaml Deployment demo/web container web: \" \" → quay.io/example/ruby:3.3"
+        ),
+        "{block}"
+    );
+    // A folder created after start, with a manifest in it, and an edit inside it later.
+    repo.write(
+        "apps/api/deploy.yaml",
+        &TRIGGERED.replace("name: web", "name: api"),
+    );
+    let (_, block) = watch
+        .next_block(Duration::from_secs(2))
+        .expect("a round for the new folder");
+    assert!(block.contains("roll apps/api/deploy.yaml"), "{block}");
+    std::fs::remove_file(repo.path().join("apps/api/deploy.yaml")).unwrap();
+    let (_, block) = watch
+        .next_block(Duration::from_secs(2))
+        .expect("a round for the deletion");
+    let (header, body) = block.split_once('\n').unwrap();
+    assert!(
+        header.contains("changed apps/api/deploy.yaml ("),
+        "{header}"
+    );
+    assert!(!body.contains("apps/api"), "{body}");
+    assert!(body.contains("roll deploy/web.yaml"), "{body}");
+    assert_eq!(watch.stop(), 0);
+}
+
+#[test]
+fn ignored_folders_and_editor_files_start_no_round() {
+    let repo = TestRepo::new();
+    repo.write("definitions/demo/ruby.yaml", RUBY);
+    repo.write(".gitignore", "node_modules/\n/build/\n*.local.yaml\n");
+    repo.write("node_modules/chart/web.yaml", TRIGGERED);
+    repo.write("build/web.yaml", TRIGGERED);
+    repo.write("deploy/web.yaml", TRIGGERED);
+    let watch = Watch::start(&repo);
+    let (_, first) = watch
+        .next_block(Duration::from_secs(10))
+        .expect("a first plan");
+    assert!(
+        !first.contains("node_modules") && !first.contains("build/"),
+        "{first}"
+    );
+    // Under ignored folders, ignored names, editors' temporary files, other file types.
+    repo.write(
+        "node_modules/chart/web.yaml",
+        &TRIGGERED.replace("web", "app"),
+    );
+    repo.write("node_modules/other/new.yaml", TRIGGERED);
+    repo.write("build/web.yaml", &TRIGGERED.replace("web", "app"));
+    repo.write("target/web.yaml", TRIGGERED);
+    repo.write("deploy/web.local.yaml", TRIGGERED);
+    for temp in [
+        ".web.yaml.swp",
+        "web.yaml~",
+        "4913",
+        ".#web.yaml",
+        "web.yaml.tmp",
+        "notes.md",
+    ] {
+        repo.write(&format!("deploy/{temp}"), "x\n");
+    }
+    repo.write("definitions/demo/.ruby.yaml.swp", "x\n");
+    repo.write("definitions/demo/ruby.yaml~", "x\n");
+    assert!(
+        watch.next_block(Duration::from_secs(1)).is_none(),
+        "no round for ignored or temporary files"
+    );
+    // The watcher still sees a real edit.
+    repo.write(
+        "deploy/web.yaml",
+        &TRIGGERED.replace("name: web\n  namespace", "name: site\n  namespace"),
+    );
+    let (_, block) = watch
+        .next_block(Duration::from_secs(2))
+        .expect("a round for the real edit");
+    let header = block.lines().next().unwrap();
+    assert!(header.contains("changed deploy/web.yaml ("), "{header}");
+    assert!(block.contains("demo/site"), "{block}");
+    assert_eq!(watch.stop(), 0);
+}
+
+#[test]
+fn a_state_change_from_another_process_starts_a_round() {
+    let repo = TestRepo::new();
+    repo.write("definitions/demo/ruby.yaml", RUBY);
+    assert_eq!(repo.run(&["apply", "--auto-approve"]).code, 0);
+    repo.write("definitions/demo/ruby.yaml", &RUBY.replace("3.3", "3.4"));
+    let watch = Watch::start(&repo);
+    let (_, first) = watch
+        .next_block(Duration::from_secs(10))
+        .expect("a first plan");
+    assert!(first.contains("3.4"), "{first}");
+    // `apply` in another terminal: the live state catches up, and the plan shows it.
+    let applied = repo.run(&["apply", "--auto-approve"]);
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    let (_, block) = watch
+        .next_block(Duration::from_secs(2))
+        .expect("a round for the state");
+    let header = block.lines().next().unwrap();
+    assert!(
+        header.contains("changed state/streamsync.toml ("),
+        "{header}"
+    );
+    let fresh = repo.run(&["plan"]);
+    let body: String = block.lines().skip(1).map(|l| format!("{l}\n")).collect();
+    assert!(!body.contains("3.3"), "{body}");
+    assert!(
+        fresh.stdout.lines().all(|l| body.contains(l)),
+        "{body}\n---\n{}",
+        fresh.stdout
+    );
+    assert_eq!(watch.stop(), 0);
+}
+
+/// The body of a round (its header line left out).
+fn body(block: &str) -> String {
+    block
+        .split_once('\n')
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default()
+}
+
+#[test]
+fn incremental_rounds_print_what_a_fresh_start_prints() {
+    let repo = TestRepo::new();
+    let python = "apiVersion: image.openshift.io/v1
+kind: ImageStream
+metadata:
+  name: python
+spec:
+  tags:
+  - name: latest
+    from:
+      kind: ImageStreamTag
+      name: ruby:latest
+  - name: '3.12'
+    from:
+      kind: DockerImage
+      name: quay.io/example/python:3.12
+    reference: true
+";
+    repo.write("definitions/demo/ruby.yaml", RUBY);
+    repo.write("definitions/demo/python.yaml", python);
+    assert_eq!(repo.run(&["apply", "--auto-approve"]).code, 0);
+    let watch = Watch::start(&repo);
+    watch
+        .next_block(Duration::from_secs(10))
+        .expect("a first plan");
+    let defs = repo.path().join("definitions/demo");
+    type Step<'a> = (&'a str, Box<dyn Fn() + 'a>);
+    let steps: Vec<Step> = vec![
+        (
+            "an edit",
+            Box::new(|| {
+                repo.write("definitions/demo/ruby.yaml", &RUBY.replace("3.3", "3.4"));
+            }),
+        ),
+        (
+            "a new file",
+            Box::new(|| {
+                repo.write("definitions/demo/go.yaml", &RUBY.replace("ruby", "go"));
+            }),
+        ),
+        (
+            "a rename",
+            Box::new(|| {
+                std::fs::rename(defs.join("python.yaml"), defs.join("py.yaml")).unwrap();
+            }),
+        ),
+        (
+            "a deletion that leaves a reference dangling",
+            Box::new(|| {
+                std::fs::remove_file(defs.join("ruby.yaml")).unwrap();
+            }),
+        ),
+        (
+            "the file back",
+            Box::new(|| {
+                repo.write("definitions/demo/ruby.yaml", RUBY);
+            }),
+        ),
+        (
+            "a broken file",
+            Box::new(|| {
+                repo.write(
+                    "definitions/demo/go.yaml",
+                    "kind: ImageStream\nmetadata: [unclosed\n",
+                );
+            }),
+        ),
+        (
+            "the file fixed",
+            Box::new(|| {
+                repo.write("definitions/demo/go.yaml", &RUBY.replace("ruby", "golang"));
+            }),
+        ),
+    ];
+    for (what, step) in steps {
+        step();
+        let (_, block) = watch
+            .next_block(Duration::from_secs(2))
+            .unwrap_or_else(|| panic!("a round after {what}"));
+        let fresh = Watch::start(&repo);
+        let (_, first) = fresh
+            .next_block(Duration::from_secs(10))
+            .expect("a fresh first plan");
+        assert_eq!(fresh.stop(), 0);
+        assert_eq!(body(&block), body(&first), "after {what}");
+        // A valid round is exactly `plan`'s output.
+        let plan = repo.run(&["plan"]);
+        let invalid = what.starts_with("a deletion") || what == "a broken file";
+        assert_eq!(plan.code != 0, invalid, "after {what}: {}", plan.stderr);
+        if plan.code == 0 {
+            assert_eq!(body(&block), plan.stdout, "after {what}");
+        } else {
+            assert!(body(&block).contains("error"), "after {what}: {block}");
+        }
+    }
+    assert_eq!(watch.stop(), 0);
+}
+
 #[test]
 fn editor_temporary_files_start_no_round() {
     let repo = TestRepo::new();
