@@ -97,6 +97,7 @@ fn run_measured(root: &Path, args: &[&str], memory_limit: u64, timeout: Duration
     let mut status = 0;
     // SAFETY: plain FFI call on our own child; rusage is written by the kernel.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `status` and `usage` outlive the call, and `pid` is this test's own child.
     let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     let elapsed = start.elapsed();
     done.store(true, std::sync::atomic::Ordering::SeqCst);

@@ -670,6 +670,7 @@ fn a_one_gib_layer_copies_in_bounded_memory() {
     let mut status = 0;
     // SAFETY: plain structs filled by the kernel; `pid` is this test's own child.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `status` and `usage` outlive the call, and `pid` is this test's own child.
     let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     assert_eq!(reaped, pid);
     let mut stdout = String::new();
