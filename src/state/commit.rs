@@ -273,7 +273,7 @@ fn index_entry(path: &str, id: git2::Oid, size: usize, disk: &Path) -> git2::Ind
 /// The repository holding `dir` and its work tree (canonical): commits are made from a
 /// checkout, never in a bare repository.
 pub fn worktree(dir: &Path) -> Result<(git2::Repository, std::path::PathBuf), git2::Error> {
-    let repo = git2::Repository::discover(dir)?;
+    let repo = crate::definition::source::discover_repo(dir)?;
     let workdir = repo
         .workdir()
         .ok_or_else(|| git2::Error::from_str("bare repository"))?;

@@ -15,6 +15,7 @@ mod hostile;
 mod identity;
 mod index;
 mod library;
+mod release;
 mod resolve;
 mod rollout;
 mod secrets;
