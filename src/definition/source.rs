@@ -52,6 +52,19 @@ pub enum SourceError {
         #[source]
         source: std::io::Error,
     },
+    /// The Git repository holding the root belongs to another user and the root is not its top
+    /// (see [`discover_repo`]).
+    #[error(
+        "the Git repository holding `{root}` belongs to another user; streamsync opens such a \
+         repository only at its top folder: run it there (-C) or change the owner"
+    )]
+    NotOwned {
+        /// The root.
+        root: String,
+        /// Why.
+        #[source]
+        source: git2::Error,
+    },
     /// `--rev` outside a Git repository.
     #[error("`{root}` is not inside a Git repository, so --rev cannot be used")]
     NotGit {
@@ -277,9 +290,13 @@ pub fn discover_repo(dir: &Path) -> Result<git2::Repository, git2::Error> {
 
 /// The Git repository holding `root`, and `root`'s path inside its tree (`""` at the top).
 pub fn open_repo(root: &Path) -> Result<(git2::Repository, String), SourceError> {
-    let repo = discover_repo(root).map_err(|source| SourceError::NotGit {
-        root: root.display().to_string(),
-        source,
+    let repo = discover_repo(root).map_err(|source| {
+        let root = root.display().to_string();
+        if source.code() == git2::ErrorCode::Owner {
+            SourceError::NotOwned { root, source }
+        } else {
+            SourceError::NotGit { root, source }
+        }
     })?;
     let prefix = match repo.workdir() {
         Some(workdir) => {

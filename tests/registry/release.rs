@@ -482,3 +482,29 @@ fn install_sh_installs_a_release_by_version_and_refuses_a_corrupted_one() {
     );
     assert!(!bad_dir.exists(), "a corrupted release left {bad_dir:?}");
 }
+
+/// As root (as the tests run), a repository owned by another UID: libgit2 refuses it as git
+/// does, except at the folder streamsync is pointed at (an OpenShift volume); one found by
+/// walking up from a folder inside it is still refused, with the reason.
+#[test]
+fn a_repository_owned_by_another_uid_is_opened_only_at_its_top() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    repository(&repo, "127.0.0.1:9");
+    sh(Command::new("chown").args(["-R", "4242:0"]).arg(dir.path()));
+
+    let out = crate::cli::run(&repo, &["validate", "--rev", "HEAD"]);
+    assert_eq!(out.code, 0, "{out}");
+
+    let inside = repo.join("definitions");
+    let out = crate::cli::run(&inside, &["validate", "--rev", "HEAD"]);
+    assert_eq!(out.code, 1, "{out}");
+    assert!(
+        out.stderr.contains(&format!(
+            "the Git repository holding `{}` belongs to another user",
+            inside.display()
+        )) && out.stderr.contains("not owned by current user"),
+        "{out}"
+    );
+}
