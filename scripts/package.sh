@@ -56,10 +56,9 @@ if [ -z "${STREAMSYNC_COMMIT:-}" ]; then
   STREAMSYNC_COMMIT="$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)"
 fi
 export STREAMSYNC_COMMIT
-if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
-  SOURCE_DATE_EPOCH="$(git log -1 --format=%ct 2>/dev/null || echo 0)"
-fi
-export SOURCE_DATE_EPOCH
+# Timestamps in the archive and the image. Not exported: the C build scripts (cc) rebuild when
+# it changes, and it changes with every commit.
+epoch="${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}"
 
 cargo_args=(build --release --locked --target "$target")
 case "$target" in
@@ -101,7 +100,7 @@ step "dist/$archive"
 tar_args=(-C "$stage/$name" -cf - streamsync README.md LICENSE)
 if tar --version 2>/dev/null | grep -q 'GNU tar'; then
   # The same sources give the same archive.
-  tar_args=(--sort=name --owner=0 --group=0 --numeric-owner --mtime="@$SOURCE_DATE_EPOCH" "${tar_args[@]}")
+  tar_args=(--sort=name --owner=0 --group=0 --numeric-owner --mtime="@$epoch" "${tar_args[@]}")
 fi
 tar "${tar_args[@]}" | gzip -9n >"$stage/$archive"
 
@@ -132,7 +131,7 @@ if [ "$image" = true ]; then
   tag="localhost/streamsync:$version"
   if command -v buildah >/dev/null 2>&1; then
     export STORAGE_DRIVER="${STORAGE_DRIVER:-vfs}" BUILDAH_ISOLATION="${BUILDAH_ISOLATION:-chroot}"
-    buildah build --quiet --layers=false --timestamp "$SOURCE_DATE_EPOCH" \
+    buildah build --quiet --layers=false --timestamp "$epoch" \
       --build-arg "VERSION=$version" -f Containerfile -t "$tag" "$context" >/dev/null
     rm -f "$stage/$oci"
     buildah push --quiet "$tag" "oci-archive:$stage/$oci:$tag"
