@@ -213,7 +213,10 @@ fn the_release_archive_holds_a_static_binary_that_works_with_no_environment() {
     // Static: no program interpreter, no shared library.
     let file = sh(Command::new("file").arg("-b").arg(&bin));
     let file = String::from_utf8_lossy(&file.stdout);
-    assert!(file.contains("statically linked"), "{file}");
+    assert!(
+        file.contains("statically linked") || file.contains("static-pie linked"),
+        "{file}"
+    );
     let dynamic = sh(Command::new("readelf").arg("-lW").arg(&bin));
     assert!(!String::from_utf8_lossy(&dynamic.stdout).contains("INTERP"));
 
