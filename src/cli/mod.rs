@@ -538,7 +538,18 @@ impl From<ExitStatus> for ExitCode {
 
 /// Parse the command line, run the command, and return the exit code.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    main_with_version(env!("CARGO_PKG_VERSION"))
+}
+
+/// [`main`], with the text `--version` prints after the name (the binary adds the commit and the
+/// target it was built from).
+pub fn main_with_version(version: &'static str) -> ExitCode {
+    use clap::{CommandFactory, FromArgMatches};
+    let parsed = Cli::command()
+        .version(version)
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(err) => {
             // Help and version go to stdout with 0; usage errors exit 1, never clap's 2,

@@ -276,7 +276,7 @@ fn readme_covers_what_a_newcomer_needs() {
         "Rust 1.89",
         "C compiler",
         "cargo install --locked --path .",
-        "uses: <owner>/streamsync/.github/actions/streamsync@<ref>",
+        "uses: <owner>/streamsync/.github/actions/streamsync@v0.2.0",
         "--auto-approve",
         "A failed import stays pending",
         "`request_timeout`",

@@ -23,6 +23,7 @@ mod identity;
 mod index;
 mod library;
 mod mirror;
+mod release;
 mod resolve;
 mod rollout;
 mod secrets;
