@@ -24,6 +24,7 @@ pub mod policy;
 pub mod prune;
 pub mod reconcile;
 pub mod registry;
+pub mod repo;
 pub mod rollout;
 pub mod state;
 pub mod util;

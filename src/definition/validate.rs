@@ -456,7 +456,7 @@ impl Validator<'_> {
             // `font-icon icon-ruby`: the console looks the whole value up, so the logo is lost.
             let guess = icon
                 .split_whitespace()
-                .find(|w| crate::catalog::icons::is_known(w))
+                .find(|w| crate::model::icons::is_known(w))
                 .or_else(|| icon_guess(icon.trim()));
             self.warn(
                 at,

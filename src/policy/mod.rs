@@ -252,7 +252,7 @@ fn deserialize_branch<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, 
 /// for a branch name (`git check-ref-format --branch`: a valid `refs/heads/<name>`, not
 /// `HEAD`, not starting with `-`), and not a name that reads as another kind of reference
 /// (`refs/…`). The repository's default branch and remotes are checked when the branch is
-/// written ([`crate::rollout::branch::commit_files`]).
+/// written (by the roll-out branch commit).
 pub fn branch_problem(name: &str) -> Option<&'static str> {
     if name.is_empty() || !git2::Reference::is_valid_name(&format!("refs/heads/{name}")) {
         Some("is not a valid Git branch name")

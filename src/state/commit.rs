@@ -273,12 +273,12 @@ fn index_entry(path: &str, id: git2::Oid, size: usize, disk: &Path) -> git2::Ind
 /// The repository holding `dir` and its work tree (canonical): commits are made from a
 /// checkout, never in a bare repository.
 pub fn worktree(dir: &Path) -> Result<(git2::Repository, std::path::PathBuf), git2::Error> {
-    let repo = match crate::definition::source::discover_repo(dir) {
+    let repo = match crate::repo::discover_repo(dir) {
         // The state folder (`state/` by default) sits right under the repository's top, which
         // may be owned by another user (an OpenShift volume): that top is the folder named.
         Err(e) if e.code() == git2::ErrorCode::Owner => match dir.parent() {
             Some(top) if top.join(".git").exists() => {
-                crate::definition::source::discover_repo(top).map_err(|_| e)?
+                crate::repo::discover_repo(top).map_err(|_| e)?
             }
             _ => return Err(e),
         },
