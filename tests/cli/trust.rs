@@ -785,3 +785,47 @@ fn the_build_cache_key_covers_build_rs_and_cargo_config() {
         "{ci}"
     );
 }
+
+/// Errors found by validate (or a plan that exits 1 on a manifest error) fail the plan job only
+/// at its end: the comment is still composed, says so first, and survives a plan that could
+/// not be made at all (no saved plan, no JSON).
+#[test]
+fn the_plan_job_comments_on_errors_and_fails_last() {
+    let doc = workflow("plan.yml");
+    let steps = doc["jobs"]["plan"]["steps"].as_array().unwrap();
+    let validate = steps.iter().find(|s| s["name"] == "Validate").unwrap();
+    assert_eq!(validate["with"]["allowed-exit-codes"], "0 1");
+    let last = steps.last().unwrap();
+    assert_eq!(
+        last["if"],
+        "steps.validate.outputs.exit-code != '0' || steps.plan.outputs.exit-code == '1'"
+    );
+    assert!(last["run"].as_str().unwrap().contains("exit 1"));
+    let tmp = tempfile::tempdir().unwrap();
+    let summary = tmp.path().join("summary.md");
+    let out = run_step(
+        tmp.path(),
+        &step_script("plan.yml", "plan", "Compose the comment"),
+        &[
+            ("RUNNER_TEMP", tmp.path().to_str().unwrap()),
+            ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
+            ("PLAN_EXIT", "1"),
+            ("VALIDATE_EXIT", "1"),
+            ("HEAD_SHA", "abc123"),
+            ("CATALOG_URL", ""),
+            ("PR_NUMBER", "7"),
+        ],
+        None,
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let comment = read(&tmp.path().join("plan-comment/comment.md"));
+    assert!(
+        comment.contains("> [!CAUTION]\n> Validation found errors"),
+        "{comment}"
+    );
+    assert!(
+        read(&summary).contains("(no plan: the definitions do not validate)"),
+        "{}",
+        read(&summary)
+    );
+}

@@ -63,6 +63,17 @@ impl Sandbox {
             .env("DOCKER_CONFIG", home.join(".docker"))
             .env("REGISTRY_AUTH_FILE", home.join("auth.json"))
             .env("GIT_CONFIG_NOSYSTEM", "1")
+            // A test never leaves this machine: a request for any host but the loopback ones
+            // goes through a proxy at a closed local port and fails at once, without even a
+            // DNS look-up of the outside name.
+            .env("HTTPS_PROXY", DEAD_PROXY)
+            .env("https_proxy", DEAD_PROXY)
+            .env("HTTP_PROXY", DEAD_PROXY)
+            .env("http_proxy", DEAD_PROXY)
+            .env("ALL_PROXY", DEAD_PROXY)
+            .env("all_proxy", DEAD_PROXY)
+            .env("NO_PROXY", LOOPBACK)
+            .env("no_proxy", LOOPBACK)
             .env("NO_COLOR", "1")
             .env_remove("CI")
             .env_remove("RUST_LOG")
@@ -75,6 +86,12 @@ impl Default for Sandbox {
         Sandbox::new()
     }
 }
+
+/// A proxy nobody listens on (the discard port of this machine).
+const DEAD_PROXY: &str = "http://127.0.0.1:9";
+
+/// The hosts the tests' own registries and servers listen on, reached without the proxy.
+const LOOPBACK: &str = "127.0.0.1,localhost,::1";
 
 /// The binary with a hermetic environment; derefs to [`Command`]. Keep it alive while a
 /// spawned child runs (its sandbox goes with it).
