@@ -52,10 +52,11 @@ fn completions_hide_hidden_flags_and_bash_parses_them() {
     );
 }
 
-/// The install block's completions line creates its folder first and works as written.
+/// The install section's completions line (under "From source") creates its folder first and
+/// works as written.
 #[test]
 fn the_completions_command_of_the_readme_works_in_a_fresh_home() {
-    let lines = block_after("## Install", "sh");
+    let lines = block_after("**From source**", "sh");
     let line = lines
         .iter()
         .find(|l| l.contains("completions bash"))
