@@ -180,7 +180,7 @@ import sys
 full, head, skopeo, curl, apply, sync, floor = map(float, sys.argv[1:])
 print(f"\napply (binary) vs skopeo: {skopeo/apply:5.1f}x faster (target >= 10x)")
 print(f"curl import floor vs skopeo: {skopeo/floor:5.1f}x (the most any client gets from this registry here)")
-print(f"apply (binary) vs curl import floor: {floor/apply:5.2f} of its speed")
+print(f"apply (binary) vs curl import floor: {floor/apply:5.2f} of its speed (target >= 0.9)")
 print(f"sync, nothing moved, vs curl floor: {curl/sync:5.2f} of its speed")
 print(f"\nempty state vs skopeo:   {skopeo/full:5.1f}x faster (target >= 10x)")
 print(f"HEAD only vs skopeo:     {skopeo/head:5.1f}x faster")

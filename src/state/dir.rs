@@ -222,10 +222,9 @@ impl DirState {
         }
         let dir = path.parent().unwrap_or(&self.root);
         self.refuse_links_to(dir)?;
-        if std::fs::symlink_metadata(dir).is_ok() {
-            // Only a folder that exists is remembered: one created later is checked again.
-            let _ = self.images_folder_checked.set(());
-        }
+        // Remembered even while the folder is missing (an empty store asks about every digest
+        // it imports): the one that creates it later, `write_images`, checks it again itself.
+        let _ = self.images_folder_checked.set(());
         Ok(())
     }
 
