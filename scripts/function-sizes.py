@@ -8,6 +8,7 @@ literals (raw strings too) so braces inside them do not count. Usage:
     python3 scripts/function-sizes.py            # fail on any function over 150 lines
     python3 scripts/function-sizes.py --limit 80 # another limit
     python3 scripts/function-sizes.py --top 20   # list the 20 longest, never fail
+    python3 scripts/function-sizes.py --root DIR # check another `src/` folder
 """
 
 import argparse
@@ -108,10 +109,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=150)
     parser.add_argument("--top", type=int, default=0)
+    parser.add_argument("--root", type=pathlib.Path, default=ROOT / "src")
     args = parser.parse_args()
+    src = args.root.resolve()
     rows = []
-    for path in sorted((ROOT / "src").rglob("*.rs")):
-        rel = path.relative_to(ROOT)
+    for path in sorted(src.rglob("*.rs")):
+        rel = path.relative_to(src.parent)
         for name, first, last in functions(path):
             rows.append((last - first + 1, f"{rel}:{first}", name))
     rows.sort(key=lambda r: (-r[0], r[1]))
