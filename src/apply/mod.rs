@@ -466,6 +466,9 @@ fn repository_request(stream: &ImageStream, c: &Change) -> Option<(ImportRequest
 }
 
 /// Execute `changes` against `live`. Continues past failing changes; each gets its result.
+///
+/// Six phases, one function each: spec changes, offline events, imports, ImageStreamTag
+/// copies, tracking tags, then the streams that changed.
 pub fn execute(
     live: &BTreeMap<StreamKey, ImageStream>,
     changes: &[Change],
@@ -478,10 +481,58 @@ pub fn execute(
         retrack: BTreeSet::new(),
         created: BTreeSet::new(),
     };
-    let mut outcomes: Vec<Outcome> = Vec::with_capacity(changes.len());
     let mut details: Vec<Option<String>> = vec![None; changes.len()];
-    let mut failed_streams: BTreeSet<StreamKey> = BTreeSet::new();
     // 1. Spec changes, in plan order (stream-level before tags).
+    let mut outcomes = spec_changes(&mut work, changes);
+    work.settle_generations(&env.cluster);
+    let now = env.now.clone();
+    let heads_before = heads(&work);
+    // 2. Offline events for reference and ImageStreamImage tags (no dependency on other tags).
+    let copies = offline_events(&mut work, changes, &mut outcomes, &now);
+    // 3. Imports through the resolver.
+    let images = imports(&mut work, changes, env, &mut outcomes, &mut details);
+    // 4. ImageStreamTag copies, sources first.
+    copy_tags(&mut work, copies, changes, &mut outcomes, &now);
+    // 5. Tracking tags follow every head that moved.
+    follow_moved_heads(&mut work, &heads_before, &now);
+    // 6. Empty status tags go (collapseEmptyStatusTags); unchanged streams are not written.
+    let streams = written_streams(work.streams, live, &now);
+    let results = changes
+        .iter()
+        .zip(outcomes)
+        .zip(details)
+        .map(|((c, outcome), detail)| ChangeResult {
+            change: c.clone(),
+            outcome,
+            detail,
+        })
+        .collect();
+    Applied {
+        streams,
+        images: images.into_values().collect(),
+        results,
+    }
+}
+
+/// The spec tag `name` of a stream as the work now has it.
+fn tag_of(work: &Work<'_>, key: &StreamKey, name: &str) -> Option<TagReference> {
+    work.get(key).and_then(|s| s.spec_tag(name).cloned())
+}
+
+/// The index of the change that added or updated tag `tag` of `key`.
+fn change_index(changes: &[Change], key: &StreamKey, tag: &str) -> Option<usize> {
+    changes.iter().position(|c| {
+        matches!(c.action, Action::AddTag | Action::UpdateTag)
+            && c.key() == *key
+            && c.tag.as_deref() == Some(tag)
+    })
+}
+
+/// Phase 1: the spec changes, in plan order. A change of a stream whose creation failed is
+/// skipped.
+fn spec_changes(work: &mut Work<'_>, changes: &[Change]) -> Vec<Outcome> {
+    let mut outcomes: Vec<Outcome> = Vec::with_capacity(changes.len());
+    let mut failed_streams: BTreeSet<StreamKey> = BTreeSet::new();
     for c in changes {
         let key = c.key();
         if failed_streams.contains(&key) && c.action != Action::CreateStream {
@@ -500,35 +551,38 @@ pub fn execute(
             }
         }
     }
-    work.settle_generations(&env.cluster);
-    let now = env.now.clone();
-    let mut heads_before: BTreeMap<(StreamKey, String), Option<TagEvent>> = BTreeMap::new();
+    outcomes
+}
+
+/// The head event of every spec tag of every stream the work holds, before any event.
+fn heads(work: &Work<'_>) -> BTreeMap<(StreamKey, String), Option<TagEvent>> {
+    let mut heads = BTreeMap::new();
     for (key, s) in &work.streams {
         if let Some(s) = s {
             for t in &s.spec.tags {
-                heads_before.insert((key.clone(), t.name.clone()), head(s, &t.name));
+                heads.insert((key.clone(), t.name.clone()), head(s, &t.name));
             }
         }
     }
-    // 2. Offline events for reference and ImageStreamImage tags (no dependency on other tags).
+    heads
+}
+
+/// Phase 2: the events of changed reference and ImageStreamImage tags. Returns the
+/// ImageStreamTag copies (and re-tracked tags) for phase 4.
+fn offline_events(
+    work: &mut Work<'_>,
+    changes: &[Change],
+    outcomes: &mut [Outcome],
+    now: &str,
+) -> Vec<(StreamKey, String)> {
     let changed: Vec<(StreamKey, String)> = work
         .changed
         .iter()
         .flat_map(|(k, tags)| tags.iter().map(move |t| (k.clone(), t.clone())))
         .collect();
-    let tag_of = |work: &Work<'_>, key: &StreamKey, name: &str| {
-        work.get(key).and_then(|s| s.spec_tag(name).cloned())
-    };
-    let change_index = |key: &StreamKey, tag: &str| {
-        changes.iter().position(|c| {
-            matches!(c.action, Action::AddTag | Action::UpdateTag)
-                && c.key() == *key
-                && c.tag.as_deref() == Some(tag)
-        })
-    };
     let mut copies: Vec<(StreamKey, String)> = work.retrack.iter().cloned().collect();
     for (key, name) in &changed {
-        let Some(tag) = tag_of(&work, key, name) else {
+        let Some(tag) = tag_of(work, key, name) else {
             continue;
         };
         if tag
@@ -539,20 +593,46 @@ pub fn execute(
             copies.push((key.clone(), name.clone()));
             continue;
         }
-        match work.offline_event(key, &tag, &now) {
-            Ok(Some(ev)) => work.record(key, name, ev),
-            Ok(None) => {}
-            Err(message) => {
-                if let Some(i) = change_index(key, name) {
-                    outcomes[i] = failed(message);
-                }
+        record_offline(work, changes, outcomes, key, &tag, name, now);
+    }
+    copies
+}
+
+/// Record the offline event of one tag; a failure fails the change that touched it.
+fn record_offline(
+    work: &mut Work<'_>,
+    changes: &[Change],
+    outcomes: &mut [Outcome],
+    key: &StreamKey,
+    tag: &TagReference,
+    name: &str,
+    now: &str,
+) {
+    match work.offline_event(key, tag, now) {
+        Ok(Some(ev)) => work.record(key, name, ev),
+        Ok(None) => {}
+        Err(message) => {
+            if let Some(i) = change_index(changes, key, name) {
+                outcomes[i] = failed(message);
             }
         }
     }
-    // 3. Imports through the resolver.
+}
+
+/// One import to make: the change's index, the stream, the tag, the event's generation.
+type ImportTarget = (usize, StreamKey, String, i64);
+
+/// Phase 3: the imports, through the resolver in one batch. Returns the new Images.
+fn imports(
+    work: &mut Work<'_>,
+    changes: &[Change],
+    env: &Env<'_>,
+    outcomes: &mut [Outcome],
+    details: &mut [Option<String>],
+) -> BTreeMap<String, Image> {
     let mut images: BTreeMap<String, Image> = BTreeMap::new();
     let mut requests = Vec::new();
-    let mut targets = Vec::new();
+    let mut targets: Vec<ImportTarget> = Vec::new();
     let mut repository_targets: BTreeSet<usize> = BTreeSet::new();
     for (i, c) in changes.iter().enumerate() {
         if c.action != Action::Import || outcomes[i] != Outcome::Done {
@@ -581,64 +661,97 @@ pub fn execute(
             },
         }
     }
-    if !requests.is_empty() {
-        let results = env.resolver.resolve_all(&requests, env.image_known);
-        for ((i, key, name, generation), result) in targets.into_iter().zip(results) {
-            match result {
-                Ok(r) => {
-                    if repository_targets.contains(&i)
-                        && let Some(s) = work.get_mut(&key)
-                    {
-                        // As the server records a repository import (`dockerRepositoryCheck`),
-                        // so a later pass knows the repository was imported.
-                        s.metadata
-                            .annotations
-                            .get_or_insert_with(Default::default)
-                            .insert(ANNOTATION_REPOSITORY_CHECK.to_owned(), now.clone());
-                    }
-                    details[i] = Some(r.digest.clone());
-                    for img in r.image.into_iter().chain(r.platform_images) {
-                        if !(env.image_known)(&img.metadata.name) {
-                            images.entry(img.metadata.name.clone()).or_insert(img);
-                        }
-                    }
-                    work.record(
-                        &key,
-                        &name,
-                        TagEvent {
-                            created: now.clone(),
-                            docker_image_reference: r.docker_image_reference,
-                            image: r.digest,
-                            generation,
-                        },
-                    );
-                }
-                Err(f) => {
-                    if let Some(s) = work.get_mut(&key) {
-                        let status = s.status.get_or_insert_with(ImageStreamStatus::default);
-                        set_failure(
-                            status,
-                            &name,
-                            TagEventCondition {
-                                kind: "ImportSuccess".into(),
-                                status: "False".into(),
-                                last_transition_time: now.clone(),
-                                reason: f.reason.as_str().into(),
-                                message: f.text(),
-                                generation,
-                            },
-                        );
-                    }
-                    outcomes[i] = Outcome::Failed {
-                        message: format!("{}: {}", f.reason.as_str(), f.text()),
-                        unreachable: f.is_unreachable(),
-                    };
-                }
+    if requests.is_empty() {
+        return images;
+    }
+    let results = env.resolver.resolve_all(&requests, env.image_known);
+    for (target, result) in targets.into_iter().zip(results) {
+        let i = target.0;
+        match result {
+            Ok(r) => {
+                let repository = repository_targets.contains(&i);
+                details[i] = Some(r.digest.clone());
+                imported(work, env, &mut images, target, r, repository);
             }
+            Err(f) => outcomes[i] = import_failed(work, &env.now, target, &f),
         }
     }
-    // 4. ImageStreamTag copies, sources first: a copy waits while its source is itself
-    //    waiting to be copied (bounded by the number of copies, so cycles end).
+    images
+}
+
+/// Record a successful import: the tag's event and the Images not yet known.
+fn imported(
+    work: &mut Work<'_>,
+    env: &Env<'_>,
+    images: &mut BTreeMap<String, Image>,
+    (_, key, name, generation): ImportTarget,
+    r: crate::registry::Resolved,
+    repository: bool,
+) {
+    let now = &env.now;
+    if repository && let Some(s) = work.get_mut(&key) {
+        // As the server records a repository import (`dockerRepositoryCheck`),
+        // so a later pass knows the repository was imported.
+        s.metadata
+            .annotations
+            .get_or_insert_with(Default::default)
+            .insert(ANNOTATION_REPOSITORY_CHECK.to_owned(), now.clone());
+    }
+    for img in r.image.into_iter().chain(r.platform_images) {
+        if !(env.image_known)(&img.metadata.name) {
+            images.entry(img.metadata.name.clone()).or_insert(img);
+        }
+    }
+    work.record(
+        &key,
+        &name,
+        TagEvent {
+            created: now.clone(),
+            docker_image_reference: r.docker_image_reference,
+            image: r.digest,
+            generation,
+        },
+    );
+}
+
+/// Record a failed import as the tag's `ImportSuccess` condition; returns the change's
+/// outcome.
+fn import_failed(
+    work: &mut Work<'_>,
+    now: &str,
+    (_, key, name, generation): ImportTarget,
+    f: &crate::registry::ImportFailure,
+) -> Outcome {
+    if let Some(s) = work.get_mut(&key) {
+        let status = s.status.get_or_insert_with(ImageStreamStatus::default);
+        set_failure(
+            status,
+            &name,
+            TagEventCondition {
+                kind: "ImportSuccess".into(),
+                status: "False".into(),
+                last_transition_time: now.to_owned(),
+                reason: f.reason.as_str().into(),
+                message: f.text(),
+                generation,
+            },
+        );
+    }
+    Outcome::Failed {
+        message: format!("{}: {}", f.reason.as_str(), f.text()),
+        unreachable: f.is_unreachable(),
+    }
+}
+
+/// Phase 4: ImageStreamTag copies, sources first: a copy waits while its source is itself
+/// waiting to be copied (bounded by the number of copies, so cycles end).
+fn copy_tags(
+    work: &mut Work<'_>,
+    copies: Vec<(StreamKey, String)>,
+    changes: &[Change],
+    outcomes: &mut [Outcome],
+    now: &str,
+) {
     let mut pending = copies;
     for _ in 0..=pending.len() {
         if pending.is_empty() {
@@ -647,7 +760,7 @@ pub fn execute(
         let waiting: BTreeSet<(StreamKey, String)> = pending.iter().cloned().collect();
         let mut next = Vec::new();
         for (key, name) in pending {
-            let Some(tag) = tag_of(&work, &key, &name) else {
+            let Some(tag) = tag_of(work, &key, &name) else {
                 continue;
             };
             let source = tag
@@ -662,22 +775,21 @@ pub fn execute(
                 next.push((key, name));
                 continue;
             }
-            match work.offline_event(&key, &tag, &now) {
-                Ok(Some(ev)) => work.record(&key, &name, ev),
-                Ok(None) => {}
-                Err(message) => {
-                    if let Some(i) = change_index(&key, &name) {
-                        outcomes[i] = failed(message);
-                    }
-                }
-            }
+            record_offline(work, changes, outcomes, &key, &tag, &name, now);
         }
         if next.len() == waiting.len() {
             break;
         }
         pending = next;
     }
-    // 5. Tracking tags follow every head that moved.
+}
+
+/// Phase 5: tracking tags follow every head that moved since `heads_before`.
+fn follow_moved_heads(
+    work: &mut Work<'_>,
+    heads_before: &BTreeMap<(StreamKey, String), Option<TagEvent>>,
+    now: &str,
+) {
     let moved: Vec<(StreamKey, String)> = work
         .streams
         .iter()
@@ -698,11 +810,19 @@ pub fn execute(
         })
         .collect();
     for (key, tag) in moved {
-        work.follow_tracking(&key, &tag, &now);
+        work.follow_tracking(&key, &tag, now);
     }
-    // 6. Empty status tags go (collapseEmptyStatusTags); unchanged streams are not written.
+}
+
+/// Phase 6: the streams to write. Empty status tags go (collapseEmptyStatusTags), a new
+/// stream gets its creation time, and a stream equal to its live self is left out.
+fn written_streams(
+    streams: BTreeMap<StreamKey, Option<ImageStream>>,
+    live: &BTreeMap<StreamKey, ImageStream>,
+    now: &str,
+) -> BTreeMap<StreamKey, Option<ImageStream>> {
     let mut out = BTreeMap::new();
-    for (key, s) in work.streams {
+    for (key, s) in streams {
         match s {
             Some(mut s) => {
                 if let Some(st) = &mut s.status {
@@ -710,7 +830,7 @@ pub fn execute(
                         .retain(|t| !t.items.is_empty() || !t.conditions.is_empty());
                 }
                 if s.metadata.creation_timestamp.is_none() {
-                    s.metadata.creation_timestamp = Some(now.clone());
+                    s.metadata.creation_timestamp = Some(now.to_owned());
                 }
                 if live.get(&key) != Some(&s) {
                     out.insert(key, Some(s));
@@ -723,21 +843,7 @@ pub fn execute(
             }
         }
     }
-    let results = changes
-        .iter()
-        .zip(outcomes)
-        .zip(details)
-        .map(|((c, outcome), detail)| ChangeResult {
-            change: c.clone(),
-            outcome,
-            detail,
-        })
-        .collect();
-    Applied {
-        streams: out,
-        images: images.into_values().collect(),
-        results,
-    }
+    out
 }
 
 /// What an apply did.

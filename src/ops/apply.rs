@@ -117,60 +117,13 @@ pub fn run(
     let now = ws.now_text();
 
     if let Some(file) = &options.plan_file {
-        let text = fs_err::read_to_string(file).context("cannot read the saved plan")?;
-        let saved = SavedPlan::parse(&text)?;
-        if options.dry_run {
-            return Ok(Run::Done(Report::DryRun {
-                plan: saved.to_plan(),
-                saved: true,
-            }));
-        }
-        let again = "run `streamsync plan --out FILE` again and apply the new plan";
-        // The plan is checked against what it was made from: the same inputs, then the same
-        // state, then the same changes recomputed from both.
-        let mut loaded = ws.load_definitions(saved.rev.as_deref())?;
-        let scan = ws.check_triggers(&mut loaded, saved.rev.as_deref())?;
-        if let Some(invalid) = Invalid::of(&loaded) {
-            return Ok(Run::Invalid(invalid));
-        }
-        let plan_options = plan::Options { prune: saved.prune };
-        let desired: Vec<&ImageStream> = loaded.set.streams().collect();
-        saved
-            .check_inputs(&ws.inputs_digest(
-                &desired,
-                &plan_options,
-                saved.rev.as_deref(),
-                Some(file),
-            )?)
-            .map_err(|e| stale(&e, again))?;
-        let fresh =
-            |snapshot: &state::Snapshot| saved.check_fresh(snapshot).map_err(|e| stale(&e, again));
-        // Checked before the lock is taken: a refused plan touches nothing in the state
-        // folder, not even the lock file.
-        let unlocked = state.load()?;
-        fresh(&unlocked)?;
-        let recomputed = reconcile::plan_snapshot(&desired, unlocked, &state, &plan_options, None);
-        saved
-            .check_changes(&recomputed.plan.changes, &desired)
-            .map_err(|e| {
-                anyhow::Error::from(Actionable::PlanChanged {
-                    detail: e.to_string(),
-                    hint: "apply only plans written by `streamsync plan --out`, unchanged; nothing was applied".to_owned(),
-                })
-            })?;
-        let _guard = lock(&state, options.lock_timeout)?;
-        // The same digest under the lock means the same state the changes were checked on.
-        let snapshot = state.load()?;
-        fresh(&snapshot)?;
-        let report = execute(&state, &snapshot, &saved.changes, &registry, &now, progress)?;
-        let mut done = applied(
-            report,
-            saved.errors.clone(),
-            RepositoryImports::default(),
-            &registry,
-        );
-        done.rolled = super::rollout::after_import(ws, &scan, saved.rev.as_deref())?;
-        return Ok(Run::Done(Report::Applied(done)));
+        let context = Context {
+            state: &state,
+            registry: &registry,
+            now: &now,
+            progress,
+        };
+        return apply_saved(ws, options, file, &context);
     }
 
     let mut loaded = ws.load_definitions(options.rev.as_deref())?;
@@ -249,6 +202,85 @@ pub fn run(
     )?;
     let mut done = applied(report, errors, repos, &registry);
     done.rolled = super::rollout::after_import(ws, &scan, options.rev.as_deref())?;
+    Ok(Run::Done(Report::Applied(done)))
+}
+
+/// What both ways of applying use: the state, the registry client, the time of the run and
+/// where progress goes.
+struct Context<'a> {
+    state: &'a DirState,
+    registry: &'a Registry,
+    now: &'a str,
+    progress: &'a dyn Progress,
+}
+
+/// Apply a saved plan (`apply PLANFILE`), after checking it against what it was made from:
+/// the same inputs, then the same state, then the same changes recomputed from both.
+fn apply_saved(
+    ws: &Workspace,
+    options: &Options,
+    file: &std::path::Path,
+    context: &Context<'_>,
+) -> Result<Run<Report>> {
+    let Context {
+        state,
+        registry,
+        now,
+        progress,
+    } = *context;
+    let text = fs_err::read_to_string(file).context("cannot read the saved plan")?;
+    let saved = SavedPlan::parse(&text)?;
+    if options.dry_run {
+        return Ok(Run::Done(Report::DryRun {
+            plan: saved.to_plan(),
+            saved: true,
+        }));
+    }
+    let again = "run `streamsync plan --out FILE` again and apply the new plan";
+    // The plan is checked against what it was made from: the same inputs, then the same
+    // state, then the same changes recomputed from both.
+    let mut loaded = ws.load_definitions(saved.rev.as_deref())?;
+    let scan = ws.check_triggers(&mut loaded, saved.rev.as_deref())?;
+    if let Some(invalid) = Invalid::of(&loaded) {
+        return Ok(Run::Invalid(invalid));
+    }
+    let plan_options = plan::Options { prune: saved.prune };
+    let desired: Vec<&ImageStream> = loaded.set.streams().collect();
+    saved
+        .check_inputs(&ws.inputs_digest(
+            &desired,
+            &plan_options,
+            saved.rev.as_deref(),
+            Some(file),
+        )?)
+        .map_err(|e| stale(&e, again))?;
+    let fresh =
+        |snapshot: &state::Snapshot| saved.check_fresh(snapshot).map_err(|e| stale(&e, again));
+    // Checked before the lock is taken: a refused plan touches nothing in the state
+    // folder, not even the lock file.
+    let unlocked = state.load()?;
+    fresh(&unlocked)?;
+    let recomputed = reconcile::plan_snapshot(&desired, unlocked, state, &plan_options, None);
+    saved
+        .check_changes(&recomputed.plan.changes, &desired)
+        .map_err(|e| {
+            anyhow::Error::from(Actionable::PlanChanged {
+                detail: e.to_string(),
+                hint: "apply only plans written by `streamsync plan --out`, unchanged; nothing was applied".to_owned(),
+            })
+        })?;
+    let _guard = lock(state, options.lock_timeout)?;
+    // The same digest under the lock means the same state the changes were checked on.
+    let snapshot = state.load()?;
+    fresh(&snapshot)?;
+    let report = execute(state, &snapshot, &saved.changes, registry, now, progress)?;
+    let mut done = applied(
+        report,
+        saved.errors.clone(),
+        RepositoryImports::default(),
+        registry,
+    );
+    done.rolled = super::rollout::after_import(ws, &scan, saved.rev.as_deref())?;
     Ok(Run::Done(Report::Applied(done)))
 }
 

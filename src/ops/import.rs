@@ -235,7 +235,6 @@ fn reimport(ws: &Workspace, args: &Options, progress: &dyn Progress) -> Result<R
     let involved = with_sources(&loaded.set, stream);
     let keys: Vec<StreamKey> = involved.iter().map(|s| s.key()).collect();
     let planned = reconcile::plan(&involved, &state, &options, None)?;
-    let live = planned.snapshot.streams.get(&key);
     let mut changes: Vec<Change> = planned
         .plan
         .changes
@@ -248,75 +247,18 @@ fn reimport(ws: &Workspace, args: &Options, progress: &dyn Progress) -> Result<R
         keys.iter()
             .any(|k| e.namespace == k.namespace && e.stream == k.name)
     });
-    let mut left_out = Vec::new();
-    let mut notes = Vec::new();
-    let mut wanted: Vec<Change> = Vec::new();
-    let repository = stream.repository();
-    if args.all {
-        if repository.is_some() {
-            let repos = apply::repository_changes(
-                &[stream],
-                &planned.snapshot.streams,
-                &registry,
-                args.max,
-            );
-            if let Some(e) = repos.errors.first() {
-                bail!("{}", e.message);
-            }
-            notes = repos.notes;
-            wanted.extend(repos.changes);
-            left_out = repos.left.into_values().flatten().collect();
-        } else {
-            for t in stream.spec.tags.iter().filter(|t| t.is_importable()) {
-                wanted.push(forced(&key, t, live));
-            }
-            if wanted.is_empty() {
-                bail!(
-                    "image stream \"{}\" has no tags imported from a registry",
-                    key.name
-                );
-            }
-        }
-    } else {
-        let tag = tag.unwrap_or("latest");
-        match stream.spec_tag(tag) {
-            Some(t) => {
-                let source = follow(stream, t)?;
-                match &source.from {
-                    Some(f) if f.kind == KIND_DOCKER_IMAGE && !source.reference => {
-                        wanted.push(forced(&key, source, live));
-                    }
-                    Some(f) => bail!(
-                        "tag \"{tag}\" points to existing {} \"{}\", it cannot be re-imported",
-                        if f.kind == KIND_DOCKER_IMAGE {
-                            "reference"
-                        } else {
-                            f.kind.as_str()
-                        },
-                        f.name
-                    ),
-                    None => bail!("tag \"{tag}\" has no source, it cannot be re-imported"),
-                }
-            }
-            None if tag == "latest" && repository.is_some() => {
-                let repo = repository.unwrap_or_default();
-                wanted.push(reconcile::forced_import(
-                    &key,
-                    tag,
-                    live,
-                    &format!("{repo}:latest"),
-                    "import",
-                ));
-            }
-            None => bail!(Hinted::new(
-                format!(
-                    "the tag \"{tag}\" does not exist on the image stream - choose an existing tag \
-                     to import or use the 'tag' command to create a new tag"
-                ),
-                format!("e.g. streamsync tag quay.io/org/{name}:{tag} {name}:{tag}"),
-            )),
-        }
-    }
+    let Wanted {
+        changes: wanted,
+        notes,
+        left_out,
+    } = wanted_imports(
+        args,
+        stream,
+        &key,
+        (name, tag),
+        &planned.snapshot.streams,
+        &registry,
+    )?;
     for w in wanted {
         let dup = changes
             .iter()
@@ -350,6 +292,111 @@ fn reimport(ws: &Workspace, args: &Options, progress: &dyn Progress) -> Result<R
         left_out,
         outcome,
     })))
+}
+
+/// What a re-import asks for, with the registry's notes and the repository tags the cap left
+/// out.
+struct Wanted {
+    changes: Vec<Change>,
+    notes: Vec<String>,
+    left_out: Vec<String>,
+}
+
+/// The forced imports a re-import makes: with `--all`, every tag of the stream's repository
+/// (or every tag imported from a registry); else the one tag.
+fn wanted_imports(
+    args: &Options,
+    stream: &ImageStream,
+    key: &StreamKey,
+    (name, tag): (&str, Option<&str>),
+    live_streams: &std::collections::BTreeMap<StreamKey, ImageStream>,
+    registry: &super::Registry,
+) -> Result<Wanted> {
+    let live = live_streams.get(key);
+    if !args.all {
+        let change = tag_reimport(stream, key, (name, tag), live)?;
+        return Ok(Wanted {
+            changes: vec![change],
+            notes: Vec::new(),
+            left_out: Vec::new(),
+        });
+    }
+    let mut left_out = Vec::new();
+    let mut notes = Vec::new();
+    let mut wanted: Vec<Change> = Vec::new();
+    if stream.repository().is_some() {
+        let repos = apply::repository_changes(&[stream], live_streams, registry, args.max);
+        if let Some(e) = repos.errors.first() {
+            bail!("{}", e.message);
+        }
+        notes = repos.notes;
+        wanted.extend(repos.changes);
+        left_out = repos.left.into_values().flatten().collect();
+    } else {
+        for t in stream.spec.tags.iter().filter(|t| t.is_importable()) {
+            wanted.push(forced(key, t, live));
+        }
+        if wanted.is_empty() {
+            bail!(
+                "image stream \"{}\" has no tags imported from a registry",
+                key.name
+            );
+        }
+    }
+    Ok(Wanted {
+        changes: wanted,
+        notes,
+        left_out,
+    })
+}
+
+/// The forced import of one tag (`latest` by default), following references within the
+/// stream to the tag that names the source.
+fn tag_reimport(
+    stream: &ImageStream,
+    key: &StreamKey,
+    (name, tag): (&str, Option<&str>),
+    live: Option<&ImageStream>,
+) -> Result<Change> {
+    let tag = tag.unwrap_or("latest");
+    let repository = stream.repository();
+    match stream.spec_tag(tag) {
+        Some(t) => {
+            let source = follow(stream, t)?;
+            match &source.from {
+                Some(f) if f.kind == KIND_DOCKER_IMAGE && !source.reference => {
+                    Ok(forced(key, source, live))
+                }
+                Some(f) => bail!(
+                    "tag \"{tag}\" points to existing {} \"{}\", it cannot be re-imported",
+                    if f.kind == KIND_DOCKER_IMAGE {
+                        "reference"
+                    } else {
+                        f.kind.as_str()
+                    },
+                    f.name
+                ),
+                None => bail!("tag \"{tag}\" has no source, it cannot be re-imported"),
+            }
+        }
+        None if tag == "latest" && repository.is_some() => {
+            let repo = repository.unwrap_or_default();
+            Ok(reconcile::forced_import(
+                key,
+                tag,
+                live,
+                &format!("{repo}:latest"),
+                "import",
+            ))
+        }
+        None => bail!(Hinted::new(
+            format!(
+                "the tag \"{tag}\" does not exist on the image stream - choose an existing tag \
+                 to import or use the 'tag' command to create a new tag"
+            ),
+            format!("e.g. streamsync tag quay.io/org/{name}:{tag} {name}:{tag}"),
+        )),
+    }
 }
 
 /// `stream` and every defined stream its tags take images from, directly or through others
@@ -437,103 +484,17 @@ fn from_pullspec(ws: &Workspace, args: &Options) -> Result<(Edited, StreamKey, S
     repo.tag.clear();
     repo.digest.clear();
     let repository = repo.exact();
-    let repository_path = [
-        Seg::Key("spec".into()),
-        Seg::Key("dockerImageRepository".into()),
-    ];
-    let insecure_path = [
-        Seg::Key("metadata".into()),
-        Seg::Key("annotations".into()),
-        Seg::Key(ANNOTATION_INSECURE_REPOSITORY.into()),
-    ];
-    let (key, message) = match resolve(&set, namespace, name, &default_namespace)? {
-        Resolved::Existing(key) => {
-            let def = &set.streams[&key];
-            let file = def.file.clone();
-            let target = target_for(&key, &file, &session);
-            let format = Format::of_path(&file);
-            let message = if args.all {
-                let current = def.stream.repository().unwrap_or_default();
-                if current != repository && !args.confirm {
-                    bail!(Hinted::new(
-                        format!(
-                            "the image stream has a different import spec \"{current}\", pass --confirm to update"
-                        ),
-                        command_line(args, "--confirm"),
-                    ));
-                }
-                session.edit(&file, |text| {
-                    let text = edit::set(
-                        text,
-                        format,
-                        &target,
-                        &repository_path,
-                        &Val::str(&repository),
-                    )?;
-                    if args.insecure {
-                        edit::set(&text, format, &target, &insecure_path, &Val::str("true"))
-                    } else {
-                        Ok(text)
-                    }
-                })?;
-                format!("Image stream `{key}` imports the repository {repository}.")
-            } else {
-                let exists = def.stream.spec_tag(&tag_name).is_some();
-                session.edit(&file, |text| {
-                    if exists {
-                        let text = edit::update_tag(text, format, &target, &tag)?;
-                        set_import_mode(&text, format, &target, &tag)
-                    } else {
-                        edit::add_tag(text, format, &target, &tag)
-                    }
-                })?;
-                format!(
-                    "Tag {}/{}:{tag_name} {} to import {from}.",
-                    key.namespace,
-                    key.name,
-                    if exists { "updated" } else { "added" }
-                )
-            };
-            (key, message)
-        }
-        Resolved::New(key) => {
-            if !args.confirm {
-                bail!(Hinted::new(
-                    format!(
-                        "no image stream named \"{}\" exists, pass --confirm to create and import",
-                        key.name
-                    ),
-                    command_line(args, "--confirm"),
-                ));
-            }
-            let (file, target) = new_stream_slot(ws, &session, &key)?;
-            let text = if args.all {
-                let text = edit::set(
-                    &new_stream_text(&key),
-                    Format::Yaml,
-                    &target,
-                    &repository_path,
-                    &Val::str(&repository),
-                )?;
-                if args.insecure {
-                    edit::set(
-                        &text,
-                        Format::Yaml,
-                        &target,
-                        &insecure_path,
-                        &Val::str("true"),
-                    )?
-                } else {
-                    text
-                }
-            } else {
-                edit::add_tag(&new_stream_text(&key), Format::Yaml, &target, &tag)?
-            };
-            session.create(&file, text)?;
-            let message = format!("Created image stream `{key}` importing {from} in `{file}`.");
-            (key, message)
-        }
+    let source = Source {
+        tag: &tag,
+        tag_name: &tag_name,
+        from,
+        repository: &repository,
     };
+    let message = match resolve(&set, namespace, name, &default_namespace)? {
+        Resolved::Existing(key) => (edit_existing(&mut session, &set, &key, args, &source)?, key),
+        Resolved::New(key) => (create_stream(ws, &mut session, &key, args, &source)?, key),
+    };
+    let (message, key) = message;
     let loaded = session.check()?;
     let files = edits::write(&session, args.dry_run, true)?;
     let implied = Some(edits::implied_plan(ws, &loaded, std::slice::from_ref(&key)));
@@ -546,6 +507,151 @@ fn from_pullspec(ws: &Workspace, args: &Options) -> Result<(Edited, StreamKey, S
         },
         key,
         tag_name,
+    ))
+}
+
+/// What `import --from` writes: the tag, its name, the pull spec, and its repository (for
+/// `--all`).
+struct Source<'a> {
+    tag: &'a TagReference,
+    tag_name: &'a str,
+    from: &'a str,
+    repository: &'a str,
+}
+
+/// `spec.dockerImageRepository`, which `--all` sets.
+fn repository_path() -> [Seg; 2] {
+    [
+        Seg::Key("spec".into()),
+        Seg::Key("dockerImageRepository".into()),
+    ]
+}
+
+/// The stream annotation `--all --insecure` sets.
+fn insecure_path() -> [Seg; 3] {
+    [
+        Seg::Key("metadata".into()),
+        Seg::Key("annotations".into()),
+        Seg::Key(ANNOTATION_INSECURE_REPOSITORY.into()),
+    ]
+}
+
+/// `import --from` on a defined stream: sets its repository (`--all`, which must be the
+/// same unless `--confirm`) or adds or updates the tag. Returns the message.
+fn edit_existing(
+    session: &mut Session,
+    set: &DefinitionSet,
+    key: &StreamKey,
+    args: &Options,
+    source: &Source<'_>,
+) -> Result<String> {
+    let Source {
+        tag,
+        tag_name,
+        from,
+        repository,
+    } = *source;
+    let (repository_path, insecure_path) = (repository_path(), insecure_path());
+    let def = &set.streams[key];
+    let file = def.file.clone();
+    let target = target_for(key, &file, session);
+    let format = Format::of_path(&file);
+    let message = if args.all {
+        let current = def.stream.repository().unwrap_or_default();
+        if current != repository && !args.confirm {
+            bail!(Hinted::new(
+                format!(
+                    "the image stream has a different import spec \"{current}\", pass --confirm to update"
+                ),
+                command_line(args, "--confirm"),
+            ));
+        }
+        session.edit(&file, |text| {
+            let text = edit::set(
+                text,
+                format,
+                &target,
+                &repository_path,
+                &Val::str(repository),
+            )?;
+            if args.insecure {
+                edit::set(&text, format, &target, &insecure_path, &Val::str("true"))
+            } else {
+                Ok(text)
+            }
+        })?;
+        format!("Image stream `{key}` imports the repository {repository}.")
+    } else {
+        let exists = def.stream.spec_tag(tag_name).is_some();
+        session.edit(&file, |text| {
+            if exists {
+                let text = edit::update_tag(text, format, &target, tag)?;
+                set_import_mode(&text, format, &target, tag)
+            } else {
+                edit::add_tag(text, format, &target, tag)
+            }
+        })?;
+        format!(
+            "Tag {}/{}:{tag_name} {} to import {from}.",
+            key.namespace,
+            key.name,
+            if exists { "updated" } else { "added" }
+        )
+    };
+    Ok(message)
+}
+
+/// `import --from --confirm` of a stream that is not defined: a new definition file with the
+/// repository (`--all`) or the tag. Returns the message.
+fn create_stream(
+    ws: &Workspace,
+    session: &mut Session,
+    key: &StreamKey,
+    args: &Options,
+    source: &Source<'_>,
+) -> Result<String> {
+    let Source {
+        tag,
+        from,
+        repository,
+        ..
+    } = *source;
+    let (repository_path, insecure_path) = (repository_path(), insecure_path());
+    if !args.confirm {
+        bail!(Hinted::new(
+            format!(
+                "no image stream named \"{}\" exists, pass --confirm to create and import",
+                key.name
+            ),
+            command_line(args, "--confirm"),
+        ));
+    }
+    let (file, target) = new_stream_slot(ws, session, key)?;
+    let text = if args.all {
+        let text = edit::set(
+            &new_stream_text(key),
+            Format::Yaml,
+            &target,
+            &repository_path,
+            &Val::str(repository),
+        )?;
+        if args.insecure {
+            edit::set(
+                &text,
+                Format::Yaml,
+                &target,
+                &insecure_path,
+                &Val::str("true"),
+            )?
+        } else {
+            text
+        }
+    } else {
+        edit::add_tag(&new_stream_text(key), Format::Yaml, &target, tag)?
+    };
+    session.create(&file, text)?;
+    Ok(format!(
+        "Created image stream `{key}` importing {from} in `{file}`."
     ))
 }
 

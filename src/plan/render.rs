@@ -898,8 +898,24 @@ fn md_section(plan: &Plan, key: &StreamKey, changes: &[&Change], diff_mode: Diff
 /// Changes grouped by stream.
 type ByStream<'a> = BTreeMap<StreamKey, Vec<&'a Change>>;
 
-/// Markdown for a pull-request comment, at most [`MARKDOWN_BUDGET`] characters.
+/// Markdown for a pull-request comment, at most [`MARKDOWN_BUDGET`] characters: the head
+/// (summary, drift, warnings, errors), the changes by stream, then the tail (roll-outs,
+/// unmanaged streams). A plan too large for every detail gets an index first.
 pub fn markdown(plan: &Plan) -> String {
+    let head = md_head(plan);
+    let tail = md_tail(plan);
+    let groups = md_groups(plan);
+    let full = sections(plan, &head, &tail, &groups, None);
+    if let Some(full) = full {
+        return finish_markdown(full, &tail);
+    }
+    let out = md_truncated(plan, head, &tail, &groups);
+    finish_markdown(out, &tail)
+}
+
+/// The comment's head: the summary, what the pull request introduces (with `--base`), the
+/// deletions, the errors, the manifest problems and the tags not refreshed.
+fn md_head(plan: &Plan) -> String {
     let summary = plan.summary();
     let mut head = format!(
         "{MARKDOWN_MARKER}\n### streamsync plan\n\n**{}**\n",
@@ -979,6 +995,11 @@ pub fn markdown(plan: &Plan) -> String {
             plan.unobserved.len()
         );
     }
+    head
+}
+
+/// The comment's tail: the roll-outs and the unmanaged streams.
+fn md_tail(plan: &Plan) -> String {
     let mut tail = md_rollouts(plan);
     if !plan.unmanaged.is_empty() {
         let shown: Vec<String> = plan
@@ -999,9 +1020,14 @@ pub fn markdown(plan: &Plan) -> String {
             }
         );
     }
+    tail
+}
+
+/// The changes by stream, in their groups (with `--base`, introduced and drift).
+fn md_groups(plan: &Plan) -> Vec<(Option<&'static str>, ByStream<'_>)> {
     // With --base the changes come in two groups, each with its own heading; a stream's diff
     // is shown once, in the first group that lists the stream.
-    let groups: Vec<(Option<&str>, ByStream<'_>)> = groups(plan)
+    groups(plan)
         .into_iter()
         .map(|(title, changes)| {
             let mut by_stream: BTreeMap<StreamKey, Vec<&Change>> = BTreeMap::new();
@@ -1016,16 +1042,22 @@ pub fn markdown(plan: &Plan) -> String {
                 by_stream,
             )
         })
-        .collect();
-    let full = sections(plan, &head, &tail, &groups, None);
-    if let Some(full) = full {
-        return finish_markdown(full, &tail);
-    }
+        .collect()
+}
+
+/// A plan whose every stream does not fit with its details: `head`, then the index of every
+/// change, then as many detailed sections as still fit.
+fn md_truncated(
+    plan: &Plan,
+    head: String,
+    tail: &str,
+    groups: &[(Option<&'static str>, ByStream<'_>)],
+) -> String {
     // Not every stream fits with its details: an index of every change first, then as many
     // detailed sections as still fit.
     let all: ByStream<'_> = {
         let mut all: ByStream<'_> = BTreeMap::new();
-        for (_, by_stream) in &groups {
+        for (_, by_stream) in groups {
             for (key, changes) in by_stream {
                 all.entry(key.clone())
                     .or_default()
@@ -1035,7 +1067,7 @@ pub fn markdown(plan: &Plan) -> String {
         all
     };
     let entries = index_entries(&all);
-    let mut with_index = head.clone();
+    let mut with_index = head;
     let _ = write!(
         with_index,
         "\n_Truncated: this plan is too large for one comment, so every new or changed source is listed first, then the removals and every stream, and per-field details follow only as far as they fit; {FULL_PLAN_NOTE}._\n"
@@ -1074,8 +1106,7 @@ pub fn markdown(plan: &Plan) -> String {
         );
     }
     with_index.push_str(&index);
-    let out = sections(plan, &with_index, &tail, &groups, Some(())).unwrap_or(with_index);
-    finish_markdown(out, &tail)
+    sections(plan, &with_index, tail, groups, Some(())).unwrap_or(with_index)
 }
 
 /// The tail, then a last cut on a character boundary if something still overflows.

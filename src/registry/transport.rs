@@ -317,6 +317,11 @@ impl Transport {
 
     /// Send `method` to `path_and_query` (`/v2/...`) on the target's host and return a 2xx
     /// answer; everything else becomes an [`ImportFailure`].
+    ///
+    /// One loop, one exchange a turn; what comes back decides the next turn, in this order:
+    /// a connection error (retry, or the insecure probe falls back to plain HTTP), the rate
+    /// limits (429, `RateLimit-Remaining`), success, an auth challenge (401), a server error
+    /// (retry), and what is left is the failure.
     pub async fn send(
         &self,
         target: &Target,
@@ -324,140 +329,40 @@ impl Transport {
         path_and_query: &str,
         accept: Option<&str>,
     ) -> Result<reqwest::Response, ImportFailure> {
-        // Plain HTTP and TLS to one host fail for different reasons (a self-signed
-        // certificate, no TLS at all): each transport keeps its own record, so a failure on
-        // one does not keep a tag that asked for the other from being asked.
-        let host = if target.insecure {
-            self.host(&format!("{} insecure", target.host))
-        } else {
-            self.host(&target.host)
-        };
+        let host = self.host_of(target);
         // The first request to a host goes alone (see `HostState::warmup`).
         let _warm = if host.health.answered() {
             None
         } else {
             Some(host.warmup.lock().await)
         };
-        let mut attempt = 0u32;
-        let mut auth_retried = false;
-        // Set once an anonymous request was refused, or retried after refused credentials.
-        let mut anonymous_refused = false;
-        let mut scheme_switched = false;
+        let mut tries = Tries::default();
         loop {
-            let scheme = self.scheme(target, &host);
-            if let Some(r) = host.health.refusal() {
-                let url = format!("{scheme}://{}{path_and_query}", target.host);
-                return Err(refusal_failure(&target.host, &url, r));
-            }
-            let url = Url::parse(&format!("{scheme}://{}{path_and_query}", target.host)).map_err(
-                |_| {
-                    ImportFailure::new(
-                        FailureReason::InternalError,
-                        format!("cannot form a URL for `{}`", target.host),
-                    )
-                },
-            )?;
+            let (scheme, url) = self.request_url(target, &host, path_and_query)?;
             let authorization = self
                 .authorization(target, &host, &url)
                 .await
                 .map_err(|f| host.access_failure(&target.repository, f))?;
-            let client = if target.insecure {
-                &self.insecure
-            } else {
-                &self.secure
-            };
-            let mut rb = client.request(method.clone(), url.clone());
+            let mut rb = self.client(target).request(method.clone(), url);
             if let Some(a) = accept {
                 rb = rb.header(ACCEPT, a);
             }
             if let Some(a) = &authorization {
                 rb = rb.header(AUTHORIZATION, sensitive(a)?);
             }
-            let permit = host.permits.acquire().await.map_err(|_| {
-                ImportFailure::new(FailureReason::InternalError, "the client is shutting down")
-            })?;
-            host.health.note_sent();
-            tracing::debug!(host = %target.host, method = %method, path = %path_and_query, attempt, "registry request");
-            let result = rb.send().await;
-            drop(permit);
-            let probing = target.insecure
-                && scheme == "https"
-                && !scheme_switched
-                && !host_scheme_known(&host);
-            // Only requests that went out count: a failed TLS probe of an insecure host or a
-            // refused connection is no HTTP exchange.
-            let sent = match &result {
-                Ok(_) => true,
-                Err(e) => !probing && !e.is_connect(),
+            let exchange = Exchange {
+                target,
+                host: &host,
+                method: &method,
+                path_and_query,
+                scheme,
             };
-            if sent {
-                self.count(&target.host, &method);
-            }
+            let (result, probing) = self.exchange(&exchange, &tries, rb).await?;
             let resp = match result {
                 Err(e) => {
-                    if let Some((text, hint)) = downgrade_of(&e) {
-                        return Err(ImportFailure::new(
-                            FailureReason::InternalError,
-                            format!("{}: {text}", target.host),
-                        )
-                        .with_hint(hint));
-                    }
-                    if probing {
-                        // An insecure host that does not speak TLS: try plain HTTP once.
-                        set_scheme(&host, "http");
-                        scheme_switched = true;
-                        continue;
-                    }
-                    let message = error_chain(&e);
-                    if e.is_timeout() {
-                        // A host that accepts connections and never answers would cost a
-                        // whole timeout for every retry of every tag: one is enough.
-                        let why = format!(
-                            "{} did not answer within the timeout ([registry] connect_timeout / request_timeout)",
-                            target.host
-                        );
-                        host.health.note_stalled(&why);
-                        return Err(ImportFailure::new(
-                            FailureReason::Unreachable,
-                            format!("{why}; not asked again in this run"),
-                        ));
-                    }
-                    // An HTTPS handshake answered in plain HTTP fails the same way every time.
-                    let plain_http = message.contains("InvalidContentType");
-                    let tls = is_tls_failure(&message) || plain_http;
-                    if !tls && attempt < retry::MAX_RETRIES {
-                        attempt += 1;
-                        let wait = retry::backoff(
-                            attempt,
-                            self.timing.backoff_base,
-                            self.timing.backoff_cap,
-                        );
-                        tracing::debug!(host = %target.host, attempt, wait_ms = wait.as_millis() as u64, "retrying after a connection error");
-                        tokio::time::sleep(wait).await;
-                        continue;
-                    }
-                    let text = format!("cannot reach {}: {message}", target.host);
-                    let hint = if plain_http {
-                        Some(format!(
-                            "{} answers plain HTTP, not HTTPS: set `importPolicy.insecure: true` on the tag \
-                             (or the stream annotation `openshift.io/image.insecureRepository: \"true\"`) and list \
-                             \"{}\" in [registry] insecure_allowed in streamsync.toml",
-                            target.host, target.host
-                        ))
-                    } else {
-                        tls.then(|| {
-                            "add the registry's CA to [registry] ca_files, or allow insecure transport for it"
-                                .to_owned()
-                        })
-                    };
-                    if !host.health.answered() {
-                        host.health.note_unreachable(&text, hint.as_deref());
-                    }
-                    let failure = ImportFailure::new(FailureReason::Unreachable, text);
-                    return Err(match hint {
-                        Some(h) => failure.with_hint(h),
-                        None => failure,
-                    });
+                    self.connection_failed(target, &host, &e, probing, &mut tries)
+                        .await?;
+                    continue;
                 }
                 Ok(r) => r,
             };
@@ -466,100 +371,22 @@ impl Transport {
             }
             let status = resp.status();
             tracing::debug!(host = %target.host, status = status.as_u16(), "registry answer");
-            if let Some(v) = resp
-                .headers()
-                .get("ratelimit-remaining")
-                .and_then(|v| v.to_str().ok())
-                && retry::remaining_is_zero(v)
-            {
-                host.health
-                    .exhaust("the registry reported RateLimit-Remaining: 0");
-            }
-            if status == StatusCode::TOO_MANY_REQUESTS {
-                let in_a_row = host.health.note_429();
-                let wait = resp
-                    .headers()
-                    .get("retry-after")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| retry::parse_retry_after(v, SystemTime::now()));
-                if in_a_row >= retry::MAX_CONSECUTIVE_429 {
-                    host.health
-                        .exhaust("the registry kept answering 429 Too Many Requests");
-                } else if wait.is_some_and(|w| w > retry::MAX_RETRY_AFTER) {
-                    host.health
-                        .exhaust("the registry asked to wait longer than this run will");
-                }
-                if host.health.refusal().is_some() {
-                    return Err(refusal_failure(
-                        &target.host,
-                        "",
-                        Refusal::RateLimited(String::new()),
-                    ));
-                }
-                let wait = wait.unwrap_or_else(|| {
-                    retry::backoff(
-                        in_a_row as u32,
-                        self.timing.backoff_base,
-                        self.timing.backoff_cap,
-                    )
-                });
-                tracing::debug!(host = %target.host, wait_ms = wait.as_millis() as u64, "429: waiting as asked");
-                tokio::time::sleep(wait).await;
+            if self.rate_limited(target, &host, &resp).await? {
                 continue;
             }
             host.health.note_answer();
             if status.is_success() {
                 return Ok(resp);
             }
-            let sent_password =
-                matches!(authorization, Some(ref a) if a.expose().starts_with("Basic "));
-            if status == StatusCode::UNAUTHORIZED && authorization.is_none() {
-                anonymous_refused = true;
+            if status == StatusCode::UNAUTHORIZED
+                && self.unauthorized(target, &host, &resp, authorization.as_ref(), &mut tries)?
+            {
+                continue;
             }
-            if status == StatusCode::UNAUTHORIZED && sent_password {
-                // The password was refused: this run asks for the repository without it from
-                // now on, since the image may be public; once, unless that was refused already.
-                host.note_refused(&target.repository, &status_failure(target, status, true));
-                if !anonymous_refused {
-                    anonymous_refused = true;
-                    tracing::debug!(host = %target.host, repository = %target.repository, "credentials refused: retrying without them");
-                    continue;
-                }
-            }
-            if status == StatusCode::UNAUTHORIZED && !auth_retried && !sent_password {
-                auth_retried = true;
-                let challenge = resp
-                    .headers()
-                    .get(WWW_AUTHENTICATE)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(auth::parse_challenge);
-                if let Some(ch) = challenge {
-                    let had_token =
-                        matches!(authorization, Some(ref a) if a.expose().starts_with("Bearer "));
-                    let basic_without_credentials =
-                        ch == Challenge::Basic && self.credential(target, &host)?.is_none();
-                    if let Ok(mut c) = host.challenge.lock() {
-                        *c = Some(ch);
-                    }
-                    if basic_without_credentials {
-                        // Asking again without anything to send would only repeat the 401.
-                        return Err(host.access_failure(
-                            &target.repository,
-                            status_failure(target, status, false),
-                        ));
-                    }
-                    if had_token && let Ok(mut t) = host.tokens.lock() {
-                        // The token may have expired: fetch a fresh one.
-                        t.remove(&target.scope());
-                    }
-                    continue;
-                }
-            }
-            if status.is_server_error() && attempt < retry::MAX_RETRIES {
-                attempt += 1;
-                let wait =
-                    retry::backoff(attempt, self.timing.backoff_base, self.timing.backoff_cap);
-                tracing::debug!(host = %target.host, status = status.as_u16(), attempt, "retrying after a server error");
+            if status.is_server_error()
+                && let Some(wait) = self.next_backoff(&mut tries)
+            {
+                tracing::debug!(host = %target.host, status = status.as_u16(), attempt = tries.attempt, "retrying after a server error");
                 tokio::time::sleep(wait).await;
                 continue;
             }
@@ -568,6 +395,274 @@ impl Transport {
                 status_failure(target, status, authorization.is_some()),
             ));
         }
+    }
+
+    /// The record of the target's host. Plain HTTP and TLS to one host fail for different
+    /// reasons (a self-signed certificate, no TLS at all): each transport keeps its own
+    /// record, so a failure on one does not keep a tag that asked for the other from being
+    /// asked.
+    fn host_of(&self, target: &Target) -> Arc<HostState> {
+        if target.insecure {
+            self.host(&format!("{} insecure", target.host))
+        } else {
+            self.host(&target.host)
+        }
+    }
+
+    /// The client for the target: the one that accepts any certificate for an insecure one.
+    fn client(&self, target: &Target) -> &reqwest::Client {
+        if target.insecure {
+            &self.insecure
+        } else {
+            &self.secure
+        }
+    }
+
+    /// The scheme and URL of the next request, unless the host was given up in this run.
+    fn request_url(
+        &self,
+        target: &Target,
+        host: &HostState,
+        path_and_query: &str,
+    ) -> Result<(&'static str, Url), ImportFailure> {
+        let scheme = self.scheme(target, host);
+        if let Some(r) = host.health.refusal() {
+            let url = format!("{scheme}://{}{path_and_query}", target.host);
+            return Err(refusal_failure(&target.host, &url, r));
+        }
+        let url =
+            Url::parse(&format!("{scheme}://{}{path_and_query}", target.host)).map_err(|_| {
+                ImportFailure::new(
+                    FailureReason::InternalError,
+                    format!("cannot form a URL for `{}`", target.host),
+                )
+            })?;
+        Ok((scheme, url))
+    }
+
+    /// Send one request within the host's concurrency limit and count it. Returns the
+    /// result and whether it was the TLS probe of an insecure host whose scheme is not yet
+    /// known.
+    async fn exchange(
+        &self,
+        x: &Exchange<'_>,
+        tries: &Tries,
+        rb: reqwest::RequestBuilder,
+    ) -> Result<(reqwest::Result<reqwest::Response>, bool), ImportFailure> {
+        let (target, host) = (x.target, x.host);
+        let permit = host.permits.acquire().await.map_err(|_| {
+            ImportFailure::new(FailureReason::InternalError, "the client is shutting down")
+        })?;
+        host.health.note_sent();
+        tracing::debug!(host = %target.host, method = %x.method, path = %x.path_and_query, attempt = tries.attempt, "registry request");
+        let result = rb.send().await;
+        drop(permit);
+        let probing = target.insecure
+            && x.scheme == "https"
+            && !tries.scheme_switched
+            && !host_scheme_known(host);
+        // Only requests that went out count: a failed TLS probe of an insecure host or a
+        // refused connection is no HTTP exchange.
+        let sent = match &result {
+            Ok(_) => true,
+            Err(e) => !probing && !e.is_connect(),
+        };
+        if sent {
+            self.count(&target.host, x.method);
+        }
+        Ok((result, probing))
+    }
+
+    /// The wait before the next retry, counting it, or `None` when the retries are used up.
+    fn next_backoff(&self, tries: &mut Tries) -> Option<Duration> {
+        if tries.attempt >= retry::MAX_RETRIES {
+            return None;
+        }
+        tries.attempt += 1;
+        Some(retry::backoff(
+            tries.attempt,
+            self.timing.backoff_base,
+            self.timing.backoff_cap,
+        ))
+    }
+
+    /// A request that got no answer. `Ok` when it should go again (after the insecure probe
+    /// fell back to plain HTTP, or after a back-off); else the failure, with its hint.
+    async fn connection_failed(
+        &self,
+        target: &Target,
+        host: &HostState,
+        e: &reqwest::Error,
+        probing: bool,
+        tries: &mut Tries,
+    ) -> Result<(), ImportFailure> {
+        if let Some((text, hint)) = downgrade_of(e) {
+            return Err(ImportFailure::new(
+                FailureReason::InternalError,
+                format!("{}: {text}", target.host),
+            )
+            .with_hint(hint));
+        }
+        if probing {
+            // An insecure host that does not speak TLS: try plain HTTP once.
+            set_scheme(host, "http");
+            tries.scheme_switched = true;
+            return Ok(());
+        }
+        let message = error_chain(e);
+        if e.is_timeout() {
+            // A host that accepts connections and never answers would cost a
+            // whole timeout for every retry of every tag: one is enough.
+            let why = format!(
+                "{} did not answer within the timeout ([registry] connect_timeout / request_timeout)",
+                target.host
+            );
+            host.health.note_stalled(&why);
+            return Err(ImportFailure::new(
+                FailureReason::Unreachable,
+                format!("{why}; not asked again in this run"),
+            ));
+        }
+        // An HTTPS handshake answered in plain HTTP fails the same way every time.
+        let plain_http = message.contains("InvalidContentType");
+        let tls = is_tls_failure(&message) || plain_http;
+        if !tls && let Some(wait) = self.next_backoff(tries) {
+            tracing::debug!(host = %target.host, attempt = tries.attempt, wait_ms = wait.as_millis() as u64, "retrying after a connection error");
+            tokio::time::sleep(wait).await;
+            return Ok(());
+        }
+        let text = format!("cannot reach {}: {message}", target.host);
+        let hint = if plain_http {
+            Some(format!(
+                "{} answers plain HTTP, not HTTPS: set `importPolicy.insecure: true` on the tag \
+                 (or the stream annotation `openshift.io/image.insecureRepository: \"true\"`) and list \
+                 \"{}\" in [registry] insecure_allowed in streamsync.toml",
+                target.host, target.host
+            ))
+        } else {
+            tls.then(|| {
+                "add the registry's CA to [registry] ca_files, or allow insecure transport for it"
+                    .to_owned()
+            })
+        };
+        if !host.health.answered() {
+            host.health.note_unreachable(&text, hint.as_deref());
+        }
+        let failure = ImportFailure::new(FailureReason::Unreachable, text);
+        Err(match hint {
+            Some(h) => failure.with_hint(h),
+            None => failure,
+        })
+    }
+
+    /// The rate limits of an answer: `RateLimit-Remaining: 0` gives the host up after this
+    /// answer; a 429 waits as asked and goes again (`Ok(true)`), unless the host kept
+    /// answering 429 or asked for too long a wait (the failure).
+    async fn rate_limited(
+        &self,
+        target: &Target,
+        host: &HostState,
+        resp: &reqwest::Response,
+    ) -> Result<bool, ImportFailure> {
+        if let Some(v) = resp
+            .headers()
+            .get("ratelimit-remaining")
+            .and_then(|v| v.to_str().ok())
+            && retry::remaining_is_zero(v)
+        {
+            host.health
+                .exhaust("the registry reported RateLimit-Remaining: 0");
+        }
+        if resp.status() != StatusCode::TOO_MANY_REQUESTS {
+            return Ok(false);
+        }
+        let in_a_row = host.health.note_429();
+        let wait = resp
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| retry::parse_retry_after(v, SystemTime::now()));
+        if in_a_row >= retry::MAX_CONSECUTIVE_429 {
+            host.health
+                .exhaust("the registry kept answering 429 Too Many Requests");
+        } else if wait.is_some_and(|w| w > retry::MAX_RETRY_AFTER) {
+            host.health
+                .exhaust("the registry asked to wait longer than this run will");
+        }
+        if host.health.refusal().is_some() {
+            return Err(refusal_failure(
+                &target.host,
+                "",
+                Refusal::RateLimited(String::new()),
+            ));
+        }
+        let wait = wait.unwrap_or_else(|| {
+            retry::backoff(
+                in_a_row as u32,
+                self.timing.backoff_base,
+                self.timing.backoff_cap,
+            )
+        });
+        tracing::debug!(host = %target.host, wait_ms = wait.as_millis() as u64, "429: waiting as asked");
+        tokio::time::sleep(wait).await;
+        Ok(true)
+    }
+
+    /// A 401. `Ok(true)` when the request should go again: without the refused password
+    /// (once), or with what the new challenge asks for (once); `Ok(false)` when the 401 is the
+    /// answer; the failure when a Basic challenge has no credentials to answer with.
+    fn unauthorized(
+        &self,
+        target: &Target,
+        host: &HostState,
+        resp: &reqwest::Response,
+        authorization: Option<&Secret>,
+        tries: &mut Tries,
+    ) -> Result<bool, ImportFailure> {
+        let status = resp.status();
+        let sent_password = authorization.is_some_and(|a| a.expose().starts_with("Basic "));
+        if authorization.is_none() {
+            tries.anonymous_refused = true;
+        }
+        if sent_password {
+            // The password was refused: this run asks for the repository without it from
+            // now on, since the image may be public; once, unless that was refused already.
+            host.note_refused(&target.repository, &status_failure(target, status, true));
+            if !tries.anonymous_refused {
+                tries.anonymous_refused = true;
+                tracing::debug!(host = %target.host, repository = %target.repository, "credentials refused: retrying without them");
+                return Ok(true);
+            }
+        }
+        if tries.auth_retried || sent_password {
+            return Ok(false);
+        }
+        tries.auth_retried = true;
+        let challenge = resp
+            .headers()
+            .get(WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(auth::parse_challenge);
+        let Some(ch) = challenge else {
+            return Ok(false);
+        };
+        let had_token = authorization.is_some_and(|a| a.expose().starts_with("Bearer "));
+        let basic_without_credentials =
+            ch == Challenge::Basic && self.credential(target, host)?.is_none();
+        if let Ok(mut c) = host.challenge.lock() {
+            *c = Some(ch);
+        }
+        if basic_without_credentials {
+            // Asking again without anything to send would only repeat the 401.
+            return Err(
+                host.access_failure(&target.repository, status_failure(target, status, false))
+            );
+        }
+        if had_token && let Ok(mut t) = host.tokens.lock() {
+            // The token may have expired: fetch a fresh one.
+            t.remove(&target.scope());
+        }
+        Ok(true)
     }
 
     fn scheme(&self, target: &Target, host: &HostState) -> &'static str {
@@ -855,40 +950,17 @@ impl Transport {
         headers: &[(&'static str, String)],
         body: Option<bytes::Bytes>,
     ) -> Result<reqwest::Response, ImportFailure> {
-        let host = if target.insecure {
-            self.host(&format!("{} insecure", target.host))
-        } else {
-            self.host(&target.host)
-        };
+        let host = self.host_of(target);
         let _warm = if host.health.answered() {
             None
         } else {
             Some(host.warmup.lock().await)
         };
-        let mut attempt = 0u32;
-        let mut auth_retried = false;
-        let mut scheme_switched = false;
+        let mut tries = Tries::default();
         loop {
-            let scheme = self.scheme(target, &host);
-            if let Some(r) = host.health.refusal() {
-                let url = format!("{scheme}://{}{path_and_query}", target.host);
-                return Err(refusal_failure(&target.host, &url, r));
-            }
-            let url = Url::parse(&format!("{scheme}://{}{path_and_query}", target.host)).map_err(
-                |_| {
-                    ImportFailure::new(
-                        FailureReason::InternalError,
-                        format!("cannot form a URL for `{}`", target.host),
-                    )
-                },
-            )?;
+            let (scheme, url) = self.request_url(target, &host, path_and_query)?;
             let authorization = self.authorization(target, &host, &url).await?;
-            let client = if target.insecure {
-                &self.insecure
-            } else {
-                &self.secure
-            };
-            let mut rb = client.request(method.clone(), url.clone());
+            let mut rb = self.client(target).request(method.clone(), url);
             for (name, value) in headers {
                 rb = rb.header(*name, value.as_str());
             }
@@ -903,40 +975,25 @@ impl Transport {
                 }
                 None => {}
             }
-            let permit = host.permits.acquire().await.map_err(|_| {
-                ImportFailure::new(FailureReason::InternalError, "the client is shutting down")
-            })?;
-            host.health.note_sent();
-            tracing::debug!(host = %target.host, method = %method, path = %path_and_query, attempt, "registry request");
-            let result = rb.send().await;
-            drop(permit);
-            let probing = target.insecure
-                && scheme == "https"
-                && !scheme_switched
-                && !host_scheme_known(&host);
-            let sent = match &result {
-                Ok(_) => true,
-                Err(e) => !probing && !e.is_connect(),
+            let exchange = Exchange {
+                target,
+                host: &host,
+                method: &method,
+                path_and_query,
+                scheme,
             };
-            if sent {
-                self.count(&target.host, &method);
-            }
+            let (result, probing) = self.exchange(&exchange, &tries, rb).await?;
             let resp = match result {
                 Err(e) => {
                     if probing {
                         set_scheme(&host, "http");
-                        scheme_switched = true;
+                        tries.scheme_switched = true;
                         continue;
                     }
                     let message = error_chain(&e);
-                    let tls = is_tls_failure(&message);
-                    if !tls && attempt < retry::MAX_RETRIES {
-                        attempt += 1;
-                        let wait = retry::backoff(
-                            attempt,
-                            self.timing.backoff_base,
-                            self.timing.backoff_cap,
-                        );
+                    if !is_tls_failure(&message)
+                        && let Some(wait) = self.next_backoff(&mut tries)
+                    {
                         tokio::time::sleep(wait).await;
                         continue;
                     }
@@ -951,17 +1008,16 @@ impl Transport {
                 set_scheme(&host, scheme);
             }
             let status = resp.status();
-            if status == StatusCode::TOO_MANY_REQUESTS && attempt < retry::MAX_RETRIES {
-                attempt += 1;
+            if status == StatusCode::TOO_MANY_REQUESTS
+                && let Some(backoff) = self.next_backoff(&mut tries)
+            {
                 let wait = resp
                     .headers()
                     .get("retry-after")
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| retry::parse_retry_after(v, SystemTime::now()))
                     .filter(|w| *w <= retry::MAX_RETRY_AFTER)
-                    .unwrap_or_else(|| {
-                        retry::backoff(attempt, self.timing.backoff_base, self.timing.backoff_cap)
-                    });
+                    .unwrap_or(backoff);
                 tokio::time::sleep(wait).await;
                 continue;
             }
@@ -969,45 +1025,89 @@ impl Transport {
             if status.is_success() {
                 return Ok(resp);
             }
-            if status == StatusCode::UNAUTHORIZED && !auth_retried {
-                auth_retried = true;
-                let challenge = resp
-                    .headers()
-                    .get(WWW_AUTHENTICATE)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(auth::parse_challenge);
-                if let Some(ch) = challenge {
-                    if ch == Challenge::Basic && self.credential(target, &host)?.is_none() {
-                        return Err(status_failure(target, status, false));
-                    }
-                    if let Ok(mut c) = host.challenge.lock() {
-                        *c = Some(ch);
-                    }
-                    if let Ok(mut t) = host.tokens.lock() {
-                        t.remove(&target.scope());
-                    }
-                    continue;
-                }
+            if status == StatusCode::UNAUTHORIZED
+                && !tries.auth_retried
+                && self.push_challenge(target, &host, &resp, &mut tries)?
+            {
+                continue;
             }
-            if status.is_server_error() && attempt < retry::MAX_RETRIES {
-                attempt += 1;
-                let wait =
-                    retry::backoff(attempt, self.timing.backoff_base, self.timing.backoff_cap);
+            if status.is_server_error()
+                && let Some(wait) = self.next_backoff(&mut tries)
+            {
                 tokio::time::sleep(wait).await;
                 continue;
             }
-            let mut failure = status_failure(target, status, authorization.is_some());
-            // The registry's own words say which blob or manifest it refused, and why.
-            if let Ok(text) = resp.text().await {
-                let text = crate::util::escape_line(text.trim());
-                if !text.is_empty() && status != StatusCode::NOT_FOUND {
-                    let cut: String = text.chars().take(300).collect();
-                    failure.message.push_str(&format!(": {cut}"));
-                }
-            }
-            return Err(failure);
+            return Err(push_failure(target, resp, authorization.is_some()).await);
         }
     }
+
+    /// The first 401 of a push: `Ok(true)` to send again with what its challenge asks for,
+    /// `Ok(false)` when it has no challenge; the failure when a Basic challenge has no
+    /// credentials to answer with.
+    fn push_challenge(
+        &self,
+        target: &Target,
+        host: &HostState,
+        resp: &reqwest::Response,
+        tries: &mut Tries,
+    ) -> Result<bool, ImportFailure> {
+        tries.auth_retried = true;
+        let challenge = resp
+            .headers()
+            .get(WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(auth::parse_challenge);
+        let Some(ch) = challenge else {
+            return Ok(false);
+        };
+        if ch == Challenge::Basic && self.credential(target, host)?.is_none() {
+            return Err(status_failure(target, resp.status(), false));
+        }
+        if let Ok(mut c) = host.challenge.lock() {
+            *c = Some(ch);
+        }
+        if let Ok(mut t) = host.tokens.lock() {
+            t.remove(&target.scope());
+        }
+        Ok(true)
+    }
+}
+
+/// A refused push: the status, with the registry's own words, which say which blob or
+/// manifest it refused, and why.
+async fn push_failure(target: &Target, resp: reqwest::Response, authorized: bool) -> ImportFailure {
+    let status = resp.status();
+    let mut failure = status_failure(target, status, authorized);
+    if let Ok(text) = resp.text().await {
+        let text = crate::util::escape_line(text.trim());
+        if !text.is_empty() && status != StatusCode::NOT_FOUND {
+            let cut: String = text.chars().take(300).collect();
+            failure.message.push_str(&format!(": {cut}"));
+        }
+    }
+    failure
+}
+
+/// Where one request's loop stands: its retries so far and what it already tried.
+#[derive(Default)]
+struct Tries {
+    /// Retries so far (after a connection error, a 5xx, or a push's 429).
+    attempt: u32,
+    /// Whether a 401's challenge was answered once already.
+    auth_retried: bool,
+    /// Set once an anonymous request was refused, or retried after refused credentials.
+    anonymous_refused: bool,
+    /// Whether an insecure host's TLS probe fell back to plain HTTP.
+    scheme_switched: bool,
+}
+
+/// One request about to go out, as [`Transport::exchange`] logs and counts it.
+struct Exchange<'a> {
+    target: &'a Target,
+    host: &'a HostState,
+    method: &'a Method,
+    path_and_query: &'a str,
+    scheme: &'static str,
 }
 
 /// Read a body in chunks, refusing it as soon as it passes [`MAX_DOCUMENT`] (a declared

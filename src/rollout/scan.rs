@@ -894,9 +894,12 @@ fn not_updated_by_openshift(kind: &str) -> Option<&'static str> {
     }
 }
 
+/// The annotation trigger's shape, for the hints of problems with it.
+const TRIGGER_HINT: &str = "OpenShift reads `[{\"from\": {\"kind\": \"ImageStreamTag\", \"name\": \"<stream>:<tag>\"}, \"fieldPath\": \"spec.template.spec.containers[0].image\"}]`";
+
 fn annotation_triggers(obj: &Object<'_>, pod_spec: &[&str], annotation: &Node, out: &mut Scan) {
     let pos = annotation.pos;
-    let hint = "OpenShift reads `[{\"from\": {\"kind\": \"ImageStreamTag\", \"name\": \"<stream>:<tag>\"}, \"fieldPath\": \"spec.template.spec.containers[0].image\"}]`";
+    let hint = TRIGGER_HINT;
     let Some(text) = annotation.as_str() else {
         out.diagnostics.push(obj.error(
             pos,
@@ -922,219 +925,264 @@ fn annotation_triggers(obj: &Object<'_>, pod_spec: &[&str], annotation: &Node, o
         }
     };
     let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
-    let mut span: Option<Option<(usize, usize)>> = None;
-    // Entries appear in the text in order: each search starts where the last one's field path
-    // was found, tries first the quoting that found it, and all searches together read the
-    // annotation's text a bounded number of times, so a huge annotation costs in proportion
-    // to its size (an entry not found in budget points at the annotation).
-    let mut cursor = 0usize;
-    let mut preferred = 0usize;
-    let mut budget: usize = 0;
+    let mut finder = FieldPathFinder::default();
     for (i, entry) in entries.iter().enumerate() {
         let which = format!("trigger {} of {}", i + 1, obj.describe());
         // Problems point at the entry's `fieldPath` when the annotation's text holds it as
         // written (not escaped), else at the annotation.
         let pos = match entry.field_path.as_deref().filter(|f| !f.is_empty()) {
-            Some(field_path) => {
-                let span = *span.get_or_insert_with(|| {
-                    let s = obj.annotation_span();
-                    budget = s.map_or(0, |(start, end)| 8 * (end - start) + 4096);
-                    s
-                });
-                // As JSON writes it (`\"` inside name selectors), that again inside a YAML
-                // double-quoted string, inside a single-quoted one (`''`), else as decoded.
-                let quote = |s: &str| {
-                    serde_json::to_string(s)
-                        .map(|q| q[1..q.len() - 1].to_owned())
-                        .unwrap_or_default()
-                };
-                let encoded = quote(field_path);
-                let needles = [
-                    quote(&encoded),
-                    encoded.replace('\'', "''"),
-                    encoded.clone(),
-                    field_path.to_owned(),
-                ];
-                let order = std::iter::once(preferred)
-                    .chain((0..needles.len()).filter(|&n| n != preferred));
-                let mut found = None;
-                if let Some((start, end)) = span {
-                    let raw = &obj.text[start + cursor.min(end - start)..end];
-                    for n in order {
-                        if budget == 0 {
-                            break;
-                        }
-                        let needle = needles[n].as_str();
-                        let hit = raw.find(needle);
-                        budget = budget.saturating_sub(hit.map_or(raw.len(), |h| h + needle.len()));
-                        if let Some(at) = hit {
-                            found = Some(start + cursor + at);
-                            cursor += at + needle.len();
-                            preferred = n;
-                            break;
-                        }
-                    }
-                }
-                found.map_or(pos, |at| {
-                    let (line, column) = obj
-                        .lines
-                        .get_or_init(|| crate::diagnostic::LineIndex::new(obj.text))
-                        .line_col(obj.text, at);
-                    Pos { line, column }
-                })
-            }
+            Some(field_path) => finder.position(obj, field_path, pos),
             None => pos,
         };
-        if !entry.is_object {
-            out.diagnostics.push(obj.error(
-                pos,
-                "trigger-json",
-                format!("{which} is not a JSON object"),
-                hint,
-            ));
-            continue;
-        }
-        let Some(field_path) = entry.field_path.as_deref().filter(|f| !f.is_empty()) else {
-            out.diagnostics.push(obj.error(
-                pos,
-                "trigger-field-path",
-                format!("{which} has no `fieldPath`"),
-                hint,
-            ));
-            continue;
-        };
-        if seen.contains(field_path) {
-            out.diagnostics.push(obj.error(
-                pos,
-                "trigger-duplicate",
-                format!("{which} repeats field path `{field_path}`; OpenShift rejects the whole annotation (\"duplicate triggers are not allowed\")"),
-                "keep one trigger per container",
-            ));
-            continue;
-        }
-        seen.insert(field_path);
-        match entry.kind.as_deref() {
-            Some("ImageStreamTag") => {}
-            None => {
-                out.diagnostics.push(obj.error(
-                    pos,
-                    "trigger-kind",
-                    format!("{which} has no `from.kind`"),
-                    "set `\"kind\": \"ImageStreamTag\"` in `from`",
-                ));
-                continue;
-            }
-            Some(other) => {
-                out.diagnostics.push(obj.error(
-                    pos,
-                    "trigger-kind",
-                    format!("{which} has `from.kind` `{other}`; only `ImageStreamTag` triggers a roll-out"),
-                    "set `\"kind\": \"ImageStreamTag\"` in `from`",
-                ));
-                continue;
-            }
-        }
-        if entry.api_version.as_deref().is_some_and(|v| !v.is_empty()) {
-            out.diagnostics.push(obj.error(
-                pos,
-                "trigger-kind",
-                format!("{which} sets `from.apiVersion`, so OpenShift ignores it"),
-                "remove `apiVersion` from `from`",
-            ));
-            continue;
-        }
-        let Some((stream, tag)) = entry.name.as_deref().and_then(trigger::split_stream_tag) else {
-            out.diagnostics.push(obj.error(
-                pos,
-                "trigger-name",
-                format!(
-                    "{which} names `{}`, which is not `<stream>:<tag>`",
-                    entry.name.as_deref().unwrap_or_default()
-                ),
-                "name the tag as `<stream>:<tag>` in `from.name`",
-            ));
-            continue;
-        };
-        let from = TagName {
-            namespace: entry
-                .namespace
-                .as_deref()
-                .or(obj.namespace)
-                .map(str::to_owned),
-            stream: stream.to_owned(),
-            tag: tag.to_owned(),
-        };
-        let parsed: FieldPath = match trigger::parse_field_path(field_path, pod_spec) {
-            Ok(p) => p,
-            Err(message) => {
-                out.diagnostics.push(obj.error(
-                    pos,
-                    "trigger-field-path",
-                    format!("{which}: {message}"),
-                    "select a container by index, `containers[0]`, or by name, `containers[?(@.name==\"web\")]`",
-                ));
+        let (field_path, from) = match entry_source(obj, entry, &which, pos, &mut seen) {
+            Ok(source) => source,
+            Err(d) => {
+                out.diagnostics.push(d);
                 continue;
             }
         };
-        let Some((container_path, container)) =
-            obj.container(pod_spec, parsed.list(), &parsed.selector)
-        else {
-            out.diagnostics.push(obj.error(
-                pos,
-                "trigger-field-path",
-                format!("{which}: field path `{field_path}` selects no container"),
-                &obj.choices(pod_spec, parsed.list()),
-            ));
-            continue;
+        entry_target(obj, pod_spec, entry, &which, pos, field_path, from, out);
+    }
+}
+
+/// Finds each annotation entry's `fieldPath` in the annotation's text. Entries appear in the
+/// text in order: each search starts where the last one's field path was found, tries first
+/// the quoting that found it, and all searches together read the annotation's text a bounded
+/// number of times, so a huge annotation costs in proportion to its size (an entry not found
+/// in budget points at the annotation).
+#[derive(Default)]
+struct FieldPathFinder {
+    span: Option<Option<(usize, usize)>>,
+    cursor: usize,
+    preferred: usize,
+    budget: usize,
+}
+
+impl FieldPathFinder {
+    /// Where `field_path` is written, else `pos` (the annotation's).
+    fn position(&mut self, obj: &Object<'_>, field_path: &str, pos: Pos) -> Pos {
+        let budget = &mut self.budget;
+        let span = *self.span.get_or_insert_with(|| {
+            let s = obj.annotation_span();
+            *budget = s.map_or(0, |(start, end)| 8 * (end - start) + 4096);
+            s
+        });
+        // As JSON writes it (`\"` inside name selectors), that again inside a YAML
+        // double-quoted string, inside a single-quoted one (`''`), else as decoded.
+        let quote = |s: &str| {
+            serde_json::to_string(s)
+                .map(|q| q[1..q.len() - 1].to_owned())
+                .unwrap_or_default()
         };
-        if parsed.lenient {
-            out.diagnostics.push(
-                obj.error(
-                    pos,
-                    "trigger-ignored-by-openshift",
-                    format!("{which}: OpenShift's controller does not match field path `{field_path}`, finds no container for it and so ignores every trigger of {} (it updates nothing in the object); streamsync rolls it as written", obj.describe()),
-                    "write the name selector as `[?(@.name==\"<name>\")]` (two `=`, double quotes)",
-                )
-                .with_severity(crate::diagnostic::Severity::Warning),
-            );
-        }
-        if let Paused::Text(t) = &entry.paused {
-            out.diagnostics.push(
-                obj.error(
-                    pos,
-                    "trigger-ignored-by-openshift",
-                    format!("{which}: `paused` is the string \"{t}\"; OpenShift reads `paused` as a boolean, cannot read the annotation and so ignores every trigger of {}; streamsync reads it as {}", obj.describe(), entry.paused.is_paused()),
-                    "write `\"paused\": true` or `\"paused\": false` without quotes",
-                )
-                .with_severity(crate::diagnostic::Severity::Warning),
-            );
-        } else if entry.paused == Paused::Other {
-            out.diagnostics.push(obj.error(
-                pos,
-                "trigger-json",
-                format!("{which}: `paused` is neither true nor false"),
-                "write `\"paused\": true` or `\"paused\": false`",
-            ));
-            continue;
-        }
-        if let Some(at) = obj.aliased(&container_path) {
-            out.diagnostics.push(obj.alias_error(pos, &which, &at));
-            continue;
-        }
-        if let Some(d) = obj.tagged_image(&container_path, container, &which) {
-            out.diagnostics.push(d);
-            continue;
-        }
-        out.triggers.push(obj.trigger(
-            pos,
-            Source::Annotation,
-            from,
+        let encoded = quote(field_path);
+        let needles = [
+            quote(&encoded),
+            encoded.replace('\'', "''"),
+            encoded.clone(),
             field_path.to_owned(),
-            container_path,
-            container,
-            entry.paused.is_paused(),
+        ];
+        let order = std::iter::once(self.preferred)
+            .chain((0..needles.len()).filter(|&n| n != self.preferred));
+        let mut found = None;
+        if let Some((start, end)) = span {
+            let raw = &obj.text[start + self.cursor.min(end - start)..end];
+            for n in order {
+                if self.budget == 0 {
+                    break;
+                }
+                let needle = needles[n].as_str();
+                let hit = raw.find(needle);
+                self.budget = self
+                    .budget
+                    .saturating_sub(hit.map_or(raw.len(), |h| h + needle.len()));
+                if let Some(at) = hit {
+                    found = Some(start + self.cursor + at);
+                    self.cursor += at + needle.len();
+                    self.preferred = n;
+                    break;
+                }
+            }
+        }
+        found.map_or(pos, |at| {
+            let (line, column) = obj
+                .lines
+                .get_or_init(|| crate::diagnostic::LineIndex::new(obj.text))
+                .line_col(obj.text, at);
+            Pos { line, column }
+        })
+    }
+}
+
+/// An annotation entry's field path and the tag it names, or the problem with them (not an
+/// object, no or a repeated field path, a wrong kind, an `apiVersion`, a bad name).
+fn entry_source<'e>(
+    obj: &Object<'_>,
+    entry: &'e trigger::Entry,
+    which: &str,
+    pos: Pos,
+    seen: &mut std::collections::HashSet<&'e str>,
+) -> Result<(&'e str, TagName), Diagnostic> {
+    let hint = TRIGGER_HINT;
+    if !entry.is_object {
+        return Err(obj.error(
+            pos,
+            "trigger-json",
+            format!("{which} is not a JSON object"),
+            hint,
         ));
     }
+    let Some(field_path) = entry.field_path.as_deref().filter(|f| !f.is_empty()) else {
+        return Err(obj.error(
+            pos,
+            "trigger-field-path",
+            format!("{which} has no `fieldPath`"),
+            hint,
+        ));
+    };
+    if seen.contains(field_path) {
+        return Err(obj.error(
+            pos,
+            "trigger-duplicate",
+            format!("{which} repeats field path `{field_path}`; OpenShift rejects the whole annotation (\"duplicate triggers are not allowed\")"),
+            "keep one trigger per container",
+        ));
+    }
+    seen.insert(field_path);
+    match entry.kind.as_deref() {
+        Some("ImageStreamTag") => {}
+        None => {
+            return Err(obj.error(
+                pos,
+                "trigger-kind",
+                format!("{which} has no `from.kind`"),
+                "set `\"kind\": \"ImageStreamTag\"` in `from`",
+            ));
+        }
+        Some(other) => {
+            return Err(obj.error(
+                pos,
+                "trigger-kind",
+                format!(
+                    "{which} has `from.kind` `{other}`; only `ImageStreamTag` triggers a roll-out"
+                ),
+                "set `\"kind\": \"ImageStreamTag\"` in `from`",
+            ));
+        }
+    }
+    if entry.api_version.as_deref().is_some_and(|v| !v.is_empty()) {
+        return Err(obj.error(
+            pos,
+            "trigger-kind",
+            format!("{which} sets `from.apiVersion`, so OpenShift ignores it"),
+            "remove `apiVersion` from `from`",
+        ));
+    }
+    let Some((stream, tag)) = entry.name.as_deref().and_then(trigger::split_stream_tag) else {
+        return Err(obj.error(
+            pos,
+            "trigger-name",
+            format!(
+                "{which} names `{}`, which is not `<stream>:<tag>`",
+                entry.name.as_deref().unwrap_or_default()
+            ),
+            "name the tag as `<stream>:<tag>` in `from.name`",
+        ));
+    };
+    let from = TagName {
+        namespace: entry
+            .namespace
+            .as_deref()
+            .or(obj.namespace)
+            .map(str::to_owned),
+        stream: stream.to_owned(),
+        tag: tag.to_owned(),
+    };
+    Ok((field_path, from))
+}
+
+/// The container an annotation entry's field path selects, checked (`paused`, an alias, an
+/// image already pinned by a tag), becomes a trigger; each problem becomes a diagnostic.
+#[allow(clippy::too_many_arguments)]
+fn entry_target(
+    obj: &Object<'_>,
+    pod_spec: &[&str],
+    entry: &trigger::Entry,
+    which: &str,
+    pos: Pos,
+    field_path: &str,
+    from: TagName,
+    out: &mut Scan,
+) {
+    let parsed: FieldPath = match trigger::parse_field_path(field_path, pod_spec) {
+        Ok(p) => p,
+        Err(message) => {
+            out.diagnostics.push(obj.error(
+                pos,
+                "trigger-field-path",
+                format!("{which}: {message}"),
+                "select a container by index, `containers[0]`, or by name, `containers[?(@.name==\"web\")]`",
+            ));
+            return;
+        }
+    };
+    let Some((container_path, container)) =
+        obj.container(pod_spec, parsed.list(), &parsed.selector)
+    else {
+        out.diagnostics.push(obj.error(
+            pos,
+            "trigger-field-path",
+            format!("{which}: field path `{field_path}` selects no container"),
+            &obj.choices(pod_spec, parsed.list()),
+        ));
+        return;
+    };
+    if parsed.lenient {
+        out.diagnostics.push(
+            obj.error(
+                pos,
+                "trigger-ignored-by-openshift",
+                format!("{which}: OpenShift's controller does not match field path `{field_path}`, finds no container for it and so ignores every trigger of {} (it updates nothing in the object); streamsync rolls it as written", obj.describe()),
+                "write the name selector as `[?(@.name==\"<name>\")]` (two `=`, double quotes)",
+            )
+            .with_severity(crate::diagnostic::Severity::Warning),
+        );
+    }
+    if let Paused::Text(t) = &entry.paused {
+        out.diagnostics.push(
+            obj.error(
+                pos,
+                "trigger-ignored-by-openshift",
+                format!("{which}: `paused` is the string \"{t}\"; OpenShift reads `paused` as a boolean, cannot read the annotation and so ignores every trigger of {}; streamsync reads it as {}", obj.describe(), entry.paused.is_paused()),
+                "write `\"paused\": true` or `\"paused\": false` without quotes",
+            )
+            .with_severity(crate::diagnostic::Severity::Warning),
+        );
+    } else if entry.paused == Paused::Other {
+        out.diagnostics.push(obj.error(
+            pos,
+            "trigger-json",
+            format!("{which}: `paused` is neither true nor false"),
+            "write `\"paused\": true` or `\"paused\": false`",
+        ));
+        return;
+    }
+    if let Some(at) = obj.aliased(&container_path) {
+        out.diagnostics.push(obj.alias_error(pos, which, &at));
+        return;
+    }
+    if let Some(d) = obj.tagged_image(&container_path, container, which) {
+        out.diagnostics.push(d);
+        return;
+    }
+    out.triggers.push(obj.trigger(
+        pos,
+        Source::Annotation,
+        from,
+        field_path.to_owned(),
+        container_path,
+        container,
+        entry.paused.is_paused(),
+    ));
 }
 
 fn deployment_config(obj: &Object<'_>, pod_spec: &[&str], out: &mut Scan) {

@@ -24,6 +24,7 @@ mod readme;
 mod ref_;
 mod rollout;
 mod scenarios;
+mod sizes;
 mod tag;
 mod trust;
 mod validate;
