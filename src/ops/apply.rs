@@ -111,7 +111,9 @@ pub fn run(
     approve: Option<Approve<'_>>,
     progress: &dyn Progress,
 ) -> Result<Run<Report>> {
-    let config = ws.load_config().unwrap_or_default();
+    let Ok(config) = ws.load_config() else {
+        return Ok(Run::Invalid(Invalid::of_settings(ws)));
+    };
     let state = ws.state()?;
     let registry = ws.registry(&config, options.registry_config.as_deref())?;
     let now = ws.now_text();

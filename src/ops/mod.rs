@@ -49,6 +49,18 @@ pub struct Invalid {
 }
 
 impl Invalid {
+    /// The config (or a policy) cannot be read: its located diagnostics, before anything is
+    /// planned or applied, so a parse error is never replaced by defaults.
+    pub fn of_settings(ws: &Workspace) -> Invalid {
+        let diagnostics = ws.settings().diagnostics.clone();
+        let files = diagnostics
+            .iter()
+            .map(|d| d.file.as_str())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
+        Invalid { diagnostics, files }
+    }
+
     /// `Some` when `loaded` has errors.
     pub fn of(loaded: &crate::definition::Loaded) -> Option<Invalid> {
         loaded.has_errors().then(|| Invalid {

@@ -79,7 +79,9 @@ pub struct Committed {
 
 /// Run one pass.
 pub fn pass(ws: &Workspace, options: &Options, progress: &dyn Progress) -> Result<Run<Report>> {
-    let config = ws.load_config().unwrap_or_default();
+    let Ok(config) = ws.load_config() else {
+        return Ok(Run::Invalid(Invalid::of_settings(ws)));
+    };
     let registry = ws.registry(&config, options.registry_config.as_deref())?;
     let now = ws.now_text();
     let mut loaded = ws.load_definitions(options.rev.as_deref())?;

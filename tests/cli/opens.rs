@@ -143,4 +143,20 @@ fn a_config_that_does_not_parse_is_an_error_never_the_defaults() {
         "{}",
         out.snapshot()
     );
+    // `apply` and a sync pass stop on it before the state is touched.
+    for (args, said) in [
+        (&["apply", "--auto-approve"][..], "nothing was applied"),
+        (&["sync", "--once"][..], "nothing was synced"),
+    ] {
+        let out = repo.run(args);
+        assert_eq!(out.code, 1, "{args:?}: {}", out.snapshot());
+        assert!(
+            out.stderr
+                .contains("streamsync.toml:2:10: error: unclosed table, expected `]`")
+                && out.stderr.contains(said),
+            "{args:?}: {}",
+            out.snapshot()
+        );
+        assert!(!repo.path().join("state").exists(), "{args:?}");
+    }
 }
