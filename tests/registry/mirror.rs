@@ -689,6 +689,26 @@ fn sync_mirrors_after_its_imports_and_commits_the_mirror_sets() {
         .filter(|l| l.contains("\"PUT ") && l.contains("/blobs/uploads/"))
         .collect();
     assert_eq!(blob_puts.len(), 1, "only the new config: {blob_puts:#?}");
+
+    // The next pass, nothing moved: the record of the pass before vouches for the image, and
+    // the mirror is asked nothing.
+    let asked = mirror.access_log().lines().count();
+    let out = crate::cli::run_at(root.path(), "2026-01-01T00:45:00Z", &["sync", "--once"]);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(out.stderr.contains("1 of them from the record"), "{out}");
+    assert_eq!(mirror.access_log().lines().count(), asked);
+
+    // Without `[mirror]`, sync drops the record: a mirror set up again is asked about all.
+    let record = root.path().join("state/mirror.toml");
+    assert!(record.exists());
+    std::fs::write(
+        root.path().join("streamsync.toml"),
+        "[registry]\ninsecure_allowed = [\"127.0.0.1\"]\n",
+    )
+    .unwrap();
+    let out = crate::cli::run_at(root.path(), "2026-01-01T00:46:00Z", &["sync", "--once"]);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(!record.exists(), "{out}");
 }
 
 /// Upload `len` bytes to `repo` in 16 MiB PATCHes, generated as they go (never whole in
@@ -908,6 +928,17 @@ fn a_bad_mirror_section_is_an_error_at_its_line_and_no_section_says_how_to_add_o
         format!("{}{}", out.stdout, out.stderr).contains("must be a path inside the repository"),
         "{out}"
     );
+
+    std::fs::write(
+        root.path().join("streamsync.toml"),
+        "[mirror]\nregistry = \"mirror.example.com\"\nverify_interval = \"daily\"\n",
+    )
+    .unwrap();
+    let out = run(root.path(), &["validate"]);
+    assert_eq!(out.code, 1, "{out}");
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert!(all.contains("streamsync.toml:3"), "{out}");
+    assert!(all.contains("`daily` is not a duration"), "{out}");
 
     std::fs::write(
         root.path().join("streamsync.toml"),
