@@ -136,8 +136,16 @@ writes() { grep -cE '"(PUT|POST|PATCH) ' "$work/$1/access.log" || true; }
 
 ours_first=$(timed "$STREAMSYNC" -C "$repo" mirror)
 ours_writes=$(writes mirror-streamsync)
+requests() { wc -l <"$work/$1/access.log"; }
+asked=$(requests mirror-streamsync)
 ours_second=$(timed "$STREAMSYNC" -C "$repo" mirror)
 ours_writes2=$(( $(writes mirror-streamsync) - ours_writes ))
+ours_asked2=$(( $(requests mirror-streamsync) - asked ))
+# The same with --verify: the mirror asked about every image again (what a run does once
+# `[mirror] verify_interval` has passed).
+asked=$(requests mirror-streamsync)
+ours_verify=$(timed "$STREAMSYNC" -C "$repo" mirror --verify)
+ours_asked3=$(( $(requests mirror-streamsync) - asked ))
 
 skopeo_sync() {
     skopeo sync --src yaml --dest docker --preserve-digests --all --dest-tls-verify=false \
@@ -154,9 +162,11 @@ echo "$images images ($REPOS repositories x $TAGS tags), about $mib MiB of blobs
 printf '%-22s %10s %12s %10s %12s\n' "" "first (s)" "writes" "second (s)" "writes"
 printf '%-22s %10s %12s %10s %12s\n' "streamsync mirror" "$ours_first" "$ours_writes" "$ours_second" "$ours_writes2"
 printf '%-22s %10s %12s %10s %12s\n' "skopeo sync" "$skopeo_first" "$skopeo_writes" "$skopeo_second" "$skopeo_writes2"
-python3 - "$ours_first" "$skopeo_first" "$ours_second" "$skopeo_second" <<'PY'
+echo "streamsync second run: $ours_asked2 requests to its mirror; with --verify: $ours_verify s, $ours_asked3 requests"
+python3 - "$ours_first" "$skopeo_first" "$ours_second" "$skopeo_second" "$ours_verify" <<'PY'
 import sys
-of, sf, os_, ss = map(float, sys.argv[1:])
+of, sf, os_, ss, ov = map(float, sys.argv[1:])
 print(f"first copy: streamsync {sf / of:.1f}x skopeo's speed (target >= 2x)")
 print(f"second run: streamsync {ss / os_:.1f}x faster than skopeo's (target >= 10x)")
+print(f"second run with --verify: streamsync {ss / ov:.1f}x faster than skopeo's")
 PY

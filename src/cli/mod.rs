@@ -449,6 +449,10 @@ pub struct MirrorArgs {
     /// Ask the mirror what it has and show what would be copied; copy and write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Ask the mirror about every image, also those it was found holding within `[mirror]
+    /// verify_interval` (kept in `<state>/mirror.toml`).
+    #[arg(long)]
+    pub verify: bool,
     /// Output format.
     #[arg(long, short = 'o', visible_alias = "output", value_enum, default_value_t = MirrorFormat::Text)]
     pub format: MirrorFormat,

@@ -10,6 +10,7 @@
 //! It knows nothing of definitions or the state: [`run`] takes the images to copy
 //! ([`Image`]) and answers with one [`ImageResult`] each. [`sets`] renders the mirror sets.
 
+pub mod record;
 pub mod render;
 pub mod sets;
 
@@ -151,6 +152,9 @@ pub struct ImageResult {
     pub referrers: Vec<String>,
     /// Why it failed.
     pub error: Option<String>,
+    /// Whether this run asked the mirror (false: taken from the record, verified within
+    /// `[mirror] verify_interval`).
+    pub verified: bool,
 }
 
 /// The result of a run.
@@ -346,6 +350,7 @@ impl Engine {
             signatures,
             referrers,
             error,
+            verified: true,
         }
     }
 

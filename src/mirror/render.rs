@@ -19,6 +19,8 @@ pub struct Summary {
     pub copied: usize,
     /// Present already.
     pub present: usize,
+    /// Of those present, taken from the record without asking the mirror.
+    pub recorded: usize,
     /// Failed.
     pub failed: usize,
     /// Blobs uploaded.
@@ -44,6 +46,9 @@ pub fn summary(images: &[ImageResult]) -> Summary {
             Status::Copy | Status::Copied => s.copied += 1,
             Status::Present => s.present += 1,
             Status::Failed => s.failed += 1,
+        }
+        if !i.verified {
+            s.recorded += 1;
         }
         s.blobs_copied += i.blobs_copied;
         s.blobs_mounted += i.blobs_mounted;
@@ -75,6 +80,10 @@ pub fn lines(images: &[ImageResult], dry_run: bool) -> String {
         out.push_str(&format!("{word:<8} {} -> {mirror}", short(&i.source)));
         if !i.tags.is_empty() {
             out.push_str(&format!(" (tags: {})", i.tags.join(", ")));
+        }
+        if !i.verified {
+            out.push_str(": in the record, not asked\n");
+            continue;
         }
         if i.status == Status::Failed {
             let why = i.error.as_deref().unwrap_or("unknown error");
@@ -133,6 +142,14 @@ pub fn summary_line(s: &Summary, mirror: &str, dry_run: bool) -> String {
             s.images, s.copied, s.present, s.failed
         )
     };
+    let lead = if s.recorded > 0 {
+        format!(
+            "{lead} ({} of them from the record of what the mirror held, not asked; --verify asks)",
+            s.recorded
+        )
+    } else {
+        lead
+    };
     format!(
         "{lead}; blobs: {} {} ({}), {} mounted, {} skipped; {} manifests {}.",
         s.blobs_copied,
@@ -163,6 +180,7 @@ pub fn json(
             "images": s.images,
             "copied": s.copied,
             "present": s.present,
+            "recorded": s.recorded,
             "failed": s.failed,
             "blobs_copied": s.blobs_copied,
             "blobs_mounted": s.blobs_mounted,

@@ -11,6 +11,7 @@ use anyhow::{Context as _, Result};
 use super::{Invalid, Run, Workspace};
 use crate::definition::DefinitionSet;
 use crate::error::Hinted;
+use crate::mirror::record::{Entry, Record};
 use crate::mirror::{self, ImageResult, Mirror, Source, Status};
 use crate::model::{ImageStream, StreamKey, reference};
 use crate::policy::Config;
@@ -21,6 +22,8 @@ use crate::registry::{AuthStore, RequestCounts, Timing};
 pub struct Options {
     /// Ask the mirror what it has; copy and write nothing.
     pub dry_run: bool,
+    /// Ask the mirror about every image, whatever the record says.
+    pub verify: bool,
     /// `--registry-config`: the auth file.
     pub registry_config: Option<PathBuf>,
     /// Retry timing (tests shorten it).
@@ -221,6 +224,25 @@ pub fn mirror_streams(
         )
         .into());
     }
+    // What the record says was verified on this mirror within the interval is not asked
+    // about again (on the mirror or on the source).
+    let registry = config.mirror.registry.clone().unwrap_or_default();
+    let record = Record::load(&ws.state_dir, &registry);
+    let now = ws.now;
+    let interval = i64::try_from(config.mirror.verify_interval().as_secs()).unwrap_or(i64::MAX);
+    let mut results: Vec<Option<ImageResult>> = Vec::with_capacity(images.len());
+    let mut ask = Vec::new();
+    for image in &images {
+        let source = format!("{}@{}", image.source.name(), image.digest);
+        let repo = target.name(&image.source.repository);
+        match record.fresh(&source, &repo, &image.tags, now, interval) {
+            Some(e) if !options.verify => results.push(Some(recorded(source, &repo, image, e))),
+            _ => {
+                results.push(None);
+                ask.push(image.clone());
+            }
+        }
+    }
     let auth = AuthStore::discover(options.registry_config.as_deref()).map_err(|e| {
         anyhow::Error::from(Hinted::new(
             e.to_string(),
@@ -228,7 +250,7 @@ pub fn mirror_streams(
         ))
     })?;
     let outcome = mirror::run(
-        &images,
+        &ask,
         &target,
         &config.registry,
         &ws.root,
@@ -242,6 +264,14 @@ pub fn mirror_streams(
             "fix [registry] in streamsync.toml",
         ))
     })?;
+    let mut asked = outcome.images.into_iter();
+    let results: Vec<ImageResult> = results
+        .into_iter()
+        .filter_map(|r| r.or_else(|| asked.next()))
+        .collect();
+    if !options.dry_run {
+        save_record(ws, &registry, &record, &results, now)?;
+    }
 
     let sets = match &config.mirror.mirror_sets {
         Some(rel) => {
@@ -263,10 +293,87 @@ pub fn mirror_streams(
     Ok(Report {
         dry_run: options.dry_run,
         mirror: config.mirror.registry.clone().unwrap_or_default(),
-        images: outcome.images,
+        images: results,
         requests: outcome.requests,
         sets,
     })
+}
+
+/// The result of an image the record vouches for: present, nothing asked.
+fn recorded(source: String, repo: &str, image: &mirror::Image, e: &Entry) -> ImageResult {
+    ImageResult {
+        source,
+        mirror: format!("{repo}@{}", image.digest),
+        tags: image.tags.iter().cloned().collect(),
+        status: Status::Present,
+        blobs_copied: 0,
+        blobs_mounted: 0,
+        blobs_skipped: 0,
+        manifests_pushed: 0,
+        bytes: 0,
+        signatures: e.signatures.clone(),
+        referrers: e.referrers.clone(),
+        error: None,
+        verified: false,
+    }
+}
+
+/// Write the record of this run into the state folder (only a store that exists: a folder
+/// holding only the record would not be taken for one): what the mirror answered for now,
+/// what was taken from the record as it was; failed images and images no longer wanted
+/// are left out.
+fn save_record(
+    ws: &Workspace,
+    registry: &str,
+    old: &Record,
+    results: &[ImageResult],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    if !ws.state_dir.join(crate::state::dir::META_FILE).exists() {
+        return Ok(());
+    }
+    let mut record = Record {
+        registry: registry.to_owned(),
+        images: BTreeMap::new(),
+    };
+    for r in results {
+        if r.status == Status::Failed {
+            continue;
+        }
+        let entry = if r.verified {
+            Entry {
+                mirror: r.mirror.split('@').next().unwrap_or(&r.mirror).to_owned(),
+                tags: r.tags.iter().cloned().collect(),
+                signatures: r.signatures.clone(),
+                referrers: r.referrers.clone(),
+                verified: now,
+            }
+        } else {
+            match old.images.get(&r.source) {
+                Some(e) => e.clone(),
+                None => continue,
+            }
+        };
+        record.images.insert(r.source.clone(), entry);
+    }
+    record.save(&ws.state_dir).with_context(|| {
+        format!(
+            "cannot write `{}`",
+            mirror::record::path(&ws.state_dir).display()
+        )
+    })?;
+    Ok(())
+}
+
+/// Drop the mirror record (`sync` without `[mirror] registry`): a mirror set up again later
+/// is asked about everything.
+pub fn forget_record(ws: &Workspace) -> Result<()> {
+    let path = mirror::record::path(&ws.state_dir);
+    match fs_err::remove_file(&path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("cannot remove `{}`", path.display())),
+    }
 }
 
 /// Write a file whole through a rename, creating its folder.

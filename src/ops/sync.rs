@@ -127,6 +127,7 @@ pub fn pass(ws: &Workspace, options: &Options, progress: &dyn Progress) -> Resul
     if config.mirror.registry.is_some() {
         let mirror_options = super::mirror::Options {
             dry_run: false,
+            verify: false,
             registry_config: options.registry_config.clone(),
             timing: None,
         };
@@ -139,6 +140,8 @@ pub fn pass(ws: &Workspace, options: &Options, progress: &dyn Progress) -> Resul
             Ok(r) => mirror = Some(r),
             Err(e) => mirror_error = Some(e),
         }
+    } else if let Err(e) = super::mirror::forget_record(ws) {
+        mirror_error = Some(e);
     }
     let mut committed = None;
     let mut commit_error = None;

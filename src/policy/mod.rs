@@ -135,6 +135,10 @@ pub struct MirrorConfig {
     /// repository root.
     #[serde(default, deserialize_with = "deserialize_mirror_sets")]
     pub mirror_sets: Option<String>,
+    /// How long what a run verified on the mirror is trusted without asking again (`24h`
+    /// when unset; `0` always asks).
+    #[serde(default, deserialize_with = "deserialize_verify_interval")]
+    pub verify_interval: Option<String>,
 }
 
 impl MirrorConfig {
@@ -147,6 +151,31 @@ impl MirrorConfig {
             None => (r, ""),
         })
     }
+
+    /// `verify_interval`, or its default of 24 hours.
+    pub fn verify_interval(&self) -> std::time::Duration {
+        self.verify_interval
+            .as_deref()
+            .and_then(crate::util::parse_duration)
+            .unwrap_or(DEFAULT_VERIFY_INTERVAL)
+    }
+}
+
+/// `[mirror] verify_interval` when unset.
+pub const DEFAULT_VERIFY_INTERVAL: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// A verify interval, refused at its line when it is not a duration.
+fn deserialize_verify_interval<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<String>, D::Error> {
+    let value = String::deserialize(d)?;
+    if crate::util::parse_duration(&value).is_none() {
+        return Err(serde::de::Error::custom(format!(
+            "`{}` is not a duration (write for example `24h`, `90m` or `0` to ask the mirror every run)",
+            crate::util::escape_line(&value)
+        )));
+    }
+    Ok(Some(value))
 }
 
 /// A mirror registry, refused at its line when it is not `HOST[:PORT][/PREFIX]`.

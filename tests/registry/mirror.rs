@@ -259,14 +259,41 @@ fn copies_by_digest_with_tags_signatures_referrers_and_mounts_then_nothing_twice
     );
     assert_eq!(report["mirror_sets"]["written"], true);
 
-    // A second run finds everything and uploads nothing (the mirror's own log says so); the
-    // mirror sets are not rewritten.
+    // A second run trusts the record of what the first one verified: it asks the mirror
+    // nothing (its own log says so) and copies nothing; the mirror sets are not rewritten.
+    let record = std::fs::read_to_string(root.path().join("state/mirror.toml")).unwrap();
+    assert!(
+        record.contains(&format!("registry = \"{mirror_spec}\"")),
+        "{record}"
+    );
+    let requests_before = mirror.access_log().lines().count();
+    let quiet = run(root.path(), &["mirror", "--format", "json"]);
+    assert_eq!(quiet.code, 0, "{quiet}");
+    assert_eq!(
+        mirror.access_log().lines().count(),
+        requests_before,
+        "a second run within the interval asked the mirror"
+    );
+    let report = quiet.json();
+    assert_eq!(report["summary"]["present"], 3, "{report:#}");
+    assert_eq!(report["summary"]["recorded"], 3, "{report:#}");
+    let app = by_source(&report, "team/app");
+    assert_eq!(app["verified"], false);
+    assert_eq!(app["signatures"], json!([format!("sha256-{hex}.sig")]));
+    assert_eq!(app["referrers"], json!([src.referrer]));
+    assert!(
+        report["summary"]["requests"].get(mirror.host()).is_none(),
+        "{report:#}"
+    );
+
+    // `--verify` asks the mirror about everything again; it still finds everything and
+    // uploads nothing.
     let before = writes(&mirror.access_log()).len();
     let modified = std::fs::metadata(root.path().join("cluster/mirror-sets.yaml"))
         .unwrap()
         .modified()
         .unwrap();
-    let again = run(root.path(), &["mirror"]);
+    let again = run(root.path(), &["mirror", "--verify"]);
     assert_eq!(again.code, 0, "{again}");
     let after = writes(&mirror.access_log());
     assert_eq!(
@@ -295,6 +322,98 @@ fn copies_by_digest_with_tags_signatures_referrers_and_mounts_then_nothing_twice
         again.stderr.contains(&format!("{}: ", mirror.host())),
         "{again}"
     );
+    assert!(
+        mirror.access_log().lines().count() > requests_before,
+        "--verify did not ask"
+    );
+}
+
+/// Empty a registry's storage while it runs (no cache in front of it): every repository,
+/// manifest and tag is gone.
+fn wipe(reg: &Registry) {
+    let repos = reg
+        .dir
+        .path()
+        .join("storage/docker/registry/v2/repositories");
+    std::fs::remove_dir_all(&repos).unwrap();
+    assert!(reg.pusher().manifest_raw("team/app", "1.0").is_none());
+}
+
+/// The record is only trusted for its own mirror and within `[mirror] verify_interval`: a
+/// record written for another mirror is ignored, and a mirror wiped between runs is repaired
+/// by `--verify` and, without it, once the interval has passed.
+#[test]
+fn the_record_of_what_the_mirror_holds_is_trusted_only_for_its_mirror_and_interval() {
+    let src = source();
+    let first = Registry::start_logged(Variant::Plain);
+    let second = Registry::start_logged(Variant::Plain);
+    let root = crate::harness::root();
+    let tags = standard_tags(&src);
+    let interval = "verify_interval = \"1h\"\n";
+    repository(root.path(), &tags, &first.host(), interval);
+    apply(root.path());
+    let out = run(root.path(), &["mirror", "--format", "json"]);
+    assert_eq!(out.code, 0, "{out}");
+    assert_eq!(out.json()["summary"]["copied"], 3);
+
+    // Another mirror: the record (of the first) is not trusted, everything is copied there.
+    repository(root.path(), &tags, &second.host(), interval);
+    let out = run(root.path(), &["mirror", "--format", "json"]);
+    assert_eq!(out.code, 0, "{out}");
+    assert_eq!(out.json()["summary"]["copied"], 3, "{out}");
+    assert_eq!(out.json()["summary"]["recorded"], 0, "{out}");
+    // And back: the record is now the second's, so the first is asked (and holds all).
+    repository(root.path(), &tags, &first.host(), interval);
+    let asked = first.access_log().lines().count();
+    let out = run(root.path(), &["mirror", "--format", "json"]);
+    assert_eq!(out.code, 0, "{out}");
+    assert_eq!(out.json()["summary"]["present"], 3, "{out}");
+    assert_eq!(out.json()["summary"]["recorded"], 0, "{out}");
+    assert!(first.access_log().lines().count() > asked);
+
+    // The first mirror is wiped. Within the interval a run trusts the record (and says so);
+    // `--verify` finds the loss and copies everything again.
+    wipe(&first);
+    let out = run(root.path(), &["mirror"]);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(out.stderr.contains("3 of them from the record"), "{out}");
+    let out = run(root.path(), &["mirror", "--verify", "--format", "json"]);
+    assert_eq!(out.code, 0, "{out}");
+    assert_eq!(out.json()["summary"]["copied"], 3, "{out}");
+    let got = first.pusher().manifest_raw("team/app", "1.0").unwrap();
+    assert_eq!(sha256(&got), src.app);
+
+    // Wiped again: once the interval has passed, a plain run asks and repairs it.
+    wipe(&first);
+    let in_59m = "2026-01-01T00:59:00Z";
+    let out = crate::cli::run_at(root.path(), in_59m, &["mirror", "--format", "json"]);
+    assert_eq!(out.json()["summary"]["recorded"], 3, "{out}");
+    let in_2h = "2026-01-01T02:00:00Z";
+    let out = crate::cli::run_at(root.path(), in_2h, &["mirror", "--format", "json"]);
+    assert_eq!(out.code, 0, "{out}");
+    assert_eq!(out.json()["summary"]["copied"], 3, "{out}");
+    assert_eq!(out.json()["summary"]["recorded"], 0, "{out}");
+    for (repo, digest, tag) in [
+        ("team/app", &src.app, "1.0"),
+        ("team/other", &src.other, "2.0"),
+        ("team/multi", &src.index, "3.0"),
+    ] {
+        let got = first.pusher().manifest_raw(repo, tag).unwrap();
+        assert_eq!(sha256(&got), *digest, "{repo}");
+    }
+
+    // `verify_interval = "0"` asks every run.
+    repository(
+        root.path(),
+        &tags,
+        &first.host(),
+        "verify_interval = \"0\"\n",
+    );
+    let asked = first.access_log().lines().count();
+    let out = crate::cli::run_at(root.path(), in_2h, &["mirror", "--format", "json"]);
+    assert_eq!(out.json()["summary"]["recorded"], 0, "{out}");
+    assert_eq!(out.json()["summary"]["present"], 3, "{out}");
+    assert!(first.access_log().lines().count() > asked);
 }
 
 #[test]
@@ -570,6 +689,26 @@ fn sync_mirrors_after_its_imports_and_commits_the_mirror_sets() {
         .filter(|l| l.contains("\"PUT ") && l.contains("/blobs/uploads/"))
         .collect();
     assert_eq!(blob_puts.len(), 1, "only the new config: {blob_puts:#?}");
+
+    // The next pass, nothing moved: the record of the pass before vouches for the image, and
+    // the mirror is asked nothing.
+    let asked = mirror.access_log().lines().count();
+    let out = crate::cli::run_at(root.path(), "2026-01-01T00:45:00Z", &["sync", "--once"]);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(out.stderr.contains("1 of them from the record"), "{out}");
+    assert_eq!(mirror.access_log().lines().count(), asked);
+
+    // Without `[mirror]`, sync drops the record: a mirror set up again is asked about all.
+    let record = root.path().join("state/mirror.toml");
+    assert!(record.exists());
+    std::fs::write(
+        root.path().join("streamsync.toml"),
+        "[registry]\ninsecure_allowed = [\"127.0.0.1\"]\n",
+    )
+    .unwrap();
+    let out = crate::cli::run_at(root.path(), "2026-01-01T00:46:00Z", &["sync", "--once"]);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(!record.exists(), "{out}");
 }
 
 /// Upload `len` bytes to `repo` in 16 MiB PATCHes, generated as they go (never whole in
@@ -655,9 +794,11 @@ fn a_one_gib_layer_copies_in_bounded_memory() {
     repository(root.path(), &tags, &mirror.host(), "");
     apply(root.path());
 
+    // The command keeps its sandbox (home, auth file) alive while the child runs.
+    let mut cmd = crate::cli::bin();
     // Reaped by `wait4` below, which is what gives its own resource usage.
     #[allow(clippy::zombie_processes)]
-    let child = crate::cli::bin()
+    let child = cmd
         .arg("-C")
         .arg(root.path())
         .args(["mirror", "--format", "json"])
@@ -675,9 +816,11 @@ fn a_one_gib_layer_copies_in_bounded_memory() {
     assert_eq!(reaped, pid);
     let mut stdout = String::new();
     std::io::Read::read_to_string(&mut child.stdout.unwrap(), &mut stdout).unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.unwrap(), &mut stderr).unwrap();
     assert!(
         libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "{stdout}"
+        "{stdout}{stderr}"
     );
     let report: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["images"][0]["status"], "copied", "{report:#}");
@@ -785,6 +928,17 @@ fn a_bad_mirror_section_is_an_error_at_its_line_and_no_section_says_how_to_add_o
         format!("{}{}", out.stdout, out.stderr).contains("must be a path inside the repository"),
         "{out}"
     );
+
+    std::fs::write(
+        root.path().join("streamsync.toml"),
+        "[mirror]\nregistry = \"mirror.example.com\"\nverify_interval = \"daily\"\n",
+    )
+    .unwrap();
+    let out = run(root.path(), &["validate"]);
+    assert_eq!(out.code, 1, "{out}");
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert!(all.contains("streamsync.toml:3"), "{out}");
+    assert!(all.contains("`daily` is not a duration"), "{out}");
 
     std::fs::write(
         root.path().join("streamsync.toml"),

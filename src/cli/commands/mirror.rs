@@ -12,6 +12,7 @@ use crate::ops::{self, Run, Workspace};
 pub fn run(ws: &Workspace, args: &MirrorArgs, printer: &Printer) -> Result<ExitStatus> {
     let options = ops::mirror::Options {
         dry_run: args.dry_run,
+        verify: args.verify,
         registry_config: args.registry_config.clone(),
         timing: None,
     };
