@@ -236,7 +236,10 @@ pub fn mirror_streams(
         let source = format!("{}@{}", image.source.name(), image.digest);
         let repo = target.name(&image.source.repository);
         match record.fresh(&source, &repo, &image.tags, now, interval) {
-            Some(e) if !options.verify => results.push(Some(recorded(source, &repo, image, e))),
+            // A dry run asks the mirror what it has, whatever the record says.
+            Some(e) if !options.verify && !options.dry_run => {
+                results.push(Some(recorded(source, &repo, image, e)));
+            }
             _ => {
                 results.push(None);
                 ask.push(image.clone());
