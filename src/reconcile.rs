@@ -291,6 +291,46 @@ pub fn reparse(
     Ok(true)
 }
 
+/// Leave unparsed, in a snapshot, the streams that are at rest ([`at_rest`]) with a definition
+/// of the same memo, as if the state had recorded their memos (a state written before memos
+/// were recorded, or by hand): each plans to nothing, so a caller that plans again and again
+/// (`watch`) need not compare them each time. `keep` names streams that must stay parsed;
+/// so do the streams a parsed one names. Returns how many were left unparsed.
+pub fn rest(
+    snapshot: &mut Snapshot,
+    memos: &BTreeMap<StreamKey, String>,
+    keep: &BTreeSet<StreamKey>,
+) -> usize {
+    let mut resting: BTreeMap<StreamKey, String> = snapshot
+        .streams
+        .par_iter()
+        .filter(|(key, _)| !keep.contains(*key))
+        .filter_map(|(key, live)| {
+            let wanted = memos.get(key)?;
+            (at_rest(live) && memo(live) == *wanted).then(|| (key.clone(), wanted.clone()))
+        })
+        .collect();
+    loop {
+        let named: BTreeSet<StreamKey> = linked(
+            snapshot
+                .streams
+                .iter()
+                .filter(|(key, _)| !resting.contains_key(*key))
+                .map(|(_, s)| s),
+        );
+        let before = resting.len();
+        resting.retain(|key, _| !named.contains(key));
+        if resting.len() == before {
+            break;
+        }
+    }
+    for (key, memo) in &resting {
+        snapshot.streams.remove(key);
+        snapshot.skipped.insert(key.clone(), memo.clone());
+    }
+    resting.len()
+}
+
 /// Plan against already-loaded live streams.
 pub fn plan_against(
     desired: &[&ImageStream],

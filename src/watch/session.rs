@@ -148,20 +148,23 @@ impl Session {
             .collect();
         self.memos.extend(reconcile::memos(&missing));
         let state = ws.state()?;
+        // The streams that must stay parsed, as a fresh load keeps them: those a trigger
+        // follows, and both ends of a tag that follows another stream.
+        let mut keep = followed;
+        for (key, sources) in tracker.sources() {
+            keep.insert(key.clone());
+            keep.extend(sources.iter().cloned());
+        }
         let snapshot = match self.live.take() {
             None => {
                 self.stats.full = true;
-                let snapshot =
-                    reconcile::load_for_plan_with(&state, &desired, &self.memos, &followed)?;
+                let mut snapshot =
+                    reconcile::load_for_plan_with(&state, &desired, &self.memos, &keep)?;
                 self.stats.live_parsed = snapshot.streams.len();
+                reconcile::rest(&mut snapshot, &self.memos, &keep);
                 snapshot
             }
             Some(mut snapshot) => {
-                let mut keep = followed;
-                for (key, sources) in tracker.sources() {
-                    keep.insert(key.clone());
-                    keep.extend(sources.iter().cloned());
-                }
                 let before = snapshot.streams.len();
                 let memos = &self.memos;
                 let current = reconcile::reparse(&state, &mut snapshot, |key, recorded| {

@@ -277,10 +277,17 @@ fn an_edit_reads_parses_and_checks_only_what_it_affects() {
             .tag(Tag::tracking("latest", "app00:1.0")),
     );
     assert_eq!(repo.run(&["apply", "--auto-approve"]).code, 0);
+    // A state that records no memos (written before they were, or by hand): every stream
+    // file is parsed once, then those at rest are set aside as if their memos were recorded.
+    let meta = repo.path().join("state/streamsync.toml");
+    let text = std::fs::read_to_string(&meta).unwrap();
+    let unindexed = text.split("[memos]").next().unwrap().to_owned();
+    assert_ne!(unindexed, text, "the state records memos");
+    std::fs::write(&meta, unindexed).unwrap();
     let watch = Watch::start(&repo);
     let (_, how) = watch.round(Duration::from_secs(20));
     assert!(
-        how.contains("(40 definition files read, 40 parsed, 40 streams checked"),
+        how.contains("from nothing (40 definition files read, 40 parsed, 40 streams checked, 40 live streams parsed)"),
         "{how}"
     );
     repo.define(
@@ -300,6 +307,7 @@ fn an_edit_reads_parses_and_checks_only_what_it_affects() {
     );
     let (body, how) = watch.round(Duration::from_secs(10));
     assert!(body.contains("demo/app07"), "{body}");
+    assert_eq!(body, fresh(&repo));
     assert!(
         how.contains("incremental (1 definition files read, 1 parsed, 1 streams checked, 1 live streams parsed)"),
         "{how}"
