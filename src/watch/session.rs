@@ -212,6 +212,9 @@ impl Session {
         if !ws.root.join(source::DEFINITIONS_DIR).is_dir() {
             return Ok(false);
         }
+        if self.definitions.is_some() && paths.is_empty() {
+            return Ok(true);
+        }
         let listed = source::list_worktree(&ws.root)?;
         let Some(kept) = &mut self.definitions else {
             let read = read_all(&ws.root, &listed, config)?;
@@ -232,9 +235,6 @@ impl Session {
             self.definitions = Some(Definitions { tracker, hashes });
             return Ok(true);
         };
-        if paths.is_empty() {
-            return Ok(true);
-        }
         // A path the listing does not show as a file is a folder (created, renamed, removed):
         // everything under it is read again.
         let listed_set: BTreeSet<&str> = listed.iter().map(String::as_str).collect();
