@@ -426,21 +426,23 @@ pub fn execute(
         .checked_add(1)
         .filter(|n| *n <= MAX_SERIAL)
         .ok_or(Error::SerialExhausted(snapshot.serial()))?;
-    let known = |d: &str| state.has_image(d);
-    let env = apply::Env {
-        resolver,
-        image_known: &known,
-        now: now.to_owned(),
-        cluster: cluster.clone(),
-    };
-    let applied = apply::execute(&snapshot.streams, changes, &env);
-    let memos = memos_after(snapshot, &applied.streams);
     let meta = Meta {
         lineage: snapshot
             .lineage()
             .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned),
         serial: next,
     };
+    let known = |d: &str| state.has_image(d);
+    let stage = |image: &crate::model::Image| state.stage_image(&meta, image);
+    let env = apply::Env {
+        resolver,
+        image_known: &known,
+        now: now.to_owned(),
+        cluster: cluster.clone(),
+        on_image: Some(&stage),
+    };
+    let applied = apply::execute(&snapshot.streams, changes, &env);
+    let memos = memos_after(snapshot, &applied.streams);
     let mut images = applied.images.clone();
     images.extend(images_to_upgrade(state, &applied));
     let commit = Commit {

@@ -172,6 +172,9 @@ pub struct Env<'a> {
     pub now: String,
     /// The integrated registry, for `status.dockerImageRepository`.
     pub cluster: crate::model::Cluster,
+    /// Told about each new Image as soon as an import fetched it (the store writes its file
+    /// ahead of the commit), when given.
+    pub on_image: Option<&'a dyn Fn(&Image)>,
 }
 
 struct Work<'a> {
@@ -664,7 +667,20 @@ fn imports(
     if requests.is_empty() {
         return images;
     }
-    let results = env.resolver.resolve_all(&requests, env.image_known);
+    let results = match env.on_image {
+        Some(on_image) => {
+            let each = |r: &Result<crate::registry::Resolved, crate::registry::ImportFailure>| {
+                let Ok(r) = r else { return };
+                for img in r.image.iter().chain(&r.platform_images) {
+                    if !(env.image_known)(&img.metadata.name) {
+                        on_image(img);
+                    }
+                }
+            };
+            env.resolver.resolve_each(&requests, env.image_known, &each)
+        }
+        None => env.resolver.resolve_all(&requests, env.image_known),
+    };
     for (target, result) in targets.into_iter().zip(results) {
         let i = target.0;
         match result {

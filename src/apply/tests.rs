@@ -93,6 +93,7 @@ fn run(
         image_known: &|_| false,
         now: "2026-01-01T00:00:00Z".into(),
         cluster: crate::model::Cluster::default(),
+        on_image: None,
     };
     let applied = execute(live, &p.changes, &env);
     let mut next = live.clone();
@@ -311,6 +312,7 @@ fn stale_changes_fail_without_stopping_the_rest() {
         image_known: &|_| false,
         now: "2026-01-01T00:00:00Z".into(),
         cluster: crate::model::Cluster::default(),
+        on_image: None,
     };
     // Applying the same plan again: the stream exists, so its changes fail; nothing is written.
     let applied = execute(&live, &p.changes, &env);

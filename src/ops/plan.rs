@@ -240,6 +240,7 @@ pub(super) fn rollouts_of(
             image_known: &|_| true,
             now: ws.now_text(),
             cluster: config.cluster.clone(),
+            on_image: None,
         };
         changed = crate::apply::execute(&snapshot.streams, &changes, &env).streams;
     }

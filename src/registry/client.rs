@@ -152,6 +152,15 @@ impl Resolver for RegistryClient {
         requests: &[ImportRequest],
         known_digests: &dyn Fn(&str) -> bool,
     ) -> Vec<Result<Resolved, ImportFailure>> {
+        self.resolve_each(requests, known_digests, &|_| {})
+    }
+
+    fn resolve_each(
+        &self,
+        requests: &[ImportRequest],
+        known_digests: &dyn Fn(&str) -> bool,
+        each: &dyn Fn(&Result<Resolved, ImportFailure>),
+    ) -> Vec<Result<Resolved, ImportFailure>> {
         if tokio::runtime::Handle::try_current().is_ok() {
             // The trait is synchronous; blocking inside an async context would stall it.
             return requests
@@ -177,6 +186,7 @@ impl Resolver for RegistryClient {
             let mut out: Vec<Option<Result<Resolved, ImportFailure>>> =
                 (0..requests.len()).map(|_| None).collect();
             while let Some((i, r)) = pending.next().await {
+                each(&r);
                 out[i] = Some(r);
                 if let Some(p) = progress {
                     p.fetch_add(1, Ordering::Relaxed);

@@ -244,6 +244,21 @@ pub trait Resolver: Send + Sync {
         known_digests: &dyn Fn(&str) -> bool,
     ) -> Vec<Result<Resolved, ImportFailure>>;
 
+    /// [`Resolver::resolve_all`], handing each result to `each` as soon as it is known (on
+    /// the calling thread, in any order, so it must be quick), while the others are still in
+    /// flight: an apply writes each new Image's file then. The default hands them over at
+    /// the end.
+    fn resolve_each(
+        &self,
+        requests: &[ImportRequest],
+        known_digests: &dyn Fn(&str) -> bool,
+        each: &dyn Fn(&Result<Resolved, ImportFailure>),
+    ) -> Vec<Result<Resolved, ImportFailure>> {
+        let out = self.resolve_all(requests, known_digests);
+        out.iter().for_each(each);
+        out
+    }
+
     /// Every tag of a repository (`quay.io/org/app`), following pagination.
     fn list_tags(&self, repository: &str, insecure: bool) -> Result<Vec<String>, ImportFailure>;
 

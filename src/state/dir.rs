@@ -49,6 +49,29 @@ pub struct DirState {
     /// digest it meets, and walking the same three folders each time was most of its
     /// system calls.
     images_folder_checked: std::sync::OnceLock<()>,
+    /// Image files written ahead of their commit.
+    staging: std::sync::Arc<std::sync::Mutex<Staging>>,
+}
+
+/// The queue of the thread that writes staged image files, and the thread.
+type Writer = (
+    std::sync::mpsc::Sender<(PathBuf, Image)>,
+    std::thread::JoinHandle<()>,
+);
+
+/// Image files written ahead of their commit ([`LiveState::stage_image`]) by a writer thread,
+/// so an import's thousand files are written while its requests are in flight rather than
+/// after the last one. They are renamed into place without a flush; the commit waits for the
+/// writer, counts them as written and makes them durable with the rest, before any stream
+/// points at them. A crash before that leaves image files nothing points at, which load as
+/// they are and cost nothing (the next import rewrites a torn one).
+#[derive(Debug, Default)]
+struct Staging {
+    /// Digests handed to the writer by this run.
+    staged: std::collections::HashSet<String>,
+    writer: Option<Writer>,
+    /// The images folder cannot be written ahead (a link, an error): the commit writes.
+    refused: bool,
 }
 
 /// `streamsync.toml` as written: the meta, then the memo index (`[memos]`, one line per stream
@@ -170,6 +193,7 @@ impl DirState {
         Ok(DirState {
             root,
             images_folder_checked: std::sync::OnceLock::new(),
+            staging: std::sync::Arc::default(),
         })
     }
 
@@ -432,6 +456,56 @@ impl DirState {
         replace_file(dir, path, bytes, Durability::Now)
     }
 
+    fn staging(&self) -> std::sync::MutexGuard<'_, Staging> {
+        // A panic elsewhere while holding it leaves nothing half-done in it.
+        self.staging
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The writer of staged image files, once the store and its images folder are ready: a
+    /// new store gets its meta (serial 0) first, as a commit gives it, so a run interrupted
+    /// after staging leaves a folder that is still recognised as a store.
+    fn start_writer(&self, meta: &Meta, path: &Path) -> Result<Writer, Error> {
+        self.check_store()?;
+        if self.read_meta()?.0.is_none() {
+            self.write_meta(&MetaFile {
+                meta: &Meta {
+                    lineage: meta.lineage.clone(),
+                    serial: 0,
+                },
+                memos: MemoIndex::new(),
+            })?;
+        }
+        let dir = path.parent().unwrap_or(&self.root).to_path_buf();
+        self.refuse_links_to(&dir)?;
+        std::fs::create_dir_all(&dir).map_err(io("create", &dir))?;
+        self.refuse_links_to(&dir)?;
+        let (tx, rx) = std::sync::mpsc::channel::<(PathBuf, Image)>();
+        let handle = std::thread::Builder::new()
+            .name("image-writer".into())
+            .spawn(move || {
+                for (path, image) in rx {
+                    // A file that fails here is written by the commit, which reports why.
+                    if let Ok(text) = to_yaml(&image) {
+                        let _ = replace_file(&dir, &path, text.as_bytes(), Durability::Batch);
+                    }
+                }
+            })
+            .map_err(io("start a writer for", path))?;
+        Ok((tx, handle))
+    }
+
+    /// Wait for the writer of staged files; the digests it was given.
+    fn finish_staging(&self) -> std::collections::HashSet<String> {
+        let mut staging = self.staging();
+        if let Some((tx, handle)) = staging.writer.take() {
+            drop(tx);
+            let _ = handle.join();
+        }
+        std::mem::take(&mut staging.staged)
+    }
+
     /// Write new image files, several at once, into the one images folder. The folder is
     /// created and checked for links once; each file is renamed into place without a flush of
     /// its own, and one `syncfs` makes the whole batch durable before this returns, so a
@@ -442,6 +516,7 @@ impl DirState {
     fn write_images<'a>(&self, images: &'a [(PathBuf, &Image)]) -> Result<Vec<&'a Path>, Error> {
         use std::sync::atomic::{AtomicUsize, Ordering};
         const WRITERS: usize = 4;
+        let staged = self.finish_staging();
         let Some((first, _)) = images.first() else {
             return Ok(Vec::new());
         };
@@ -468,6 +543,10 @@ impl DirState {
                 if let Ok(Some(existing)) = read_nofollow(path)
                     && existing == bytes.as_bytes()
                 {
+                    // Written ahead by this run: not durable yet, and new to the report.
+                    if staged.contains(&image.metadata.name) {
+                        done.push(i);
+                    }
                     continue;
                 }
                 if replace_file(dir, path, bytes.as_bytes(), Durability::Batch)? {
@@ -715,7 +794,32 @@ impl LiveState for DirState {
     }
 
     fn has_image(&self, digest: &str) -> bool {
-        self.image_intact(digest)
+        !self.staging().staged.contains(digest) && self.image_intact(digest)
+    }
+
+    fn stage_image(&self, meta: &Meta, image: &Image) {
+        let Ok(path) = self.image_path(&image.metadata.name) else {
+            return;
+        };
+        let mut staging = self.staging();
+        if staging.refused || staging.staged.contains(&image.metadata.name) {
+            return;
+        }
+        if staging.writer.is_none() {
+            match self.start_writer(meta, &path) {
+                Ok(writer) => staging.writer = Some(writer),
+                Err(_) => {
+                    // The commit meets the same problem and reports it.
+                    staging.refused = true;
+                    return;
+                }
+            }
+        }
+        if let Some((tx, _)) = &staging.writer
+            && tx.send((path, image.clone())).is_ok()
+        {
+            staging.staged.insert(image.metadata.name.clone());
+        }
     }
 
     fn lock(&self, timeout: Duration) -> Result<LockGuard, Error> {

@@ -207,8 +207,16 @@ pub trait LiveState {
     /// The Image recorded for `digest` (`sha256:…`), if any.
     fn load_image(&self, digest: &str) -> Result<Option<Image>, Error>;
 
-    /// Whether an Image is recorded for `digest`.
+    /// Whether an Image is recorded for `digest` (one staged by this run is not yet).
     fn has_image(&self, digest: &str) -> bool;
+
+    /// An Image the commit that follows (with `meta`) will record, handed over as soon as it
+    /// is known so its file can be written while the other imports are still in flight.
+    /// Nothing is durable, nor counted, until [`LiveState::commit`] records it; a store that
+    /// cannot write ahead ignores it.
+    fn stage_image(&self, meta: &Meta, image: &Image) {
+        let _ = (meta, image);
+    }
 
     /// Take the apply lock, waiting up to `timeout` for another holder to finish.
     fn lock(&self, timeout: Duration) -> Result<LockGuard, Error>;

@@ -27,6 +27,7 @@ mod release;
 mod resolve;
 mod rollout;
 mod secrets;
+mod staging;
 mod tags;
 mod tls;
 
