@@ -669,12 +669,10 @@ fn imports(
     }
     let results = match env.on_image {
         Some(on_image) => {
+            // A resolver fetches only Images it does not know already.
             let each = |r: &Result<crate::registry::Resolved, crate::registry::ImportFailure>| {
-                let Ok(r) = r else { return };
-                for img in r.image.iter().chain(&r.platform_images) {
-                    if !(env.image_known)(&img.metadata.name) {
-                        on_image(img);
-                    }
+                if let Ok(r) = r {
+                    r.image.iter().chain(&r.platform_images).for_each(on_image);
                 }
             };
             env.resolver.resolve_each(&requests, env.image_known, &each)
