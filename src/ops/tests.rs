@@ -99,13 +99,13 @@ fn a_declined_approval_and_a_dry_run_change_nothing() {
     };
     let report =
         apply::run(&ws, &Default::default(), Some(&mut decline), &NoProgress).expect("apply");
-    assert!(matches!(report, Run::Done(Report::Cancelled)));
+    assert!(matches!(report, Run::Done(Report::Cancelled { .. })));
     assert!(seen > 0, "the approval saw the plan");
     let dry = apply::Options {
         dry_run: true,
         ..Default::default()
     };
-    let Report::DryRun { plan, saved } = applied(&ws, &dry) else {
+    let Report::DryRun { plan, saved, .. } = applied(&ws, &dry) else {
         panic!("not a dry run");
     };
     assert!(!saved && !plan.is_empty());

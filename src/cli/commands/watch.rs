@@ -57,11 +57,14 @@ fn replan(ws: &Workspace, cache: &mut watch::cache::Cache) -> String {
     let planned = cache
         .load(ws)
         .and_then(|loaded| ops::plan::run_loaded(ws, loaded, &options));
+    let manifest_problems = planned
+        .as_ref()
+        .map_or(Vec::new(), |r| r.manifest_problems().to_vec());
     let mut text = match planned {
         Ok(Run::Done(done)) => crate::plan::render::text(&done.planned.plan, false),
         Ok(Run::Invalid(invalid)) => crate::diagnostic::render_text(&invalid.diagnostics),
         Err(err) => format!("error: {err:#}\n"),
     };
-    text.push_str(&crate::diagnostic::render_text(&ws.take_manifest_errors()));
+    text.push_str(&crate::diagnostic::render_text(&manifest_problems));
     text
 }
