@@ -7,25 +7,13 @@ use std::path::Path;
 use crate::cli::Out;
 use crate::harness::{Registry, Variant};
 
-const CONFIG: &str = "[registry]\ninsecure_allowed = [\"127.0.0.1\"]\n";
-
 fn run(root: &Path, now: &str, args: &[&str]) -> Out {
     crate::cli::run_at(root, now, args)
 }
 
-fn repo(host: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("streamsync.toml"), CONFIG).expect("config");
-    let defs = dir.path().join("definitions/demo");
-    std::fs::create_dir_all(&defs).expect("definitions");
-    std::fs::write(
-        defs.join("app.yaml"),
-        format!(
-            "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: app\nspec:\n  tags:\n  - name: \"1.0\"\n    from:\n      kind: DockerImage\n      name: {host}/demo/app:1.0\n    importPolicy:\n      insecure: true\n  - name: \"2.0\"\n    from:\n      kind: DockerImage\n      name: {host}/demo/app:2.0\n    importPolicy:\n      insecure: true\n      scheduled: true\n"
-        ),
-    )
-    .expect("definition");
-    dir
+fn repo(host: &str) -> crate::support::TestRepo {
+    let app = crate::support::local_app(host);
+    crate::support::TestRepo::with_app(crate::support::LOCAL_REGISTRY_CONFIG, &app)
 }
 
 const T0: &str = "2026-01-01T00:00:00Z";
