@@ -931,3 +931,41 @@ fn a_bad_mirror_section_is_an_error_at_its_line_and_no_section_says_how_to_add_o
     );
     assert!(out.stderr.contains("hint: set `[mirror] registry"), "{out}");
 }
+
+/// A mirror that answers every request with 429: pushes go through the one request loop
+/// pulls use, so the mirror is given up for the rest of the run after a few answers, as a
+/// registry an import asks is, and the other images are not sent to it at all.
+#[test]
+fn a_mirror_that_keeps_answering_429_is_given_up_for_the_run() {
+    let src = source();
+    let mirror = Registry::start(Variant::Plain);
+    let proxy = Proxy::start(mirror.port);
+    proxy.set_default(Fault::Status(
+        429,
+        vec![("Retry-After".to_owned(), "0".to_owned())],
+    ));
+    let root = crate::harness::root();
+    let tags = vec![
+        ("1.0", format!("{}/team/app:1.0", src.reg.host()), "Legacy"),
+        (
+            "2.0",
+            format!("{}/team/other:2.0", src.reg.host()),
+            "Legacy",
+        ),
+    ];
+    repository(root.path(), &tags, &proxy.host(), "");
+    apply(root.path());
+    let out = run(root.path(), &["mirror"]);
+    assert_eq!(out.code, 3, "{out}");
+    assert!(
+        out.stdout.contains(
+            "not asked (rate limited earlier in this run: the registry kept answering 429 Too Many Requests)"
+        ),
+        "{out}"
+    );
+    assert!(
+        proxy.requests() <= 8,
+        "{} requests reached the mirror\n{out}",
+        proxy.requests()
+    );
+}
