@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::cli::{self, Out};
-use crate::harness::{Registry, Variant};
+use crate::harness::{Registry, Variant, app_registry};
 use crate::proxy::{Fault, Proxy};
 use crate::support::{
     LOCAL_REGISTRY_CONFIG as CONFIG, Stream, Tag, TestRepo, git, local_app, regex_escape, stream,
@@ -106,10 +106,7 @@ fn many(repository: &str) -> Stream {
 /// The local registry with `demo/app:1.0` and `demo/app:2.0` pushed, and a repository whose
 /// stream `demo/app` imports them (2.0 scheduled).
 fn app_repo() -> (Registry, Repo) {
-    let reg = Registry::start(Variant::Plain);
-    let p = reg.pusher();
-    p.image("demo/app", "1.0", "amd64", "one");
-    p.image("demo/app", "2.0", "amd64", "two");
+    let (reg, _, _) = app_registry();
     let repo = Repo::new(&app_definition(&reg.host(), []));
     (reg, repo)
 }
@@ -188,10 +185,8 @@ fn apply_imports_with_images_then_a_second_apply_asks_nothing() {
 
 #[test]
 fn sync_follows_scheduled_tags_and_keeps_permanent_ones() {
-    let reg = Registry::start(Variant::Plain);
+    let (reg, one, two) = app_registry();
     let p = reg.pusher();
-    let one = p.image("demo/app", "1.0", "amd64", "one");
-    let two = p.image("demo/app", "2.0", "amd64", "two");
     let repo = Repo::new(&app_definition(&reg.host(), []));
     let out = repo.run(&["sync", "--once"]);
     assert_eq!(out.code, 0, "{out}");
@@ -345,10 +340,8 @@ fn import_all_caps_a_repository_in_openshift_order() {
 
 #[test]
 fn a_missing_upstream_tag_is_a_not_found_condition() {
-    let reg = Registry::start(Variant::Plain);
+    let (reg, _, _) = app_registry();
     let p = reg.pusher();
-    p.image("demo/app", "1.0", "amd64", "one");
-    p.image("demo/app", "2.0", "amd64", "two");
     let gone = Tag::image("gone", &format!("{}/demo/app:missing", reg.host())).insecure();
     let repo = Repo::new(&app_definition(&reg.host(), [gone]));
     let out = repo.run(&["apply"]);
@@ -388,10 +381,8 @@ fn a_missing_upstream_tag_is_a_not_found_condition() {
 
 #[test]
 fn a_rate_limited_registry_is_incomplete_and_keeps_the_last_good_import() {
-    let reg = Registry::start(Variant::Plain);
+    let (reg, _, two) = app_registry();
     let p = reg.pusher();
-    p.image("demo/app", "1.0", "amd64", "one");
-    let two = p.image("demo/app", "2.0", "amd64", "two");
     let proxy = Proxy::start(reg.port);
     let repo = Repo::new(&app_definition(&proxy.host(), []));
     assert_eq!(repo.run(&["apply"]).code, 0);
@@ -857,10 +848,8 @@ fn plan_refresh_shows_the_rollouts_the_imports_would_cause() {
 
 #[test]
 fn nothing_is_rolled_from_a_failed_import() {
-    let reg = Registry::start(Variant::Plain);
+    let (reg, _, _) = app_registry();
     let p = reg.pusher();
-    p.image("demo/app", "1.0", "amd64", "one");
-    p.image("demo/app", "2.0", "amd64", "two");
     let next = Tag::image("next", &format!("{}/demo/app:9.9", reg.host())).insecure();
     let repo = Repo::new(&app_definition(&reg.host(), [next]));
     let path = follower(&repo, "app:next");

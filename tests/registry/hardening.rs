@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use crate::cli::Out;
-use crate::harness::{Registry, Variant};
+use crate::harness::app_registry;
 
 fn run(root: &Path, now: &str, args: &[&str]) -> Out {
     crate::cli::run_at(root, now, args)
@@ -20,10 +20,7 @@ const T0: &str = "2026-01-01T00:00:00Z";
 
 #[test]
 fn a_damaged_image_file_is_written_again_by_the_next_import_of_its_digest() {
-    let reg = Registry::start(Variant::Plain);
-    let p = reg.pusher();
-    let one = p.image("demo/app", "1.0", "amd64", "one");
-    let two = p.image("demo/app", "2.0", "amd64", "two");
+    let (reg, one, two) = app_registry();
     let dir = repo(&reg.host());
     let out = run(dir.path(), T0, &["apply"]);
     assert_eq!(out.code, 0, "{out}");
@@ -61,10 +58,8 @@ fn a_damaged_image_file_is_written_again_by_the_next_import_of_its_digest() {
 
 #[test]
 fn a_saved_refreshed_plan_applies() {
-    let reg = Registry::start(Variant::Plain);
+    let (reg, _, _) = app_registry();
     let p = reg.pusher();
-    p.image("demo/app", "1.0", "amd64", "one");
-    p.image("demo/app", "2.0", "amd64", "two");
     let dir = repo(&reg.host());
     // A first plan: new tags, digests observed by the refresh.
     let file = dir.path().join("plan.json");

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::cli::{Out, run, run_at};
-use crate::harness::{Registry, Variant};
+use crate::harness::{Registry, Variant, app_registry};
 use crate::support::{Tag, TestRepo, git, stream};
 
 /// The manifests, by path under `deploy/`.
@@ -87,11 +87,9 @@ fn changed_files(root: &Path) -> Vec<String> {
 
 #[test]
 fn every_kind_rolls_byte_for_byte_after_apply_sync_and_import() {
-    let reg = Registry::start(Variant::Plain);
+    let (reg, one, two) = app_registry();
     let host = reg.host();
     let p = reg.pusher();
-    let one = p.image("demo/app", "1.0", "amd64", "one");
-    let two = p.image("demo/app", "2.0", "amd64", "two");
     let mysql = p.image("openshift/mysql", "8.0", "amd64", "mysql");
     let dir = repository(&host);
     let root = dir.path();
@@ -200,11 +198,9 @@ fn every_kind_rolls_byte_for_byte_after_apply_sync_and_import() {
 
 #[test]
 fn a_tag_whose_import_failed_waits_and_its_followers_keep_their_bytes() {
-    let reg = Registry::start(Variant::Plain);
+    let (reg, _, _) = app_registry();
     let host = reg.host();
     let p = reg.pusher();
-    p.image("demo/app", "1.0", "amd64", "one");
-    p.image("demo/app", "2.0", "amd64", "two");
     p.image("openshift/mysql", "8.0", "amd64", "mysql");
     let dir = repository(&host);
     let root = dir.path();
@@ -361,11 +357,9 @@ spec:
 /// skipped as external, and stops neither the import nor the other roll-outs.
 #[test]
 fn a_trigger_on_a_cluster_stream_is_external_and_the_import_lands() {
-    let reg = Registry::start(Variant::Plain);
+    let (reg, one, two) = app_registry();
     let host = reg.host();
     let p = reg.pusher();
-    let one = p.image("demo/app", "1.0", "amd64", "one");
-    let two = p.image("demo/app", "2.0", "amd64", "two");
     let mysql = p.image("openshift/mysql", "8.0", "amd64", "mysql");
     let dir = repository(&host);
     let root = dir.path();
@@ -437,11 +431,9 @@ fn a_trigger_on_a_cluster_stream_is_external_and_the_import_lands() {
 /// roll every other manifest, then print the errors and exit 1.
 #[test]
 fn a_broken_manifest_stops_no_import_and_no_other_rollout() {
-    let reg = Registry::start(Variant::Plain);
+    let (reg, one, two) = app_registry();
     let host = reg.host();
     let p = reg.pusher();
-    let one = p.image("demo/app", "1.0", "amd64", "one");
-    let two = p.image("demo/app", "2.0", "amd64", "two");
     let mysql = p.image("openshift/mysql", "8.0", "amd64", "mysql");
     let broken = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\n  annotations:\n    image.openshift.io/triggers: '[]'\nspec: [unclosed\n";
     let typo = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: typo\n  namespace: demo\n  annotations:\n    image.openshift.io/triggers: '[{\"from\":{\"kind\":\"ImageStreamTag\",\"name\":\"app:1.1\"},\"fieldPath\":\"spec.template.spec.containers[0].image\"}]'\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: old\n";
