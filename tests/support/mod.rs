@@ -1,6 +1,9 @@
 //! Test support shared by the CLI tests (`tests/cli`) and the registry tests
 //! (`tests/registry`): one way to run the built binary in a hermetic environment, builders for
-//! repositories, definitions and state manifests, and one snapshot helper.
+//! repositories, definitions and state manifests, one way to run `git`, the set-up the
+//! registry tests share (the config that allows the local registries, `demo/app`), and one
+//! snapshot helper. A test keeps an ImageStream literal only where its exact text is the
+//! point (a located diagnostic, a malformed file, formatting an edit must keep), and says so.
 //!
 //! Every run gets its own sandbox folder: `HOME`, the `XDG_*` folders, `DOCKER_CONFIG` and
 //! `REGISTRY_AUTH_FILE` (an empty auth file) all point inside it, so no test reads the
