@@ -191,17 +191,46 @@ pub fn load_for_plan(
                 .map(|s| s.key()),
         );
     }
-    let memos: Vec<BTreeMap<StreamKey, String>> = sets
-        .iter()
-        .map(|set| set.par_iter().map(|s| (s.key(), memo(s))).collect())
-        .collect();
-    let mut wanted: BTreeMap<StreamKey, String> = memos[0]
+    let memos: Vec<BTreeMap<StreamKey, String>> = sets.iter().map(|set| memos(set)).collect();
+    let wanted: BTreeMap<StreamKey, String> = memos[0]
         .iter()
         .filter(|(key, memo)| {
             !keep.contains(*key) && memos[1..].iter().all(|m| m.get(*key) == Some(*memo))
         })
         .map(|(k, m)| (k.clone(), m.clone()))
         .collect();
+    load_wanted(state, wanted)
+}
+
+/// The memo of every stream of `streams` (in parallel).
+pub fn memos(streams: &[&ImageStream]) -> BTreeMap<StreamKey, String> {
+    streams.par_iter().map(|s| (s.key(), memo(s))).collect()
+}
+
+/// [`load_for_plan`] of `desired` whose memos are known already (`watch` keeps them): no base,
+/// no refresh.
+pub fn load_for_plan_with(
+    state: &dyn LiveState,
+    desired: &[&ImageStream],
+    memos: &BTreeMap<StreamKey, String>,
+    also: &BTreeSet<StreamKey>,
+) -> Result<Snapshot, Error> {
+    let mut keep = linked(desired.iter().copied());
+    keep.extend(also.iter().cloned());
+    let wanted = memos
+        .iter()
+        .filter(|(key, _)| !keep.contains(*key))
+        .map(|(k, m)| (k.clone(), m.clone()))
+        .collect();
+    load_wanted(state, wanted)
+}
+
+/// Load the state leaving unparsed the streams whose recorded memo `wanted` holds, but for
+/// those a parsed stream names.
+fn load_wanted(
+    state: &dyn LiveState,
+    mut wanted: BTreeMap<StreamKey, String>,
+) -> Result<Snapshot, Error> {
     loop {
         let snapshot =
             state.load_skipping(&|key, memo| wanted.get(key).is_some_and(|m| m == memo))?;
@@ -221,6 +250,85 @@ pub fn load_for_plan(
         }
         wanted.retain(|k, _| !needed.contains(k));
     }
+}
+
+/// Keep a snapshot [`load_for_plan`] loaded up to date with definitions edited since (what
+/// `watch` does between rounds, instead of reading every stream file again): parse the stream
+/// files it left unparsed that `needed` now asks for (given each one's recorded memo), and, as
+/// [`load_for_plan`] does, those a newly parsed live stream names. Each file must still hold
+/// the bytes the snapshot hashed: `Ok(false)` when one changed (the caller loads afresh). A
+/// stream parsed stays parsed; its definition at rest with it plans to nothing all the same.
+pub fn reparse(
+    state: &state::dir::DirState,
+    snapshot: &mut Snapshot,
+    needed: impl Fn(&StreamKey, &str) -> bool,
+) -> Result<bool, Error> {
+    let mut want: BTreeSet<StreamKey> = snapshot
+        .skipped
+        .iter()
+        .filter(|(key, memo)| needed(key, memo))
+        .map(|(key, _)| key.clone())
+        .collect();
+    while !want.is_empty() {
+        let mut next = BTreeSet::new();
+        for key in want {
+            let Some(sha256) = snapshot.hashes.get(&key) else {
+                return Ok(false);
+            };
+            let Some(stream) = state.load_stream_as_hashed(&key, sha256)? else {
+                return Ok(false);
+            };
+            next.extend(
+                linked([&stream])
+                    .into_iter()
+                    .filter(|k| snapshot.skipped.contains_key(k) && *k != key),
+            );
+            snapshot.skipped.remove(&key);
+            snapshot.streams.insert(key, stream);
+        }
+        want = next;
+    }
+    Ok(true)
+}
+
+/// Leave unparsed, in a snapshot, the streams that are at rest ([`at_rest`]) with a definition
+/// of the same memo, as if the state had recorded their memos (a state written before memos
+/// were recorded, or by hand): each plans to nothing, so a caller that plans again and again
+/// (`watch`) need not compare them each time. `keep` names streams that must stay parsed;
+/// so do the streams a parsed one names. Returns how many were left unparsed.
+pub fn rest(
+    snapshot: &mut Snapshot,
+    memos: &BTreeMap<StreamKey, String>,
+    keep: &BTreeSet<StreamKey>,
+) -> usize {
+    let mut resting: BTreeMap<StreamKey, String> = snapshot
+        .streams
+        .par_iter()
+        .filter(|(key, _)| !keep.contains(*key))
+        .filter_map(|(key, live)| {
+            let wanted = memos.get(key)?;
+            (at_rest(live) && memo(live) == *wanted).then(|| (key.clone(), wanted.clone()))
+        })
+        .collect();
+    loop {
+        let named: BTreeSet<StreamKey> = linked(
+            snapshot
+                .streams
+                .iter()
+                .filter(|(key, _)| !resting.contains_key(*key))
+                .map(|(_, s)| s),
+        );
+        let before = resting.len();
+        resting.retain(|key, _| !named.contains(key));
+        if resting.len() == before {
+            break;
+        }
+    }
+    for (key, memo) in &resting {
+        snapshot.streams.remove(key);
+        snapshot.skipped.insert(key.clone(), memo.clone());
+    }
+    resting.len()
 }
 
 /// Plan against already-loaded live streams.

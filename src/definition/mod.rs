@@ -3,6 +3,7 @@
 //! validates them, reporting every problem at once. Never reads live state or registries.
 
 pub mod convert;
+pub mod incremental;
 pub mod node;
 pub mod source;
 pub mod validate;
@@ -132,10 +133,10 @@ pub fn load(source: &Source, config: &Config, policies: &Policies) -> Result<Loa
                 .par_iter()
                 .map(|rel| {
                     let file = source::read_worktree_file(root, rel)?;
-                    Ok(parse_file(&file, config))
+                    Ok((file.path.clone(), parse_file(&file, config)))
                 })
                 .collect::<Result<Vec<_>, SourceError>>()?;
-            Ok(finish(parsed, paths.len(), config, policies))
+            Ok(finish(parsed, config, policies))
         }
         // git2 repositories are not shared across threads: read the blobs first.
         Source::Rev { .. } => {
@@ -147,65 +148,20 @@ pub fn load(source: &Source, config: &Config, policies: &Policies) -> Result<Loa
 
 /// Parse, convert and validate already-read files (parallel across files).
 pub fn load_files(files: &[SourceFile], config: &Config, policies: &Policies) -> Loaded {
-    let parsed: Vec<(Vec<Definition>, Vec<Diagnostic>)> =
-        files.par_iter().map(|f| parse_file(f, config)).collect();
-    finish(parsed, files.len(), config, policies)
-}
-
-/// Validate files parsed by [`parse_file`] (in path order) as [`load`] does: for a caller
-/// that keeps parsed files between loads (`watch`).
-pub fn load_parsed(
-    parsed: Vec<(Vec<Definition>, Vec<Diagnostic>)>,
-    config: &Config,
-    policies: &Policies,
-) -> Loaded {
-    let files = parsed.len();
-    finish(parsed, files, config, policies)
+    let parsed: Vec<(String, incremental::Parsed)> = files
+        .par_iter()
+        .map(|f| (f.path.clone(), parse_file(f, config)))
+        .collect();
+    finish(parsed, config, policies)
 }
 
 /// Gather the parsed files (in path order) into a set, then validate it.
 fn finish(
-    parsed: Vec<(Vec<Definition>, Vec<Diagnostic>)>,
-    files: usize,
+    parsed: Vec<(String, incremental::Parsed)>,
     config: &Config,
     policies: &Policies,
 ) -> Loaded {
-    let mut diagnostics = Vec::new();
-    let mut all = Vec::new();
-    for (defs, diags) in parsed {
-        all.extend(defs);
-        diagnostics.extend(diags);
-    }
-    let mut set = DefinitionSet::default();
-    for def in all {
-        let key = def.stream.key();
-        if let Some(first) = set.streams.get(&key) {
-            diagnostics.push(
-                Diagnostic::error(
-                    &def.file,
-                    def.pos.line,
-                    def.pos.column,
-                    "duplicate-stream",
-                    format!("stream `{key}` is defined twice"),
-                )
-                .with_hint(format!(
-                    "it is first defined at {}:{}:{}; keep one definition",
-                    first.file, first.pos.line, first.pos.column
-                )),
-            );
-            continue;
-        }
-        set.streams.insert(key, def);
-    }
-    // `[lint] allow` silences warnings and notes of conversion as it does validation's.
-    diagnostics.retain(|d| d.is_error() || !policies.lint.allow.iter().any(|a| a == d.code));
-    diagnostics.extend(validate::validate(&set, config, policies));
-    diagnostic::sort(&mut diagnostics);
-    Loaded {
-        set,
-        diagnostics,
-        files,
-    }
+    incremental::Tracker::new(parsed, config, policies, Vec::new()).into_loaded()
 }
 
 /// The namespace a file gets from its folder: `definitions/<ns>/...`.

@@ -10,7 +10,7 @@ use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::model::dates::{self, Recognizer};
 use crate::model::{
     ANNOTATION_DISPLAY_NAME, ImageStream, KIND_DOCKER_IMAGE, KIND_IMAGE_STREAM_IMAGE,
-    KIND_IMAGE_STREAM_TAG, reference, split_source,
+    KIND_IMAGE_STREAM_TAG, StreamKey, reference, split_source,
 };
 use crate::policy::{Config, Policies};
 
@@ -22,12 +22,32 @@ static TAG_NAME: LazyLock<Regex> =
 /// Check every stream of the set (in parallel: streams are independent; the result keeps the
 /// set's order).
 pub fn validate(set: &DefinitionSet, config: &Config, policies: &Policies) -> Vec<Diagnostic> {
+    validate_each(set, set.streams.keys(), config, policies)
+        .into_iter()
+        .flat_map(|(_, diags)| diags)
+        .collect()
+}
+
+/// Check the streams of the set that `keys` names (in parallel; the result keeps `keys`'
+/// order), each with its own diagnostics: a stream's are decided by its definition, the
+/// streams it names as sources ([`sources`]) and the names of the streams in a namespace it
+/// names one in, so a caller that keeps them (`watch`) checks again only the streams an edit
+/// can change.
+pub fn validate_each<'k>(
+    set: &DefinitionSet,
+    keys: impl IntoIterator<Item = &'k StreamKey>,
+    config: &Config,
+    policies: &Policies,
+) -> Vec<(StreamKey, Vec<Diagnostic>)> {
     use rayon::prelude::*;
     // A broken date pattern is reported by the policy check; the built-in forms still apply.
     let recognizer = Recognizer::with_patterns(&policies.prune.date_patterns).unwrap_or_default();
-    let defs: Vec<&Definition> = set.streams.values().collect();
+    let defs: Vec<&Definition> = keys
+        .into_iter()
+        .filter_map(|k| set.streams.get(k))
+        .collect();
     defs.par_iter()
-        .flat_map_iter(|def| {
+        .map(|def| {
             let mut v = Validator {
                 def,
                 set,
@@ -36,11 +56,30 @@ pub fn validate(set: &DefinitionSet, config: &Config, policies: &Policies) -> Ve
                 out: Vec::new(),
             };
             v.stream();
-            v.out
+            let diags = v
+                .out
                 .into_iter()
                 .filter(|d| d.is_error() || !policies.lint.allow.iter().any(|a| a == d.code))
+                .collect();
+            (def.stream.key(), diags)
         })
         .collect()
+}
+
+/// The other streams a stream names as the source of a tag (`ImageStreamTag`,
+/// `ImageStreamImage`), in tag order, repeats removed: what its check reads besides itself.
+pub fn sources(stream: &ImageStream) -> Vec<StreamKey> {
+    let holder = stream.key();
+    let mut out: Vec<StreamKey> = Vec::new();
+    for t in &stream.spec.tags {
+        if let Some((key, _)) = t.from.as_ref().and_then(|f| f.source(&holder))
+            && key != holder
+            && !out.contains(&key)
+        {
+            out.push(key);
+        }
+    }
+    out
 }
 
 struct Validator<'a> {

@@ -180,6 +180,29 @@ pub fn run_loaded(ws: &Workspace, loaded: Loaded, options: &Options) -> Result<R
     }))
 }
 
+/// The offline plan [`run`] makes without a revision, a base, a refresh or a saved file, of
+/// inputs already loaded: definitions without errors, the manifests' triggers (judged against
+/// them, with their problems) and a live-state snapshot loaded for them. `watch` keeps all
+/// three between rounds and makes its plan here (the snapshot comes back with it).
+pub fn offline(
+    ws: &Workspace,
+    set: &crate::definition::DefinitionSet,
+    scan: &rollout::Scan,
+    problems: Vec<Diagnostic>,
+    snapshot: crate::state::Snapshot,
+) -> Result<Planned> {
+    let desired: Vec<&ImageStream> = set.streams().collect();
+    let config = ws.config()?;
+    let state = ws.state()?;
+    let plan_options = plan::Options {
+        prune: config.apply.prune_streams,
+    };
+    let mut planned = reconcile::plan_snapshot(&desired, snapshot, &state, &plan_options, None);
+    planned.plan.rollouts = rollouts_of(ws, config, scan, &planned.plan, &planned.snapshot);
+    planned.plan.rollouts.problems = problems;
+    Ok(planned)
+}
+
 /// The roll-outs `scan`'s triggers call for once `plan` is applied: its changes are made
 /// in memory (imports only where a refresh resolved them), then the triggers are resolved
 /// against the result. Triggers of tags still waiting for an import nobody asked about wait.

@@ -161,6 +161,9 @@ impl MirrorConfig {
     }
 }
 
+/// The folder of policy files, under the repository root.
+pub const POLICIES_DIR: &str = "policies";
+
 /// `[mirror] verify_interval` when unset.
 pub const DEFAULT_VERIFY_INTERVAL: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
@@ -399,7 +402,7 @@ pub fn load_config(config_path: &Path, display: &str) -> Result<Config, Box<Diag
 pub fn load_policies(root: &Path) -> (Policies, Vec<Diagnostic>) {
     let mut policies = Policies::default();
     let mut diags = Vec::new();
-    let dir = root.join("policies");
+    let dir = root.join(POLICIES_DIR);
     let Ok(entries) = fs_err::read_dir(&dir) else {
         return (policies, diags);
     };

@@ -340,26 +340,49 @@ impl DirState {
         self.check_store()?;
         let mut out = BTreeMap::new();
         for key in keys {
-            let Ok(path) = self.stream_path(key) else {
-                continue;
-            };
-            let dir = self.root.join(&key.namespace);
-            match std::fs::symlink_metadata(&dir) {
-                Ok(m) if m.file_type().is_symlink() => {
-                    return Err(Error::Symlink {
-                        path: dir.display().to_string(),
-                    });
-                }
-                Ok(m) if m.is_dir() => {}
-                Ok(_) => continue,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(io("read", &dir)(e)),
-            }
-            if let Some(bytes) = read_nofollow(&path)? {
+            if let Some((path, bytes)) = self.read_stream_file(key)? {
                 out.insert(key.clone(), parse_stream(key, &path, &bytes)?);
             }
         }
         Ok(out)
+    }
+
+    /// The stream `key` names, parsed, if its file still holds the bytes whose sha256 (hex)
+    /// is `sha256`, as a snapshot recorded it: for a caller that keeps a snapshot and parses
+    /// a stream it left unparsed later (`watch`). `None` when the file changed or is gone.
+    pub fn load_stream_as_hashed(
+        &self,
+        key: &StreamKey,
+        sha256: &str,
+    ) -> Result<Option<ImageStream>, Error> {
+        self.check_store()?;
+        match self.read_stream_file(key)? {
+            Some((path, bytes)) if hex::encode(Sha256::digest(&bytes)) == sha256 => {
+                Ok(Some(parse_stream(key, &path, &bytes)?))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The bytes of `key`'s stream file, refusing links as [`Self::load`] refuses them; `None`
+    /// when not stored (a name no stream file could have is simply not stored).
+    fn read_stream_file(&self, key: &StreamKey) -> Result<Option<(PathBuf, Vec<u8>)>, Error> {
+        let Ok(path) = self.stream_path(key) else {
+            return Ok(None);
+        };
+        let dir = self.root.join(&key.namespace);
+        match std::fs::symlink_metadata(&dir) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(Error::Symlink {
+                    path: dir.display().to_string(),
+                });
+            }
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => return Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io("read", &dir)(e)),
+        }
+        Ok(read_nofollow(&path)?.map(|bytes| (path, bytes)))
     }
 
     /// The Image recorded for `digest`.

@@ -5,7 +5,7 @@
 //! (from another terminal, too). Editors' temporary files (`.swp`, `~`, `4913`, `.#*`,
 //! `*.tmp`) start no round. Knows nothing of plans: the caller decides what to redo.
 
-pub mod cache;
+pub mod session;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -19,7 +19,8 @@ use crate::policy::RolloutConfig;
 /// What the watcher reports.
 #[derive(Debug)]
 pub enum Event {
-    /// Something relevant changed (the paths, relative to the root).
+    /// Something relevant changed (the paths, relative to the root; an empty path when the
+    /// system lost events, so anything may have changed).
     Changed(Vec<PathBuf>),
     /// Stop (Ctrl-C or SIGTERM).
     Stop,
@@ -132,6 +133,10 @@ impl View<'_> {
     /// Whether a changed path matters.
     fn relevant(&self, path: &Path) -> bool {
         let s = self.sources;
+        if path.as_os_str().is_empty() {
+            // Events were lost: everything may have changed.
+            return true;
+        }
         if path == s.config {
             return true;
         }
@@ -269,6 +274,11 @@ pub fn run(
     // report them again, forever.
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         let Ok(event) = res else { return };
+        // The kernel's queue overflowed: what changed is unknown (an empty path says so).
+        if event.need_rescan() {
+            let _ = tx_fs.send(Some(vec![PathBuf::new()]));
+            return;
+        }
         if matches!(event.kind, EventKind::Access(_) | EventKind::Other) {
             return;
         }

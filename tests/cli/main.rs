@@ -29,4 +29,5 @@ mod tag;
 mod trust;
 mod validate;
 mod watch;
+mod watch_rounds;
 mod workflows;

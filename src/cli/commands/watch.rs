@@ -7,15 +7,15 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use crate::cli::{ExitStatus, Printer, WatchArgs};
-use crate::ops::{self, Run, Workspace};
+use crate::ops::Workspace;
 use crate::watch::{self, Event};
 
 /// Run `watch` until Ctrl-C (exit 0).
 pub fn run(ws: &Workspace, args: &WatchArgs, printer: &Printer) -> Result<ExitStatus> {
-    let cache = std::cell::RefCell::new(watch::cache::Cache::default());
-    let show = |why: &str| {
+    let session = std::cell::RefCell::new(watch::session::Session::default());
+    let show = |why: &str, changed: Option<&[std::path::PathBuf]>| {
         let started = Instant::now();
-        let text = replan(ws, &mut cache.borrow_mut());
+        let text = session.borrow_mut().round(ws, changed);
         let stamp = chrono::Local::now().format("%H:%M:%S");
         printer.out(&format!(
             "── {stamp} {why} ({} ms) ──\n{text}",
@@ -34,11 +34,17 @@ pub fn run(ws: &Workspace, args: &WatchArgs, printer: &Printer) -> Result<ExitSt
     watch::run(
         &sources,
         Duration::from_millis(args.debounce_ms),
-        || show("plan"),
+        || show("plan", None),
         |event| match event {
             Event::Changed(paths) => {
-                let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-                show(&format!("changed {}", names.join(", ")));
+                let names: Vec<String> = paths
+                    .iter()
+                    .map(|p| match p.as_os_str().is_empty() {
+                        true => "everything (events were lost)".to_owned(),
+                        false => p.display().to_string(),
+                    })
+                    .collect();
+                show(&format!("changed {}", names.join(", ")), Some(&paths));
                 true
             }
             Event::Stop => false,
@@ -46,25 +52,4 @@ pub fn run(ws: &Workspace, args: &WatchArgs, printer: &Printer) -> Result<ExitSt
     )?;
     printer.info("watch stopped");
     Ok(ExitStatus::Success)
-}
-
-/// The text shown after each change: the errors, or the plan (with the manifests that
-/// could not be read, which stop nothing else).
-fn replan(ws: &Workspace, cache: &mut watch::cache::Cache) -> String {
-    // Each round reads the config and policies once, afresh; definitions come from the cache.
-    let ws = &ws.fresh();
-    let options = ops::plan::Options::default();
-    let planned = cache
-        .load(ws)
-        .and_then(|loaded| ops::plan::run_loaded(ws, loaded, &options));
-    let manifest_problems = planned
-        .as_ref()
-        .map_or(Vec::new(), |r| r.manifest_problems().to_vec());
-    let mut text = match planned {
-        Ok(Run::Done(done)) => crate::plan::render::text(&done.planned.plan, false),
-        Ok(Run::Invalid(invalid)) => crate::diagnostic::render_text(&invalid.diagnostics),
-        Err(err) => format!("error: {err:#}\n"),
-    };
-    text.push_str(&crate::diagnostic::render_text(&manifest_problems));
-    text
 }
