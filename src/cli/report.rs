@@ -16,7 +16,7 @@ use crate::plan::{Plan, render};
 use super::{ExitStatus, Printer, ReportFormat};
 
 /// Print the diagnostics of definitions that do not validate (like `validate`) and say that
-/// nothing was done.
+/// nothing was done; then the manifests' problems the trigger check found.
 pub fn refused(invalid: &Invalid, printer: &Printer, what: &str) -> ExitStatus {
     // Problems are people-talk on stderr, exactly as `validate` prints them.
     printer.diagnostics(&diagnostic::render_text(&invalid.diagnostics));
@@ -24,7 +24,23 @@ pub fn refused(invalid: &Invalid, printer: &Printer, what: &str) -> ExitStatus {
         "error: {}; {what}",
         diagnostic::summary(&invalid.diagnostics, invalid.files)
     ));
-    ExitStatus::Failure
+    manifest_problems(&invalid.manifest_problems, printer, ExitStatus::Failure)
+}
+
+/// The manifests' problems an operation met (unreadable files, trigger errors and warnings),
+/// shown after its report: they stopped neither the image streams nor the other manifests,
+/// but an error among them fails the command (`status` otherwise).
+pub fn manifest_problems(
+    problems: &[diagnostic::Diagnostic],
+    printer: &Printer,
+    status: ExitStatus,
+) -> ExitStatus {
+    printer.diagnostics(&diagnostic::render_text(problems));
+    if problems.iter().any(diagnostic::Diagnostic::is_error) {
+        ExitStatus::Failure
+    } else {
+        status
+    }
 }
 
 /// Print the errors of definitions or policies that do not validate and return the error

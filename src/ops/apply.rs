@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 
-use super::{Invalid, Progress, Registry, Run, Workspace, lock};
+use super::{Invalid, Progress, Registry, Run, Triggers, Workspace, lock};
 use crate::apply::ApplyReport;
+use crate::diagnostic::Diagnostic;
 use crate::error::Actionable;
 use crate::model::{ANNOTATION_REPOSITORY_CHECK, ImageStream, StreamKey};
 use crate::plan::{self, Action, Change, Plan, PlanError};
@@ -47,6 +48,8 @@ pub enum Report {
         plan: Plan,
         /// Whether it is a saved plan.
         saved: bool,
+        /// The manifests' problems (see [`super::Triggers`]).
+        manifest_problems: Vec<Diagnostic>,
     },
     /// Nothing to change in the live state: the (empty) plan; no lock was taken and the
     /// state was not written. The roll-outs that were still due were made (`rolled`).
@@ -55,9 +58,14 @@ pub enum Report {
         plan: Plan,
         /// The roll-outs made.
         rolled: Option<Box<super::rollout::Report>>,
+        /// The manifests' problems (see [`super::Triggers`]).
+        manifest_problems: Vec<Diagnostic>,
     },
     /// The approval was declined: nothing was changed.
-    Cancelled,
+    Cancelled {
+        /// The manifests' problems (see [`super::Triggers`]).
+        manifest_problems: Vec<Diagnostic>,
+    },
     /// The changes ran.
     Applied(Applied),
 }
@@ -77,6 +85,25 @@ pub struct Applied {
     pub elapsed: Duration,
     /// The manifests rolled after the imports (none when no manifest has a trigger).
     pub rolled: Option<Box<super::rollout::Report>>,
+    /// The manifests' problems (see [`super::Triggers`]); an import's are in its
+    /// [`super::import::Imported`].
+    pub manifest_problems: Vec<Diagnostic>,
+}
+
+impl Report {
+    /// The manifests' problems the run met: they stopped nothing, the caller shows them.
+    pub fn manifest_problems(&self) -> &[Diagnostic] {
+        match self {
+            Report::DryRun {
+                manifest_problems, ..
+            }
+            | Report::UpToDate {
+                manifest_problems, ..
+            }
+            | Report::Cancelled { manifest_problems } => manifest_problems,
+            Report::Applied(applied) => &applied.manifest_problems,
+        }
+    }
 }
 
 impl Applied {
@@ -128,11 +155,15 @@ pub fn run(
         return apply_saved(ws, options, file, &context);
     }
 
-    let mut loaded = ws.load_definitions(options.rev.as_deref())?;
-    let scan = ws.check_triggers(&mut loaded, options.rev.as_deref())?;
-    if let Some(invalid) = Invalid::of(&loaded) {
+    let loaded = ws.load_definitions(options.rev.as_deref())?;
+    let triggers = ws.check_triggers(&loaded, options.rev.as_deref())?;
+    if let Some(invalid) = Invalid::checked(&loaded, &triggers) {
         return Ok(Run::Invalid(invalid));
     }
+    let Triggers {
+        scan,
+        problems: manifest_problems,
+    } = triggers;
     let plan_options = plan::Options {
         prune: options.prune || config.apply.prune_streams,
     };
@@ -144,6 +175,7 @@ pub fn run(
         return Ok(Run::Done(Report::DryRun {
             plan: planned.plan,
             saved: false,
+            manifest_problems,
         }));
     }
     // Plan without the lock first: unchanged inputs then take no lock and write nothing. This
@@ -168,12 +200,13 @@ pub fn run(
         return Ok(Run::Done(Report::UpToDate {
             plan: first.plan,
             rolled,
+            manifest_problems,
         }));
     }
     let approved = match approve {
         Some(approve) => {
             if !approve(&first.plan)? {
-                return Ok(Run::Done(Report::Cancelled));
+                return Ok(Run::Done(Report::Cancelled { manifest_problems }));
             }
             Some(first.plan.changes.clone())
         }
@@ -204,6 +237,7 @@ pub fn run(
     )?;
     let mut done = applied(report, errors, repos, &registry);
     done.rolled = super::rollout::after_import(ws, &scan, options.rev.as_deref())?;
+    done.manifest_problems = manifest_problems;
     Ok(Run::Done(Report::Applied(done)))
 }
 
@@ -236,14 +270,15 @@ fn apply_saved(
         return Ok(Run::Done(Report::DryRun {
             plan: saved.to_plan(),
             saved: true,
+            manifest_problems: Vec::new(),
         }));
     }
     let again = "run `streamsync plan --out FILE` again and apply the new plan";
     // The plan is checked against what it was made from: the same inputs, then the same
     // state, then the same changes recomputed from both.
-    let mut loaded = ws.load_definitions(saved.rev.as_deref())?;
-    let scan = ws.check_triggers(&mut loaded, saved.rev.as_deref())?;
-    if let Some(invalid) = Invalid::of(&loaded) {
+    let loaded = ws.load_definitions(saved.rev.as_deref())?;
+    let triggers = ws.check_triggers(&loaded, saved.rev.as_deref())?;
+    if let Some(invalid) = Invalid::checked(&loaded, &triggers) {
         return Ok(Run::Invalid(invalid));
     }
     let plan_options = plan::Options { prune: saved.prune };
@@ -282,7 +317,8 @@ fn apply_saved(
         RepositoryImports::default(),
         registry,
     );
-    done.rolled = super::rollout::after_import(ws, &scan, saved.rev.as_deref())?;
+    done.rolled = super::rollout::after_import(ws, &triggers.scan, saved.rev.as_deref())?;
+    done.manifest_problems = triggers.problems;
     Ok(Run::Done(Report::Applied(done)))
 }
 
@@ -300,6 +336,7 @@ pub fn applied(
         requests: registry.client.request_counts(),
         elapsed: registry.started.elapsed(),
         rolled: None,
+        manifest_problems: Vec::new(),
     }
 }
 

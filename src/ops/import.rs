@@ -74,6 +74,8 @@ pub struct Imported {
     pub left_out: Vec<String>,
     /// The imports that ran, or (a dry run) the plan of them.
     pub outcome: Outcome,
+    /// The manifests' problems (see [`super::Triggers`]).
+    pub manifest_problems: Vec<crate::diagnostic::Diagnostic>,
 }
 
 /// Ran or planned.
@@ -202,9 +204,9 @@ fn reimport(ws: &Workspace, args: &Options, progress: &dyn Progress) -> Result<R
             ),
         ));
     }
-    let mut loaded = ws.load_definitions(None)?;
-    let scan = ws.check_triggers(&mut loaded, None)?;
-    if let Some(invalid) = Invalid::of(&loaded) {
+    let loaded = ws.load_definitions(None)?;
+    let triggers = ws.check_triggers(&loaded, None)?;
+    if let Some(invalid) = Invalid::checked(&loaded, &triggers) {
         return Ok(Run::Invalid(invalid));
     }
     let config = ws.config()?.clone();
@@ -284,13 +286,14 @@ fn reimport(ws: &Workspace, args: &Options, progress: &dyn Progress) -> Result<R
             progress,
         )?;
         let mut done = apply::applied(report, errors, RepositoryImports::default(), &registry);
-        done.rolled = super::rollout::after_import(ws, &scan, None)?;
+        done.rolled = super::rollout::after_import(ws, &triggers.scan, None)?;
         Outcome::Applied(done)
     };
     Ok(Run::Done(Report::Imported(Imported {
         notes,
         left_out,
         outcome,
+        manifest_problems: triggers.problems,
     })))
 }
 

@@ -26,7 +26,7 @@ pub mod tag;
 pub mod validate;
 mod workspace;
 
-pub use workspace::{Registry, Workspace, lock};
+pub use workspace::{Registry, Triggers, Workspace, lock};
 
 use crate::diagnostic::Diagnostic;
 
@@ -46,6 +46,8 @@ pub struct Invalid {
     pub diagnostics: Vec<Diagnostic>,
     /// How many definition files were read.
     pub files: usize,
+    /// The manifests' problems the trigger check found, when it ran (see [`Triggers`]).
+    pub manifest_problems: Vec<Diagnostic>,
 }
 
 impl Invalid {
@@ -58,7 +60,11 @@ impl Invalid {
             .map(|d| d.file.as_str())
             .collect::<std::collections::BTreeSet<_>>()
             .len();
-        Invalid { diagnostics, files }
+        Invalid {
+            diagnostics,
+            files,
+            manifest_problems: Vec::new(),
+        }
     }
 
     /// `Some` when `loaded` has errors.
@@ -66,6 +72,15 @@ impl Invalid {
         loaded.has_errors().then(|| Invalid {
             diagnostics: loaded.diagnostics.clone(),
             files: loaded.files,
+            manifest_problems: Vec::new(),
+        })
+    }
+
+    /// `Some` when `loaded` has errors, with the manifests' problems `triggers` found.
+    pub fn checked(loaded: &crate::definition::Loaded, triggers: &Triggers) -> Option<Invalid> {
+        Invalid::of(loaded).map(|invalid| Invalid {
+            manifest_problems: triggers.problems.clone(),
+            ..invalid
         })
     }
 }

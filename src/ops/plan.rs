@@ -50,6 +50,16 @@ pub struct Report {
     pub definitions: Loaded,
 }
 
+impl Run<Report> {
+    /// The manifests' problems the plan met, made or refused (see [`super::Triggers`]).
+    pub fn manifest_problems(&self) -> &[Diagnostic] {
+        match self {
+            Run::Done(done) => &done.planned.plan.rollouts.problems,
+            Run::Invalid(invalid) => &invalid.manifest_problems,
+        }
+    }
+}
+
 /// What a refresh asked.
 #[derive(Debug, Clone)]
 pub struct Refreshed {
@@ -67,11 +77,12 @@ pub fn run(ws: &Workspace, options: &Options) -> Result<Run<Report>> {
 
 /// [`run`] with the definitions already loaded (as `options.rev` names them): `watch` keeps
 /// the files it parsed between rounds.
-pub fn run_loaded(ws: &Workspace, mut loaded: Loaded, options: &Options) -> Result<Run<Report>> {
-    let scan = ws.check_triggers(&mut loaded, options.rev.as_deref())?;
-    if let Some(invalid) = Invalid::of(&loaded) {
+pub fn run_loaded(ws: &Workspace, loaded: Loaded, options: &Options) -> Result<Run<Report>> {
+    let triggers = ws.check_triggers(&loaded, options.rev.as_deref())?;
+    if let Some(invalid) = Invalid::checked(&loaded, &triggers) {
         return Ok(Run::Invalid(invalid));
     }
+    let scan = triggers.scan;
     let desired: Vec<&ImageStream> = loaded.set.streams().collect();
     let base = match &options.base {
         Some(base) => Some(load_base(ws, base)?),
@@ -146,7 +157,7 @@ pub fn run_loaded(ws: &Workspace, mut loaded: Loaded, options: &Options) -> Resu
         planned.plan.rollouts.mark_introduced(&base_rollouts);
     }
     // The manifests' problems stop nothing, but the plan (a pull request's comment) shows them.
-    planned.plan.rollouts.problems = ws.manifest_problems();
+    planned.plan.rollouts.problems = triggers.problems;
     let saved = match &options.out {
         Some(out) => {
             let mut saved = SavedPlan::new(&planned, &desired, &plan_options);

@@ -27,14 +27,16 @@ pub struct Report {
 
 /// Roll the manifests from the live state alone.
 pub fn run(ws: &Workspace, options: &Options) -> Result<Run<Report>> {
-    let mut loaded = ws.load_definitions(None)?;
-    let scan = ws.check_triggers(&mut loaded, None)?;
-    if let Some(invalid) = Invalid::of(&loaded) {
+    let loaded = ws.load_definitions(None)?;
+    let triggers = ws.check_triggers(&loaded, None)?;
+    if let Some(invalid) = Invalid::checked(&loaded, &triggers) {
         return Ok(Run::Invalid(invalid));
     }
+    let scan = triggers.scan;
     let config = ws.config()?.clone();
     let live = followed(ws, &scan, &config)?;
-    let plan = rollout::plan(&scan, &live, &config.cluster, &config.default_namespace);
+    let mut plan = rollout::plan(&scan, &live, &config.cluster, &config.default_namespace);
+    plan.problems = triggers.problems;
     let written = if options.dry_run {
         Vec::new()
     } else {

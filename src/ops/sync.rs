@@ -84,9 +84,9 @@ pub fn pass(ws: &Workspace, options: &Options, progress: &dyn Progress) -> Resul
     };
     let registry = ws.registry(&config, options.registry_config.as_deref())?;
     let now = ws.now_text();
-    let mut loaded = ws.load_definitions(options.rev.as_deref())?;
-    let scan = ws.check_triggers(&mut loaded, options.rev.as_deref())?;
-    if let Some(invalid) = Invalid::of(&loaded) {
+    let loaded = ws.load_definitions(options.rev.as_deref())?;
+    let triggers = ws.check_triggers(&loaded, options.rev.as_deref())?;
+    if let Some(invalid) = Invalid::checked(&loaded, &triggers) {
         return Ok(Run::Invalid(invalid));
     }
     let plan_options = plan::Options {
@@ -113,13 +113,14 @@ pub fn pass(ws: &Workspace, options: &Options, progress: &dyn Progress) -> Resul
         progress,
     )?;
     let mut applied = apply::applied(report, errors, repos, &registry);
+    applied.manifest_problems = triggers.problems;
     // Pull-request mode leaves the working tree alone: the roll-outs go to their branch
     // after the state commit. Without `--commit` there is no branch, so the tree is rolled.
     let to_branch = options.commit && config.rollout.pull_request;
     applied.rolled = if to_branch {
-        super::rollout::planned_after_import(ws, &scan, options.rev.as_deref())?
+        super::rollout::planned_after_import(ws, &triggers.scan, options.rev.as_deref())?
     } else {
-        super::rollout::after_import(ws, &scan, options.rev.as_deref())?
+        super::rollout::after_import(ws, &triggers.scan, options.rev.as_deref())?
     };
     // The images the imports brought go to the mirror before the commit, so that the mirror
     // sets it writes are committed with the state.

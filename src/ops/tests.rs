@@ -99,13 +99,13 @@ fn a_declined_approval_and_a_dry_run_change_nothing() {
     };
     let report =
         apply::run(&ws, &Default::default(), Some(&mut decline), &NoProgress).expect("apply");
-    assert!(matches!(report, Run::Done(Report::Cancelled)));
+    assert!(matches!(report, Run::Done(Report::Cancelled { .. })));
     assert!(seen > 0, "the approval saw the plan");
     let dry = apply::Options {
         dry_run: true,
         ..Default::default()
     };
-    let Report::DryRun { plan, saved } = applied(&ws, &dry) else {
+    let Report::DryRun { plan, saved, .. } = applied(&ws, &dry) else {
         panic!("not a dry run");
     };
     assert!(!saved && !plan.is_empty());
@@ -328,5 +328,50 @@ fn get_reads_the_live_state_as_values_and_names_what_it_cannot_find() {
     assert_eq!(
         hinted(&err).message,
         "no image in the live state matches `3a335d7`"
+    );
+}
+
+/// A manifest's problem comes back in the report of every operation that checked the
+/// triggers, as often as they run: nothing keeps it aside for a first reader to take.
+#[test]
+fn manifest_problems_travel_in_each_report() {
+    let (dir, ws) = repo(DEFINITION);
+    let deploy = dir.path().join("deploy");
+    std::fs::create_dir_all(&deploy).expect("deploy");
+    std::fs::write(
+        deploy.join("web.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: web\n  annotations:\n    image.openshift.io/triggers: '[{\"from\":{\"kind\":\"ImageStreamTag\",\"name\":\"app:nope\"},\"fieldPath\":\"spec.template.spec.containers[0].image\"}]'\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: x\n",
+    )
+    .expect("manifest");
+    let codes = |problems: &[crate::diagnostic::Diagnostic]| -> Vec<&'static str> {
+        problems.iter().map(|d| d.code).collect()
+    };
+    let loaded = ws.load_definitions(None).expect("definitions");
+    let triggers = ws.check_triggers(&loaded, None).expect("triggers");
+    assert_eq!(codes(&triggers.problems), ["trigger-unknown-tag"]);
+    assert_eq!(triggers.scan.triggers.len(), 1);
+    for _ in 0..2 {
+        let Run::Done(planned) = super::plan::run(&ws, &Default::default()).expect("plan") else {
+            panic!("not planned");
+        };
+        assert_eq!(
+            codes(&planned.planned.plan.rollouts.problems),
+            ["trigger-unknown-tag"]
+        );
+    }
+    let report = applied(&ws, &apply::Options::default());
+    assert!(matches!(report, Report::Applied(_)));
+    assert_eq!(codes(report.manifest_problems()), ["trigger-unknown-tag"]);
+    let report = applied(&ws, &apply::Options::default());
+    assert!(matches!(report, Report::UpToDate { .. }));
+    assert_eq!(codes(report.manifest_problems()), ["trigger-unknown-tag"]);
+    let validated = super::validate::run(&ws, &Default::default()).expect("validate");
+    assert!(
+        validated
+            .diagnostics
+            .iter()
+            .any(|d| d.code == "trigger-unknown-tag"),
+        "{:?}",
+        validated.diagnostics
     );
 }

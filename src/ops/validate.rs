@@ -16,9 +16,9 @@ pub struct Options {
 /// Load and check everything; diagnostics are in the result, not errors.
 pub fn run(ws: &Workspace, options: &Options) -> Result<Loaded> {
     let mut loaded = ws.load_definitions(options.rev.as_deref())?;
-    ws.check_triggers(&mut loaded, options.rev.as_deref())?;
+    let triggers = ws.check_triggers(&loaded, options.rev.as_deref())?;
     // Here an unreadable manifest is one more error to show.
-    loaded.diagnostics.extend(ws.take_manifest_errors());
+    loaded.diagnostics.extend(triggers.problems);
     loaded.diagnostics.extend(mirror_clashes(ws, &loaded));
     crate::diagnostic::sort(&mut loaded.diagnostics);
     Ok(loaded)

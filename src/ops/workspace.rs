@@ -14,7 +14,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
@@ -45,13 +45,20 @@ pub struct Workspace {
     /// Whether the root was found or given (false: no folder upward looked like a repository,
     /// and the current folder stands in); only changes the wording of a missing-folder error.
     pub root_found: bool,
-    /// What the last trigger check found in the manifests (unreadable files, trigger errors
-    /// and warnings). A manifest problem never stops the image streams nor the other
-    /// manifests from rolling, so operations run on and the caller reports them
-    /// ([`Workspace::take_manifest_errors`]); an error among them fails the command.
-    manifest_errors: Arc<Mutex<Vec<Diagnostic>>>,
     /// The config and policies, read on first use and kept for the rest of the command.
     settings: Arc<OnceLock<Settings>>,
+}
+
+/// What [`Workspace::check_triggers`] found in the repository's manifests.
+#[derive(Debug, Clone, Default)]
+pub struct Triggers {
+    /// The triggers and build outputs, judged against the definitions.
+    pub scan: rollout::Scan,
+    /// The manifests' problems: unreadable files, trigger errors and warnings. A manifest
+    /// problem never stops the image streams nor the other manifests from rolling, so an
+    /// operation runs on and carries them in its report; an error among them fails the
+    /// command that shows them.
+    pub problems: Vec<Diagnostic>,
 }
 
 /// The config and the policies as read once for a workspace, with their diagnostics.
@@ -76,7 +83,6 @@ impl Workspace {
             state_dir: root.join("state"),
             now: Utc::now(),
             root_found: true,
-            manifest_errors: Arc::default(),
             settings: Arc::default(),
             root,
         }
@@ -94,7 +100,6 @@ impl Workspace {
     /// and manifests again (a new `watch` or `sync` round).
     pub fn fresh(&self) -> Workspace {
         Workspace {
-            manifest_errors: Arc::default(),
             settings: Arc::default(),
             ..self.clone()
         }
@@ -253,25 +258,20 @@ impl Workspace {
     }
 
     /// Scan the repository's manifests for image-change triggers (the working tree, or Git
-    /// revision `rev`), judge them against `loaded`'s definitions (which streams the
-    /// repository manages, which tags exist) and keep their problems for the caller
-    /// ([`Workspace::take_manifest_errors`]): they never stop an operation on the streams.
-    pub fn check_triggers(&self, loaded: &mut Loaded, rev: Option<&str>) -> Result<rollout::Scan> {
+    /// revision `rev`) and judge them against `loaded`'s definitions (which streams the
+    /// repository manages, which tags exist). The manifests' problems come back with the
+    /// scan ([`Triggers::problems`]): they never stop an operation on the streams, which
+    /// carries them in its report for the caller to show.
+    pub fn check_triggers(&self, loaded: &Loaded, rev: Option<&str>) -> Result<Triggers> {
         let Ok(config) = &self.settings().config else {
             // The config's error is already among `loaded`'s diagnostics and stops the
             // operation; without a config there are no `[rollout] paths` to scan.
-            return Ok(rollout::Scan::default());
+            return Ok(Triggers::default());
         };
         let mut scan = rollout::scan(&self.manifests(config, rev)?);
-        *self.manifest_errors() = rollout::validate(&scan, &loaded.set, &config.default_namespace);
+        let problems = rollout::validate(&scan, &loaded.set, &config.default_namespace);
         rollout::mark_managed(&mut scan, &loaded.set, &config.default_namespace);
-        Ok(scan)
-    }
-
-    /// The manifest problems of the last [`Workspace::check_triggers`], left in place (a
-    /// plan shows them in its report; the command still reports and counts them).
-    pub fn manifest_problems(&self) -> Vec<Diagnostic> {
-        self.manifest_errors().clone()
+        Ok(Triggers { scan, problems })
     }
 
     /// The repository's workload manifests (the working tree's, or those at Git revision
@@ -291,19 +291,6 @@ impl Workspace {
                 },
             )?,
         })
-    }
-
-    /// The manifest problems of the last [`Workspace::check_triggers`] (errors and
-    /// warnings), taken (a second call returns none until the next check).
-    pub fn take_manifest_errors(&self) -> Vec<Diagnostic> {
-        std::mem::take(&mut *self.manifest_errors())
-    }
-
-    fn manifest_errors(&self) -> std::sync::MutexGuard<'_, Vec<Diagnostic>> {
-        // A panic elsewhere while holding the list leaves nothing half-done in it.
-        self.manifest_errors
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// A definitions source that cannot be read, with the hint that fixes it.

@@ -315,13 +315,9 @@ impl Transport {
         }
     }
 
-    /// Send `method` to `path_and_query` (`/v2/...`) on the target's host and return a 2xx
-    /// answer; everything else becomes an [`ImportFailure`].
-    ///
-    /// One loop, one exchange a turn; what comes back decides the next turn, in this order:
-    /// a connection error (retry, or the insecure probe falls back to plain HTTP), the rate
-    /// limits (429, `RateLimit-Remaining`), success, an auth challenge (401), a server error
-    /// (retry), and what is left is the failure.
+    /// Send `method` to `path_and_query` (`/v2/...`) on the target's host, with `accept` as
+    /// its `Accept` header and no body, and return a 2xx answer; everything else becomes an
+    /// [`ImportFailure`]. [`Transport::send_with`] with one header.
     pub async fn send(
         &self,
         target: &Target,
@@ -329,72 +325,12 @@ impl Transport {
         path_and_query: &str,
         accept: Option<&str>,
     ) -> Result<reqwest::Response, ImportFailure> {
-        let host = self.host_of(target);
-        // The first request to a host goes alone (see `HostState::warmup`).
-        let _warm = if host.health.answered() {
-            None
-        } else {
-            Some(host.warmup.lock().await)
-        };
-        let mut tries = Tries::default();
-        loop {
-            let (scheme, url) = self.request_url(target, &host, path_and_query)?;
-            let authorization = self
-                .authorization(target, &host, &url)
-                .await
-                .map_err(|f| host.access_failure(&target.repository, f))?;
-            let mut rb = self.client(target).request(method.clone(), url);
-            if let Some(a) = accept {
-                rb = rb.header(ACCEPT, a);
-            }
-            if let Some(a) = &authorization {
-                rb = rb.header(AUTHORIZATION, sensitive(a)?);
-            }
-            let exchange = Exchange {
-                target,
-                host: &host,
-                method: &method,
-                path_and_query,
-                scheme,
-            };
-            let (result, probing) = self.exchange(&exchange, &tries, rb).await?;
-            let resp = match result {
-                Err(e) => {
-                    self.connection_failed(target, &host, &e, probing, &mut tries)
-                        .await?;
-                    continue;
-                }
-                Ok(r) => r,
-            };
-            if target.insecure && !host_scheme_known(&host) {
-                set_scheme(&host, scheme);
-            }
-            let status = resp.status();
-            tracing::debug!(host = %target.host, status = status.as_u16(), "registry answer");
-            if self.rate_limited(target, &host, &resp).await? {
-                continue;
-            }
-            host.health.note_answer();
-            if status.is_success() {
-                return Ok(resp);
-            }
-            if status == StatusCode::UNAUTHORIZED
-                && self.unauthorized(target, &host, &resp, authorization.as_ref(), &mut tries)?
-            {
-                continue;
-            }
-            if status.is_server_error()
-                && let Some(wait) = self.next_backoff(&mut tries)
-            {
-                tracing::debug!(host = %target.host, status = status.as_u16(), attempt = tries.attempt, "retrying after a server error");
-                tokio::time::sleep(wait).await;
-                continue;
-            }
-            return Err(host.access_failure(
-                &target.repository,
-                status_failure(target, status, authorization.is_some()),
-            ));
-        }
+        let headers: Vec<(&'static str, String)> = accept
+            .map(|a| (ACCEPT.as_str(), a.to_owned()))
+            .into_iter()
+            .collect();
+        self.send_with(target, method, path_and_query, &headers, None)
+            .await
     }
 
     /// The record of the target's host. Plain HTTP and TLS to one host fail for different
@@ -938,10 +874,16 @@ impl Transport {
 impl Transport {
     /// Send a request with extra `headers` and an optional `body` (a manifest, one chunk of a
     /// blob) to `path_and_query` (`/v2/...`, or an upload location's path) and return the
-    /// answer when its status is 2xx. Used by pushes (`mirror`): the body is kept, so the
-    /// request can be sent again after an auth challenge, a connection error or a 5xx; one
-    /// dropped connection costs at most one chunk. Counted like [`Transport::send`]'s
-    /// requests, by method.
+    /// answer when its status is 2xx; everything else becomes an [`ImportFailure`]. The body
+    /// is kept, so the request can be sent again after an auth challenge, a connection error,
+    /// a 429 or a 5xx; one dropped connection of a push costs at most one chunk.
+    ///
+    /// One loop, one exchange a turn; what comes back decides the next turn, in this order:
+    /// a connection error (retry, or the insecure probe falls back to plain HTTP), the rate
+    /// limits (429, `RateLimit-Remaining`), success, an auth challenge (401), a server error
+    /// (retry), and what is left is the failure ([`Transport::refusal`]). Every request, a
+    /// pull's or a push's, keeps the host's record: a host that stalls, cannot be reached or
+    /// runs out of its rate limit is given up for the rest of the run, with its hint.
     pub async fn send_with(
         &self,
         target: &Target,
@@ -951,6 +893,7 @@ impl Transport {
         body: Option<bytes::Bytes>,
     ) -> Result<reqwest::Response, ImportFailure> {
         let host = self.host_of(target);
+        // The first request to a host goes alone (see `HostState::warmup`).
         let _warm = if host.health.answered() {
             None
         } else {
@@ -959,7 +902,10 @@ impl Transport {
         let mut tries = Tries::default();
         loop {
             let (scheme, url) = self.request_url(target, &host, path_and_query)?;
-            let authorization = self.authorization(target, &host, &url).await?;
+            let authorization = self
+                .authorization(target, &host, &url)
+                .await
+                .map_err(|f| host.access_failure(&target.repository, f))?;
             let mut rb = self.client(target).request(method.clone(), url);
             for (name, value) in headers {
                 rb = rb.header(*name, value.as_str());
@@ -985,22 +931,9 @@ impl Transport {
             let (result, probing) = self.exchange(&exchange, &tries, rb).await?;
             let resp = match result {
                 Err(e) => {
-                    if probing {
-                        set_scheme(&host, "http");
-                        tries.scheme_switched = true;
-                        continue;
-                    }
-                    let message = error_chain(&e);
-                    if !is_tls_failure(&message)
-                        && let Some(wait) = self.next_backoff(&mut tries)
-                    {
-                        tokio::time::sleep(wait).await;
-                        continue;
-                    }
-                    return Err(ImportFailure::new(
-                        FailureReason::Unreachable,
-                        format!("cannot reach {}: {message}", target.host),
-                    ));
+                    self.connection_failed(target, &host, &e, probing, &mut tries)
+                        .await?;
+                    continue;
                 }
                 Ok(r) => r,
             };
@@ -1008,17 +941,8 @@ impl Transport {
                 set_scheme(&host, scheme);
             }
             let status = resp.status();
-            if status == StatusCode::TOO_MANY_REQUESTS
-                && let Some(backoff) = self.next_backoff(&mut tries)
-            {
-                let wait = resp
-                    .headers()
-                    .get("retry-after")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| retry::parse_retry_after(v, SystemTime::now()))
-                    .filter(|w| *w <= retry::MAX_RETRY_AFTER)
-                    .unwrap_or(backoff);
-                tokio::time::sleep(wait).await;
+            tracing::debug!(host = %target.host, status = status.as_u16(), "registry answer");
+            if self.rate_limited(target, &host, &resp).await? {
                 continue;
             }
             host.health.note_answer();
@@ -1026,50 +950,40 @@ impl Transport {
                 return Ok(resp);
             }
             if status == StatusCode::UNAUTHORIZED
-                && !tries.auth_retried
-                && self.push_challenge(target, &host, &resp, &mut tries)?
+                && self.unauthorized(target, &host, &resp, authorization.as_ref(), &mut tries)?
             {
                 continue;
             }
             if status.is_server_error()
                 && let Some(wait) = self.next_backoff(&mut tries)
             {
+                tracing::debug!(host = %target.host, status = status.as_u16(), attempt = tries.attempt, "retrying after a server error");
                 tokio::time::sleep(wait).await;
                 continue;
             }
-            return Err(push_failure(target, resp, authorization.is_some()).await);
+            return Err(refusal(target, &host, &method, resp, authorization.is_some()).await);
         }
     }
+}
 
-    /// The first 401 of a push: `Ok(true)` to send again with what its challenge asks for,
-    /// `Ok(false)` when it has no challenge; the failure when a Basic challenge has no
-    /// credentials to answer with.
-    fn push_challenge(
-        &self,
-        target: &Target,
-        host: &HostState,
-        resp: &reqwest::Response,
-        tries: &mut Tries,
-    ) -> Result<bool, ImportFailure> {
-        tries.auth_retried = true;
-        let challenge = resp
-            .headers()
-            .get(WWW_AUTHENTICATE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(auth::parse_challenge);
-        let Some(ch) = challenge else {
-            return Ok(false);
-        };
-        if ch == Challenge::Basic && self.credential(target, host)?.is_none() {
-            return Err(status_failure(target, resp.status(), false));
-        }
-        if let Ok(mut c) = host.challenge.lock() {
-            *c = Some(ch);
-        }
-        if let Ok(mut t) = host.tokens.lock() {
-            t.remove(&target.scope());
-        }
-        Ok(true)
+/// The failure of a request the registry refused for good. A write's (a push) carries the
+/// registry's own words, which say which blob or manifest it refused, and why; a read's is
+/// its status, or the earlier refusal of the repository's credentials (see
+/// [`HostState::access_failure`]).
+async fn refusal(
+    target: &Target,
+    host: &HostState,
+    method: &Method,
+    resp: reqwest::Response,
+    authorized: bool,
+) -> ImportFailure {
+    if *method == Method::GET || *method == Method::HEAD {
+        host.access_failure(
+            &target.repository,
+            status_failure(target, resp.status(), authorized),
+        )
+    } else {
+        push_failure(target, resp, authorized).await
     }
 }
 
@@ -1091,7 +1005,7 @@ async fn push_failure(target: &Target, resp: reqwest::Response, authorized: bool
 /// Where one request's loop stands: its retries so far and what it already tried.
 #[derive(Default)]
 struct Tries {
-    /// Retries so far (after a connection error, a 5xx, or a push's 429).
+    /// Retries so far (after a connection error or a 5xx).
     attempt: u32,
     /// Whether a 401's challenge was answered once already.
     auth_retried: bool,

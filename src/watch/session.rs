@@ -363,12 +363,15 @@ fn fresh(ws: &Workspace) -> String {
     let planned = ws
         .load_definitions(None)
         .and_then(|loaded| ops::plan::run_loaded(ws, loaded, &options));
+    let problems = planned
+        .as_ref()
+        .map_or(Vec::new(), |r| r.manifest_problems().to_vec());
     let mut text = match planned {
         Ok(Run::Done(done)) => crate::plan::render::text(&done.planned.plan, false),
         Ok(Run::Invalid(invalid)) => diagnostic::render_text(&invalid.diagnostics),
         Err(err) => format!("error: {err:#}\n"),
     };
-    text.push_str(&diagnostic::render_text(&ws.take_manifest_errors()));
+    text.push_str(&diagnostic::render_text(&problems));
     text
 }
 

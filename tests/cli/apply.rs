@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::common::TestRepo;
+use crate::common::{Stream, Tag, TestRepo, stream};
 use crate::scenarios::scenario_repo;
 
 /// Every file under `dir` with its bytes and mtime.
@@ -59,10 +59,7 @@ fn saved_plan_applies_once_and_then_is_stale() {
     );
 
     // Definitions changed after the plan was made: the saved plan is stale.
-    repo.write(
-        "definitions/web/extra.yaml",
-        "kind: ImageStream\napiVersion: image.openshift.io/v1\nmetadata:\n  name: extra\nspec:\n  tags: []\n",
-    );
+    repo.define("web", &stream("extra"));
     let stale = repo.run(&["apply", plan_file]);
     assert_eq!(stale.code, 1, "{}", stale.snapshot());
     assert!(
@@ -231,17 +228,24 @@ fn lock_contention_names_the_holder_and_waits_when_asked() {
 /// source so each apply rewrites every stream.
 fn big_definitions(repo: &TestRepo, n: usize, round: usize) {
     for i in 0..n {
-        let mut text = format!(
-            "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: app{i:04}\n  annotations:\n    openshift.io/display-name: App {i} round {round}\nspec:\n  tags:\n"
-        );
-        for t in 0..6 {
-            text.push_str(&format!(
-                "  - name: v{t}\n    reference: true\n    from:\n      kind: DockerImage\n      name: registry.example.com/app{i}:{t}.{round}\n"
-            ));
-        }
-        text.push_str("  - name: latest\n    from:\n      kind: ImageStreamTag\n      name: app");
-        text.push_str(&format!("{i:04}:v5\n"));
-        repo.write(&format!("definitions/crash/app{i:04}.yaml"), &text);
+        let name = format!("app{i:04}");
+        let app = (0..6)
+            .map(|t| {
+                Tag::image(
+                    &format!("v{t}"),
+                    &format!("registry.example.com/app{i}:{t}.{round}"),
+                )
+                .reference()
+            })
+            .fold(
+                stream(&name).annotation(
+                    "openshift.io/display-name",
+                    &format!("App {i} round {round}"),
+                ),
+                Stream::tag,
+            )
+            .tag(Tag::tracking("latest", &format!("{name}:v5")));
+        repo.define("crash", &app);
     }
 }
 
@@ -346,10 +350,7 @@ fn killed_applies_leave_a_loadable_state_that_the_next_apply_repairs() {
 #[test]
 fn quiet_apply_prints_nothing_but_errors() {
     let repo = TestRepo::new();
-    repo.write(
-        "definitions/web/ruby.yaml",
-        "kind: ImageStream\nmetadata:\n  name: ruby\nspec:\n  tags:\n  - name: ref\n    reference: true\n    from:\n      kind: DockerImage\n      name: quay.io/ruby/ruby:3.3\n",
-    );
+    reference_stream(&repo);
     let out = repo.run(&["-q", "apply"]);
     assert_eq!(
         (out.code, out.stdout.as_str(), out.stderr.as_str()),
@@ -363,9 +364,9 @@ fn quiet_apply_prints_nothing_but_errors() {
         (0, "", "")
     );
     // A failed import is an error: one line for it on stderr, nothing on stdout.
-    repo.write(
-        "definitions/web/perl.yaml",
-        "kind: ImageStream\nmetadata:\n  name: perl\nspec:\n  tags:\n  - name: \"5\"\n    from:\n      kind: DockerImage\n      name: 127.0.0.1:1/perl/perl:5\n",
+    repo.define(
+        "web",
+        &stream("perl").tag(Tag::image("5", "127.0.0.1:1/perl/perl:5")),
     );
     let out = repo.run(&["-q", "apply"]);
     assert_eq!(out.code, 3, "{}", out.snapshot());
@@ -410,9 +411,9 @@ fn run_on_terminal(repo: &TestRepo, args: &str, input: &str, ci: Option<&str>) -
 }
 
 fn reference_stream(repo: &TestRepo) {
-    repo.write(
-        "definitions/web/ruby.yaml",
-        "kind: ImageStream\nmetadata:\n  name: ruby\nspec:\n  tags:\n  - name: ref\n    reference: true\n    from:\n      kind: DockerImage\n      name: quay.io/ruby/ruby:3.3\n",
+    repo.define(
+        "web",
+        &stream("ruby").tag(Tag::image("ref", "quay.io/ruby/ruby:3.3").reference()),
     );
 }
 
@@ -442,19 +443,13 @@ fn auto_approve_ci_and_pipes_never_prompt() {
     let (code, screen) = run_on_terminal(&repo, "apply --auto-approve", "", None);
     assert_eq!(code, 0, "{screen}");
     assert!(!screen.contains("Enter a value"), "{screen}");
-    repo.write(
-        "definitions/web/perl.yaml",
-        "kind: ImageStream\nmetadata:\n  name: perl\nspec:\n  tags: []\n",
-    );
+    repo.define("web", &stream("perl"));
     let (code, screen) = run_on_terminal(&repo, "apply", "", Some("true"));
     assert_eq!(code, 0, "{screen}");
     assert!(!screen.contains("Enter a value"), "{screen}");
     assert!(repo.path().join("state/web/perl.yaml").exists());
     // Pipes (as every other test runs): no prompt, the apply just runs.
-    repo.write(
-        "definitions/web/node.yaml",
-        "kind: ImageStream\nmetadata:\n  name: node\nspec:\n  tags: []\n",
-    );
+    repo.define("web", &stream("node"));
     let out = repo.run(&["apply"]);
     assert_eq!(out.code, 0, "{}", out.snapshot());
     assert!(!out.stderr.contains("Enter a value"), "{}", out.stderr);
@@ -464,7 +459,9 @@ fn auto_approve_ci_and_pipes_never_prompt() {
 #[test]
 fn the_sync_loop_keeps_running_through_invalid_definitions() {
     let repo = TestRepo::new();
-    let valid = "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: ruby\nspec:\n  tags:\n  - name: latest\n    reference: true\n    from:\n      kind: DockerImage\n      name: quay.io/example/ruby:3.3\n";
+    let valid = stream("ruby")
+        .tag(Tag::image("latest", "quay.io/example/ruby:3.3").reference())
+        .to_yaml();
     repo.write(
         "definitions/demo/ruby.yaml",
         &valid.replace("DockerImage", "DockerImag"),
@@ -481,7 +478,7 @@ fn the_sync_loop_keeps_running_through_invalid_definitions() {
     // Refused passes, one a second, and the loop goes on: once the definitions are fixed,
     // the next pass applies them.
     std::thread::sleep(Duration::from_millis(1500));
-    repo.write("definitions/demo/ruby.yaml", valid);
+    repo.write("definitions/demo/ruby.yaml", &valid);
     let meta = repo.path().join("state/streamsync.toml");
     let start = Instant::now();
     while !meta.exists() {

@@ -5,7 +5,7 @@ use std::io::Read;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::common::TestRepo;
+use crate::common::{Tag, TestRepo, stream};
 
 const MAX_RSS_KIB: i64 = 100 * 1024;
 const MAX_TIME: Duration = Duration::from_secs(1);
@@ -113,6 +113,7 @@ fn assert_line(m: &Measured, name: &str, line: u32) {
 
 #[test]
 fn yaml_syntax_error() {
+    // Literals here and below: malformed on purpose, located by line.
     let text = "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: ruby\nspec:\n  tags: [unclosed\n";
     let m = assert_refused("syntax.yaml", text.as_bytes(), "invalid YAML");
     assert!(m.stderr.contains("definitions/demo/syntax.yaml:"));
@@ -120,6 +121,7 @@ fn yaml_syntax_error() {
 
 #[test]
 fn tab_indentation() {
+    // A literal: the tab is the point.
     let text = "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n\tname: ruby\n";
     let m = assert_refused("tabs.yaml", text.as_bytes(), "tabs");
     assert_line(&m, "tabs.yaml", 4);
@@ -127,6 +129,7 @@ fn tab_indentation() {
 
 #[test]
 fn wrong_types() {
+    // A literal: the wrong types are the point, located by line.
     let text = "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: ruby\nspec:\n  tags:\n  - name: latest\n    reference: maybe\n    annotations:\n      version: 2.0\n";
     let m = assert_refused("types.yaml", text.as_bytes(), "must be true or false");
     assert_line(&m, "types.yaml", 8);
@@ -174,10 +177,15 @@ fn binary_junk() {
 
 #[test]
 fn huge_file() {
-    let stream = "---\napiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: s\nspec:\n  tags:\n  - name: latest\n    from: {kind: DockerImage, name: quay.io/org/app:latest}\n";
+    let stream = format!(
+        "---\n{}",
+        stream("s")
+            .tag(Tag::image("latest", "quay.io/org/app:latest"))
+            .to_yaml()
+    );
     let mut text = String::with_capacity(17 * 1024 * 1024);
     while text.len() <= 16 * 1024 * 1024 {
-        text.push_str(stream);
+        text.push_str(&stream);
     }
     assert_refused("huge.yaml", text.as_bytes(), "larger than 16 MiB");
 }
@@ -215,6 +223,7 @@ fn quadratic_alias_bomb() {
 #[test]
 fn many_problems_in_many_files_all_reported() {
     let repo = TestRepo::new();
+    // Literals: each file is malformed its own way.
     repo.write(
         "definitions/a/one.yaml",
         "kind: ImageStream\nmetadata:\n  name: [x\n",

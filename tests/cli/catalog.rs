@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use crate::browser::{Browser, CountingProxy, Pixels, file_url};
-use crate::common::{TestRepo, commit_all, crate_path};
+use crate::common::{Stream, Tag, TestRepo, commit_all, crate_path, stream};
 use crate::snap;
 
 const CORPUS: [&str; 4] = [
@@ -419,80 +419,65 @@ fn corpus_page_has_a_card_per_builder_stream_and_every_builder_tag() {
 /// history to prune, a tag not applied yet, and a hidden builder tag.
 fn live_repo() -> TestRepo {
     let repo = TestRepo::new();
-    repo.write(
-        "definitions/demo/ruby.yaml",
-        r#"apiVersion: image.openshift.io/v1
-kind: ImageStream
-metadata:
-  name: ruby
-  annotations:
-    openshift.io/display-name: Ruby
-spec:
-  tags:
-  - name: '3.3'
-    annotations:
-      openshift.io/display-name: Ruby 3.3
-      iconClass: icon-ruby
-      tags: builder,ruby
-      supports: ruby:3.3,ruby
-      version: '3.3'
-    from:
-      kind: DockerImage
-      name: quay.io/org/ruby:3.3
-  - name: '3.2'
-    annotations:
-      openshift.io/display-name: Ruby 3.2
-      iconClass: icon-ruby
-      tags: builder,ruby
-      version: '3.2'
-    from:
-      kind: DockerImage
-      name: quay.io/org/ruby:3.2
-  - name: '3.4'
-    annotations:
-      openshift.io/display-name: Ruby 3.4
-      iconClass: icon-ruby
-      tags: builder,ruby
-      version: '3.4'
-    from:
-      kind: DockerImage
-      name: quay.io/org/ruby:3.4
-  - name: latest
-    annotations:
-      openshift.io/display-name: Ruby (Latest)
-      iconClass: icon-ruby
-      tags: builder,ruby
-    from:
-      kind: ImageStreamTag
-      name: '3.3'
-  - name: 3.1-20250101
-    annotations:
-      openshift.io/display-name: Ruby 3.1 (January build)
-      iconClass: icon-ruby
-      tags: builder,ruby
-      version: '3.1'
-    from:
-      kind: DockerImage
-      name: quay.io/org/ruby:3.1-20250101
-  - name: edge
-    annotations:
-      openshift.io/display-name: Ruby (edge)
-      iconClass: icon-ruby
-      tags: builder,ruby
-    from:
-      kind: ImageStreamTag
-      name: preview-7f3a
-  - name: preview-7f3a
-    annotations:
-      openshift.io/display-name: SECRET-PREVIEW-7f3a
-      description: Internal preview SECRET-PREVIEW-7f3a.
-      iconClass: icon-ruby
-      tags: builder,hidden
-    from:
-      kind: DockerImage
-      name: quay.io/org/secret-7f3a:1
-"#,
-    );
+    let annotated = |tag: Tag, display: &str, tags: &str| {
+        tag.annotation("openshift.io/display-name", display)
+            .annotation("iconClass", "icon-ruby")
+            .annotation("tags", tags)
+    };
+    let version = |tag: Tag, version: &str| tag.annotation("version", &format!("'{version}'"));
+    let ruby = stream("ruby")
+        .annotation("openshift.io/display-name", "Ruby")
+        .tag(version(
+            annotated(
+                Tag::image("3.3", "quay.io/org/ruby:3.3"),
+                "Ruby 3.3",
+                "builder,ruby",
+            )
+            .annotation("supports", "ruby:3.3,ruby"),
+            "3.3",
+        ))
+        .tag(version(
+            annotated(
+                Tag::image("3.2", "quay.io/org/ruby:3.2"),
+                "Ruby 3.2",
+                "builder,ruby",
+            ),
+            "3.2",
+        ))
+        .tag(version(
+            annotated(
+                Tag::image("3.4", "quay.io/org/ruby:3.4"),
+                "Ruby 3.4",
+                "builder,ruby",
+            ),
+            "3.4",
+        ))
+        .tag(annotated(
+            Tag::tracking("latest", "'3.3'"),
+            "Ruby (Latest)",
+            "builder,ruby",
+        ))
+        .tag(version(
+            annotated(
+                Tag::image("3.1-20250101", "quay.io/org/ruby:3.1-20250101"),
+                "Ruby 3.1 (January build)",
+                "builder,ruby",
+            ),
+            "3.1",
+        ))
+        .tag(annotated(
+            Tag::tracking("edge", "preview-7f3a"),
+            "Ruby (edge)",
+            "builder,ruby",
+        ))
+        .tag(
+            Tag::image("preview-7f3a", "quay.io/org/secret-7f3a:1")
+                .annotation("openshift.io/display-name", "SECRET-PREVIEW-7f3a")
+                .annotation("description", "Internal preview SECRET-PREVIEW-7f3a.")
+                .annotation("iconClass", "icon-ruby")
+                .annotation("tags", "builder,hidden"),
+        );
+    repo.define("demo", &ruby);
     let a = "a".repeat(64);
     let b = "b".repeat(64);
     let c = "c".repeat(64);
@@ -513,6 +498,7 @@ spec:
         "state/streamsync.toml",
         "lineage = \"6f1c1d2e-0000-4000-8000-000000000001\"\nserial = 3\n",
     );
+    // A literal: the live state as an apply writes it, with `status` history and conditions.
     repo.write(
         "state/demo/ruby.yaml",
         &format!(
@@ -672,6 +658,7 @@ fn live_state_digests_platforms_failures_and_prune_flags() {
 #[test]
 fn hostile_values_are_text_and_nothing_is_requested_from_the_network() {
     let repo = TestRepo::new();
+    // A literal: each hostile value needs its own YAML quoting.
     repo.write(
         "definitions/demo/evil.yaml",
         r#"apiVersion: image.openshift.io/v1
@@ -870,10 +857,7 @@ fn rev_reads_definitions_from_git_and_out_names_the_folder() {
 #[test]
 fn invalid_definitions_are_refused_and_nothing_is_written() {
     let repo = TestRepo::new();
-    repo.write(
-        "definitions/demo/bad.yaml",
-        "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: Bad_Name\nspec:\n  tags: []\n",
-    );
+    repo.write("definitions/demo/bad.yaml", &stream("Bad_Name").to_yaml());
     let out = repo.run(&["catalog"]);
     assert_eq!(out.code, 1);
     snap!("catalog_invalid", out.snapshot());
@@ -888,6 +872,7 @@ fn invalid_definitions_are_refused_and_nothing_is_written() {
 #[test]
 fn unknown_icon_class_is_a_validate_warning() {
     let repo = TestRepo::new();
+    // A literal: the snapshot locates each `iconClass` by line.
     repo.write(
         "definitions/demo/app.yaml",
         "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: app\nspec:\n  tags:\n  - name: '1'\n    annotations:\n      openshift.io/display-name: App 1\n      iconClass: icon-pyhton\n      tags: builder,python\n  - name: '2'\n    annotations:\n      openshift.io/display-name: App 2\n      iconClass: fa fa-code\n      tags: builder,python\n",
@@ -904,21 +889,23 @@ fn unknown_icon_class_is_a_validate_warning() {
 }
 
 /// A builder tag of a definition: its name, `tags` annotation, icon and sample repository.
-fn tag_yaml(name: &str, tags: &str, icon: &str, sample: &str) -> String {
-    format!(
-        "  - name: '{name}'\n    annotations:\n      openshift.io/display-name: Go {name}\n      \
-         description: Go {name} builder.\n      iconClass: '{icon}'\n      sampleRepo: {sample}\n      \
-         tags: '{tags}'\n      version: '9.9'\n    from:\n      kind: DockerImage\n      \
-         name: quay.io/org/go:{name}\n"
-    )
+fn tag_yaml(name: &str, tags: &str, icon: &str, sample: &str) -> Tag {
+    Tag::image(name, &format!("quay.io/org/go:{name}"))
+        .annotation("openshift.io/display-name", &format!("Go {name}"))
+        .annotation("description", &format!("Go {name} builder."))
+        .annotation("iconClass", &format!("'{icon}'"))
+        .annotation("sampleRepo", sample)
+        .annotation("tags", &format!("'{tags}'"))
+        .annotation("version", "'9.9'")
 }
 
-fn stream_yaml(ns: &str, name: &str, extra: &str, tags: &[String]) -> String {
-    format!(
-        "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: {name}\n  \
-         namespace: {ns}\n{extra}spec:\n  tags:\n{}",
-        tags.concat()
-    )
+/// Stream `ns/name` with the annotations `meta` and `tags`, as a definition writes it (a
+/// live state adds its `status` after it).
+fn stream_yaml(ns: &str, name: &str, meta: &[(&str, &str)], tags: &[Tag]) -> String {
+    let stream = meta
+        .iter()
+        .fold(stream(name).namespace(ns), |s, (k, v)| s.annotation(k, v));
+    tags.iter().cloned().fold(stream, Stream::tag).to_yaml()
 }
 
 /// A status tag: an imported image, or (`failed`) only a failed import's condition.
@@ -987,8 +974,10 @@ fn console_rules_repo() -> TestRepo {
             "https://example.com/2.0.git",
         ),
     ];
-    let golang_meta = "  annotations:\n    openshift.io/display-name: \"Go \\u202Egnal\"\n    \
-                       openshift.io/provider-display-name: Example, Inc.\n";
+    let golang_meta = &[
+        ("openshift.io/display-name", "\"Go \\u202Egnal\""),
+        ("openshift.io/provider-display-name", "Example, Inc."),
+    ];
     repo.write(
         "definitions/openshift/golang.yaml",
         &stream_yaml("openshift", "golang", golang_meta, &golang_tags),
@@ -1008,7 +997,7 @@ fn console_rules_repo() -> TestRepo {
             &stream_yaml(
                 "openshift",
                 name,
-                "",
+                &[],
                 &[tag_yaml(
                     "1.0",
                     "builder",
@@ -1023,7 +1012,7 @@ fn console_rules_repo() -> TestRepo {
         &stream_yaml(
             "openshift",
             "pending",
-            "",
+            &[],
             &[go("3.1-ubi9"), go("latest"), go("3.10-ubi9")],
         ),
     );
@@ -1032,7 +1021,7 @@ fn console_rules_repo() -> TestRepo {
         &stream_yaml(
             "openshift",
             "tools",
-            "",
+            &[],
             &[tag_yaml("1", "tools", "icon-go-gopher", "x")],
         ),
     );
@@ -1074,7 +1063,7 @@ fn console_rules_repo() -> TestRepo {
                 stream_yaml(
                     "openshift",
                     name,
-                    "",
+                    &[],
                     &[tag_yaml(
                         "1.0",
                         "builder",

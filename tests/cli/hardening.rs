@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::common::TestRepo;
+use crate::common::{Stream, Tag, TestRepo, stream};
 use crate::scenarios::scenario_repo;
 
 fn read(path: impl AsRef<Path>) -> String {
@@ -154,15 +154,16 @@ fn a_folder_that_is_not_a_store_is_refused_and_left_alone() {
 fn an_interrupted_first_apply_leaves_a_store_the_next_apply_repairs() {
     let repo = TestRepo::new();
     for i in 0..150 {
-        let mut text = format!(
-            "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: app{i:04}\nspec:\n  tags:\n"
-        );
-        for t in 0..6 {
-            text.push_str(&format!(
-                "  - name: v{t}\n    reference: true\n    from:\n      kind: DockerImage\n      name: registry.example.com/app{i}:{t}\n"
-            ));
-        }
-        repo.write(&format!("definitions/crash/app{i:04}.yaml"), &text);
+        let app = (0..6)
+            .map(|t| {
+                Tag::image(
+                    &format!("v{t}"),
+                    &format!("registry.example.com/app{i}:{t}"),
+                )
+                .reference()
+            })
+            .fold(stream(&format!("app{i:04}")), Stream::tag);
+        repo.define("crash", &app);
     }
     let started = std::time::Instant::now();
     let measure = repo.path().join("measure");
@@ -271,9 +272,9 @@ fn head_tree(repo: &git2::Repository) -> git2::Tree<'_> {
 #[test]
 fn sync_commit_commits_exactly_the_state_folder() {
     let repo = scenario_repo("fresh");
-    repo.write(
-        "definitions/web/app.tmpl.yaml",
-        "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: app.tmpl\nspec:\n  tags:\n  - name: v1\n    reference: true\n    from:\n      kind: DockerImage\n      name: registry.example.com/app:1\n",
+    repo.define(
+        "web",
+        &stream("app.tmpl").tag(Tag::image("v1", "registry.example.com/app:1").reference()),
     );
     let git = git2::Repository::init(repo.path()).unwrap();
     crate::common::commit_all(&git, "definitions");
@@ -479,6 +480,7 @@ fn a_saved_plan_is_stale_when_its_config_or_policies_change() {
     );
 }
 
+/// A literal: each hostile value needs its own YAML quoting.
 const HOSTILE: &str = "apiVersion: image.openshift.io/v1
 kind: ImageStream
 metadata:
@@ -571,23 +573,30 @@ fn markdown_shows_outside_text_only_as_code_or_escaped_text() {
 }
 
 fn big_stream(name: &str, tags: usize, registry: &str) -> String {
-    let mut s = format!(
-        "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: {name}\n  annotations:\n    openshift.io/display-name: {name}\nspec:\n  tags:\n"
-    );
-    for t in 0..tags {
-        s.push_str(&format!(
-            "  - name: 'v{t}.0'\n    annotations:\n      description: A long description of version {t} of {name}, long enough to make every section large.\n    from:\n      kind: DockerImage\n      name: {registry}/{name}:v{t}.0\n    reference: true\n"
-        ));
-    }
-    s
+    (0..tags)
+        .map(|t| {
+            Tag::image(&format!("v{t}.0"), &format!("{registry}/{name}:v{t}.0"))
+                .annotation(
+                    "description",
+                    &format!("A long description of version {t} of {name}, long enough to make every section large."),
+                )
+                .reference()
+        })
+        .fold(
+            stream(name).annotation("openshift.io/display-name", name),
+            Stream::tag,
+        )
+        .to_yaml()
 }
 
 #[test]
 fn a_cut_comment_still_names_every_stream_source_and_removal() {
     let repo = TestRepo::new();
-    repo.write(
-        "definitions/team/zzz.yaml",
-        "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: zzz\nspec:\n  tags:\n  - name: keep\n    reference: true\n    from:\n      kind: DockerImage\n      name: quay.io/org/zzz:1\n  - name: gone\n    reference: true\n    from:\n      kind: DockerImage\n      name: quay.io/org/zzz:2\n",
+    repo.define(
+        "team",
+        &stream("zzz")
+            .tag(Tag::image("keep", "quay.io/org/zzz:1").reference())
+            .tag(Tag::image("gone", "quay.io/org/zzz:2").reference()),
     );
     assert_eq!(repo.run(&["apply"]).code, 0);
     for i in 0..200 {
@@ -598,9 +607,9 @@ fn a_cut_comment_still_names_every_stream_source_and_removal() {
         );
     }
     // The one change to watch: a source moved to another registry, and a tag removed.
-    repo.write(
-        "definitions/team/zzz.yaml",
-        "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: zzz\nspec:\n  tags:\n  - name: keep\n    reference: true\n    from:\n      kind: DockerImage\n      name: evil.example.net/org/zzz:1\n",
+    repo.define(
+        "team",
+        &stream("zzz").tag(Tag::image("keep", "evil.example.net/org/zzz:1").reference()),
     );
     let out = repo.run(&["plan", "--format", "markdown"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -621,17 +630,22 @@ fn a_cut_comment_still_names_every_stream_source_and_removal() {
     assert!(md.contains("`gone`"), "the removal is hidden");
 }
 
-const STREAM: &str = "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: NAME\nspec:\n  tags:\n  - name: v1\n    reference: true\n    from:\n      kind: DockerImage\n      name: quay.io/org/NAME:v1\n";
+/// A stream `name` with one reference tag, as its definition file holds it.
+fn stream_text(name: &str) -> String {
+    stream(name)
+        .tag(Tag::image("v1", &format!("quay.io/org/{name}:v1")).reference())
+        .to_yaml()
+}
 
 #[test]
 fn definition_links_leading_out_are_errors_in_the_work_tree_and_at_a_revision() {
     let repo = TestRepo::new();
     let outside = tempfile::tempdir().unwrap();
     let secret = outside.path().join("secret.yaml");
-    std::fs::write(&secret, STREAM.replace("NAME", "secret")).unwrap();
-    repo.write("definitions/web/ruby.yaml", &STREAM.replace("NAME", "ruby"));
+    std::fs::write(&secret, stream_text("secret")).unwrap();
+    repo.write("definitions/web/ruby.yaml", &stream_text("ruby"));
     // A link inside the repository is read at its target.
-    repo.write("shared/python.yaml", &STREAM.replace("NAME", "python"));
+    repo.write("shared/python.yaml", &stream_text("python"));
     symlink(
         "../../shared/python.yaml",
         repo.path().join("definitions/web/python.yaml"),
@@ -669,17 +683,17 @@ fn definition_links_leading_out_are_errors_in_the_work_tree_and_at_a_revision() 
     // A tag edit never writes through it either.
     let out = repo.run(&["tag", "quay.io/org/x:1", "web/ruby:x"]);
     assert_eq!(out.code, 1, "{}", out.snapshot());
-    assert_eq!(read(&secret), STREAM.replace("NAME", "secret"));
+    assert_eq!(read(&secret), stream_text("secret"));
 }
 
 #[test]
 fn a_submodule_under_definitions_is_refused_alike_by_the_work_tree_and_a_revision() {
     let repo = TestRepo::new();
-    repo.write("definitions/web/ruby.yaml", &STREAM.replace("NAME", "ruby"));
+    repo.write("definitions/web/ruby.yaml", &stream_text("ruby"));
     let vendor = repo.path().join("definitions/vendor");
     std::fs::create_dir_all(&vendor).unwrap();
     let inner = git2::Repository::init(&vendor).unwrap();
-    std::fs::write(vendor.join("extra.yaml"), STREAM.replace("NAME", "extra")).unwrap();
+    std::fs::write(vendor.join("extra.yaml"), stream_text("extra")).unwrap();
     crate::common::commit_all(&inner, "vendor");
     let git = git2::Repository::init(repo.path()).unwrap();
     // The outer repository records the inner one as a submodule: a gitlink entry.
@@ -731,7 +745,7 @@ fn a_submodule_under_definitions_is_refused_alike_by_the_work_tree_and_a_revisio
 #[test]
 fn a_policy_file_linked_out_of_the_repository_is_not_read() {
     let repo = TestRepo::new();
-    repo.write("definitions/web/ruby.yaml", &STREAM.replace("NAME", "ruby"));
+    repo.write("definitions/web/ruby.yaml", &stream_text("ruby"));
     let outside = tempfile::tempdir().unwrap();
     let secret = outside.path().join("secret.toml");
     std::fs::write(&secret, "password = \"hunter2\"\n").unwrap();
@@ -753,7 +767,7 @@ fn a_policy_file_linked_out_of_the_repository_is_not_read() {
 #[test]
 fn the_config_linked_out_of_the_repository_is_not_read() {
     let repo = TestRepo::new();
-    repo.write("definitions/web/ruby.yaml", &STREAM.replace("NAME", "ruby"));
+    repo.write("definitions/web/ruby.yaml", &stream_text("ruby"));
     let outside = tempfile::tempdir().unwrap();
     let secret = outside.path().join("secret.toml");
     std::fs::write(&secret, "password = \"hunter2\"\n").unwrap();

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::common::{TestRepo, crate_path};
+use crate::common::{TestRepo, crate_path, stream};
 
 const FILES: &[&str] = &[
     "streamsync.toml",
@@ -157,10 +157,7 @@ fn init_in_an_existing_repository_keeps_its_files() {
     let repo = TestRepo::new();
     repo.write("streamsync.toml", "default_namespace = \"mine\"\n");
     repo.write(".gitignore", "target/");
-    repo.write(
-        "definitions/mine/app.yaml",
-        "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: app\nspec:\n  tags: []\n",
-    );
+    repo.define("mine", &stream("app"));
     let out = repo.run(&["init"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(

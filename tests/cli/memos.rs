@@ -4,18 +4,24 @@
 
 use std::path::Path;
 
-use crate::common::{Output, TestRepo, commit_all};
+use crate::common::{Output, Tag, TestRepo, commit_all};
 
-fn stream(name: &str, tags: &str) -> String {
-    format!(
-        "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: {name}\nspec:\n  tags:\n{tags}"
-    )
+/// Stream `name` with `tags`, as its definition file holds it.
+fn stream(name: &str, tags: impl IntoIterator<Item = Tag>) -> String {
+    tags.into_iter()
+        .fold(crate::common::stream(name), crate::common::Stream::tag)
+        .to_yaml()
 }
 
-fn reference_tag(name: &str, from: &str) -> String {
-    format!(
-        "  - name: \"{name}\"\n    reference: true\n    annotations:\n      description: {name} from {from}\n    from:\n      kind: DockerImage\n      name: {from}\n"
-    )
+/// A reference tag described as `<name> from <from>`.
+fn reference_tag(name: &str, from: &str) -> Tag {
+    described(name, from, &format!("{name} from {from}"))
+}
+
+fn described(name: &str, from: &str, description: &str) -> Tag {
+    Tag::image(name, from)
+        .reference()
+        .annotation("description", description)
 }
 
 /// Five streams applied offline: three at rest, one linked to another namespace's stream by
@@ -26,37 +32,39 @@ fn applied_repo() -> TestRepo {
         "definitions/web/ruby.yaml",
         &stream(
             "ruby",
-            &format!(
-                "{}  - name: latest\n    from:\n      kind: ImageStreamTag\n      name: ruby:3.3\n",
-                reference_tag("3.3", "registry.example.com/ruby:3.3")
-            ),
+            [
+                reference_tag("3.3", "registry.example.com/ruby:3.3"),
+                Tag::tracking("latest", "ruby:3.3"),
+            ],
         ),
     )
     .write(
         "definitions/web/python.yaml",
         &stream(
             "python",
-            &(reference_tag("3.12", "registry.example.com/python:3.12")
-                + &reference_tag("3.13", "registry.example.com/python:3.13")),
+            [
+                reference_tag("3.12", "registry.example.com/python:3.12"),
+                reference_tag("3.13", "registry.example.com/python:3.13"),
+            ],
         ),
     )
     .write(
         "definitions/web/node.yaml",
-        &stream("node", &reference_tag("22", "registry.example.com/node:22")),
+        &stream(
+            "node",
+            [reference_tag("22", "registry.example.com/node:22")],
+        ),
     )
     .write(
         "definitions/apps/site.yaml",
         &stream(
             "site",
-            "  - name: ruby\n    from:\n      kind: ImageStreamTag\n      namespace: web\n      name: ruby:3.3\n",
+            [Tag::tracking("ruby", "ruby:3.3").in_namespace("web")],
         ),
     )
     .write(
         "definitions/tools/cli.yaml",
-        &stream(
-            "cli",
-            "  - name: stable\n    from:\n      kind: DockerImage\n      name: 127.0.0.1:1/example/cli:1.5\n",
-        ),
+        &stream("cli", [Tag::image("stable", "127.0.0.1:1/example/cli:1.5")]),
     );
     let applied = repo.run(&["apply"]);
     assert_eq!(applied.code, 3, "{}", applied.snapshot());
@@ -165,9 +173,14 @@ fn plans_are_the_same_with_and_without_the_memo_index() {
             &python,
             stream(
                 "python",
-                &(reference_tag("3.12", "registry.example.com/python:3.12")
-                    + &reference_tag("3.13", "registry.example.com/python:3.13")
-                        .replace("description: 3.13", "description: Python 3.13")),
+                [
+                    reference_tag("3.12", "registry.example.com/python:3.12"),
+                    described(
+                        "3.13",
+                        "registry.example.com/python:3.13",
+                        "Python 3.13 from registry.example.com/python:3.13",
+                    ),
+                ],
             ),
         ),
         // A source, and a tag following another stream that is at rest.
@@ -175,8 +188,10 @@ fn plans_are_the_same_with_and_without_the_memo_index() {
             &node,
             stream(
                 "node",
-                &(reference_tag("22", "registry.example.com/node:22.1")
-                    + "  - name: py\n    from:\n      kind: ImageStreamTag\n      name: python:3.12\n"),
+                [
+                    reference_tag("22", "registry.example.com/node:22.1"),
+                    Tag::tracking("py", "python:3.12"),
+                ],
             ),
         ),
         // A removed tag.
@@ -184,7 +199,7 @@ fn plans_are_the_same_with_and_without_the_memo_index() {
             &python,
             stream(
                 "python",
-                &reference_tag("3.12", "registry.example.com/python:3.12"),
+                [reference_tag("3.12", "registry.example.com/python:3.12")],
             ),
         ),
         // The same spec written another way: no change.
@@ -192,10 +207,11 @@ fn plans_are_the_same_with_and_without_the_memo_index() {
             &python,
             stream(
                 "python",
-                &(reference_tag("3.13", "registry.example.com/python:3.13").replace(
-                    "    reference: true\n",
-                    "    reference: true\n    referencePolicy:\n      type: Source\n",
-                ) + &reference_tag("3.12", "registry.example.com/python:3.12")),
+                [
+                    reference_tag("3.13", "registry.example.com/python:3.13")
+                        .reference_policy("Source"),
+                    reference_tag("3.12", "registry.example.com/python:3.12"),
+                ],
             ),
         ),
     ];
@@ -214,7 +230,10 @@ fn plans_are_the_same_with_and_without_the_memo_index() {
     std::fs::remove_file(&node).unwrap();
     repo.write(
         "definitions/web/go.yaml",
-        &stream("go", &reference_tag("1.23", "registry.example.com/go:1.23")),
+        &stream(
+            "go",
+            [reference_tag("1.23", "registry.example.com/go:1.23")],
+        ),
     );
     let out = same_plan(&repo, &["--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();

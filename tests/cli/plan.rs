@@ -1,12 +1,13 @@
 //! `plan` through the binary: refusing invalid definitions, exit codes, `--refresh`, `--base`.
 
-use crate::common::TestRepo;
+use crate::common::{Tag, TestRepo, stream};
 use crate::scenarios::scenario_repo;
 use crate::snap;
 
 #[test]
 fn invalid_definitions_are_refused_and_nothing_is_written() {
     let repo = TestRepo::new();
+    // A literal: the snapshot locates the second `a` at line 9.
     repo.write(
         "definitions/demo/app.yaml",
         "kind: ImageStream\napiVersion: image.openshift.io/v1\nmetadata:\n  name: app\nspec:\n  tags:\n  - name: a\n    from: {kind: DockerImage, name: quay.io/x/app:1}\n  - name: a\n    from: {kind: DockerImage, name: quay.io/x/app:2}\n",
@@ -139,9 +140,11 @@ fn base_marks_introduced_changes_and_drift() {
 #[test]
 fn a_failed_import_stays_pending_and_is_retried() {
     let repo = TestRepo::new();
-    repo.write(
-        "definitions/tools/cli.yaml",
-        "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: cli\nspec:\n  tags:\n  - name: stable\n    from:\n      kind: DockerImage\n      name: 127.0.0.1:1/example/cli:1.5\n  - name: next\n    from:\n      kind: DockerImage\n      name: 127.0.0.1:1/example/cli:1.6\n",
+    repo.define(
+        "tools",
+        &stream("cli")
+            .tag(Tag::image("stable", "127.0.0.1:1/example/cli:1.5"))
+            .tag(Tag::image("next", "127.0.0.1:1/example/cli:1.6")),
     );
     let applied = repo.run(&["apply"]);
     assert_eq!(applied.code, 3, "{}", applied.snapshot());
@@ -221,10 +224,7 @@ fn base_without_definitions_and_missing_base() {
     repo.write("streamsync.toml", "");
     let git = git2::Repository::init(repo.path()).unwrap();
     crate::common::commit_all(&git, "empty");
-    repo.write(
-        "definitions/web/ruby.yaml",
-        "kind: ImageStream\nmetadata:\n  name: ruby\nspec:\n  tags: []\n",
-    );
+    repo.define("web", &stream("ruby"));
     let out = repo.run(&["plan", "--base", "HEAD", "--format", "json"]);
     assert_eq!(out.code, 0, "{}", out.snapshot());
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
@@ -244,6 +244,7 @@ fn base_without_definitions_and_missing_base() {
 #[test]
 fn sources_the_definitions_do_not_have_are_refused_by_validate_plan_and_apply() {
     let repo = TestRepo::new();
+    // A literal: the diagnostics are asserted at their lines and columns.
     let app = "apiVersion: image.openshift.io/v1
 kind: ImageStream
 metadata:
@@ -304,9 +305,9 @@ spec:
     }
     assert!(!repo.path().join("state").exists());
     // With the source stream defined, the same forms plan: short and long.
-    repo.write(
-        "definitions/demo/nosuch.yaml",
-        "apiVersion: v1\nkind: ImageStream\nmetadata:\n  name: nosuch\nspec:\n  tags:\n  - name: \"1.0\"\n    from:\n      kind: DockerImage\n      name: quay.io/x/nosuch:1.0\n    reference: true\n",
+    repo.define(
+        "demo",
+        &stream("nosuch").tag(Tag::image("1.0", "quay.io/x/nosuch:1.0").reference()),
     );
     repo.write(
         "definitions/demo/app.yaml",

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::common::{TestRepo, crate_path};
+use crate::common::{TestRepo, crate_path, stream};
 use crate::scenarios::scenario_repo;
 use crate::snap;
 
@@ -907,9 +907,11 @@ spec:
 #[test]
 fn a_tag_of_a_docker_image_repository_stream_waits() {
     let repo = settled_repo();
-    repo.write(
-        "definitions/web/mirror.yaml",
-        "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: mirror\n  namespace: web\nspec:\n  dockerImageRepository: registry.example.com/mirror\n",
+    repo.define(
+        "web",
+        &stream("mirror")
+            .namespace("web")
+            .repository("registry.example.com/mirror"),
     );
     repo.write(
         "deploy/mirror.yaml",

@@ -1,11 +1,12 @@
 //! `tag`, `tag -d` and `import --from … --confirm` through the binary: each edits the
 //! definitions (or refuses to), prints the diff, and leaves every other byte alone.
 
-use crate::common::TestRepo;
+use crate::common::{Tag, TestRepo, stream};
 use crate::snap;
 
 const DIGEST: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
 
+/// A literal: the edits must keep its comments, block scalar and layout byte for byte.
 const RUBY: &str = "\
 # Ruby builder images
 apiVersion: image.openshift.io/v1
@@ -31,6 +32,7 @@ spec:
       name: quay.io/ruby/ruby:ref
 ";
 
+/// A literal: a live state with `status` history, as an apply writes it.
 fn live_state() -> String {
     format!(
         "apiVersion: image.openshift.io/v1
@@ -155,10 +157,7 @@ fn alias_tracks_a_tag_of_the_same_stream() {
 #[test]
 fn alias_across_streams_is_refused() {
     let repo = repo();
-    repo.write(
-        "definitions/web/python.yaml",
-        "kind: ImageStream\napiVersion: image.openshift.io/v1\nmetadata:\n  name: python\nspec:\n  tags: []\n",
-    );
+    repo.define("web", &stream("python"));
     let out = repo.run(&["tag", "--alias", "ruby:3.3", "python:latest"]);
     assert_eq!(out.code, 1);
     snap!("tag_alias_cross_stream", out.snapshot());
@@ -231,6 +230,7 @@ fn docker_sources_and_import_flags() {
 #[test]
 fn image_stream_image_source_and_other_namespace() {
     let repo = repo();
+    // A literal: the tag the edit appends follows this file's style (unquoted names).
     repo.write(
         "definitions/apps/app.yaml",
         "kind: ImageStream\napiVersion: image.openshift.io/v1\nmetadata:\n  name: app\nspec:\n  tags:\n  - name: base\n    from:\n      kind: DockerImage\n      name: quay.io/x/app:1\n",
@@ -456,16 +456,14 @@ fn an_edit_that_would_not_validate_is_not_written() {
 #[test]
 fn stream_names_follow_the_stream_rule() {
     let repo = repo();
-    repo.write(
-        "definitions/other/ruby.yaml",
-        "kind: ImageStream\napiVersion: image.openshift.io/v1\nmetadata:\n  name: ruby\nspec:\n  tags: []\n",
-    );
+    repo.define("other", &stream("ruby"));
     let out = repo.run(&["tag", "quay.io/x/y:1", "ruby:x"]);
     assert_eq!(out.code, 1);
     snap!("tag_ambiguous_stream", out.snapshot());
     // A new stream goes to definitions/<default namespace>/<name>.yaml.
     let out = repo.run(&["tag", "quay.io/x/perl:5", "perl:5"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
+    // The exact bytes a new stream's file gets (a literal on purpose).
     assert_eq!(
         read(&repo, "definitions/default/perl.yaml"),
         "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: perl\n  namespace: default\nspec:\n  tags:\n  - name: \"5\"\n    from:\n      kind: DockerImage\n      name: quay.io/x/perl:5\n"
@@ -569,6 +567,7 @@ fn import_confirm_creates_a_stream() {
         "--confirm",
     ]);
     assert_eq!(out.code, 3, "{}", out.stderr);
+    // The exact bytes a new stream's file gets (a literal on purpose).
     assert_eq!(
         read(&repo, "definitions/web/python.yaml"),
         "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: python\n  namespace: web\nspec:\n  tags:\n  - name: \"3.12\"\n    from:\n      kind: DockerImage\n      name: quay.io/py/python:3.12\n"
@@ -600,6 +599,7 @@ fn import_confirm_creates_a_stream() {
         "--confirm",
     ]);
     assert_eq!(out.code, 1, "{}", out.stderr);
+    // The exact bytes a new stream's file gets (a literal on purpose).
     assert_eq!(
         read(&repo, "definitions/tools/node.yaml"),
         "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: node\n  namespace: tools\nspec:\n  dockerImageRepository: quay.io/node/node\n"
@@ -915,10 +915,11 @@ fn tag_import_mode_and_the_namespace_of_a_new_stream() {
 #[test]
 fn tagging_a_destination_again_with_its_source_forces_a_reimport() {
     let repo = TestRepo::new();
-    repo.write(
-        "definitions/web/app.yaml",
-        "kind: ImageStream\nmetadata:\n  name: app\nspec:\n  tags:\n  - name: \"1\"\n    from:\n      kind: DockerImage\n      name: quay.io/org/app:1\n",
+    repo.define(
+        "web",
+        &stream("app").tag(Tag::image("1", "quay.io/org/app:1")),
     );
+    // A literal: the live state with the `status` history the re-import must keep.
     repo.write(
         "state/web/app.yaml",
         &format!(

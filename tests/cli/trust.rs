@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use crate::common::{Output, TestRepo, crate_path};
+use crate::common::{Output, Stream, Tag, TestRepo, crate_path, stream};
 use crate::scenarios::scenario_repo;
 
 fn read(path: &Path) -> String {
@@ -56,15 +56,10 @@ fn run_step(dir: &Path, script: &str, env: &[(&str, &str)], bin: Option<&Path>) 
 }
 
 fn stream_yaml(name: &str, tags: &[(&str, &str)]) -> String {
-    let mut s = format!(
-        "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: {name}\nspec:\n  tags:\n"
-    );
-    for (tag, source) in tags {
-        s.push_str(&format!(
-            "  - name: '{tag}'\n    from:\n      kind: DockerImage\n      name: {source}\n    reference: true\n"
-        ));
-    }
-    s
+    tags.iter()
+        .map(|(tag, source)| Tag::image(tag, source).reference())
+        .fold(stream(name), Stream::tag)
+        .to_yaml()
 }
 
 /// The red team's case (6,000 streams there, 2,500 here): every stream changes, one is retargeted to another

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::common::{TestRepo, crate_path};
+use crate::common::{TestRepo, crate_path, stream};
 use crate::snap;
 
 #[test]
@@ -27,7 +27,7 @@ fn corpus_files_validate_unchanged() {
 
 #[test]
 fn an_exported_stream_loads_with_notes_for_what_the_server_owns() {
-    // As `oc get is ruby -o yaml` prints it.
+    // As `oc get is ruby -o yaml` prints it (a literal: the notes point at its lines).
     let repo = TestRepo::new();
     repo.write(
         "definitions/demo/ruby.yaml",
@@ -95,6 +95,7 @@ status:
 #[test]
 fn a_metadata_typo_is_an_error_everywhere() {
     let repo = TestRepo::new();
+    // A literal: the typos are the point, and the snapshot locates them.
     repo.write(
         "definitions/demo/ruby.yaml",
         "apiVersion: image.openshift.io/v1
@@ -182,6 +183,7 @@ fn the_example_repository_is_valid() {
 }
 
 /// One stream per file, each with problems, so every error kind shows with its position.
+/// Literals: malformed on purpose, and the snapshots locate every problem.
 fn broken_repo() -> TestRepo {
     let repo = TestRepo::new();
     repo.write(
@@ -298,15 +300,9 @@ fn rev_reads_the_committed_tree_like_a_checkout() {
     );
 
     // The working tree moves on: fixed files, a deletion and a new file.
-    repo.write(
-        "definitions/demo/ruby.yaml",
-        "apiVersion: v1\nkind: ImageStream\nmetadata:\n  name: ruby\n",
-    );
+    repo.define("demo", &stream("ruby"));
     std::fs::remove_file(repo.path().join("definitions/demo/deploy.yaml")).unwrap();
-    repo.write(
-        "definitions/demo/new.yaml",
-        "kind: ImageStream\nmetadata:\n  name: new\n",
-    );
+    repo.define("demo", &stream("new"));
 
     // A checkout-equivalent tree of HEAD, made by hand from the same files.
     let checkout = broken_repo();
@@ -347,10 +343,7 @@ fn rev_reads_the_committed_tree_like_a_checkout() {
 #[test]
 fn rev_outside_git_and_unknown_rev_are_errors() {
     let repo = TestRepo::new();
-    repo.write(
-        "definitions/a/s.yaml",
-        "kind: ImageStream\nmetadata:\n  name: s\n",
-    );
+    repo.define("a", &stream("s"));
     let out = repo.run(&["validate", "--rev", "HEAD"]);
     assert_eq!(out.code, 1);
     assert!(
@@ -375,10 +368,7 @@ fn rev_outside_git_and_unknown_rev_are_errors() {
 #[test]
 fn rev_of_a_tree_or_a_blob_is_an_error() {
     let repo = TestRepo::new();
-    repo.write(
-        "definitions/a/s.yaml",
-        "kind: ImageStream\nmetadata:\n  name: s\n",
-    );
+    repo.define("a", &stream("s"));
     git2::Repository::init(repo.path()).unwrap();
     crate::common::commit_all(&git2::Repository::open(repo.path()).unwrap(), "one");
     for (rev, kind) in [
@@ -410,7 +400,7 @@ fn rev_of_a_tree_or_a_blob_is_an_error() {
 fn a_missing_definitions_folder_is_an_error_not_an_empty_plan() {
     let repo = TestRepo::new();
     repo.write("streamsync.toml", "");
-    repo.write("defs/a/s.yaml", "kind: ImageStream\nmetadata:\n  name: s\n");
+    repo.write("defs/a/s.yaml", &stream("s").to_yaml());
     for command in ["validate", "plan", "apply"] {
         let out = repo.run(&[command]);
         assert_eq!(out.code, 1, "{}", out.snapshot());

@@ -2,23 +2,17 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{LazyLock, mpsc};
 use std::time::{Duration, Instant};
 
-use crate::common::TestRepo;
+use crate::common::{Tag, TestRepo, stream};
 
-const RUBY: &str = "apiVersion: image.openshift.io/v1
-kind: ImageStream
-metadata:
-  name: ruby
-spec:
-  tags:
-  - name: latest
-    from:
-      kind: DockerImage
-      name: quay.io/example/ruby:3.3
-    reference: true
-";
+/// `demo/ruby`, one reference tag (edits below replace its text: a name, a version).
+static RUBY: LazyLock<String> = LazyLock::new(|| {
+    stream("ruby")
+        .tag(Tag::image("latest", "quay.io/example/ruby:3.3").reference())
+        .to_yaml()
+});
 
 /// Read stdout blocks (each starts with a `──` header line) from a running watch.
 struct Watch {
@@ -90,7 +84,7 @@ impl Watch {
 #[test]
 fn replans_on_save_shows_errors_and_recovers() {
     let repo = TestRepo::new();
-    repo.write("definitions/demo/ruby.yaml", RUBY);
+    repo.write("definitions/demo/ruby.yaml", &RUBY);
     let watch = Watch::start(&repo);
     let (_, first) = watch
         .next_block(Duration::from_secs(10))
@@ -138,7 +132,7 @@ fn replans_on_save_shows_errors_and_recovers() {
 #[test]
 fn picks_up_a_policies_folder_created_later() {
     let repo = TestRepo::new();
-    repo.write("definitions/demo/ruby.yaml", RUBY);
+    repo.write("definitions/demo/ruby.yaml", &RUBY);
     let watch = Watch::start(&repo);
     watch
         .next_block(Duration::from_secs(10))
@@ -160,7 +154,7 @@ fn picks_up_a_policies_folder_created_later() {
 #[test]
 fn each_round_is_the_plan_with_its_rollouts_and_trigger_errors() {
     let repo = TestRepo::new();
-    repo.write("definitions/demo/ruby.yaml", RUBY);
+    repo.write("definitions/demo/ruby.yaml", &RUBY);
     // Applied once: `latest` holds its reference, and the manifest still has the placeholder.
     assert_eq!(repo.run(&["apply", "--auto-approve"]).code, 0);
     let manifest = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: demo\n  annotations:\n    image.openshift.io/triggers: '[{\"from\":{\"kind\":\"ImageStreamTag\",\"name\":\"ruby:latest\"},\"fieldPath\":\"spec.template.spec.containers[0].image\"}]'\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: \" \"\n";
@@ -196,7 +190,7 @@ const TRIGGERED: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  nam
 #[test]
 fn a_manifest_edit_starts_a_round_that_shows_the_rollout() {
     let repo = TestRepo::new();
-    repo.write("definitions/demo/ruby.yaml", RUBY);
+    repo.write("definitions/demo/ruby.yaml", &RUBY);
     assert_eq!(repo.run(&["apply", "--auto-approve"]).code, 0);
     repo.write("deploy/README.md", "manifests\n");
     let watch = Watch::start(&repo);
@@ -242,7 +236,7 @@ fn a_manifest_edit_starts_a_round_that_shows_the_rollout() {
 #[test]
 fn ignored_folders_and_editor_files_start_no_round() {
     let repo = TestRepo::new();
-    repo.write("definitions/demo/ruby.yaml", RUBY);
+    repo.write("definitions/demo/ruby.yaml", &RUBY);
     repo.write(".gitignore", "node_modules/\n/build/\n*.local.yaml\n");
     repo.write("node_modules/chart/web.yaml", TRIGGERED);
     repo.write("build/web.yaml", TRIGGERED);
@@ -297,7 +291,7 @@ fn ignored_folders_and_editor_files_start_no_round() {
 #[test]
 fn a_state_change_from_another_process_starts_a_round() {
     let repo = TestRepo::new();
-    repo.write("definitions/demo/ruby.yaml", RUBY);
+    repo.write("definitions/demo/ruby.yaml", &RUBY);
     assert_eq!(repo.run(&["apply", "--auto-approve"]).code, 0);
     repo.write("definitions/demo/ruby.yaml", &RUBY.replace("3.3", "3.4"));
     let watch = Watch::start(&repo);
@@ -338,24 +332,11 @@ fn body(block: &str) -> String {
 #[test]
 fn incremental_rounds_print_what_a_fresh_start_prints() {
     let repo = TestRepo::new();
-    let python = "apiVersion: image.openshift.io/v1
-kind: ImageStream
-metadata:
-  name: python
-spec:
-  tags:
-  - name: latest
-    from:
-      kind: ImageStreamTag
-      name: ruby:latest
-  - name: '3.12'
-    from:
-      kind: DockerImage
-      name: quay.io/example/python:3.12
-    reference: true
-";
-    repo.write("definitions/demo/ruby.yaml", RUBY);
-    repo.write("definitions/demo/python.yaml", python);
+    let python = stream("python")
+        .tag(Tag::tracking("latest", "ruby:latest"))
+        .tag(Tag::image("3.12", "quay.io/example/python:3.12").reference());
+    repo.write("definitions/demo/ruby.yaml", &RUBY);
+    repo.define("demo", &python);
     assert_eq!(repo.run(&["apply", "--auto-approve"]).code, 0);
     let watch = Watch::start(&repo);
     watch
@@ -391,12 +372,13 @@ spec:
         (
             "the file back",
             Box::new(|| {
-                repo.write("definitions/demo/ruby.yaml", RUBY);
+                repo.write("definitions/demo/ruby.yaml", &RUBY);
             }),
         ),
         (
             "a broken file",
             Box::new(|| {
+                // A literal: malformed on purpose.
                 repo.write(
                     "definitions/demo/go.yaml",
                     "kind: ImageStream\nmetadata: [unclosed\n",
@@ -437,7 +419,7 @@ spec:
 #[test]
 fn editor_temporary_files_start_no_round() {
     let repo = TestRepo::new();
-    repo.write("definitions/demo/ruby.yaml", RUBY);
+    repo.write("definitions/demo/ruby.yaml", &RUBY);
     repo.write("policies/default.toml", "[lint]\nallow = []\n");
     let watch = Watch::start(&repo);
     watch

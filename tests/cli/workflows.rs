@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::common::{TestRepo, crate_path, run_in};
+use crate::common::{Stream, Tag, TestRepo, crate_path, run_in, stream};
 use crate::snap;
 
 /// The `command:` inputs given to the streamsync action in a workflow file.
@@ -83,6 +83,7 @@ fn every_workflow_command_parses() {
 fn pull_request_validation_annotates_the_head_branch() {
     let repo = TestRepo::new();
     let git = git2::Repository::init(repo.path()).unwrap();
+    // Literals: the annotations the check writes point at their lines.
     repo.write(
         "definitions/demo/ruby.yaml",
         "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: ruby\nspec:\n  tags:\n  - name: '3.3'\n    from:\n      kind: DockerImage\n      name: quay.io/org/ruby:3.3\n",
@@ -144,15 +145,13 @@ fn composite_action_is_well_formed() {
 }
 
 fn stream_yaml(name: &str, tags: &[(&str, &str)]) -> String {
-    let mut s = format!(
-        "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: {name}\n  annotations:\n    openshift.io/display-name: {name}\nspec:\n  tags:\n"
-    );
-    for (tag, source) in tags {
-        s.push_str(&format!(
-            "  - name: '{tag}'\n    from:\n      kind: DockerImage\n      name: {source}\n    reference: true\n"
-        ));
-    }
-    s
+    tags.iter()
+        .map(|(tag, source)| Tag::image(tag, source).reference())
+        .fold(
+            stream(name).annotation("openshift.io/display-name", name),
+            Stream::tag,
+        )
+        .to_yaml()
 }
 
 /// The plan workflow's comment: `plan --base <base> --format markdown` on a head branch, with

@@ -10,11 +10,12 @@ use serde_json::Value;
 use crate::cli::{self, bin};
 use crate::harness::{Pusher, Registry, Variant};
 
-const CONFIG: &str = "[registry]\ninsecure_allowed = [\"127.0.0.1\"]\n";
+use crate::support::{LOCAL_REGISTRY_CONFIG as CONFIG, Tag, TestRepo, stream};
 
 /// The export: `team/app` (`1.0` scheduled with two history items, `latest` tracking it,
 /// `old` by reference) and `tools/cli` (one tag, a failed-import condition kept).
 fn export(host: &str, new: &str, old: &str, cli_digest: &str) -> String {
+    // A literal: the test is about adopting this exact shape (server fields, status, a List).
     format!(
         r#"apiVersion: v1
 items:
@@ -300,9 +301,22 @@ fn adopting_an_export_plans_no_changes_and_reimports_nothing() {
 
     // Retargeting `latest` from `1.0` to another stream's tag shows the image it moves from
     // and to, in every format.
-    let retargeted = format!(
-        "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: app\n  labels:\n    app: app\n  annotations:\n    openshift.io/display-name: App\nspec:\n  tags:\n  - name: '1.0'\n    annotations:\n      description: The 1.0 series\n    from:\n      kind: DockerImage\n      name: {host}/team/app:1.0\n    importPolicy:\n      insecure: true\n      scheduled: true\n  - name: latest\n    from:\n      kind: ImageStreamTag\n      namespace: tools\n      name: cli:2\n    referencePolicy:\n      type: Local\n  - name: old\n    from:\n      kind: DockerImage\n      name: {host}/team/app:0.9\n    reference: true\n"
-    );
+    let retargeted = stream("app")
+        .label("app", "app")
+        .annotation("openshift.io/display-name", "App")
+        .tag(
+            Tag::image("1.0", &format!("{host}/team/app:1.0"))
+                .field("annotations", "{description: The 1.0 series}")
+                .insecure()
+                .scheduled(),
+        )
+        .tag(
+            Tag::tracking("latest", "cli:2")
+                .in_namespace("tools")
+                .reference_policy("Local"),
+        )
+        .tag(Tag::image("old", &format!("{host}/team/app:0.9")).reference())
+        .to_yaml();
     let app_path = root.join("definitions/team/app.yaml");
     let adopted_text = std::fs::read_to_string(&app_path).unwrap();
     std::fs::write(&app_path, retargeted).unwrap();
@@ -485,17 +499,12 @@ fn https_to_a_plain_http_registry_hints_at_insecure() {
     let reg = Registry::start(Variant::Plain);
     let host = reg.host();
     Pusher::plain(&host).image("team/web", "1.0", "amd64", "one");
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path();
-    std::fs::create_dir_all(root.join("definitions/team")).unwrap();
-    std::fs::write(
-        root.join("definitions/team/web.yaml"),
-        format!(
-            "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: web\nspec:\n  tags:\n  - name: '1.0'\n    from:\n      kind: DockerImage\n      name: {host}/team/web:1.0\n"
-        ),
-    )
-    .unwrap();
-    let out = cli::run(root, &["apply", "--auto-approve"]);
+    let repo = TestRepo::new();
+    repo.define(
+        "team",
+        &stream("web").tag(Tag::image("1.0", &format!("{host}/team/web:1.0"))),
+    );
+    let out = repo.run(&["apply", "--auto-approve"]);
     assert_ne!(out.code, 0, "{out}");
     assert!(out.stdout.contains("InvalidContentType"), "{out}");
     assert!(

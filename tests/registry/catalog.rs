@@ -3,6 +3,7 @@
 //! not succeed, read from the state files as the importer wrote them.
 
 use crate::harness::{Registry, Variant};
+use crate::support::{LOCAL_REGISTRY_CONFIG, Tag, TestRepo, stream};
 
 fn streamsync(root: &std::path::Path, args: &[&str]) -> (i32, String) {
     let mut cmd = crate::support::bin();
@@ -27,51 +28,20 @@ fn catalog_shows_what_the_import_recorded() {
     let reg = Registry::start(Variant::Plain);
     let pushed = reg.pusher().image("demo/app", "1.0", "arm64", "one");
     let host = reg.host();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let root = dir.path();
-    std::fs::write(
-        root.join("streamsync.toml"),
-        "[registry]\ninsecure_allowed = [\"127.0.0.1\"]\n",
-    )
-    .unwrap();
-    std::fs::create_dir_all(root.join("definitions/demo")).unwrap();
-    std::fs::write(
-        root.join("definitions/demo/app.yaml"),
-        format!(
-            "apiVersion: image.openshift.io/v1
-kind: ImageStream
-metadata:
-  name: app
-  annotations:
-    openshift.io/display-name: App
-spec:
-  tags:
-  - name: '1.0'
-    annotations:
-      openshift.io/display-name: App 1.0
-      iconClass: icon-python
-      tags: builder,python
-      version: '1.0'
-    from:
-      kind: DockerImage
-      name: {host}/demo/app:1.0
-    importPolicy:
-      insecure: true
-  - name: '2.0'
-    annotations:
-      openshift.io/display-name: App 2.0
-      iconClass: icon-python
-      tags: builder,python
-      version: '2.0'
-    from:
-      kind: DockerImage
-      name: {host}/demo/app:2.0
-    importPolicy:
-      insecure: true
-"
-        ),
-    )
-    .unwrap();
+    let tag = |version: &str| {
+        Tag::image(version, &format!("{host}/demo/app:{version}"))
+            .annotation("openshift.io/display-name", &format!("App {version}"))
+            .annotation("iconClass", "icon-python")
+            .annotation("tags", "builder,python")
+            .annotation("version", &format!("'{version}'"))
+            .insecure()
+    };
+    let app = stream("app")
+        .annotation("openshift.io/display-name", "App")
+        .tag(tag("1.0"))
+        .tag(tag("2.0"));
+    let repo = TestRepo::with_app(LOCAL_REGISTRY_CONFIG, &app);
+    let root = repo.path();
     // 2.0 was never pushed: its import fails.
     let (_, out) = streamsync(root, &["apply"]);
     assert!(out.contains("import demo/app:1.0: done"), "{out}");

@@ -10,28 +10,26 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::cli::{self, Out};
-use crate::harness::{Registry, Variant};
+use crate::harness::{Registry, Variant, app_registry};
 use crate::proxy::{Fault, Proxy};
-
-const CONFIG: &str = "[registry]\ninsecure_allowed = [\"127.0.0.1\"]\n";
+use crate::support::{
+    LOCAL_REGISTRY_CONFIG as CONFIG, Stream, Tag, TestRepo, git, local_app, regex_escape, stream,
+};
 
 /// A repository folder holding the config and one definition file.
 struct Repo {
-    dir: tempfile::TempDir,
+    repo: TestRepo,
 }
 
 impl Repo {
-    fn new(definition: &str) -> Repo {
-        let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::write(dir.path().join("streamsync.toml"), CONFIG).expect("config");
-        let defs = dir.path().join("definitions/demo");
-        std::fs::create_dir_all(&defs).expect("definitions");
-        std::fs::write(defs.join("app.yaml"), definition).expect("definition");
-        Repo { dir }
+    fn new(definition: &Stream) -> Repo {
+        Repo {
+            repo: TestRepo::with_app(CONFIG, definition),
+        }
     }
 
     fn path(&self) -> &Path {
-        self.dir.path()
+        self.repo.path()
     }
 
     fn run_at(&self, now: &str, args: &[&str]) -> Out {
@@ -93,40 +91,23 @@ impl Repo {
     }
 }
 
-/// `demo/app` with a permanent tag `1.0`, a scheduled tag `2.0` and, optionally, more YAML.
-fn app_definition(host: &str, extra_tags: &str) -> String {
-    format!(
-        "apiVersion: image.openshift.io/v1
-kind: ImageStream
-metadata:
-  name: app
-spec:
-  tags:
-  - name: \"1.0\"
-    from:
-      kind: DockerImage
-      name: {host}/demo/app:1.0
-    importPolicy:
-      insecure: true
-  - name: \"2.0\"
-    from:
-      kind: DockerImage
-      name: {host}/demo/app:2.0
-    importPolicy:
-      insecure: true
-      scheduled: true
-{extra_tags}"
-    )
+/// `demo/app` with a permanent tag `1.0`, a scheduled tag `2.0` and `extra` tags.
+fn app_definition(host: &str, extra: impl IntoIterator<Item = Tag>) -> Stream {
+    extra.into_iter().fold(local_app(host), Stream::tag)
+}
+
+/// `demo/many`, importing every tag of `repository` insecurely.
+fn many(repository: &str) -> Stream {
+    stream("many")
+        .annotation("openshift.io/image.insecureRepository", "\"true\"")
+        .repository(repository)
 }
 
 /// The local registry with `demo/app:1.0` and `demo/app:2.0` pushed, and a repository whose
 /// stream `demo/app` imports them (2.0 scheduled).
 fn app_repo() -> (Registry, Repo) {
-    let reg = Registry::start(Variant::Plain);
-    let p = reg.pusher();
-    p.image("demo/app", "1.0", "amd64", "one");
-    p.image("demo/app", "2.0", "amd64", "two");
-    let repo = Repo::new(&app_definition(&reg.host(), ""));
+    let (reg, _, _) = app_registry();
+    let repo = Repo::new(&app_definition(&reg.host(), []));
     (reg, repo)
 }
 
@@ -154,7 +135,7 @@ fn apply_imports_with_images_then_a_second_apply_asks_nothing() {
     let two = p.image("demo/app", "2.0", "arm64", "two");
     // The proxy counts every request that reaches the registry.
     let proxy = Proxy::start(reg.port);
-    let repo = Repo::new(&app_definition(&proxy.host(), ""));
+    let repo = Repo::new(&app_definition(&proxy.host(), []));
 
     let out = repo.run(&["apply", "--format", "json"]);
     assert_eq!(out.code, 0, "{out}");
@@ -204,11 +185,9 @@ fn apply_imports_with_images_then_a_second_apply_asks_nothing() {
 
 #[test]
 fn sync_follows_scheduled_tags_and_keeps_permanent_ones() {
-    let reg = Registry::start(Variant::Plain);
+    let (reg, one, two) = app_registry();
     let p = reg.pusher();
-    let one = p.image("demo/app", "1.0", "amd64", "one");
-    let two = p.image("demo/app", "2.0", "amd64", "two");
-    let repo = Repo::new(&app_definition(&reg.host(), ""));
+    let repo = Repo::new(&app_definition(&reg.host(), []));
     let out = repo.run(&["sync", "--once"]);
     assert_eq!(out.code, 0, "{out}");
     repo.assert_converged();
@@ -306,18 +285,7 @@ fn import_all_caps_a_repository_in_openshift_order() {
     ] {
         p.image("demo/many", tag, "amd64", label);
     }
-    let definition = format!(
-        "apiVersion: image.openshift.io/v1
-kind: ImageStream
-metadata:
-  name: many
-  annotations:
-    openshift.io/image.insecureRepository: \"true\"
-spec:
-  dockerImageRepository: {}/demo/many
-",
-        reg.host()
-    );
+    let definition = many(&format!("{}/demo/many", reg.host()));
     let repo = Repo::new(&definition);
     let out = repo.run(&["import", "many", "--all", "--max", "2"]);
     assert_eq!(out.code, 0, "{out}");
@@ -372,21 +340,10 @@ spec:
 
 #[test]
 fn a_missing_upstream_tag_is_a_not_found_condition() {
-    let reg = Registry::start(Variant::Plain);
+    let (reg, _, _) = app_registry();
     let p = reg.pusher();
-    p.image("demo/app", "1.0", "amd64", "one");
-    p.image("demo/app", "2.0", "amd64", "two");
-    let extra = format!(
-        "  - name: gone
-    from:
-      kind: DockerImage
-      name: {}/demo/app:missing
-    importPolicy:
-      insecure: true
-",
-        reg.host()
-    );
-    let repo = Repo::new(&app_definition(&reg.host(), &extra));
+    let gone = Tag::image("gone", &format!("{}/demo/app:missing", reg.host())).insecure();
+    let repo = Repo::new(&app_definition(&reg.host(), [gone]));
     let out = repo.run(&["apply"]);
     assert_eq!(out.code, 1, "{out}");
     assert!(
@@ -424,12 +381,10 @@ fn a_missing_upstream_tag_is_a_not_found_condition() {
 
 #[test]
 fn a_rate_limited_registry_is_incomplete_and_keeps_the_last_good_import() {
-    let reg = Registry::start(Variant::Plain);
+    let (reg, _, two) = app_registry();
     let p = reg.pusher();
-    p.image("demo/app", "1.0", "amd64", "one");
-    let two = p.image("demo/app", "2.0", "amd64", "two");
     let proxy = Proxy::start(reg.port);
-    let repo = Repo::new(&app_definition(&proxy.host(), ""));
+    let repo = Repo::new(&app_definition(&proxy.host(), []));
     assert_eq!(repo.run(&["apply"]).code, 0);
     p.image("demo/app", "2.0", "amd64", "two-moved");
     proxy.set_default(Fault::Status(429, vec![]));
@@ -463,35 +418,6 @@ fn insta_settings(host: &str) -> insta::Settings {
     s.add_filter(r"in \d+\.\d s", "in [time] s");
     s.add_filter(r"committed [0-9a-f]{12}", "committed [commit]");
     s
-}
-
-fn regex_escape(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_string()
-            } else {
-                format!("\\{c}")
-            }
-        })
-        .collect()
-}
-
-fn git(repo: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(repo)
-        .args(args)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
-        .expect("git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn head_message(path: &Path) -> String {
@@ -622,7 +548,7 @@ fn sync_loop_stops_cleanly_on_sigterm() {
 
 #[test]
 fn unusable_auth_and_ca_files_are_errors() {
-    let repo = Repo::new(&app_definition("127.0.0.1:1", ""));
+    let repo = Repo::new(&app_definition("127.0.0.1:1", []));
     let missing = repo.path().join("nope.json");
     let out = repo.run(&["apply", "--registry-config", &missing.display().to_string()]);
     assert_eq!(out.code, 1, "{out}");
@@ -651,16 +577,7 @@ fn unusable_auth_and_ca_files_are_errors() {
 
 #[test]
 fn an_unreachable_repository_is_incomplete_not_an_error() {
-    let definition = "apiVersion: image.openshift.io/v1
-kind: ImageStream
-metadata:
-  name: many
-  annotations:
-    openshift.io/image.insecureRepository: \"true\"
-spec:
-  dockerImageRepository: 127.0.0.1:1/demo/many
-";
-    let repo = Repo::new(definition);
+    let repo = Repo::new(&many("127.0.0.1:1/demo/many"));
     // No import succeeded, so every pass tries again.
     for _ in 0..2 {
         let out = repo.run(&["sync", "--once"]);
@@ -681,31 +598,11 @@ fn import_applies_the_streams_a_tag_takes_images_from_first() {
     let two = p.image("demo/app", "2.0", "amd64", "two");
     let own = p.image("demo/web", "own", "amd64", "own");
     p.image("demo/app", "1.0", "amd64", "one");
-    let repo = Repo::new(&app_definition(&reg.host(), ""));
-    std::fs::write(
-        repo.path().join("definitions/demo/web.yaml"),
-        format!(
-            "apiVersion: image.openshift.io/v1
-kind: ImageStream
-metadata:
-  name: web
-spec:
-  tags:
-  - name: stable
-    from:
-      kind: ImageStreamTag
-      name: app:2.0
-  - name: own
-    from:
-      kind: DockerImage
-      name: {}/demo/web:own
-    importPolicy:
-      insecure: true
-",
-            reg.host()
-        ),
-    )
-    .expect("web definition");
+    let repo = Repo::new(&app_definition(&reg.host(), []));
+    let web = stream("web")
+        .tag(Tag::tracking("stable", "app:2.0"))
+        .tag(Tag::image("own", &format!("{}/demo/web:own", reg.host())).insecure());
+    repo.repo.define("demo", &web);
     // Nothing applied yet: `web:stable` follows `app`, which is applied with it.
     let out = repo.run(&["import", "web:own"]);
     assert_eq!(out.code, 0, "{out}");
@@ -722,28 +619,17 @@ spec:
 fn apply_records_an_index_and_its_platforms_with_preserve_original() {
     let reg = Registry::start(Variant::Plain);
     let (index, amd, arm) = reg.pusher().index("multi/app", "1.0");
-    let extra = format!(
-        "  - name: multi
-    from:
-      kind: DockerImage
-      name: {}/multi/app:1.0
-    importPolicy:
-      insecure: true
-      importMode: PreserveOriginal
-  - name: legacy
-    from:
-      kind: DockerImage
-      name: {}/multi/app:1.0
-    importPolicy:
-      insecure: true
-",
-        reg.host(),
-        reg.host()
-    );
+    let multi = format!("{}/multi/app:1.0", reg.host());
+    let extra = [
+        Tag::image("multi", &multi)
+            .insecure()
+            .import_mode("PreserveOriginal"),
+        Tag::image("legacy", &multi).insecure(),
+    ];
     let p = reg.pusher();
     p.image("demo/app", "1.0", "amd64", "one");
     p.image("demo/app", "2.0", "amd64", "two");
-    let repo = Repo::new(&app_definition(&reg.host(), &extra));
+    let repo = Repo::new(&app_definition(&reg.host(), extra));
     let out = repo.run(&["apply"]);
     assert_eq!(out.code, 0, "{out}");
     assert_eq!(history_images(&repo.tag("app:multi")), [index.as_str()]);
@@ -962,15 +848,10 @@ fn plan_refresh_shows_the_rollouts_the_imports_would_cause() {
 
 #[test]
 fn nothing_is_rolled_from_a_failed_import() {
-    let reg = Registry::start(Variant::Plain);
+    let (reg, _, _) = app_registry();
     let p = reg.pusher();
-    p.image("demo/app", "1.0", "amd64", "one");
-    p.image("demo/app", "2.0", "amd64", "two");
-    let extra = format!(
-        "  - name: next\n    from:\n      kind: DockerImage\n      name: {}/demo/app:9.9\n    importPolicy:\n      insecure: true\n",
-        reg.host()
-    );
-    let repo = Repo::new(&app_definition(&reg.host(), &extra));
+    let next = Tag::image("next", &format!("{}/demo/app:9.9", reg.host())).insecure();
+    let repo = Repo::new(&app_definition(&reg.host(), [next]));
     let path = follower(&repo, "app:next");
     let manifest = std::fs::read_to_string(&path).unwrap();
     let out = repo.run(&["apply", "--auto-approve"]);
@@ -1282,7 +1163,7 @@ impl WorkflowRig {
         let reg = Registry::start(Variant::Plain);
         reg.pusher().image("demo/app", "2.0", "amd64", "two");
         reg.pusher().image("demo/app", "1.0", "amd64", "one");
-        let repo = Repo::new(&app_definition(&reg.host(), ""));
+        let repo = Repo::new(&app_definition(&reg.host(), []));
         std::fs::write(
             repo.path().join("streamsync.toml"),
             format!("{CONFIG}\n[rollout]\npull_request = true\n"),

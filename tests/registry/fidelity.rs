@@ -22,7 +22,7 @@ fn crate_path(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
 
-const CONFIG: &str = "[registry]\ninsecure_allowed = [\"127.0.0.1\"]\n";
+use crate::support::{LOCAL_REGISTRY_CONFIG as CONFIG, Tag};
 
 /// Push one small image for every distinct `host/...:tag` pull spec in `texts`.
 fn push_all(reg: &Registry, texts: &[&str]) -> BTreeMap<String, String> {
@@ -184,27 +184,11 @@ fn the_sample_library_applies_with_every_tracking_tag_holding_its_source() {
     }
     // Another stream whose tags come from the sample streams, in both long forms, sorting
     // before them (so it is applied first) and chaining through `ruby:latest` → `3.3-ubi9`.
-    let extra = "apiVersion: image.openshift.io/v1
-kind: ImageStream
-metadata:
-  name: aaa-builders
-spec:
-  tags:
-  - name: ruby
-    from:
-      kind: ImageStreamTag
-      name: ruby:latest
-  - name: httpd
-    from:
-      kind: ImageStreamTag
-      namespace: openshift
-      name: httpd:2.4-ubi9
-  - name: current
-    from:
-      kind: ImageStreamTag
-      name: ruby
-";
-    std::fs::write(defs.join("aaa-builders.yaml"), extra).unwrap();
+    let extra = crate::support::stream("aaa-builders")
+        .tag(Tag::tracking("ruby", "ruby:latest"))
+        .tag(Tag::tracking("httpd", "httpd:2.4-ubi9").in_namespace("openshift"))
+        .tag(Tag::tracking("current", "ruby"));
+    std::fs::write(defs.join("aaa-builders.yaml"), extra.to_yaml()).unwrap();
     let pushed = push_all(&reg, &texts.iter().map(String::as_str).collect::<Vec<_>>());
 
     let validate = run(root, &["validate"]);
@@ -254,16 +238,10 @@ spec:
 
     // Short and long ImageStreamImage forms pin an image of the stream.
     let hex = digest.trim_start_matches("sha256:");
-    let pins = format!(
-        "{extra}  - name: pinned-short
-    from:
-      kind: ImageStreamImage
-      namespace: openshift
-      name: ruby@{}
-",
-        &hex[..12]
+    let pins = extra.tag(
+        Tag::pinned("pinned-short", &format!("ruby@{}", &hex[..12])).in_namespace("openshift"),
     );
-    std::fs::write(defs.join("aaa-builders.yaml"), pins).unwrap();
+    std::fs::write(defs.join("aaa-builders.yaml"), pins.to_yaml()).unwrap();
     let ruby_path = defs.join("ruby-rhel.json");
     let mut ruby: Value =
         serde_json::from_str(&std::fs::read_to_string(&ruby_path).unwrap()).unwrap();

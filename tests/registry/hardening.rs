@@ -5,37 +5,22 @@
 use std::path::Path;
 
 use crate::cli::Out;
-use crate::harness::{Registry, Variant};
-
-const CONFIG: &str = "[registry]\ninsecure_allowed = [\"127.0.0.1\"]\n";
+use crate::harness::app_registry;
 
 fn run(root: &Path, now: &str, args: &[&str]) -> Out {
     crate::cli::run_at(root, now, args)
 }
 
-fn repo(host: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("streamsync.toml"), CONFIG).expect("config");
-    let defs = dir.path().join("definitions/demo");
-    std::fs::create_dir_all(&defs).expect("definitions");
-    std::fs::write(
-        defs.join("app.yaml"),
-        format!(
-            "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: app\nspec:\n  tags:\n  - name: \"1.0\"\n    from:\n      kind: DockerImage\n      name: {host}/demo/app:1.0\n    importPolicy:\n      insecure: true\n  - name: \"2.0\"\n    from:\n      kind: DockerImage\n      name: {host}/demo/app:2.0\n    importPolicy:\n      insecure: true\n      scheduled: true\n"
-        ),
-    )
-    .expect("definition");
-    dir
+fn repo(host: &str) -> crate::support::TestRepo {
+    let app = crate::support::local_app(host);
+    crate::support::TestRepo::with_app(crate::support::LOCAL_REGISTRY_CONFIG, &app)
 }
 
 const T0: &str = "2026-01-01T00:00:00Z";
 
 #[test]
 fn a_damaged_image_file_is_written_again_by_the_next_import_of_its_digest() {
-    let reg = Registry::start(Variant::Plain);
-    let p = reg.pusher();
-    let one = p.image("demo/app", "1.0", "amd64", "one");
-    let two = p.image("demo/app", "2.0", "amd64", "two");
+    let (reg, one, two) = app_registry();
     let dir = repo(&reg.host());
     let out = run(dir.path(), T0, &["apply"]);
     assert_eq!(out.code, 0, "{out}");
@@ -73,10 +58,8 @@ fn a_damaged_image_file_is_written_again_by_the_next_import_of_its_digest() {
 
 #[test]
 fn a_saved_refreshed_plan_applies() {
-    let reg = Registry::start(Variant::Plain);
+    let (reg, _, _) = app_registry();
     let p = reg.pusher();
-    p.image("demo/app", "1.0", "amd64", "one");
-    p.image("demo/app", "2.0", "amd64", "two");
     let dir = repo(&reg.host());
     // A first plan: new tags, digests observed by the refresh.
     let file = dir.path().join("plan.json");

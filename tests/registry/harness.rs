@@ -49,6 +49,16 @@ pub struct Registry {
     pub marker: Marker,
 }
 
+/// A plain registry with `demo/app:1.0` and `demo/app:2.0` pushed (amd64, labelled `one` and
+/// `two`): the images `support::local_app` imports. Returns the registry and both images.
+pub fn app_registry() -> (Registry, Pushed, Pushed) {
+    let reg = Registry::start(Variant::Plain);
+    let p = reg.pusher();
+    let one = p.image("demo/app", "1.0", "amd64", "one");
+    let two = p.image("demo/app", "2.0", "amd64", "two");
+    (reg, one, two)
+}
+
 /// A free port for a registry, below the ephemeral range and never the same twice in this
 /// process. An ephemeral port found free could be handed to a proxy or token server of a test
 /// running in parallel before the registry binds it, and the readiness check would then

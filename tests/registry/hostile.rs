@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::harness::{OCI_MANIFEST, Registry, Variant};
 use crate::proxy::{Fault, Proxy, TokenServer};
 
-const INSECURE_LOCAL: &str = "[registry]\ninsecure_allowed = [\"127.0.0.1\"]\n";
+use crate::support::{LOCAL_REGISTRY_CONFIG as INSECURE_LOCAL, Stream, Tag, TestRepo};
 
 /// What a hostile server does with one request (`method`, `target`), writing its answer.
 type Handler = dyn Fn(&str, &str, &mut dyn Write) + Send + Sync;
@@ -196,21 +196,18 @@ impl std::fmt::Display for Out {
 
 /// A repository folder with a config and one definition.
 struct Repo {
-    dir: tempfile::TempDir,
+    repo: TestRepo,
 }
 
 impl Repo {
-    fn new(config: &str, definition: &str) -> Repo {
-        let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::write(dir.path().join("streamsync.toml"), config).expect("config");
-        let defs = dir.path().join("definitions/demo");
-        std::fs::create_dir_all(&defs).expect("definitions");
-        std::fs::write(defs.join("app.yaml"), definition).expect("definition");
-        Repo { dir }
+    fn new(config: &str, definition: &Stream) -> Repo {
+        Repo {
+            repo: TestRepo::with_app(config, definition),
+        }
     }
 
     fn path(&self) -> &Path {
-        self.dir.path()
+        self.repo.path()
     }
 
     /// Run the binary and measure its peak RSS (`VmHWM`, polled every few milliseconds).
@@ -313,32 +310,20 @@ fn high_water_kib(status: &str) -> Option<i64> {
 }
 
 /// A stream `app` whose tags import `<host>/<repo>:<tag>` for each of `tags`.
-fn stream(tags: &[(&str, String)], insecure: bool) -> String {
-    let mut s = "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: app\nspec:\n  tags:\n".to_owned();
-    for (name, from) in tags {
-        s.push_str(&format!(
-            "  - name: \"{name}\"\n    from:\n      kind: DockerImage\n      name: {from}\n"
-        ));
-        if insecure {
-            s.push_str("    importPolicy:\n      insecure: true\n");
-        }
-    }
-    s
+fn stream(tags: &[(&str, String)], insecure: bool) -> Stream {
+    tags.iter()
+        .map(|(name, from)| match Tag::image(name, from) {
+            tag if insecure => tag.insecure(),
+            tag => tag,
+        })
+        .fold(crate::support::stream("app"), Stream::tag)
 }
 
 /// A stream `many` importing every tag of `repository`.
-fn repository_stream(repository: &str) -> String {
-    format!(
-        "apiVersion: image.openshift.io/v1
-kind: ImageStream
-metadata:
-  name: many
-  annotations:
-    openshift.io/image.insecureRepository: \"true\"
-spec:
-  dockerImageRepository: {repository}
-"
-    )
+fn repository_stream(repository: &str) -> Stream {
+    crate::support::stream("many")
+        .annotation("openshift.io/image.insecureRepository", "\"true\"")
+        .repository(repository)
 }
 
 const MAX_RSS_KIB: i64 = 200 * 1024;
@@ -748,9 +733,10 @@ fn an_index_listing_thousands_of_platforms_is_refused_before_any_is_fetched() {
             answer(out, "404 Not Found", &[], b"");
         }
     });
-    let definition = format!(
-        "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: app\nspec:\n  tags:\n  - name: \"multi\"\n    from:\n      kind: DockerImage\n      name: {}/demo/multi:1.0\n    importPolicy:\n      insecure: true\n      importMode: PreserveOriginal\n",
-        registry.host()
+    let definition = crate::support::stream("app").tag(
+        Tag::image("multi", &format!("{}/demo/multi:1.0", registry.host()))
+            .insecure()
+            .import_mode("PreserveOriginal"),
     );
     let repo = Repo::new(INSECURE_LOCAL, &definition);
     let out = repo.run(&["apply"]);

@@ -10,35 +10,16 @@ use crate::harness::{Registry, Variant};
 #[path = "../../examples/sync_pass.rs"]
 mod example;
 
-const CONFIG: &str = "[registry]\ninsecure_allowed = [\"127.0.0.1\"]\n";
-const NOW: &str = "2026-01-01T00:00:00Z";
+use crate::support::{LOCAL_REGISTRY_CONFIG, NOW, Tag, TestRepo, stream};
 
-fn repo(host: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("streamsync.toml"), CONFIG).expect("config");
-    let defs = dir.path().join("definitions/demo");
-    std::fs::create_dir_all(&defs).expect("definitions");
-    std::fs::write(
-        defs.join("app.yaml"),
-        format!(
-            "apiVersion: image.openshift.io/v1
-kind: ImageStream
-metadata:
-  name: app
-spec:
-  tags:
-  - name: \"1.0\"
-    from:
-      kind: DockerImage
-      name: {host}/demo/app:1.0
-    importPolicy:
-      insecure: true
-      scheduled: true
-"
-        ),
-    )
-    .expect("definition");
-    dir
+/// `demo/app` importing `1.0` from `host` on a schedule.
+fn repo(host: &str) -> TestRepo {
+    let app = stream("app").tag(
+        Tag::image("1.0", &format!("{host}/demo/app:1.0"))
+            .insecure()
+            .scheduled(),
+    );
+    TestRepo::with_app(LOCAL_REGISTRY_CONFIG, &app)
 }
 
 #[test]

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use crate::cli::run;
 use crate::harness::{OCI_INDEX, OCI_MANIFEST, PASSWORD, Pusher, Registry, USER, Variant, sha256};
 use crate::proxy::{Fault, Proxy};
+use crate::support::{Stream, Tag, git, stream};
 
 const SHARED: &[u8] = b"a layer both images have";
 
@@ -25,16 +26,12 @@ fn cfg(label: &str) -> Vec<u8> {
 /// Write a repository importing `tags` (`(stream tag, pull spec, import mode)`) into stream
 /// `team/app`, mirroring to `mirror`.
 fn repository(root: &Path, tags: &[(&str, String, &str)], mirror: &str, extra: &str) {
-    let mut yaml = String::from(
-        "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: app\n  namespace: team\nspec:\n  tags:\n",
-    );
-    for (name, from, mode) in tags {
-        yaml.push_str(&format!(
-            "  - name: \"{name}\"\n    from:\n      kind: DockerImage\n      name: {from}\n    importPolicy:\n      insecure: true\n      importMode: {mode}\n"
-        ));
-    }
+    let app = tags
+        .iter()
+        .map(|(name, from, mode)| Tag::image(name, from).insecure().import_mode(mode))
+        .fold(stream("app").namespace("team"), Stream::tag);
     std::fs::create_dir_all(root.join("definitions/team")).unwrap();
-    std::fs::write(root.join("definitions/team/app.yaml"), yaml).unwrap();
+    std::fs::write(root.join("definitions/team/app.yaml"), app.to_yaml()).unwrap();
     std::fs::write(
         root.join("streamsync.toml"),
         format!(
@@ -606,22 +603,6 @@ fn two_sources_sharing_a_mirror_repository_are_refused() {
     );
 }
 
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = std::process::Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["-c", "user.name=t", "-c", "user.email=t@e"])
-        .args(args)
-        .output()
-        .expect("git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// `sync` mirrors after its imports; `--commit` commits the mirror sets with the state; a
 /// later sync with a new image upstream copies only that.
 #[test]
@@ -668,10 +649,7 @@ fn sync_mirrors_after_its_imports_and_commits_the_mirror_sets() {
         root.path().join("definitions/team/app.yaml"),
         std::fs::read_to_string(root.path().join("definitions/team/app.yaml"))
             .unwrap()
-            .replace(
-                "      insecure: true\n",
-                "      insecure: true\n      scheduled: true\n",
-            ),
+            .replace("{insecure: true, ", "{insecure: true, scheduled: true, "),
     )
     .unwrap();
     let out = crate::cli::run_at(
@@ -952,4 +930,42 @@ fn a_bad_mirror_section_is_an_error_at_its_line_and_no_section_says_how_to_add_o
         "{out}"
     );
     assert!(out.stderr.contains("hint: set `[mirror] registry"), "{out}");
+}
+
+/// A mirror that answers every request with 429: pushes go through the one request loop
+/// pulls use, so the mirror is given up for the rest of the run after a few answers, as a
+/// registry an import asks is, and the other images are not sent to it at all.
+#[test]
+fn a_mirror_that_keeps_answering_429_is_given_up_for_the_run() {
+    let src = source();
+    let mirror = Registry::start(Variant::Plain);
+    let proxy = Proxy::start(mirror.port);
+    proxy.set_default(Fault::Status(
+        429,
+        vec![("Retry-After".to_owned(), "0".to_owned())],
+    ));
+    let root = crate::harness::root();
+    let tags = vec![
+        ("1.0", format!("{}/team/app:1.0", src.reg.host()), "Legacy"),
+        (
+            "2.0",
+            format!("{}/team/other:2.0", src.reg.host()),
+            "Legacy",
+        ),
+    ];
+    repository(root.path(), &tags, &proxy.host(), "");
+    apply(root.path());
+    let out = run(root.path(), &["mirror"]);
+    assert_eq!(out.code, 3, "{out}");
+    assert!(
+        out.stdout.contains(
+            "not asked (rate limited earlier in this run: the registry kept answering 429 Too Many Requests)"
+        ),
+        "{out}"
+    );
+    assert!(
+        proxy.requests() <= 8,
+        "{} requests reached the mirror\n{out}",
+        proxy.requests()
+    );
 }

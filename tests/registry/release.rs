@@ -12,6 +12,7 @@ use std::sync::OnceLock;
 use sha2::{Digest, Sha256};
 
 use crate::harness::{Registry, Variant};
+use crate::support::{Tag, stream};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -83,16 +84,8 @@ fn sh(cmd: &mut Command) -> Output {
     out
 }
 
-fn git(repo: &Path, args: &[&str]) -> String {
-    // The image test's repository belongs to another UID: git (run as root) must accept it.
-    let out = sh(Command::new("git")
-        .args(["-c", "safe.directory=*", "-C"])
-        .arg(repo)
-        .args(args)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1"));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+// The image test's repository belongs to another UID: the shared `git` accepts it.
+use crate::support::git;
 
 /// Unpack the release archive into `into`; the names it holds, sorted.
 fn unpack(dist: &Dist, into: &Path) -> Vec<String> {
@@ -118,40 +111,12 @@ fn repository(dir: &Path, host: &str) {
         "[registry]\ninsecure_allowed = [\"localhost\", \"127.0.0.1\"]\n",
     )
     .unwrap();
+    let app = stream("app").tag(Tag::image("1.0", &format!("{host}/demo/app:1.0")).insecure());
     std::fs::create_dir_all(dir.join("definitions/demo")).unwrap();
-    std::fs::write(
-        dir.join("definitions/demo/app.yaml"),
-        format!(
-            "apiVersion: image.openshift.io/v1
-kind: ImageStream
-metadata:
-  name: app
-spec:
-  tags:
-  - name: \"1.0\"
-    from:
-      kind: DockerImage
-      name: {host}/demo/app:1.0
-    importPolicy:
-      insecure: true
-"
-        ),
-    )
-    .unwrap();
+    std::fs::write(dir.join("definitions/demo/app.yaml"), app.to_yaml()).unwrap();
     git(dir, &["init", "-q", "-b", "main"]);
     git(dir, &["add", "."]);
-    git(
-        dir,
-        &[
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@e",
-            "commit",
-            "-qm",
-            "definitions",
-        ],
-    );
+    git(dir, &["commit", "-qm", "definitions"]);
 }
 
 /// `validate`, `plan --refresh --detailed-exitcode` (changes: 2), `sync --once --commit` (one

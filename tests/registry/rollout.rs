@@ -6,11 +6,10 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use crate::cli::{Out, run, run_at};
-use crate::harness::{Registry, Variant};
-use crate::support::{Tag, stream};
+use crate::harness::{Registry, Variant, app_registry};
+use crate::support::{Tag, TestRepo, git, stream};
 
 /// The manifests, by path under `deploy/`.
 const FILES: [&str; 4] = ["app-list.json", "crlf.yaml", "list.yaml", "workloads.yaml"];
@@ -25,36 +24,12 @@ fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-fn git(repo: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(repo)
-        .args(["-c", "user.name=t", "-c", "user.email=t@e"])
-        .args(args)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
-        .expect("git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// A Git repository with `demo/app` (1.0 and a scheduled 2.0 by source, `local` by the
 /// integrated registry) and `openshift/mysql` importing from `host`, and the fixture
 /// manifests under `deploy/`, all committed.
-fn repository(host: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let root = dir.path();
-    let write = |path: &str, text: &str| {
-        let path = root.join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    };
-    write(
+fn repository(host: &str) -> TestRepo {
+    let repo = TestRepo::new();
+    repo.write(
         "streamsync.toml",
         "default_namespace = \"demo\"\n\n[registry]\ninsecure_allowed = [\"127.0.0.1\"]\n\n[cluster]\ninternal_registry = \"image-registry.openshift-image-registry.svc:5000\"\n",
     );
@@ -68,22 +43,20 @@ fn repository(host: &str) -> tempfile::TempDir {
         .tag(
             Tag::image("local", &format!("{host}/demo/app:2.0"))
                 .insecure()
-                .field("referencePolicy", "{type: Local}"),
+                .reference_policy("Local"),
         );
-    write("definitions/demo/app.yaml", &app.to_yaml());
     let mysql = stream("mysql")
         .tag(Tag::image("8.0-el8", &format!("{host}/openshift/mysql:8.0")).insecure());
-    write("definitions/openshift/mysql.yaml", &mysql.to_yaml());
+    repo.define("demo", &app).define("openshift", &mysql);
     for f in FILES {
         // Bytes, not text: CRLF must reach the repository as it is.
-        let path = root.join("deploy").join(f);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::copy(fixture(&format!("deploy/{f}")), path).unwrap();
+        repo.copy(
+            format!("tests/fixtures/rollout/registry/deploy/{f}"),
+            &format!("deploy/{f}"),
+        );
     }
-    git(root, &["init", "-q", "-b", "main"]);
-    git(root, &["add", "."]);
-    git(root, &["commit", "-qm", "definitions and manifests"]);
-    dir
+    repo.commit_with_git("definitions and manifests");
+    repo
 }
 
 /// Every manifest equals its expected file with the placeholders of `values` filled in.
@@ -114,11 +87,9 @@ fn changed_files(root: &Path) -> Vec<String> {
 
 #[test]
 fn every_kind_rolls_byte_for_byte_after_apply_sync_and_import() {
-    let reg = Registry::start(Variant::Plain);
+    let (reg, one, two) = app_registry();
     let host = reg.host();
     let p = reg.pusher();
-    let one = p.image("demo/app", "1.0", "amd64", "one");
-    let two = p.image("demo/app", "2.0", "amd64", "two");
     let mysql = p.image("openshift/mysql", "8.0", "amd64", "mysql");
     let dir = repository(&host);
     let root = dir.path();
@@ -227,11 +198,9 @@ fn every_kind_rolls_byte_for_byte_after_apply_sync_and_import() {
 
 #[test]
 fn a_tag_whose_import_failed_waits_and_its_followers_keep_their_bytes() {
-    let reg = Registry::start(Variant::Plain);
+    let (reg, _, _) = app_registry();
     let host = reg.host();
     let p = reg.pusher();
-    p.image("demo/app", "1.0", "amd64", "one");
-    p.image("demo/app", "2.0", "amd64", "two");
     p.image("openshift/mysql", "8.0", "amd64", "mysql");
     let dir = repository(&host);
     let root = dir.path();
@@ -388,11 +357,9 @@ spec:
 /// skipped as external, and stops neither the import nor the other roll-outs.
 #[test]
 fn a_trigger_on_a_cluster_stream_is_external_and_the_import_lands() {
-    let reg = Registry::start(Variant::Plain);
+    let (reg, one, two) = app_registry();
     let host = reg.host();
     let p = reg.pusher();
-    let one = p.image("demo/app", "1.0", "amd64", "one");
-    let two = p.image("demo/app", "2.0", "amd64", "two");
     let mysql = p.image("openshift/mysql", "8.0", "amd64", "mysql");
     let dir = repository(&host);
     let root = dir.path();
@@ -464,11 +431,9 @@ fn a_trigger_on_a_cluster_stream_is_external_and_the_import_lands() {
 /// roll every other manifest, then print the errors and exit 1.
 #[test]
 fn a_broken_manifest_stops_no_import_and_no_other_rollout() {
-    let reg = Registry::start(Variant::Plain);
+    let (reg, one, two) = app_registry();
     let host = reg.host();
     let p = reg.pusher();
-    let one = p.image("demo/app", "1.0", "amd64", "one");
-    let two = p.image("demo/app", "2.0", "amd64", "two");
     let mysql = p.image("openshift/mysql", "8.0", "amd64", "mysql");
     let broken = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\n  annotations:\n    image.openshift.io/triggers: '[]'\nspec: [unclosed\n";
     let typo = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: typo\n  namespace: demo\n  annotations:\n    image.openshift.io/triggers: '[{\"from\":{\"kind\":\"ImageStreamTag\",\"name\":\"app:1.1\"},\"fieldPath\":\"spec.template.spec.containers[0].image\"}]'\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: old\n";

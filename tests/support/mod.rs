@@ -1,6 +1,9 @@
 //! Test support shared by the CLI tests (`tests/cli`) and the registry tests
 //! (`tests/registry`): one way to run the built binary in a hermetic environment, builders for
-//! repositories, definitions and state manifests, and one snapshot helper.
+//! repositories, definitions and state manifests, one way to run `git`, the set-up the
+//! registry tests share (the config that allows the local registries, `demo/app`), and one
+//! snapshot helper. A test keeps an ImageStream literal only where its exact text is the
+//! point (a located diagnostic, a malformed file, formatting an edit must keep), and says so.
 //!
 //! Every run gets its own sandbox folder: `HOME`, the `XDG_*` folders, `DOCKER_CONFIG` and
 //! `REGISTRY_AUTH_FILE` (an empty auth file) all point inside it, so no test reads the
@@ -238,6 +241,85 @@ impl TestRepo {
     pub fn run(&self, args: &[&str]) -> Output {
         run_at(self.path(), NOW, args)
     }
+
+    /// A repository with `config` as `streamsync.toml` and `stream` as
+    /// `definitions/demo/app.yaml` (the registry tests' one stream, whatever its name).
+    pub fn with_app(config: &str, stream: &Stream) -> TestRepo {
+        let repo = TestRepo::new();
+        repo.write("streamsync.toml", config)
+            .write("definitions/demo/app.yaml", &stream.to_yaml());
+        repo
+    }
+
+    /// Run the `git` command line in the repository (see [`git`]).
+    pub fn git(&self, args: &[&str]) -> String {
+        git(self.path(), args)
+    }
+
+    /// `git init` on `main`, then commit everything with `message`.
+    pub fn commit_with_git(&self, message: &str) -> &Self {
+        self.git(&["init", "-q", "-b", "main"]);
+        self.git(&["add", "."]);
+        self.git(&["commit", "-qm", message]);
+        self
+    }
+}
+
+/// The config of a repository whose streams import from the tests' own registries (plain
+/// HTTP on 127.0.0.1).
+pub const LOCAL_REGISTRY_CONFIG: &str = "[registry]\ninsecure_allowed = [\"127.0.0.1\"]\n";
+
+/// `demo/app` as the registry tests define it: `1.0`, and `2.0` scheduled, both imported
+/// insecurely from `host`'s `demo/app`.
+pub fn local_app(host: &str) -> Stream {
+    stream("app")
+        .tag(Tag::image("1.0", &format!("{host}/demo/app:1.0")).insecure())
+        .tag(
+            Tag::image("2.0", &format!("{host}/demo/app:2.0"))
+                .insecure()
+                .scheduled(),
+        )
+}
+
+/// Run the `git` command line in `dir` without the machine's or the user's Git config, with
+/// a committer identity of its own (a later `-c user.name=…` in `args` wins), in a folder
+/// another UID may own; its stdout (the test fails when git does).
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "safe.directory=*",
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@e",
+        ])
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .expect("git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `text` as a regular expression that matches it literally (for a snapshot filter).
+pub fn regex_escape(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_string()
+            } else {
+                format!("\\{c}")
+            }
+        })
+        .collect()
 }
 
 /// Stage everything in the work tree (deletions too) and commit it on HEAD.
@@ -262,7 +344,9 @@ pub struct Tag {
     name: String,
     kind: &'static str,
     from: String,
-    policy: Vec<&'static str>,
+    from_namespace: Option<String>,
+    annotations: Vec<(String, String)>,
+    policy: Vec<(&'static str, String)>,
     extra: Vec<(String, String)>,
 }
 
@@ -273,6 +357,8 @@ impl Tag {
             name: name.to_owned(),
             kind: "DockerImage",
             from: pullspec.to_owned(),
+            from_namespace: None,
+            annotations: Vec::new(),
             policy: Vec::new(),
             extra: Vec::new(),
         }
@@ -284,6 +370,8 @@ impl Tag {
             name: name.to_owned(),
             kind: "ImageStreamTag",
             from: source.to_owned(),
+            from_namespace: None,
+            annotations: Vec::new(),
             policy: Vec::new(),
             extra: Vec::new(),
         }
@@ -295,16 +383,47 @@ impl Tag {
         self
     }
 
+    /// A tag taking the image `stream@digest` (an ImageStreamImage).
+    pub fn pinned(name: &str, image: &str) -> Tag {
+        Tag {
+            kind: "ImageStreamImage",
+            ..Tag::tracking(name, image)
+        }
+    }
+
+    /// The namespace of an ImageStreamTag or ImageStreamImage source (`from.namespace`).
+    pub fn in_namespace(mut self, namespace: &str) -> Tag {
+        self.from_namespace = Some(namespace.to_owned());
+        self
+    }
+
+    /// An annotation of the tag, `key: value` with the value written as given.
+    pub fn annotation(mut self, key: &str, value: &str) -> Tag {
+        self.annotations.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
     /// `importPolicy.scheduled: true`.
     pub fn scheduled(mut self) -> Tag {
-        self.policy.push("scheduled");
+        self.policy.push(("scheduled", "true".to_owned()));
         self
     }
 
     /// `importPolicy.insecure: true`.
     pub fn insecure(mut self) -> Tag {
-        self.policy.push("insecure");
+        self.policy.push(("insecure", "true".to_owned()));
         self
+    }
+
+    /// `importPolicy.importMode` (`Legacy`, `PreserveOriginal`).
+    pub fn import_mode(mut self, mode: &str) -> Tag {
+        self.policy.push(("importMode", mode.to_owned()));
+        self
+    }
+
+    /// `referencePolicy.type` (`Source`, `Local`).
+    pub fn reference_policy(self, kind: &str) -> Tag {
+        self.field("referencePolicy", &format!("{{type: {kind}}}"))
     }
 
     pub fn reference(self) -> Tag {
@@ -317,7 +436,9 @@ impl Tag {
 pub struct Stream {
     name: String,
     namespace: Option<String>,
+    labels: Vec<(String, String)>,
     annotations: Vec<(String, String)>,
+    repository: Option<String>,
     tags: Vec<Tag>,
 }
 
@@ -326,7 +447,9 @@ pub fn stream(name: &str) -> Stream {
     Stream {
         name: name.to_owned(),
         namespace: None,
+        labels: Vec::new(),
         annotations: Vec::new(),
+        repository: None,
         tags: Vec::new(),
     }
 }
@@ -337,8 +460,21 @@ impl Stream {
         self
     }
 
+    /// An annotation, `key: value` with the value written as given (quote it when YAML
+    /// would read another type).
     pub fn annotation(mut self, key: &str, value: &str) -> Stream {
         self.annotations.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    pub fn label(mut self, key: &str, value: &str) -> Stream {
+        self.labels.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// `spec.dockerImageRepository`: import every tag of `repository`.
+    pub fn repository(mut self, repository: &str) -> Stream {
+        self.repository = Some(repository.to_owned());
         self
     }
 
@@ -355,13 +491,21 @@ impl Stream {
         if let Some(ns) = &self.namespace {
             let _ = writeln!(y, "  namespace: {ns}");
         }
-        if !self.annotations.is_empty() {
-            y.push_str("  annotations:\n");
-            for (k, v) in &self.annotations {
-                let _ = writeln!(y, "    {k}: {v}");
+        for (key, list) in [("labels", &self.labels), ("annotations", &self.annotations)] {
+            if !list.is_empty() {
+                let _ = writeln!(y, "  {key}:");
+                for (k, v) in list {
+                    let _ = writeln!(y, "    {k}: {v}");
+                }
             }
         }
         y.push_str("spec:\n");
+        if let Some(repository) = &self.repository {
+            let _ = writeln!(y, "  dockerImageRepository: {repository}");
+            if self.tags.is_empty() {
+                return y;
+            }
+        }
         if self.tags.is_empty() {
             y.push_str("  tags: []\n");
             return y;
@@ -369,13 +513,23 @@ impl Stream {
         y.push_str("  tags:\n");
         for t in &self.tags {
             let _ = writeln!(y, "  - name: {:?}", t.name);
+            if !t.annotations.is_empty() {
+                y.push_str("    annotations:\n");
+                for (k, v) in &t.annotations {
+                    let _ = writeln!(y, "      {k}: {v}");
+                }
+            }
             let _ = writeln!(
                 y,
                 "    from:\n      kind: {}\n      name: {}",
                 t.kind, t.from
             );
+            if let Some(ns) = &t.from_namespace {
+                let _ = writeln!(y, "      namespace: {ns}");
+            }
             if !t.policy.is_empty() {
-                let flags: Vec<String> = t.policy.iter().map(|f| format!("{f}: true")).collect();
+                let flags: Vec<String> =
+                    t.policy.iter().map(|(k, v)| format!("{k}: {v}")).collect();
                 let _ = writeln!(y, "    importPolicy: {{{}}}", flags.join(", "));
             }
             for (k, v) in &t.extra {

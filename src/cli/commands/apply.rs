@@ -39,8 +39,9 @@ pub fn run(ws: &Workspace, args: &ApplyArgs, printer: &Printer) -> Result<ExitSt
             return Ok(report::refused(&invalid, printer, "nothing was applied"));
         }
     };
-    Ok(match done {
-        Report::DryRun { plan, saved } => {
+    let problems = done.manifest_problems().to_vec();
+    let status = match done {
+        Report::DryRun { plan, saved, .. } => {
             report::plan(&plan, args.format, printer);
             if saved {
                 ExitStatus::Success
@@ -48,7 +49,9 @@ pub fn run(ws: &Workspace, args: &ApplyArgs, printer: &Printer) -> Result<ExitSt
                 ExitStatus::of_plan(&plan, false)
             }
         }
-        Report::UpToDate { mut plan, rolled } => {
+        Report::UpToDate {
+            mut plan, rolled, ..
+        } => {
             match rolled.filter(|r| !r.plan.is_empty()) {
                 // JSON lists what rolled; text says the state is as desired, then what rolled.
                 Some(rolled) if args.format == ReportFormat::Json => {
@@ -67,12 +70,13 @@ pub fn run(ws: &Workspace, args: &ApplyArgs, printer: &Printer) -> Result<ExitSt
             }
             ExitStatus::Success
         }
-        Report::Cancelled => {
+        Report::Cancelled { .. } => {
             printer.diagnostics("Apply cancelled: nothing was changed.\n");
             ExitStatus::Failure
         }
         Report::Applied(applied) => report::applied(&applied, args.format, printer),
-    })
+    };
+    Ok(report::manifest_problems(&problems, printer, status))
 }
 
 /// Terraform's habit: ask before changing anything, but only a person at a terminal. Pipes,

@@ -100,7 +100,11 @@ pub fn run(ws: &Workspace, args: &ImportArgs, printer: &Printer) -> Result<ExitS
     if status == ExitStatus::Failure {
         printer.info("error: import completed with errors");
     }
-    Ok(status)
+    Ok(report::manifest_problems(
+        &imported.manifest_problems,
+        printer,
+        status,
+    ))
 }
 
 /// As `apply` decides: only a person at a terminal is asked; pipes, scripts and CI never are.

@@ -41,18 +41,7 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<ExitStatus> {
         return init::run(&ws, args, printer);
     }
     let ws = settings::workspace(&cli.global)?;
-    let result = dispatch(&cli, &ws, printer);
-    // Manifest problems (unreadable files, trigger errors and warnings) stopped neither the
-    // image streams nor the other manifests; they are shown, and an error fails the run.
-    let problems = ws.take_manifest_errors();
-    if problems.is_empty() {
-        return result;
-    }
-    printer.diagnostics(&crate::diagnostic::render_text(&problems));
-    if problems.iter().any(crate::diagnostic::Diagnostic::is_error) {
-        return result.map(|_| ExitStatus::Failure);
-    }
-    result
+    dispatch(&cli, &ws, printer)
 }
 
 fn dispatch(cli: &Cli, ws: &crate::ops::Workspace, printer: &Printer) -> Result<ExitStatus> {

@@ -50,6 +50,7 @@ pub fn run(ws: &Workspace, args: &PlanArgs, printer: &Printer) -> Result<ExitSta
         ));
     }
     let status = ExitStatus::of_plan(plan, args.detailed_exitcode);
+    let status = report::manifest_problems(&plan.rollouts.problems, printer, status);
     // The process ends right after: freeing tens of thousands of small values one by one
     // would only add to the wall time of large plans.
     std::mem::forget(done);

@@ -19,7 +19,11 @@ pub fn run(ws: &Workspace, args: &RolloutArgs, printer: &Printer) -> Result<Exit
         }
     };
     show(&done, args.format, printer);
-    Ok(ExitStatus::Success)
+    Ok(report::manifest_problems(
+        &done.plan.problems,
+        printer,
+        ExitStatus::Success,
+    ))
 }
 
 /// A roll-out report in `format` (markdown reads as text here).

@@ -32,7 +32,7 @@ pub fn run(ws: &Workspace, args: &SyncArgs, printer: &Printer) -> Result<ExitSta
     loop {
         // Each pass reads its inputs once, afresh.
         let ws = &ws.fresh();
-        let mut status = match pass(ws, args, timeout, printer) {
+        let status = match pass(ws, args, timeout, printer) {
             Ok(status) => status,
             Err(e) => {
                 // One bad pass (a held lock, an unreadable file) does not end the loop.
@@ -40,14 +40,6 @@ pub fn run(ws: &Workspace, args: &SyncArgs, printer: &Printer) -> Result<ExitSta
                 ExitStatus::Failure
             }
         };
-        // Reported with the pass that met them, not once when the loop ends.
-        let problems = ws.take_manifest_errors();
-        if !problems.is_empty() {
-            printer.diagnostics(&crate::diagnostic::render_text(&problems));
-            if problems.iter().any(crate::diagnostic::Diagnostic::is_error) {
-                status = ExitStatus::Failure;
-            }
-        }
         match stop.recv_timeout(interval) {
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => {
@@ -132,7 +124,10 @@ fn pass(
         printer.error(&e);
         status = ExitStatus::Failure;
     }
+    // The manifests' problems are reported with the pass that met them.
+    let problems = &done.applied.manifest_problems;
     if let Some(e) = done.commit_error {
+        report::manifest_problems(problems, printer, status);
         return Err(e);
     }
     if let Some(c) = &done.committed {
@@ -165,5 +160,5 @@ fn pass(
             )
         });
     }
-    Ok(status)
+    Ok(report::manifest_problems(problems, printer, status))
 }
