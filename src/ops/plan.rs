@@ -187,8 +187,7 @@ pub fn run_loaded(ws: &Workspace, loaded: Loaded, options: &Options) -> Result<R
 pub fn offline(
     ws: &Workspace,
     set: &crate::definition::DefinitionSet,
-    scan: &rollout::Scan,
-    problems: Vec<Diagnostic>,
+    triggers: &super::Triggers,
     snapshot: crate::state::Snapshot,
 ) -> Result<Planned> {
     let desired: Vec<&ImageStream> = set.streams().collect();
@@ -198,8 +197,9 @@ pub fn offline(
         prune: config.apply.prune_streams,
     };
     let mut planned = reconcile::plan_snapshot(&desired, snapshot, &state, &plan_options, None);
-    planned.plan.rollouts = rollouts_of(ws, config, scan, &planned.plan, &planned.snapshot);
-    planned.plan.rollouts.problems = problems;
+    planned.plan.rollouts =
+        rollouts_of(ws, config, &triggers.scan, &planned.plan, &planned.snapshot);
+    planned.plan.rollouts.problems = triggers.problems.clone();
     Ok(planned)
 }
 

@@ -61,6 +61,21 @@ pub struct Triggers {
     pub problems: Vec<Diagnostic>,
 }
 
+impl Triggers {
+    /// The triggers of `manifests`, judged against the definitions `set` (which streams the
+    /// repository manages, which tags exist), with the manifests' problems.
+    pub fn judged(
+        manifests: &[rollout::Manifest],
+        set: &crate::definition::DefinitionSet,
+        config: &Config,
+    ) -> Triggers {
+        let mut scan = rollout::scan(manifests);
+        let problems = rollout::validate(&scan, set, &config.default_namespace);
+        rollout::mark_managed(&mut scan, set, &config.default_namespace);
+        Triggers { scan, problems }
+    }
+}
+
 /// The config and the policies as read once for a workspace, with their diagnostics.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -268,10 +283,11 @@ impl Workspace {
             // operation; without a config there are no `[rollout] paths` to scan.
             return Ok(Triggers::default());
         };
-        let mut scan = rollout::scan(&self.manifests(config, rev)?);
-        let problems = rollout::validate(&scan, &loaded.set, &config.default_namespace);
-        rollout::mark_managed(&mut scan, &loaded.set, &config.default_namespace);
-        Ok(Triggers { scan, problems })
+        Ok(Triggers::judged(
+            &self.manifests(config, rev)?,
+            &loaded.set,
+            config,
+        ))
     }
 
     /// The repository's workload manifests (the working tree's, or those at Git revision

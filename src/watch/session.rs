@@ -126,16 +126,15 @@ impl Session {
             self.manifests = Some(ws.manifests(config, None)?);
         }
         let manifests = self.manifests.as_deref().unwrap_or_default();
-        let mut scan = rollout::scan(manifests);
-        let problems = rollout::validate(&scan, set, &config.default_namespace);
-        rollout::mark_managed(&mut scan, set, &config.default_namespace);
+        let triggers = ops::Triggers::judged(manifests, set, config);
         if tracker.has_errors() {
             let mut text = diagnostic::render_text(&tracker.diagnostics());
-            text.push_str(&diagnostic::render_text(&problems));
+            text.push_str(&diagnostic::render_text(&triggers.problems));
             self.log();
             return Ok(Some(text));
         }
-        let followed: BTreeSet<StreamKey> = scan
+        let followed: BTreeSet<StreamKey> = triggers
+            .scan
             .triggers
             .iter()
             .map(|t| t.from.key(&config.default_namespace))
@@ -177,10 +176,10 @@ impl Session {
                 snapshot
             }
         };
-        let planned = ops::plan::offline(ws, set, &scan, problems.clone(), snapshot)?;
+        let planned = ops::plan::offline(ws, set, &triggers, snapshot)?;
         let mut text = crate::plan::render::text(&planned.plan, false);
+        text.push_str(&diagnostic::render_text(&planned.plan.rollouts.problems));
         self.live = Some(planned.snapshot);
-        text.push_str(&diagnostic::render_text(&problems));
         self.log();
         Ok(Some(text))
     }
