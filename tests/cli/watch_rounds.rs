@@ -324,3 +324,23 @@ fn an_edit_reads_parses_and_checks_only_what_it_affects() {
     );
     watch.stop();
 }
+
+#[test]
+fn a_config_that_moves_the_manifests_moves_what_is_watched() {
+    let repo = TestRepo::new();
+    repo.define("demo", &ruby("3.3"))
+        .write("streamsync.toml", "[rollout]\npaths = [\"deploy/**\"]\n")
+        .write("apps/.keep", "");
+    assert_eq!(repo.run(&["apply", "--auto-approve"]).code, 0);
+    let watch = Watch::start(&repo);
+    watch.round(Duration::from_secs(20));
+    repo.write("streamsync.toml", "[rollout]\npaths = [\"apps/**\"]\n");
+    let (_, how) = watch.round(Duration::from_secs(10));
+    assert!(how.contains("from nothing"), "{how}");
+    // A manifest in the folder the config names now: its roll-out is planned.
+    repo.write("apps/web.yaml", TRIGGER);
+    let (body, _) = watch.round(Duration::from_secs(10));
+    assert!(body.contains("roll apps/web.yaml"), "{body}");
+    assert_eq!(body, fresh(&repo));
+    watch.stop();
+}

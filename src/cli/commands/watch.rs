@@ -24,7 +24,12 @@ pub fn run(ws: &Workspace, args: &WatchArgs, printer: &Printer) -> Result<ExitSt
     };
     // The `[rollout]` settings decide which files are manifests; a broken config is shown
     // by the round, and meanwhile every YAML or JSON file counts.
-    let rollout = || ws.load_config().map(|c| c.rollout).unwrap_or_default();
+    let rollout = || {
+        ws.fresh()
+            .load_config()
+            .map(|c| c.rollout)
+            .unwrap_or_default()
+    };
     let sources = watch::Sources {
         root: &ws.root,
         config: &ws.config_path,
