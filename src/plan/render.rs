@@ -574,20 +574,9 @@ fn index_entries(by_stream: &ByStream<'_>) -> Vec<IndexEntry> {
                 match c.action {
                     Action::RemoveTag => removals.push(md_code(c.tag.as_deref().unwrap_or(""))),
                     Action::DeleteStream => removals.push("the whole stream".to_owned()),
-                    action => {
-                        let after = source_of(c.after.as_ref(), action);
-                        let before = source_of(c.before.as_ref(), action);
-                        let Some(after) = after else { continue };
-                        if action != Action::Import && before.as_deref() == Some(after.as_str()) {
+                    _ => {
+                        let Some((before, after, pull_spec)) = changed_source(c) else {
                             continue;
-                        }
-                        let pull_spec = match action {
-                            Action::AddTag | Action::UpdateTag => c
-                                .after
-                                .as_ref()
-                                .and_then(|a| a.get("from")?.get("kind")?.as_str())
-                                .is_some_and(|k| k == "DockerImage"),
-                            _ => true,
                         };
                         repositories.insert(if pull_spec {
                             md_code(&repository_of(&after))
@@ -595,7 +584,7 @@ fn index_entries(by_stream: &ByStream<'_>) -> Vec<IndexEntry> {
                             md_code(&after)
                         });
                         let tag = c.tag.as_deref().map(|t| format!("{} ", md_code(t)));
-                        sources.push(match before.filter(|_| action != Action::Import) {
+                        sources.push(match before {
                             Some(b) => format!(
                                 "{}{} → {}",
                                 tag.unwrap_or_default(),
@@ -656,6 +645,30 @@ struct SourceChange {
     retargeted: bool,
 }
 
+/// The source a change sets when it is new or different: its value before (none for a new
+/// tag, and for an import, which takes the same source again), after, and whether it is a pull
+/// spec (else an image stream tag). `None` for a removal and for a source left as it was.
+fn changed_source(c: &Change) -> Option<(Option<String>, String, bool)> {
+    let action = c.action;
+    if matches!(action, Action::RemoveTag | Action::DeleteStream) {
+        return None;
+    }
+    let after = source_of(c.after.as_ref(), action)?;
+    let before = source_of(c.before.as_ref(), action).filter(|_| action != Action::Import);
+    if action != Action::Import && before.as_deref() == Some(after.as_str()) {
+        return None;
+    }
+    let pull_spec = match action {
+        Action::AddTag | Action::UpdateTag => c
+            .after
+            .as_ref()
+            .and_then(|a| a.get("from")?.get("kind")?.as_str())
+            .is_some_and(|k| k == "DockerImage"),
+        _ => true,
+    };
+    Some((before, after, pull_spec))
+}
+
 /// Every new or changed source of the plan's changes, those from a new or another
 /// repository first, then by stream and tag.
 fn source_changes(by_stream: &ByStream<'_>) -> Vec<SourceChange> {
@@ -663,23 +676,8 @@ fn source_changes(by_stream: &ByStream<'_>) -> Vec<SourceChange> {
     for (key, changes) in by_stream {
         for c in changes {
             let action = c.action;
-            if matches!(action, Action::RemoveTag | Action::DeleteStream) {
+            let Some((before, after, pull_spec)) = changed_source(c) else {
                 continue;
-            }
-            let Some(after) = source_of(c.after.as_ref(), action) else {
-                continue;
-            };
-            let before = source_of(c.before.as_ref(), action).filter(|_| action != Action::Import);
-            if action != Action::Import && before.as_deref() == Some(after.as_str()) {
-                continue;
-            }
-            let pull_spec = match action {
-                Action::AddTag | Action::UpdateTag => c
-                    .after
-                    .as_ref()
-                    .and_then(|a| a.get("from")?.get("kind")?.as_str())
-                    .is_some_and(|k| k == "DockerImage"),
-                _ => true,
             };
             let (repository, registry) = if pull_spec {
                 let repository = repository_of(&after);
