@@ -93,6 +93,32 @@ pub fn scan_manifest(file: &str, text: &str) -> Scan {
     scan
 }
 
+/// A use of the image stream tag `stream:tag` that the reference `object` names (in its own
+/// `namespace` when it gives one, else in `namespace`).
+fn reference_use(
+    file: &str,
+    object: &serde_json::Map<String, Value>,
+    name: &str,
+    namespace: Option<&str>,
+    scan: &mut Scan,
+) {
+    let Some((stream, tag)) = split_stream_tag(name) else {
+        return;
+    };
+    let ns = object
+        .get("namespace")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+        .or(namespace);
+    scan.uses.push(TagUse {
+        file: file.to_owned(),
+        namespace: ns.map(str::to_owned),
+        stream: stream.to_owned(),
+        tag: tag.to_owned(),
+        kind: UseKind::ImageStreamTag,
+    });
+}
+
 /// Walk every object; `namespace` is that of the nearest enclosing Kubernetes object.
 fn visit(file: &str, value: &Value, namespace: Option<&str>, scan: &mut Scan) {
     match value {
@@ -117,20 +143,8 @@ fn visit(file: &str, value: &Value, namespace: Option<&str>, scan: &mut Scan) {
             }
             if map.get("kind").and_then(Value::as_str) == Some("ImageStreamTag")
                 && let Some(name) = map.get("name").and_then(Value::as_str)
-                && let Some((stream, tag)) = split_stream_tag(name)
             {
-                let ns = map
-                    .get("namespace")
-                    .and_then(Value::as_str)
-                    .filter(|n| !n.is_empty())
-                    .or(namespace);
-                scan.uses.push(TagUse {
-                    file: file.to_owned(),
-                    namespace: ns.map(str::to_owned),
-                    stream: stream.to_owned(),
-                    tag: tag.to_owned(),
-                    kind: UseKind::ImageStreamTag,
-                });
+                reference_use(file, map, name, namespace, scan);
             }
             // A DeploymentConfig trigger's `from` takes OpenShift's defaults: without `kind`
             // it is an ImageStreamTag, and `kind: ImageStream` names the stream's `latest`.
@@ -147,19 +161,8 @@ fn visit(file: &str, value: &Value, namespace: Option<&str>, scan: &mut Scan) {
                     // `ImageStreamTag` is found below, like any other reference.
                     Some(_) => None,
                 };
-                if let Some((stream, tag)) = name.as_deref().and_then(split_stream_tag) {
-                    let ns = from
-                        .get("namespace")
-                        .and_then(Value::as_str)
-                        .filter(|n| !n.is_empty())
-                        .or(namespace);
-                    scan.uses.push(TagUse {
-                        file: file.to_owned(),
-                        namespace: ns.map(str::to_owned),
-                        stream: stream.to_owned(),
-                        tag: tag.to_owned(),
-                        kind: UseKind::ImageStreamTag,
-                    });
+                if let Some(name) = &name {
+                    reference_use(file, from, name, namespace, scan);
                 }
             }
             for (key, child) in map {
