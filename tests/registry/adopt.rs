@@ -178,14 +178,21 @@ fn history(root: &std::path::Path, stream: &str, tag: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-#[test]
-fn adopting_an_export_plans_no_changes_and_reimports_nothing() {
+/// A registry holding what the exported cluster imported: `team/app:1.0` twice (its older
+/// image, then the one the tag holds now) and `tools/cli:2`; their digests.
+fn cluster_images() -> (Registry, String, String, String) {
     let reg = Registry::start(Variant::Plain);
-    let host = reg.host();
-    let pusher = Pusher::plain(&host);
+    let pusher = Pusher::plain(&reg.host());
     let old = pusher.image("team/app", "1.0", "amd64", "old").digest;
     let new = pusher.image("team/app", "1.0", "amd64", "new").digest;
     let cli_digest = pusher.image("tools/cli", "2", "amd64", "two").digest;
+    (reg, old, new, cli_digest)
+}
+
+#[test]
+fn adopting_an_export_plans_no_changes_and_reimports_nothing() {
+    let (reg, old, new, cli_digest) = cluster_images();
+    let host = reg.host();
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     std::fs::write(root.join("streamsync.toml"), CONFIG).unwrap();
@@ -361,12 +368,8 @@ fn adopting_an_export_plans_no_changes_and_reimports_nothing() {
 
 #[test]
 fn adopting_json_from_standard_input_after_init() {
-    let reg = Registry::start(Variant::Plain);
+    let (reg, old, new, cli_digest) = cluster_images();
     let host = reg.host();
-    let pusher = Pusher::plain(&host);
-    let old = pusher.image("team/app", "1.0", "amd64", "old").digest;
-    let new = pusher.image("team/app", "1.0", "amd64", "new").digest;
-    let cli_digest = pusher.image("tools/cli", "2", "amd64", "two").digest;
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     let out = cli::run(root, &["init", "--namespace", "team"]);

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::cli::{Out, run, run_at};
-use crate::harness::{Registry, Variant, app_registry};
+use crate::harness::{Pushed, Registry, Variant, app_registry};
 use crate::support::{Tag, TestRepo, git, stream};
 
 /// The manifests, by path under `deploy/`.
@@ -22,6 +22,15 @@ fn fixture(path: &str) -> PathBuf {
 
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The registry [`repository`] imports from: `demo/app` 1.0 and 2.0, and `openshift/mysql:8.0`.
+fn registry() -> (Registry, Pushed, Pushed, Pushed) {
+    let (reg, one, two) = app_registry();
+    let mysql = reg
+        .pusher()
+        .image("openshift/mysql", "8.0", "amd64", "mysql");
+    (reg, one, two, mysql)
 }
 
 /// A Git repository with `demo/app` (1.0 and a scheduled 2.0 by source, `local` by the
@@ -87,10 +96,8 @@ fn changed_files(root: &Path) -> Vec<String> {
 
 #[test]
 fn every_kind_rolls_byte_for_byte_after_apply_sync_and_import() {
-    let (reg, one, two) = app_registry();
+    let (reg, one, two, mysql) = registry();
     let host = reg.host();
-    let p = reg.pusher();
-    let mysql = p.image("openshift/mysql", "8.0", "amd64", "mysql");
     let dir = repository(&host);
     let root = dir.path();
 
@@ -163,7 +170,7 @@ fn every_kind_rolls_byte_for_byte_after_apply_sync_and_import() {
 
     // 2.0 moves upstream: the scheduled sync imports it and rolls its followers only; `local`
     // was imported from the same tag but is not scheduled, so it stays.
-    let moved = p.image("demo/app", "2.0", "amd64", "two-moved");
+    let moved = reg.pusher().image("demo/app", "2.0", "amd64", "two-moved");
     let out = run_at(root, "2026-01-01T00:15:00Z", &["sync", "--once"]);
     assert_eq!(out.code, 0, "{out}");
     assert!(
@@ -198,10 +205,8 @@ fn every_kind_rolls_byte_for_byte_after_apply_sync_and_import() {
 
 #[test]
 fn a_tag_whose_import_failed_waits_and_its_followers_keep_their_bytes() {
-    let (reg, _, _) = app_registry();
+    let (reg, _, _, _) = registry();
     let host = reg.host();
-    let p = reg.pusher();
-    p.image("openshift/mysql", "8.0", "amd64", "mysql");
     let dir = repository(&host);
     let root = dir.path();
     // `missing` names a tag the registry does not have.
@@ -357,10 +362,8 @@ spec:
 /// skipped as external, and stops neither the import nor the other roll-outs.
 #[test]
 fn a_trigger_on_a_cluster_stream_is_external_and_the_import_lands() {
-    let (reg, one, two) = app_registry();
+    let (reg, one, two, mysql) = registry();
     let host = reg.host();
-    let p = reg.pusher();
-    let mysql = p.image("openshift/mysql", "8.0", "amd64", "mysql");
     let dir = repository(&host);
     let root = dir.path();
     std::fs::write(root.join("deploy/external.yaml"), EXTERNAL).unwrap();
@@ -431,10 +434,8 @@ fn a_trigger_on_a_cluster_stream_is_external_and_the_import_lands() {
 /// roll every other manifest, then print the errors and exit 1.
 #[test]
 fn a_broken_manifest_stops_no_import_and_no_other_rollout() {
-    let (reg, one, two) = app_registry();
+    let (reg, one, two, mysql) = registry();
     let host = reg.host();
-    let p = reg.pusher();
-    let mysql = p.image("openshift/mysql", "8.0", "amd64", "mysql");
     let broken = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\n  annotations:\n    image.openshift.io/triggers: '[]'\nspec: [unclosed\n";
     let typo = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: typo\n  namespace: demo\n  annotations:\n    image.openshift.io/triggers: '[{\"from\":{\"kind\":\"ImageStreamTag\",\"name\":\"app:1.1\"},\"fieldPath\":\"spec.template.spec.containers[0].image\"}]'\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: old\n";
     let values = BTreeMap::from([

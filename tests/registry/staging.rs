@@ -32,6 +32,23 @@ fn define(root: &Path, host: &str) {
     }
 }
 
+/// A registry holding a distinct image for every tag [`define`] names.
+fn pushed() -> Registry {
+    let reg = Registry::start(Variant::Plain);
+    let pusher = reg.pusher();
+    for s in 0..STREAMS {
+        for t in 0..TAGS {
+            pusher.image(
+                &format!("stage/app{s}"),
+                &format!("t{t}"),
+                "amd64",
+                &format!("{s}.{t}"),
+            );
+        }
+    }
+    reg
+}
+
 /// The image files of a state folder, by name.
 fn image_files(state: &Path) -> Vec<String> {
     let dir = state.join("images/sha256");
@@ -48,18 +65,7 @@ fn image_files(state: &Path) -> Vec<String> {
 
 #[test]
 fn an_import_killed_while_it_writes_images_ahead_leaves_a_state_the_next_apply_completes() {
-    let reg = Registry::start(Variant::Plain);
-    let pusher = reg.pusher();
-    for s in 0..STREAMS {
-        for t in 0..TAGS {
-            pusher.image(
-                &format!("stage/app{s}"),
-                &format!("t{t}"),
-                "amd64",
-                &format!("{s}.{t}"),
-            );
-        }
-    }
+    let reg = pushed();
     let repo = tempfile::tempdir().unwrap();
     let root = repo.path();
     define(root, &reg.host());
@@ -125,18 +131,7 @@ fn an_import_killed_while_it_writes_images_ahead_leaves_a_state_the_next_apply_c
 
 #[test]
 fn an_apply_reports_images_written_ahead_as_written() {
-    let reg = Registry::start(Variant::Plain);
-    let pusher = reg.pusher();
-    for s in 0..STREAMS {
-        for t in 0..TAGS {
-            pusher.image(
-                &format!("stage/app{s}"),
-                &format!("t{t}"),
-                "amd64",
-                &format!("{s}.{t}"),
-            );
-        }
-    }
+    let reg = pushed();
     let repo = tempfile::tempdir().unwrap();
     define(repo.path(), &reg.host());
     let out = run(repo.path(), &["apply", "--format", "json"]);
