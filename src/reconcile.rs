@@ -207,16 +207,15 @@ pub fn memos(streams: &[&ImageStream]) -> BTreeMap<StreamKey, String> {
     streams.par_iter().map(|s| (s.key(), memo(s))).collect()
 }
 
-/// [`load_for_plan`] of `desired` whose memos are known already (`watch` keeps them): no base,
-/// no refresh.
+/// [`load_for_plan`] of definitions whose memos are known already (`watch` keeps them), with
+/// no base and no refresh: `memos` holds each defined stream's memo, and `keep` the streams
+/// that must be parsed all the same (both ends of a tag that follows another stream, those a
+/// trigger follows).
 pub fn load_for_plan_with(
     state: &dyn LiveState,
-    desired: &[&ImageStream],
     memos: &BTreeMap<StreamKey, String>,
-    also: &BTreeSet<StreamKey>,
+    keep: &BTreeSet<StreamKey>,
 ) -> Result<Snapshot, Error> {
-    let mut keep = linked(desired.iter().copied());
-    keep.extend(also.iter().cloned());
     let wanted = memos
         .iter()
         .filter(|(key, _)| !keep.contains(*key))

@@ -139,11 +139,11 @@ impl Session {
             .iter()
             .map(|t| t.from.key(&config.default_namespace))
             .collect();
-        let desired: Vec<&ImageStream> = set.streams().collect();
-        let missing: Vec<&ImageStream> = desired
+        let missing: Vec<&ImageStream> = set
+            .streams
             .iter()
-            .copied()
-            .filter(|s| !self.memos.contains_key(&s.key()))
+            .filter(|(key, _)| !self.memos.contains_key(*key))
+            .map(|(_, def)| &def.stream)
             .collect();
         self.memos.extend(reconcile::memos(&missing));
         let state = ws.state()?;
@@ -157,8 +157,7 @@ impl Session {
         let snapshot = match self.live.take() {
             None => {
                 self.stats.full = true;
-                let mut snapshot =
-                    reconcile::load_for_plan_with(&state, &desired, &self.memos, &keep)?;
+                let mut snapshot = reconcile::load_for_plan_with(&state, &self.memos, &keep)?;
                 self.stats.live_parsed = snapshot.streams.len();
                 reconcile::rest(&mut snapshot, &self.memos, &keep);
                 snapshot
